@@ -1,0 +1,55 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export const DEFAULT_HTTP = "127.0.0.1:19999";
+export const DEFAULT_VM = "local";
+export const DEFAULT_MAX_BODY = 1024 * 1024;
+
+/** `$GHOSTD_HOME`, else `$XDG_DATA_HOME/ghostd`, else `~/.local/share/ghostd`. */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return flag;
+  if (env.GHOSTD_HOME) return env.GHOSTD_HOME;
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, "ghostd");
+  return join(homedir(), ".local", "share", "ghostd");
+}
+
+/** Where the daemon keeps its sockets and the endpoints file. */
+export function runDir(home: string): string {
+  return join(home, "run");
+}
+
+export function grpcSocketPath(home: string): string {
+  return join(runDir(home), "ghostd.sock");
+}
+
+export function endpointsPath(home: string): string {
+  return join(runDir(home), "endpoints.json");
+}
+
+export class ConfigError extends Error {}
+
+/** `HOST:PORT` (`[::1]:PORT` for IPv6), or `off`. */
+export function parseListen(text: string, what: string): { host: string; port: number } | undefined {
+  if (text === "off") return undefined;
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || !Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(`${what} "${text}" is not HOST:PORT or off`);
+  }
+  return { host: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+}
+
+export function parseByteSize(text: string, what: string): number {
+  const match = /^(\d+)\s*([kKmMgG]i?[bB]?)?$/.exec(text.trim());
+  if (!match) throw new ConfigError(`${what} "${text}" is not a size (1048576, 512k, 4M)`);
+  const unit = (match[2] ?? "").charAt(0).toLowerCase();
+  const scale = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
+  return Number(match[1]) * scale;
+}
+
+const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function checkVmName(name: string): string {
+  if (!VM_NAME.test(name)) throw new ConfigError(`VM name "${name}" must be letters, digits, ".", "_" or "-" (at most 64)`);
+  return name;
+}

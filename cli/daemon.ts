@@ -1,0 +1,105 @@
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import { startGateway, type RunningGateway } from "../gateway/gateway";
+import { loadContract } from "../gateway/transcoder/descriptors";
+import { parseTarget, type Target } from "../gateway/transport/targets";
+import { agentService } from "../server/agent/service";
+import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
+import { supervisorService } from "../server/supervisor/service";
+import { terminalService } from "../server/terminal/service";
+import { endpointsPath, grpcSocketPath, runDir } from "./config";
+import { contractDescriptorSet, version } from "./package-info";
+
+export interface DaemonOptions {
+  readonly home: string;
+  readonly logger: Logger;
+  /** Run the gRPC server (serve, agent). */
+  readonly server: boolean;
+  /** Also listen for gRPC on this `host:port`. */
+  readonly grpcTcp: string | undefined;
+  /** Run the gateway (serve, gateway). */
+  readonly gateway: boolean;
+  /** The server the gateway calls; this daemon's own socket when unset. */
+  readonly target: string | undefined;
+  readonly http: { host: string; port: number } | undefined;
+  readonly allowRemote: boolean;
+  readonly hostApiDir: string;
+  readonly vm: string;
+  readonly maxBodyBytes: number;
+}
+
+export interface RunningDaemon {
+  readonly endpoints: Endpoints;
+  close(): Promise<void>;
+}
+
+/** What `$GHOSTD_HOME/run/endpoints.json` holds once every listener is up. */
+export interface Endpoints {
+  grpc?: string;
+  grpc_tcp?: string;
+  http?: string;
+  host_api: Record<string, string>;
+}
+
+/** Starts the halves the options ask for, writes the endpoints file, and says where it listens. */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { logger } = options;
+  await mkdir(options.home, { recursive: true, mode: 0o700 });
+  await mkdir(runDir(options.home), { recursive: true, mode: 0o700 });
+  const descriptorSet = contractDescriptorSet();
+  let server: RunningGrpcServer | undefined;
+  let gateway: RunningGateway | undefined;
+  const close = async (): Promise<void> => {
+    await rm(endpointsPath(options.home), { force: true });
+    await gateway?.close();
+    await server?.close();
+  };
+  try {
+    if (options.server) {
+      server = await startGrpcServer({
+        socketPath: grpcSocketPath(options.home),
+        tcp: options.grpcTcp,
+        services: [supervisorService(), agentService({ logger, version }), terminalService()],
+        descriptorSet,
+        logger,
+      });
+    }
+    if (options.gateway) {
+      const target: Target = parseTarget(options.target ?? `unix:${grpcSocketPath(options.home)}`);
+      gateway = await startGateway({
+        contract: loadContract(descriptorSet),
+        logger,
+        version,
+        maxBodyBytes: options.maxBodyBytes,
+        http: options.http && { ...options.http, allowRemote: options.allowRemote, target },
+        hostApiDir: options.hostApiDir,
+        vms: [{ name: options.vm, target }],
+      });
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const endpoints: Endpoints = { host_api: { ...gateway?.hostApi } };
+  if (server) endpoints.grpc = server.addresses.unix;
+  if (server?.addresses.tcp) endpoints.grpc_tcp = server.addresses.tcp;
+  if (gateway?.http) endpoints.http = gateway.http;
+  await writeAtomically(endpointsPath(options.home), `${JSON.stringify(endpoints, null, 2)}\n`);
+  logger.info({ endpoints, version }, `ghostd listening: ${describe(endpoints)}`);
+  return { endpoints, close };
+}
+
+function describe(endpoints: Endpoints): string {
+  const parts: string[] = [];
+  if (endpoints.grpc) parts.push(`gRPC ${endpoints.grpc}`);
+  if (endpoints.grpc_tcp) parts.push(`gRPC ${endpoints.grpc_tcp}`);
+  if (endpoints.http) parts.push(`HTTP ${endpoints.http}`);
+  for (const [vm, path] of Object.entries(endpoints.host_api)) parts.push(`Host API ${vm} unix:${path}`);
+  return parts.join(", ");
+}
+
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, content, { mode: 0o600 });
+  await rename(temp, path);
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { join } from "node:path";
+import pino from "pino";
+import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseListen, resolveHome } from "./config";
+import { startDaemon, type DaemonOptions } from "./daemon";
+import { version } from "./package-info";
+import { ListenError } from "../gateway/gateway";
+import { TargetError } from "../gateway/transport/targets";
+import { SocketInUseError } from "../server/rpc/unix-socket";
+
+interface Flags {
+  home?: string;
+  http: string;
+  hostApiDir?: string;
+  vm: string;
+  grpcTcp?: string;
+  target?: string;
+  allowRemote?: boolean;
+  maxBody: string;
+  logLevel: string;
+}
+
+type Mode = "serve" | "agent" | "gateway";
+
+const program = new Command()
+  .name("ghostd")
+  .description("ghostd: a gRPC-first supervisor for developer sandboxes")
+  .version(version);
+
+const common = (command: Command): Command =>
+  command
+    .addOption(new Option("--home <dir>", "state directory (default $XDG_DATA_HOME/ghostd or ~/.local/share/ghostd)").env("GHOSTD_HOME"))
+    .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug or trace").env("GHOSTD_LOG_LEVEL").default("info"));
+
+const gatewayFlags = (command: Command): Command =>
+  command
+    .addOption(new Option("--http <host:port>", "Terminal and Supervisor HTTP listener, or off").env("GHOSTD_HTTP").default(DEFAULT_HTTP))
+    .addOption(new Option("--allow-remote", "allow a non-loopback --http address and any Host header").env("GHOSTD_ALLOW_REMOTE"))
+    .addOption(new Option("--host-api-dir <dir>", "directory of the Host API sockets (default $GHOSTD_HOME/api)").env("GHOSTD_HOST_API_DIR"))
+    .addOption(new Option("--vm <name>", "name of the VM whose Host API socket to serve").env("GHOSTD_VM_NAME").default(DEFAULT_VM))
+    .addOption(new Option("--max-body <bytes>", "largest request body accepted (1048576, 512k, 4M)").env("GHOSTD_MAX_BODY").default(String(DEFAULT_MAX_BODY)));
+
+const serverFlags = (command: Command): Command =>
+  command.addOption(new Option("--grpc-tcp <host:port>", "also serve gRPC over TCP").env("GHOSTD_GRPC_TCP"));
+
+serverFlags(gatewayFlags(common(program.command("serve", { isDefault: true }).description("run the server and the gateway in one process (the default)")))).action(
+  (flags: Flags) => run("serve", flags),
+);
+serverFlags(common(program.command("agent").description("run only the gRPC server (inside a VM or container)"))).action((flags: Flags) =>
+  run("agent", flags),
+);
+gatewayFlags(common(program.command("gateway").description("run only the HTTP gateway, in front of a server elsewhere")))
+  .addOption(new Option("--target <address>", "the server: unix:/path, host:port or fc-vsock:/path:port (default this home's socket)").env("GHOSTD_TARGET"))
+  .action((flags: Flags) => run("gateway", flags));
+
+function optionsOf(mode: Mode, flags: Flags, logger: pino.Logger): DaemonOptions {
+  const home = resolveHome(flags.home);
+  return {
+    home,
+    logger,
+    server: mode !== "gateway",
+    grpcTcp: flags.grpcTcp,
+    gateway: mode !== "agent",
+    target: flags.target,
+    http: mode === "agent" ? undefined : parseListen(flags.http, "--http"),
+    allowRemote: flags.allowRemote === true,
+    hostApiDir: flags.hostApiDir ?? join(home, "api"),
+    vm: checkVmName(flags.vm),
+    maxBodyBytes: parseByteSize(flags.maxBody, "--max-body"),
+  };
+}
+
+async function run(mode: Mode, flags: Flags): Promise<void> {
+  const logger = pino({ level: flags.logLevel, base: { pid: process.pid, mode } });
+  let daemon;
+  try {
+    daemon = await startDaemon(optionsOf(mode, flags, logger));
+  } catch (err) {
+    const known = [ConfigError, ListenError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
+    logger.fatal(known ? { reason: (err as Error).message } : { err }, `ghostd ${mode} cannot start`);
+    process.stderr.write(`ghostd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    daemon.close().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
+}
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`ghostd: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});

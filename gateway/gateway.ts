@@ -1,0 +1,148 @@
+import { createServer, type Server } from "node:http";
+import { lookup } from "node:dns/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "../server/rpc/unix-socket";
+import { hostApiSurface } from "./surfaces/host-api";
+import { isLoopback } from "./surfaces/local-only";
+import { surfaceApp, type Surface } from "./surfaces/surface";
+import { terminalApiSurface } from "./surfaces/terminal-api";
+import type { Contract } from "./transcoder/descriptors";
+import { formatTarget, type Target } from "./transport/targets";
+import { Upstream } from "./transport/upstream";
+
+export interface HttpListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Listen on a non-loopback address and accept any Host header. */
+  readonly allowRemote: boolean;
+  /** The server the Terminal and Supervisor routes call. */
+  readonly target: Target;
+}
+
+export interface VmOptions {
+  readonly name: string;
+  /** The server running this VM's guest agent. */
+  readonly target: Target;
+}
+
+export interface GatewayOptions {
+  readonly contract: Contract;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly maxBodyBytes: number;
+  /** The Terminal/Supervisor listener; none when undefined (`--http off`). */
+  readonly http: HttpListenOptions | undefined;
+  /** Directory holding one `<vm>.GhostVM.sock` per VM. */
+  readonly hostApiDir: string;
+  readonly vms: readonly VmOptions[];
+}
+
+export interface RunningGateway {
+  /** `http://host:port` of the Terminal/Supervisor listener. */
+  readonly http: string | undefined;
+  /** Host API socket path by VM name. */
+  readonly hostApi: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+export class ListenError extends Error {}
+
+/** Starts every HTTP surface of the gateway; on any failure, what had started is closed again. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const upstreams = new Map<string, Upstream>();
+  const upstreamOf = async (target: Target): Promise<Upstream> => {
+    const key = formatTarget(target);
+    let upstream = upstreams.get(key);
+    if (!upstream) {
+      upstream = await Upstream.open(target);
+      upstreams.set(key, upstream);
+    }
+    return upstream;
+  };
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer();
+    await Promise.all([...upstreams.values()].map((u) => u.close()));
+  };
+
+  try {
+    let http: string | undefined;
+    if (options.http) {
+      const { host, port, allowRemote, target } = options.http;
+      await assertLocal(host, allowRemote);
+      const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, version: options.version });
+      const upstream = await upstreamOf(target);
+      const server = httpServer(options, surface, upstream);
+      await listenTcp(server, host, port);
+      closers.push(() => closeServer(server));
+      http = `http://${formatHostPort(host, server)}`;
+    }
+    const hostApi: Record<string, string> = {};
+    const surface = hostApiSurface({ maxBodyBytes: options.maxBodyBytes, version: options.version });
+    for (const vm of options.vms) {
+      const path = join(options.hostApiDir, `${vm.name}.GhostVM.sock`);
+      const server = httpServer(options, surface, await upstreamOf(vm.target));
+      await listenUnix(server, path);
+      closers.push(async () => {
+        await closeServer(server);
+        await releaseUnixSocket(path);
+      });
+      hostApi[vm.name] = path;
+    }
+    return { http, hostApi, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): Server {
+  const app = surfaceApp(options.contract, surface, () => upstream.client, options.logger.child({ surface: surface.name }));
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
+  const { maxRequestsPerSocket, headersTimeoutMs, requestTimeoutMs } = surface.server;
+  if (maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = maxRequestsPerSocket;
+  if (headersTimeoutMs !== undefined) server.headersTimeout = headersTimeoutMs;
+  if (requestTimeoutMs !== undefined) server.requestTimeout = requestTimeoutMs;
+  return server;
+}
+
+/** Refuses a non-loopback listen address unless remote access was asked for explicitly. */
+async function assertLocal(host: string, allowRemote: boolean): Promise<void> {
+  if (allowRemote || isLoopback(host)) return;
+  const addresses = await lookup(host, { all: true }).catch(() => []);
+  if (addresses.length > 0 && addresses.every((a) => isLoopback(a.address))) return;
+  throw new ListenError(`refusing to listen on ${host}: not a loopback address (pass --allow-remote to expose the API to the network)`);
+}
+
+function listenTcp(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      reject(new ListenError(err.code === "EADDRINUSE" ? `${host}:${port} is already in use` : `cannot listen on ${host}:${port}: ${err.message}`));
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function formatHostPort(host: string, server: Server): string {
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+async function listenUnix(server: Server, path: string): Promise<void> {
+  await claimUnixSocket(path);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err) => reject(new ListenError(`cannot listen on ${path}: ${err.message}`)));
+    server.listen(path, () => resolve());
+  });
+  await restrictUnixSocket(path);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

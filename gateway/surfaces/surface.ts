@@ -1,0 +1,114 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { Client } from "@grpc/grpc-js";
+import Koa, { type Middleware } from "koa";
+import type { Logger } from "pino";
+import type { Contract } from "../transcoder/descriptors";
+import { GatewayError, type HttpError } from "../transcoder/errors";
+import { JsonCodec, type JsonOptions } from "../transcoder/json-codec";
+import { buildRoutes, type Route } from "../transcoder/routes";
+import { transcoder } from "../transcoder/transcoder";
+
+/** A document the gateway answers itself, built from the surface's route table. */
+export interface SurfaceDocument {
+  readonly paths: readonly string[];
+  build(routes: readonly Route[], codec: JsonCodec): JsonValue;
+}
+
+/**
+ * One HTTP surface: which services it serves and how it speaks. Everything that differs between
+ * the Terminal/Supervisor API and the Host API is a value here, not code in the transcoder.
+ */
+export interface Surface {
+  readonly name: string;
+  readonly services: readonly string[];
+  readonly json: JsonOptions;
+  readonly maxBodyBytes: number;
+  readonly statusByReason: Readonly<Record<string, number>>;
+  readonly requestHeaders: readonly string[];
+  readonly responseHeaders: Readonly<Record<string, string>>;
+  /** The surface's error dialect. */
+  readonly renderError: (error: HttpError) => JsonObject;
+  /** Runs before routing: guards and connection policy. */
+  readonly before: readonly Middleware[];
+  readonly documents: readonly SurfaceDocument[];
+  /** Settings of the Node HTTP server the surface listens with. */
+  readonly server: ServerSettings;
+}
+
+export interface ServerSettings {
+  /** Requests one connection may carry; later ones on it get no answer but a 503. */
+  readonly maxRequestsPerSocket?: number;
+  /** How long a client may take to send its headers. */
+  readonly headersTimeoutMs?: number;
+  /** How long a client may take to send its whole request. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** A Koa application serving one surface against one upstream gRPC client. */
+export function surfaceApp(contract: Contract, surface: Surface, upstream: () => Client, logger: Logger): Koa {
+  const codec = new JsonCodec(contract, surface.json);
+  const routes = buildRoutes(contract, surface.services);
+  const app = new Koa();
+  app.silent = true;
+  app.use(errorBoundary(surface, logger));
+  for (const middleware of surface.before) app.use(middleware);
+  app.use(documents(surface.documents, routes, codec));
+  app.use(
+    transcoder({
+      contract,
+      routes,
+      codec,
+      upstream,
+      maxBodyBytes: surface.maxBodyBytes,
+      statusByReason: surface.statusByReason,
+      requestHeaders: surface.requestHeaders,
+      responseHeaders: surface.responseHeaders,
+      renderError: surface.renderError,
+    }),
+  );
+  return app;
+}
+
+/** Every failure becomes a response in the surface's dialect: never a stack trace, never HTML. */
+function errorBoundary(surface: Surface, logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      let error: GatewayError;
+      if (err instanceof GatewayError) {
+        error = err;
+      } else {
+        logger.error({ err, surface: surface.name, method: ctx.method, path: ctx.path }, "request failed");
+        error = new GatewayError(500, "internal", "internal error");
+      }
+      ctx.status = error.status;
+      ctx.set(error.headers);
+      ctx.type = "application/json";
+      ctx.body = JSON.stringify(surface.renderError(error));
+    }
+  };
+}
+
+function documents(docs: readonly SurfaceDocument[], routes: readonly Route[], codec: JsonCodec): Middleware {
+  const byPath = new Map<string, SurfaceDocument>();
+  for (const doc of docs) for (const path of doc.paths) byPath.set(path, doc);
+  const built = new Map<SurfaceDocument, string>();
+  return async (ctx, next) => {
+    const doc = byPath.get(ctx.path);
+    if (!doc) {
+      await next();
+      return;
+    }
+    if (ctx.method !== "GET" && ctx.method !== "HEAD") {
+      throw new GatewayError(405, "method_not_allowed", `${ctx.method} is not allowed on ${ctx.path}; it takes GET`, { Allow: "GET" });
+    }
+    let body = built.get(doc);
+    if (body === undefined) {
+      body = JSON.stringify(doc.build(routes, codec));
+      built.set(doc, body);
+    }
+    ctx.type = "application/json";
+    ctx.body = body;
+  };
+}

@@ -1,0 +1,39 @@
+import { discoveryIndex, openApi } from "./documents";
+import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
+import { localOnly } from "./local-only";
+import type { Surface } from "./surface";
+
+export interface TerminalApiOptions {
+  readonly maxBodyBytes: number;
+  readonly allowRemote: boolean;
+  readonly version: string;
+}
+
+/**
+ * The TCP surface on 127.0.0.1:19999: the Terminal API (v2 and the v1 `surfaces` paths) and the
+ * supervisor's `/v1/...` routes, with proto field names and seed 001's error body.
+ */
+export function terminalApiSurface(options: TerminalApiOptions): Surface {
+  return {
+    name: "terminal-api",
+    services: ["ghostd.terminal.v1.Terminals", "ghostd.supervisor.v1.Supervisor"],
+    json: { protoNames: true },
+    maxBodyBytes: options.maxBodyBytes,
+    // Seed 001's codes all take the status their gRPC code maps to; nothing to override.
+    statusByReason: {},
+    requestHeaders: [],
+    responseHeaders: {},
+    renderError: reasonAndMessage,
+    before: [localOnly(!options.allowRemote)],
+    documents: [
+      discoveryIndex("/api/v2", "2"),
+      openApi({
+        title: "ghostd Terminal API and Supervisor",
+        version: options.version,
+        description: "Terminals (Terminal REST API v2 and v1 surfaces) and the supervisor's project routes.",
+        errorSchema: reasonAndMessageSchema,
+      }),
+    ],
+    server: {},
+  };
+}

@@ -1,0 +1,26 @@
+import type { IncomingMessage } from "node:http";
+import getRawBody from "raw-body";
+import { GatewayError } from "./errors";
+
+/**
+ * Reads a request body up to `limit` bytes. Over the limit is 413, found from Content-Length
+ * before reading, or while streaming a chunked body, never after buffering it whole.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers["content-length"];
+  const length = declared === undefined ? undefined : Number(declared);
+  if (length !== undefined && length > limit) throw tooLarge(limit);
+  try {
+    return await getRawBody(req, { limit, length });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === "entity.too.large") throw tooLarge(limit);
+    if (type === "request.aborted") throw new GatewayError(400, "request_aborted", "the client closed the request early");
+    if (type === "request.size.invalid") throw new GatewayError(400, "invalid_body", "the body is not as long as Content-Length says");
+    throw err;
+  }
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError(413, "payload_too_large", `the request body is larger than ${limit} bytes`, { Connection: "close" });
+}

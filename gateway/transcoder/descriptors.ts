@@ -1,0 +1,107 @@
+import {
+  createFileRegistry,
+  fromBinary,
+  getExtension,
+  hasExtension,
+  toBinary,
+  type DescEnumValue,
+  type DescExtension,
+  type DescField,
+  type DescMethod,
+  type DescService,
+  type FileRegistry,
+  type Message,
+} from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { FieldBehavior } from "../../generated/google/api/field_behavior";
+import { HttpRule } from "../../generated/google/api/http";
+
+/**
+ * A contract read from a FileDescriptorSet: the registry of its types plus the three options the
+ * gateway reads (HTTP rules, required fields, JSON spellings of enum values). The gateway works
+ * from descriptors alone so that it can serve any annotated service, the test fixture included.
+ */
+export interface Contract {
+  readonly registry: FileRegistry;
+  service(name: string): DescService;
+  httpRule(method: DescMethod): HttpRule | undefined;
+  isRequired(field: DescField): boolean;
+  jsonValue(value: DescEnumValue): string | undefined;
+}
+
+const HTTP_RULE = "google.api.http";
+const FIELD_BEHAVIOR = "google.api.field_behavior";
+const JSON_VALUE = "ghostd.options.v1.json_value";
+
+export function loadContract(descriptorSet: Uint8Array): Contract {
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
+  const http = registry.getExtension(HTTP_RULE);
+  const behavior = registry.getExtension(FIELD_BEHAVIOR);
+  const jsonValue = registry.getExtension(JSON_VALUE);
+  return {
+    registry,
+    service(name) {
+      const service = registry.getService(name);
+      if (!service) throw new Error(`the contract has no service ${name}`);
+      return service;
+    },
+    httpRule(method) {
+      if (http?.fieldKind !== "message") return undefined;
+      const options = method.proto.options;
+      if (!options || !hasExtension(options, http)) return undefined;
+      // Re-read through ts-proto's HttpRule so the rest of the gateway works with generated types.
+      return HttpRule.decode(toBinary(http.message, getExtension(options, http) as Message));
+    },
+    isRequired(field) {
+      const options = field.proto.options;
+      if (!behavior || !options || !hasExtension(options, behavior)) return false;
+      return (getExtension(options, behavior) as number[]).includes(FieldBehavior.REQUIRED);
+    },
+    jsonValue(value) {
+      const options = value.proto.options;
+      if (!jsonValue || !options || !hasExtension(options, jsonValue)) return undefined;
+      return extensionString(jsonValue, getExtension(options, jsonValue));
+    },
+  };
+}
+
+function extensionString(ext: DescExtension, value: unknown): string {
+  if (typeof value !== "string") throw new Error(`${ext.typeName} must be a string option`);
+  return value;
+}
+
+/** Leading comments of a method, from the descriptor's source info, for generated documentation. */
+export function methodComment(method: DescMethod): string {
+  const service = method.parent;
+  const file = service.file;
+  const serviceIndex = file.services.indexOf(service);
+  const methodIndex = service.methods.indexOf(method);
+  return comment(file.proto.sourceCodeInfo?.location, [6, serviceIndex, 2, methodIndex]);
+}
+
+/** Leading comments of a field, from the descriptor's source info. */
+export function fieldComment(field: DescField): string {
+  const path: number[] = [];
+  let message = field.parent;
+  path.unshift(2, message.fields.indexOf(field));
+  for (;;) {
+    const parent = message.parent;
+    if (parent) {
+      path.unshift(3, parent.nestedMessages.indexOf(message));
+      message = parent;
+    } else {
+      path.unshift(4, message.file.messages.indexOf(message));
+      break;
+    }
+  }
+  return comment(message.file.proto.sourceCodeInfo?.location, path);
+}
+
+function comment(locations: readonly { path: number[]; leadingComments?: string }[] | undefined, path: number[]): string {
+  const location = locations?.find((l) => l.path.length === path.length && l.path.every((p, i) => p === path[i]));
+  return (location?.leadingComments ?? "")
+    .split("\n")
+    .map((line) => line.trim())
+    .join("\n")
+    .trim();
+}

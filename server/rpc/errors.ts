@@ -1,0 +1,36 @@
+import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { ErrorInfo } from "../../generated/google/rpc/error_details";
+import { Status } from "../../generated/google/rpc/status";
+import { Code, DomainError } from "../errors";
+
+export const ERROR_DOMAIN = "ghostd";
+
+/**
+ * A handler's failure as a gRPC status: a DomainError keeps its code and travels with its reason
+ * in a google.rpc.ErrorInfo (`grpc-status-details-bin`); anything else is logged and becomes
+ * INTERNAL with no detail of ours leaking out.
+ */
+export function toServiceError(err: unknown, logger: Logger, method: string): Partial<ServiceError> {
+  if (err instanceof DomainError) return statusError(grpcStatusOf(err.code), err.reason, err.message, err.metadata);
+  logger.error({ err, method }, "handler failed");
+  return statusError(GrpcStatus.INTERNAL, "internal", "internal error");
+}
+
+/** google.rpc.Code and gRPC's status codes name the same codes. */
+function grpcStatusOf(code: Code): GrpcStatus {
+  const name = Code[code];
+  return name in GrpcStatus ? GrpcStatus[name as keyof typeof GrpcStatus] : GrpcStatus.UNKNOWN;
+}
+
+export function statusError(code: GrpcStatus, reason: string, message: string, metadata: Readonly<Record<string, string>> = {}): Partial<ServiceError> {
+  const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: { ...metadata } }).finish();
+  const details = Status.encode({
+    code,
+    message,
+    details: [{ typeUrl: "type.googleapis.com/google.rpc.ErrorInfo", value: Buffer.from(info) }],
+  }).finish();
+  const trailers = new Metadata();
+  trailers.set("grpc-status-details-bin", Buffer.from(details));
+  return { code, details: message, metadata: trailers };
+}

@@ -1,0 +1,79 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
+import type { Logger } from "pino";
+import type { ServiceBinding } from "./bind";
+import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "./unix-socket";
+
+/** Messages up to this size pass either way (exec output can be 16 MiB per stream). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface GrpcServerOptions {
+  /** Unix socket path; the socket is made owner-only. */
+  readonly socketPath: string;
+  /** `host:port` to also listen on over TCP. */
+  readonly tcp?: string | undefined;
+  readonly services: readonly ServiceBinding[];
+  /** The contract's FileDescriptorSet, served through reflection. */
+  readonly descriptorSet: Buffer;
+  readonly logger: Logger;
+}
+
+export interface RunningGrpcServer {
+  /** `unix:/path`, and `host:port` when TCP was asked for. */
+  readonly addresses: { readonly unix: string; readonly tcp?: string };
+  /** Stops accepting calls, waits a moment for calls in flight, then stops the services. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  });
+  for (const binding of options.services) server.addService(binding.definition, binding.implementation);
+
+  const statuses: ServingStatusMap = { "": "SERVING" };
+  for (const binding of options.services) statuses[binding.name] = "SERVING";
+  const health = new HealthImplementation(statuses);
+  health.addToServer(server);
+  new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet)).addToServer(server);
+
+  await claimUnixSocket(options.socketPath);
+  await bind(server, `unix:${options.socketPath}`);
+  await restrictUnixSocket(options.socketPath);
+  let tcp: string | undefined;
+  if (options.tcp) {
+    const port = await bind(server, options.tcp);
+    tcp = `${options.tcp.slice(0, options.tcp.lastIndexOf(":"))}:${port}`;
+  }
+
+  return {
+    addresses: tcp ? { unix: `unix:${options.socketPath}`, tcp } : { unix: `unix:${options.socketPath}` },
+    async close(graceMs = 2000) {
+      for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await Promise.all(options.services.map(async (s) => s.close?.()));
+      await releaseUnixSocket(options.socketPath);
+    },
+  };
+}
+
+function bind(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) reject(new Error(`cannot listen for gRPC on ${address}: ${err.message}`));
+      else resolve(port);
+    });
+  });
+}

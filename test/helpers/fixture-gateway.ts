@@ -1,0 +1,67 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import pino from "pino";
+import { discoveryIndex, openApi } from "../../gateway/surfaces/documents";
+import { reasonAndMessage, reasonAndMessageSchema } from "../../gateway/surfaces/error-dialects";
+import { surfaceApp, type Surface } from "../../gateway/surfaces/surface";
+import { loadContract } from "../../gateway/transcoder/descriptors";
+import { parseTarget } from "../../gateway/transport/targets";
+import { Upstream } from "../../gateway/transport/upstream";
+import { libraryDescriptorSet, startLibrary, type RunningLibrary } from "../fixtures/library-server";
+import { tempDir } from "./tmp";
+
+export interface FixtureGateway {
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  readonly library: RunningLibrary;
+  close(): Promise<void>;
+}
+
+/** A test surface over the fixture service: the transcoder alone, no ghostd service involved. */
+export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
+  return {
+    name: "fixture",
+    services: ["ghostd.fixture.v1.Library"],
+    json: { protoNames: true },
+    maxBodyBytes: 64 * 1024,
+    statusByReason: { teapot: 418 },
+    requestHeaders: ["x-forward-me"],
+    responseHeaders: { "x-book-etag": "ETag" },
+    renderError: reasonAndMessage,
+    before: [],
+    documents: [
+      discoveryIndex("/v1", "1"),
+      openApi({ title: "fixture", version: "1", description: "test fixture", errorSchema: reasonAndMessageSchema }),
+    ],
+    server: {},
+    ...overrides,
+  };
+}
+
+/** The fixture gRPC server on a Unix socket and a gateway surface over it on 127.0.0.1. */
+export async function startFixtureGateway(
+  overrides: Partial<Surface> = {},
+  targetFor: (librarySocket: string) => string = (socket) => `unix:${socket}`,
+): Promise<FixtureGateway> {
+  const dir = tempDir();
+  const socket = join(dir.path, "library.sock");
+  const library = await startLibrary(socket);
+  const upstream = await Upstream.open(parseTarget(targetFor(socket)));
+  const app = surfaceApp(loadContract(libraryDescriptorSet()), fixtureSurface(overrides), () => upstream.client, pino({ level: "silent" }));
+  const handle = app.callback();
+  const server: Server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    library,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upstream.close();
+      await library.close();
+      dir.remove();
+    },
+  };
+}
