@@ -9,15 +9,16 @@ import { ListenError } from "../gateway/gateway";
 import { TargetError } from "../gateway/transport/targets";
 import { SocketInUseError } from "../server/rpc/unix-socket";
 
+/** Flags as commander gives them; the gateway's are absent in agent mode. */
 interface Flags {
   home?: string;
-  http: string;
+  http?: string;
   hostApiDir?: string;
-  vm: string;
+  vm?: string;
   grpcTcp?: string;
   target?: string;
   allowRemote?: boolean;
-  maxBody: string;
+  maxBody?: string;
   logLevel: string;
 }
 
@@ -63,11 +64,11 @@ function optionsOf(mode: Mode, flags: Flags, logger: pino.Logger): DaemonOptions
     grpcTcp: flags.grpcTcp,
     gateway: mode !== "agent",
     target: flags.target,
-    http: mode === "agent" ? undefined : parseListen(flags.http, "--http"),
+    http: flags.http === undefined ? undefined : parseListen(flags.http, "--http"),
     allowRemote: flags.allowRemote === true,
     hostApiDir: flags.hostApiDir ?? join(home, "api"),
-    vm: checkVmName(flags.vm),
-    maxBodyBytes: parseByteSize(flags.maxBody, "--max-body"),
+    vm: checkVmName(flags.vm ?? DEFAULT_VM),
+    maxBodyBytes: parseByteSize(flags.maxBody ?? String(DEFAULT_MAX_BODY), "--max-body"),
   };
 }
 

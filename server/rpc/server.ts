@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
+import { loadFileDescriptorSetFromBuffer, loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatusMap } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ServiceBinding } from "./bind";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "./unix-socket";
@@ -38,7 +38,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   for (const binding of options.services) statuses[binding.name] = "SERVING";
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
-  new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet)).addToServer(server);
+  // Reflection describes the contract and the health service beside it, as grpcurl expects.
+  const described = { ...loadFileDescriptorSetFromBuffer(options.descriptorSet), ...loadSync(healthProtoPath) };
+  new ReflectionService(described).addToServer(server);
 
   await claimUnixSocket(options.socketPath);
   await bind(server, `unix:${options.socketPath}`);

@@ -42,12 +42,12 @@ export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
 /** The fixture gRPC server on a Unix socket and a gateway surface over it on 127.0.0.1. */
 export async function startFixtureGateway(
   overrides: Partial<Surface> = {},
-  targetFor: (librarySocket: string) => string = (socket) => `unix:${socket}`,
+  targetFor: (librarySocket: string) => string | Promise<string> = (socket) => `unix:${socket}`,
 ): Promise<FixtureGateway> {
   const dir = tempDir();
   const socket = join(dir.path, "library.sock");
   const library = await startLibrary(socket);
-  const upstream = await Upstream.open(parseTarget(targetFor(socket)));
+  const upstream = await Upstream.open(parseTarget(await targetFor(socket)));
   const app = surfaceApp(loadContract(libraryDescriptorSet()), fixtureSurface(overrides), () => upstream.client, pino({ level: "silent" }));
   const handle = app.callback();
   const server: Server = createServer((req, res) => void handle(req, res));

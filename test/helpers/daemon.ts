@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "../../cli/package-info";
+import type { Endpoints } from "../../cli/daemon";
+import { tempDir } from "./tmp";
+import { waitFor } from "./wait";
+
+export const GHOSTD = join(packageRoot, "dist", "cli", "ghostd.js");
+
+export interface DaemonProcess {
+  readonly home: string;
+  readonly endpoints: Endpoints;
+  readonly child: ChildProcess;
+  /** Everything the daemon wrote so far, stdout and stderr. */
+  output(): string;
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Removes the home directory (after stop). */
+  cleanup(): void;
+}
+
+export interface SpawnOptions {
+  readonly mode?: "serve" | "agent" | "gateway";
+  readonly args?: readonly string[];
+  readonly env?: Record<string, string>;
+  /** Use this home instead of a fresh one. */
+  readonly home?: string;
+}
+
+/** Runs the real `ghostd` binary and waits until its endpoints file says it is listening. */
+export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonProcess> {
+  const dir = options.home ? undefined : tempDir();
+  const home = options.home ?? dir?.path ?? "";
+  const args = [GHOSTD, options.mode ?? "serve", "--home", home];
+  if ((options.mode ?? "serve") !== "agent" && !options.args?.includes("--http")) args.push("--http", "127.0.0.1:0");
+  const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const file = join(home, "run", "endpoints.json");
+  const endpoints = await waitFor(`ghostd to write ${file}`, () => {
+    if (child.exitCode !== null) throw new Error(`ghostd exited with ${child.exitCode}: ${output}`);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Endpoints) : undefined;
+  });
+  return {
+    home,
+    endpoints,
+    child,
+    output: () => output,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+    cleanup: () => dir?.remove(),
+  };
+}
+
+/** Runs ghostd to completion (for start-up failures) and returns its exit code and output. */
+export function runGhostd(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GHOSTD, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.once("exit", (code) => resolve({ code, output }));
+  });
+}
