@@ -8,6 +8,7 @@ import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { displayPath } from "../gateway/transcoder/path-template";
 import { buildRoutes } from "../gateway/transcoder/routes";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
+import { routeListMarkdown } from "../gateway/surfaces/route-list";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { contractDescriptorSet, version } from "./package-info";
 
@@ -38,6 +39,13 @@ program
         process.stdout.write(`${name}/${method.name}${method.methodKind === "server_streaming" ? " (stream)" : ""}\t${bindings.join(", ")}\n`);
       }
     }
+  });
+
+program
+  .command("routes")
+  .description("print every HTTP route of both surfaces as a Markdown table (docs/http-routes.md)")
+  .action(() => {
+    process.stdout.write(routeListMarkdown(loadContract(contractDescriptorSet())));
   });
 
 program

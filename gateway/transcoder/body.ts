@@ -8,6 +8,8 @@ import { GatewayError } from "./errors";
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
+  // Without Content-Length or Transfer-Encoding, HTTP/1.1 says there is no body.
+  if (declared === undefined && req.headers["transfer-encoding"] === undefined) return EMPTY;
   const length = declared === undefined ? undefined : Number(declared);
   if (length !== undefined && length > limit) throw tooLarge(limit);
   try {
@@ -20,6 +22,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     throw err;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, "payload_too_large", `the request body is larger than ${limit} bytes`, { Connection: "close" });

@@ -79,6 +79,13 @@ export function methodComment(method: DescMethod): string {
   return comment(file.proto.sourceCodeInfo?.location, [6, serviceIndex, 2, methodIndex]);
 }
 
+/** The first sentence of a comment, on one line: a summary for tables and OpenAPI. */
+export function summaryOf(comment: string): string {
+  const flat = comment.replace(/\s+/g, " ").trim();
+  const end = flat.search(/\.(\s|$)/);
+  return end < 0 ? flat : flat.slice(0, end + 1);
+}
+
 /** Leading comments of a field, from the descriptor's source info. */
 export function fieldComment(field: DescField): string {
   const path: number[] = [];

@@ -1,5 +1,5 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { fieldComment, methodComment } from "./descriptors";
+import { fieldComment, methodComment, summaryOf } from "./descriptors";
 import type { JsonCodec } from "./json-codec";
 import { displayPath } from "./path-template";
 import { HTTP_BODY, type Route } from "./routes";
@@ -28,7 +28,7 @@ export function openApiDocument(routes: readonly Route[], codec: JsonCodec, info
     const operation: JsonObject = {
       operationId: n === 0 ? baseId : `${baseId}_${n}`,
       tags: [route.method.parent.name],
-      summary: comment.split("\n")[0] ?? "",
+      summary: summaryOf(comment),
       parameters: parameters(route, schemas, codec),
       responses: {
         "200": success(route, schemas),

@@ -6,6 +6,10 @@ import { formatTarget, type Target } from "./targets";
 const CHANNEL_OPTIONS = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  // Per-call bookkeeping the gateway does not use: channelz tracing and transparent retries
+  // (every call is one HTTP request, whose client decides whether to retry).
+  "grpc.enable_channelz": 0,
+  "grpc.enable_retries": 0,
   // A guest that restarts is found again within a couple of seconds, not minutes.
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 2000,

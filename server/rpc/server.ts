@@ -31,6 +31,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    "grpc.enable_channelz": 0,
   });
   for (const binding of options.services) server.addService(binding.definition, binding.implementation);
 

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { packageRoot, version } from "../cli/package-info";
+import { load, summarize, type LoadResult } from "./load";
+
+// Host API throughput: GET /health through socket + gateway + gRPC + agent (one `ghostd serve`
+// process), against the anchor, a bare Node http server on a Unix socket answering the same JSON
+// with Connection: close. Both run as their own process and take the same load, interleaved.
+//   npm run bench -- [seconds per round, default 4] [concurrency, default 16]
+
+const ROUND_MS = Number(process.argv[2] ?? 4) * 1000;
+const CONCURRENCY = Number(process.argv[3] ?? 16);
+const ROUNDS = 3;
+const BODY = JSON.stringify({ status: "ok", version });
+const REQUEST = Buffer.from("GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
+
+function check(response: string): void {
+  if (!response.startsWith("HTTP/1.1 200 OK") || !response.endsWith(BODY)) throw new Error(`unexpected response: ${response}`);
+}
+
+async function waitUntil(what: string, ok: () => boolean, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!ok()) {
+    if (child.exitCode !== null) throw new Error(`${what}: the process exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-"));
+  const bareSocket = join(dir, "bare.sock");
+  const bare = spawn(process.execPath, [join(packageRoot, "dist", "bench", "bare-server.js"), bareSocket, BODY], { stdio: ["ignore", "pipe", "inherit"] });
+  const home = join(dir, "home");
+  const ghostd = spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    await waitUntil("the bare server", () => existsSync(bareSocket), bare);
+    const endpoints = join(home, "run", "endpoints.json");
+    await waitUntil("ghostd", () => existsSync(endpoints), ghostd);
+    const hostApi = (JSON.parse(readFileSync(endpoints, "utf8")) as { host_api: { local: string } }).host_api.local;
+
+    const sides = { bare: bareSocket, ghostd: hostApi };
+    const results: Record<keyof typeof sides, LoadResult[]> = { bare: [], ghostd: [] };
+    for (const socket of Object.values(sides)) await load(socket, REQUEST, check, 1000, CONCURRENCY);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, socket] of Object.entries(sides) as [keyof typeof sides, string][]) {
+        results[name].push(await load(socket, REQUEST, check, ROUND_MS, CONCURRENCY));
+      }
+    }
+    const b = summarize(results.bare);
+    const g = summarize(results.ghostd);
+    const row = (name: string, s: typeof b): string =>
+      `${name.padEnd(44)} ${s.rps.toFixed(0).padStart(8)} req/s   p50 ${s.p50.toFixed(2).padStart(6)} ms   p99 ${s.p99.toFixed(2).padStart(6)} ms   (${s.requests} requests)`;
+    process.stdout.write(`Host API GET /health, ${CONCURRENCY} clients, a new connection per request, ${ROUNDS} x ${ROUND_MS / 1000} s interleaved\n`);
+    process.stdout.write(`${row("anchor: bare Node http on a Unix socket", b)}\n`);
+    process.stdout.write(`${row("ghostd: socket + gateway + gRPC + agent", g)}\n`);
+    process.stdout.write(`ratio ghostd/anchor: throughput ${(g.rps / b.rps).toFixed(2)} (target >= 0.60), p50 ${(g.p50 / b.p50).toFixed(2)}x, p99 ${(g.p99 / b.p99).toFixed(2)}x\n`);
+  } finally {
+    bare.kill("SIGTERM");
+    ghostd.kill("SIGTERM");
+    await Promise.all([bare, ghostd].map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once("exit", resolve)))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+import { connect } from "node:net";
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly latenciesMs: number[];
+}
+
+/** One request on a fresh Unix socket connection, read until the server closes it. */
+export function exchange(socketPath: string, request: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString()));
+    socket.write(request);
+  });
+}
+
+/** `concurrency` clients sending requests back to back for `durationMs`; every answer is checked. */
+export async function load(socketPath: string, request: Buffer, check: (response: string) => void, durationMs: number, concurrency: number): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + durationMs;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      const t0 = process.hrtime.bigint();
+      check(await exchange(socketPath, request));
+      latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { requests: latenciesMs.length, seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+export function summarize(results: readonly LoadResult[]): { rps: number; p50: number; p99: number; requests: number } {
+  const latencies = results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  const requests = results.reduce((n, r) => n + r.requests, 0);
+  const seconds = results.reduce((n, r) => n + r.seconds, 0);
+  return { rps: requests / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests };
+}
