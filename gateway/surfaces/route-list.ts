@@ -27,5 +27,5 @@ export function routeListMarkdown(contract: Contract): string {
     const docs = surface.documents.flatMap((d) => d.paths).filter((p) => !p.endsWith("/"));
     lines.push(`| GET | ${docs.map((p) => `\`${p}\``).join(", ")} | (gateway) | documents built from this route table |`, "");
   }
-  return `${lines.join("\n")}`;
+  return lines.join("\n");
 }
