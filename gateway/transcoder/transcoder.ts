@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { readBody } from "./body";
 import type { Contract } from "./descriptors";
 import { fromCallError, GatewayError, type HttpError } from "./errors";
-import type { JsonCodec } from "./json-codec";
+import { isObject, type JsonCodec } from "./json-codec";
 import { deadlineOf, requestMetadata, responseHeaders } from "./metadata";
 import { buildRequest } from "./request";
 import { Router } from "./router";
@@ -94,7 +94,7 @@ function writeMessage(ctx: Context, options: TranscoderOptions, route: Route, ou
     return writeHttpBody(ctx, (message as unknown as Record<string, Message | undefined>)[field.localName]);
   }
   const json = options.codec.encode(output, message);
-  const value = field && json !== null && typeof json === "object" && !Array.isArray(json) ? json[options.codec.key(field)] : json;
+  const value = field && isObject(json) ? json[options.codec.key(field)] : json;
   ctx.status = 200;
   ctx.type = "application/json";
   ctx.body = JSON.stringify(value ?? null);

@@ -1,5 +1,5 @@
 import { Client, credentials } from "@grpc/grpc-js";
-import { MAX_MESSAGE_BYTES } from "../../server/rpc/server";
+import { MAX_MESSAGE_BYTES } from "../../server/rpc/limits";
 import { HybridVsockBridge } from "./hybrid-vsock";
 import { formatTarget, type Target } from "./targets";
 

@@ -4,10 +4,9 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatusMap } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ServiceBinding } from "./bind";
+import { MAX_MESSAGE_BYTES } from "./limits";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "./unix-socket";
 
-/** Messages up to this size pass either way (exec output can be 16 MiB per stream). */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface GrpcServerOptions {
   /** Unix socket path; the socket is made owner-only. */
