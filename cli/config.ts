@@ -53,3 +53,18 @@ export function checkVmName(name: string): string {
   if (!VM_NAME.test(name)) throw new ConfigError(`VM name "${name}" must be letters, digits, ".", "_" or "-" (at most 64)`);
   return name;
 }
+
+/** `COLUMNSxROWS` or `WIDTHxHEIGHT`: two positive integers. */
+export function parseSize(text: string, what: string): { a: number; b: number } {
+  const match = /^(\d+)x(\d+)$/.exec(text.trim());
+  const a = Number(match?.[1]);
+  const b = Number(match?.[2]);
+  if (!match || a < 1 || b < 1 || a > 10000 || b > 10000) throw new ConfigError(`${what} "${text}" is not two positive numbers like 120x40`);
+  return { a, b };
+}
+
+export function parseCount(text: string, what: string, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > max) throw new ConfigError(`${what} "${text}" is not a whole number up to ${max}`);
+  return n;
+}

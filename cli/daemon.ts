@@ -6,7 +6,9 @@ import { parseTarget, type Target } from "../gateway/transport/targets";
 import { agentService } from "../server/agent/service";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
 import { supervisorService } from "../server/supervisor/service";
+import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
+import { DEFAULT_TERMINAL_SETTINGS } from "../server/terminal/terminals";
 import { endpointsPath, grpcSocketPath, runDir } from "./config";
 import { contractDescriptorSet, version } from "./package-info";
 
@@ -26,6 +28,17 @@ export interface DaemonOptions {
   readonly hostApiDir: string;
   readonly vm: string;
   readonly maxBodyBytes: number;
+  /** How terminals are sized and started. */
+  readonly terminals: TerminalOptions;
+}
+
+export interface TerminalOptions {
+  readonly windowColumns: number;
+  readonly windowRows: number;
+  readonly cellWidth: number;
+  readonly cellHeight: number;
+  readonly scrollback: number;
+  readonly shell: string | undefined;
 }
 
 export interface RunningDaemon {
@@ -47,6 +60,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   await mkdir(options.home, { recursive: true, mode: 0o700 });
   await mkdir(runDir(options.home), { recursive: true, mode: 0o700 });
   const descriptorSet = contractDescriptorSet();
+  // One clipboard per daemon: what terminals copy, the guest agent serves.
+  const clipboard = new ClipboardStore();
   let server: RunningGrpcServer | undefined;
   let gateway: RunningGateway | undefined;
   const close = async (): Promise<void> => {
@@ -59,7 +74,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       server = await startGrpcServer({
         socketPath: grpcSocketPath(options.home),
         tcp: options.grpcTcp,
-        services: [supervisorService(), agentService({ logger, version }), terminalService()],
+        services: [
+          supervisorService(),
+          agentService({ logger, version }),
+          terminalService({
+            logger,
+            clipboard,
+            settings: { ...DEFAULT_TERMINAL_SETTINGS, ...options.terminals, env: process.env },
+          }),
+        ],
         descriptorSet,
         logger,
       });

@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { join } from "node:path";
 import pino from "pino";
-import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseListen, resolveHome } from "./config";
+import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseCount, parseListen, parseSize, resolveHome } from "./config";
 import { startDaemon, type DaemonOptions } from "./daemon";
 import { version } from "./package-info";
 import { ListenError } from "../gateway/gateway";
@@ -20,6 +20,10 @@ interface Flags {
   allowRemote?: boolean;
   maxBody?: string;
   logLevel: string;
+  windowSize?: string;
+  cellSize?: string;
+  scrollback?: string;
+  shell?: string;
 }
 
 type Mode = "serve" | "agent" | "gateway";
@@ -43,7 +47,12 @@ const gatewayFlags = (command: Command): Command =>
     .addOption(new Option("--max-body <bytes>", "largest request body accepted (1048576, 512k, 4M)").env("GHOSTD_MAX_BODY").default(String(DEFAULT_MAX_BODY)));
 
 const serverFlags = (command: Command): Command =>
-  command.addOption(new Option("--grpc-tcp <host:port>", "also serve gRPC over TCP").env("GHOSTD_GRPC_TCP"));
+  command
+    .addOption(new Option("--grpc-tcp <host:port>", "also serve gRPC over TCP").env("GHOSTD_GRPC_TCP"))
+    .addOption(new Option("--window-size <cols>x<rows>", "size of a terminal window in cells").env("GHOSTD_WINDOW_SIZE").default("120x40"))
+    .addOption(new Option("--cell-size <w>x<h>", "size of a cell in pixels").env("GHOSTD_CELL_SIZE").default("10x20"))
+    .addOption(new Option("--scrollback <lines>", "scrollback lines per terminal").env("GHOSTD_SCROLLBACK").default("10000"))
+    .addOption(new Option("--shell <path>", "shell for terminals (default $SHELL, else /bin/bash, else /bin/sh)").env("GHOSTD_SHELL"));
 
 serverFlags(gatewayFlags(common(program.command("serve", { isDefault: true }).description("run the server and the gateway in one process (the default)")))).action(
   (flags: Flags) => run("serve", flags),
@@ -69,6 +78,20 @@ function optionsOf(mode: Mode, flags: Flags, logger: pino.Logger): DaemonOptions
     hostApiDir: flags.hostApiDir ?? join(home, "api"),
     vm: checkVmName(flags.vm ?? DEFAULT_VM),
     maxBodyBytes: parseByteSize(flags.maxBody ?? String(DEFAULT_MAX_BODY), "--max-body"),
+    terminals: terminalOptions(flags),
+  };
+}
+
+function terminalOptions(flags: Flags): DaemonOptions["terminals"] {
+  const window = parseSize(flags.windowSize ?? "120x40", "--window-size");
+  const cell = parseSize(flags.cellSize ?? "10x20", "--cell-size");
+  return {
+    windowColumns: window.a,
+    windowRows: window.b,
+    cellWidth: cell.a,
+    cellHeight: cell.b,
+    scrollback: parseCount(flags.scrollback ?? "10000", "--scrollback", 1_000_000),
+    shell: flags.shell,
   };
 }
 

@@ -1,7 +1,76 @@
-import { TerminalsService } from "../../generated/ghostd/terminal/v1/terminal";
-import { bindService, type ServiceBinding } from "../rpc/bind";
+import type { ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { TerminalsService, type TerminalsServer } from "../../generated/ghostd/terminal/v1/terminal";
+import type { ClipboardStore } from "../clipboard/store";
+import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { Terminals, type TerminalSettings } from "./terminals";
 
-/** gRPC binding of ghostd.terminal.v1.Terminals: nothing is built yet, every method answers UNIMPLEMENTED. */
-export function terminalService(): ServiceBinding {
-  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, {});
+export interface TerminalDeps {
+  readonly logger: Logger;
+  readonly settings: TerminalSettings;
+  readonly clipboard: ClipboardStore;
+}
+
+/** An AbortSignal that fires when the client of a call goes away. */
+function cancelled(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort());
+  return controller.signal;
+}
+
+/** gRPC binding of ghostd.terminal.v1.Terminals over the Terminals domain module. */
+export function terminalService(deps: TerminalDeps): ServiceBinding {
+  const terminals = new Terminals(deps.settings, deps.clipboard);
+  const { logger } = deps;
+  const handlers: Partial<TerminalsServer> = {
+    listTerminals: unary(logger, () => ({ terminals: terminals.list() })),
+    getFocusedTerminal: unary(logger, () => ({ terminal: terminals.focused() })),
+    getTerminal: unary(logger, (req) => ({ terminal: terminals.get(req.id) })),
+    createTerminal: unary(logger, async (req) => ({ terminal: await terminals.create(req) })),
+    closeTerminal: unary(logger, async (req) => {
+      await terminals.close(req.id);
+      return { success: true };
+    }),
+    focusTerminal: unary(logger, (req) => {
+      terminals.focus(req.id);
+      return { success: true };
+    }),
+    inputText: unary(logger, (req) => {
+      terminals.input(req.id, req.text, req.enter);
+      return { success: true };
+    }),
+    writeOutput: unary(logger, async (req) => {
+      await terminals.output(req.id, req.data);
+      return { success: true };
+    }),
+    setStatusBar: unary(logger, (req) => {
+      terminals.setStatusBar(req.id, req);
+      return { success: true };
+    }),
+    performAction: unary(logger, async (req) => {
+      await terminals.action(req.id, req.action);
+      return { success: true, action: req.action };
+    }),
+    sendKey: unary(logger, (req) => ({ success: true, ...terminals.key(req.id, req.key, req.mods, req.action) })),
+    sendMouseButton: unary(logger, (req) => {
+      terminals.mouseButton(req.id, req.button, req.action, req.mods);
+      return { success: true };
+    }),
+    sendMousePosition: unary(logger, (req) => {
+      terminals.mousePosition(req.id, req.x, req.y, req.mods);
+      return { success: true };
+    }),
+    sendMouseScroll: unary(logger, (req) => {
+      terminals.mouseScroll(req.id, req.x, req.y, req.precision, req.momentum);
+      return { success: true };
+    }),
+    getScreen: unary(logger, (req) => terminals.screen(req.id)),
+    getTerminalDetails: unary(logger, (req) => terminals.details(req.id, req.type)),
+    openQuickTerminal: unary(logger, async () => ({ terminals: await terminals.quickTerminal() })),
+    listCommands: unary(logger, (req) => ({ commands: terminals.commands(req.terminal) })),
+    listSurfaces: unary(logger, () => ({ surfaces: terminals.list() })),
+    wait: unary(logger, (req, call) => terminals.wait(req.id, req, cancelled(call))),
+    watchScreen: serverStream(logger, (req, send, call) => terminals.watch(req.id, req.intervalMs, send, cancelled(call))),
+  };
+  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, () => terminals.closeAll());
 }

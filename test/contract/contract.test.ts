@@ -124,7 +124,10 @@ describe("contract", () => {
     it("routes the 18 v2 endpoints and the v1 surfaces paths of the migration table", () => {
       const routes = endpoints("ghostd.terminal.v1.Terminals");
       const v2 = routes.filter((r) => r.includes("/api/v2/"));
-      assert.equal(v2.length, 18);
+      // The seed's 18, then what scripting users ask for beyond it: wait and watch.
+      assert.equal(v2.length, 20);
+      assert.ok(v2.includes("POST /api/v2/terminals/{}/wait"));
+      assert.ok(v2.includes("GET /api/v2/terminals/{}/screen/watch"));
       for (const endpoint of [
         "GET /api/v1/surfaces", "GET /api/v1/surfaces/focused", "GET /api/v1/surfaces/{}", "GET /api/v1/surfaces/{}/screen",
         "GET /api/v1/surfaces/{}/commands", "POST /api/v1/surfaces/{}/actions",
@@ -134,7 +137,8 @@ describe("contract", () => {
     });
 
     it("writes the terminal object with the seed's snake_case fields", () => {
-      assert.deepEqual(fieldNames("ghostd.terminal.v1.Terminal"), ["id", "title", "working_directory", "kind", "focused", "columns", "rows", "cell_width", "cell_height"]);
+      assert.deepEqual(fieldNames("ghostd.terminal.v1.Terminal").slice(0, 9), ["id", "title", "working_directory", "kind", "focused", "columns", "rows", "cell_width", "cell_height"]);
+      assert.deepEqual(fieldNames("ghostd.terminal.v1.StatusBar"), ["left", "center", "right", "visible"]);
       assert.deepEqual(fieldNames("ghostd.terminal.v1.Command"), ["action_key", "action", "title", "description"]);
       assert.deepEqual(fieldNames("ghostd.terminal.v1.GetScreenResponse"), ["id", "contents"]);
       assert.deepEqual(fieldNames("ghostd.terminal.v1.GetTerminalDetailsResponse"), ["type", "value"]);

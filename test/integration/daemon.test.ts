@@ -113,11 +113,14 @@ describe("ghostd serve", function () {
   });
 
   describe("Terminal API surface", () => {
-    it("answers seed 001's discovery response from the route table", async () => {
+    it("answers seed 001's discovery response from the route table, additions last", async () => {
       for (const path of ["/api/v2/", "/api/v2"]) {
         const reply = await call({ base: http, path });
         assert.equal(reply.status, 200);
-        assert.deepEqual(reply.json(), { version: "2", endpoints: SEED_ENDPOINTS });
+        assert.deepEqual(reply.json(), {
+          version: "2",
+          endpoints: [...SEED_ENDPOINTS, "POST /api/v2/terminals/{id}/wait", "GET /api/v2/terminals/{id}/screen/watch"],
+        });
       }
     });
 
@@ -130,9 +133,9 @@ describe("ghostd serve", function () {
     });
 
     it("answers 501 in the seed's error format for a method not built yet", async () => {
-      const reply = await call({ base: http, path: "/api/v2/terminals" });
+      const reply = await call({ base: http, path: "/v1/projects" });
       assert.equal(reply.status, 501);
-      assert.deepEqual(reply.json(), { error: "unimplemented", message: "ghostd.terminal.v1.Terminals/ListTerminals is not implemented yet" });
+      assert.deepEqual(reply.json(), { error: "unimplemented", message: "ghostd.supervisor.v1.Supervisor/ListProjects is not implemented yet" });
     });
 
     it("checks the request before calling: 400 invalid_json and missing_field", async () => {

@@ -31,7 +31,7 @@ describe("error model", () => {
   });
 
   it("has every seed 001 code as a terminal reason, with the seed's HTTP status", () => {
-    assert.deepEqual(Object.keys(terminalError.table).sort(), Object.keys(SEED_001).sort());
+    for (const code of Object.keys(SEED_001)) assert.ok(code in terminalError.table, code);
     for (const [reason, status] of Object.entries(SEED_001)) {
       const failure = fromCallError(roundTrip(terminalError(reason as keyof typeof terminalError.table, "m")), {});
       assert.equal(failure.status, status, reason);

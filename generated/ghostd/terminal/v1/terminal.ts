@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -78,6 +80,29 @@ export interface Terminal {
   cellWidth: number;
   /** Cell height in pixels. */
   cellHeight: number;
+  /** The programmable status bar, the terminal's own values over its window's. */
+  statusbar?:
+    | StatusBar
+    | undefined;
+  /** Exit code of the last command, when the shell reports it (OSC 133;D shell integration). */
+  lastExitCode?:
+    | number
+    | undefined;
+  /** Whether the shell shows its prompt (OSC 133 shell integration); false when unknown. */
+  atPrompt: boolean;
+  /** The window holding the terminal, and the 1-based number of its tab there. */
+  windowId: string;
+  tab: number;
+  /** Process id of the terminal's shell. */
+  pid: number;
+}
+
+/** The status bar shown with a terminal. */
+export interface StatusBar {
+  left: string;
+  center: string;
+  right: string;
+  visible: boolean;
 }
 
 /** One entry of the command palette. */
@@ -232,6 +257,10 @@ export interface SendKeyRequest {
 
 export interface SendKeyResponse {
   success: boolean;
+  /** Whether the event sent bytes to the program. */
+  sent: boolean;
+  /** Why nothing was sent, when nothing was (a key release without the kitty keyboard protocol). */
+  note?: string | undefined;
 }
 
 export interface SendMouseButtonRequest {
@@ -324,6 +353,55 @@ export interface ListSurfacesResponse {
   surfaces: Terminal[];
 }
 
+export interface WaitRequest {
+  id: string;
+  /** A regular expression (JavaScript syntax, multi-line) the screen must match. */
+  match?:
+    | string
+    | undefined;
+  /** Milliseconds to wait; 10000 when unset. */
+  timeoutMs?:
+    | number
+    | undefined;
+  /** `visible` (default) or `contents` (scrollback and screen). */
+  scope?:
+    | string
+    | undefined;
+  /** `prompt`: wait until the shell shows a prompt after the last Enter (needs OSC 133 marks). */
+  until?: string | undefined;
+}
+
+export interface WaitResponse {
+  matched: boolean;
+  /** What the expression matched. */
+  match: string;
+  /** Where: the 0-based line (in the scope's text) and column of the match. */
+  line: number;
+  column: number;
+  /** The whole line the match starts on. */
+  text: string;
+  /** The shell's state when the wait ended. */
+  lastExitCode?: number | undefined;
+  atPrompt: boolean;
+}
+
+export interface WatchScreenRequest {
+  id: string;
+  /** Least milliseconds between two messages; 50 when unset. */
+  intervalMs?: number | undefined;
+}
+
+export interface WatchScreenResponse {
+  id: string;
+  /** The visible screen, as `details/visible` gives it. */
+  visible: string;
+  cursorX: number;
+  cursorY: number;
+  title: string;
+  columns: number;
+  rows: number;
+}
+
 function createBaseTerminal(): Terminal {
   return {
     id: "",
@@ -335,6 +413,12 @@ function createBaseTerminal(): Terminal {
     rows: 0,
     cellWidth: 0,
     cellHeight: 0,
+    statusbar: undefined,
+    lastExitCode: undefined,
+    atPrompt: false,
+    windowId: "",
+    tab: 0,
+    pid: 0,
   };
 }
 
@@ -366,6 +450,24 @@ export const Terminal: MessageFns<Terminal> = {
     }
     if (message.cellHeight !== 0) {
       writer.uint32(72).int32(message.cellHeight);
+    }
+    if (message.statusbar !== undefined) {
+      StatusBar.encode(message.statusbar, writer.uint32(82).fork()).join();
+    }
+    if (message.lastExitCode !== undefined) {
+      writer.uint32(88).int32(message.lastExitCode);
+    }
+    if (message.atPrompt !== false) {
+      writer.uint32(96).bool(message.atPrompt);
+    }
+    if (message.windowId !== "") {
+      writer.uint32(106).string(message.windowId);
+    }
+    if (message.tab !== 0) {
+      writer.uint32(112).int32(message.tab);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(120).int32(message.pid);
     }
     return writer;
   },
@@ -455,6 +557,54 @@ export const Terminal: MessageFns<Terminal> = {
             message.cellHeight = reader.int32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.statusbar = StatusBar.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.lastExitCode = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.atPrompt = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.windowId = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.tab = reader.int32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -490,6 +640,24 @@ export const Terminal: MessageFns<Terminal> = {
         : isSet(object.cell_height)
         ? globalThis.Number(object.cell_height)
         : 0,
+      statusbar: isSet(object.statusbar) ? StatusBar.fromJSON(object.statusbar) : undefined,
+      lastExitCode: isSet(object.lastExitCode)
+        ? globalThis.Number(object.lastExitCode)
+        : isSet(object.last_exit_code)
+        ? globalThis.Number(object.last_exit_code)
+        : undefined,
+      atPrompt: isSet(object.atPrompt)
+        ? globalThis.Boolean(object.atPrompt)
+        : isSet(object.at_prompt)
+        ? globalThis.Boolean(object.at_prompt)
+        : false,
+      windowId: isSet(object.windowId)
+        ? globalThis.String(object.windowId)
+        : isSet(object.window_id)
+        ? globalThis.String(object.window_id)
+        : "",
+      tab: isSet(object.tab) ? globalThis.Number(object.tab) : 0,
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
     };
   },
 
@@ -522,6 +690,24 @@ export const Terminal: MessageFns<Terminal> = {
     if (message.cellHeight !== 0) {
       obj.cellHeight = Math.round(message.cellHeight);
     }
+    if (message.statusbar !== undefined) {
+      obj.statusbar = StatusBar.toJSON(message.statusbar);
+    }
+    if (message.lastExitCode !== undefined) {
+      obj.lastExitCode = Math.round(message.lastExitCode);
+    }
+    if (message.atPrompt !== false) {
+      obj.atPrompt = message.atPrompt;
+    }
+    if (message.windowId !== "") {
+      obj.windowId = message.windowId;
+    }
+    if (message.tab !== 0) {
+      obj.tab = Math.round(message.tab);
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
     return obj;
   },
 
@@ -539,6 +725,131 @@ export const Terminal: MessageFns<Terminal> = {
     message.rows = object.rows ?? 0;
     message.cellWidth = object.cellWidth ?? 0;
     message.cellHeight = object.cellHeight ?? 0;
+    message.statusbar = (object.statusbar !== undefined && object.statusbar !== null)
+      ? StatusBar.fromPartial(object.statusbar)
+      : undefined;
+    message.lastExitCode = object.lastExitCode ?? undefined;
+    message.atPrompt = object.atPrompt ?? false;
+    message.windowId = object.windowId ?? "";
+    message.tab = object.tab ?? 0;
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseStatusBar(): StatusBar {
+  return { left: "", center: "", right: "", visible: false };
+}
+
+export const StatusBar: MessageFns<StatusBar> = {
+  encode(message: StatusBar, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.left !== "") {
+      writer.uint32(10).string(message.left);
+    }
+    if (message.center !== "") {
+      writer.uint32(18).string(message.center);
+    }
+    if (message.right !== "") {
+      writer.uint32(26).string(message.right);
+    }
+    if (message.visible !== false) {
+      writer.uint32(32).bool(message.visible);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusBar {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusBar();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.left = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.center = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.right = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.visible = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatusBar {
+    return {
+      left: isSet(object.left) ? globalThis.String(object.left) : "",
+      center: isSet(object.center) ? globalThis.String(object.center) : "",
+      right: isSet(object.right) ? globalThis.String(object.right) : "",
+      visible: isSet(object.visible) ? globalThis.Boolean(object.visible) : false,
+    };
+  },
+
+  toJSON(message: StatusBar): unknown {
+    const obj: any = {};
+    if (message.left !== "") {
+      obj.left = message.left;
+    }
+    if (message.center !== "") {
+      obj.center = message.center;
+    }
+    if (message.right !== "") {
+      obj.right = message.right;
+    }
+    if (message.visible !== false) {
+      obj.visible = message.visible;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatusBar>, I>>(base?: I): StatusBar {
+    return StatusBar.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusBar>, I>>(object: I): StatusBar {
+    const message = createBaseStatusBar();
+    message.left = object.left ?? "";
+    message.center = object.center ?? "";
+    message.right = object.right ?? "";
+    message.visible = object.visible ?? false;
     return message;
   },
 };
@@ -2501,13 +2812,19 @@ export const SendKeyRequest: MessageFns<SendKeyRequest> = {
 };
 
 function createBaseSendKeyResponse(): SendKeyResponse {
-  return { success: false };
+  return { success: false, sent: false, note: undefined };
 }
 
 export const SendKeyResponse: MessageFns<SendKeyResponse> = {
   encode(message: SendKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.success !== false) {
       writer.uint32(8).bool(message.success);
+    }
+    if (message.sent !== false) {
+      writer.uint32(16).bool(message.sent);
+    }
+    if (message.note !== undefined) {
+      writer.uint32(26).string(message.note);
     }
     return writer;
   },
@@ -2533,6 +2850,22 @@ export const SendKeyResponse: MessageFns<SendKeyResponse> = {
             message.success = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sent = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2546,13 +2879,23 @@ export const SendKeyResponse: MessageFns<SendKeyResponse> = {
   },
 
   fromJSON(object: any): SendKeyResponse {
-    return { success: isSet(object.success) ? globalThis.Boolean(object.success) : false };
+    return {
+      success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      sent: isSet(object.sent) ? globalThis.Boolean(object.sent) : false,
+      note: isSet(object.note) ? globalThis.String(object.note) : undefined,
+    };
   },
 
   toJSON(message: SendKeyResponse): unknown {
     const obj: any = {};
     if (message.success !== false) {
       obj.success = message.success;
+    }
+    if (message.sent !== false) {
+      obj.sent = message.sent;
+    }
+    if (message.note !== undefined) {
+      obj.note = message.note;
     }
     return obj;
   },
@@ -2563,6 +2906,8 @@ export const SendKeyResponse: MessageFns<SendKeyResponse> = {
   fromPartial<I extends Exact<DeepPartial<SendKeyResponse>, I>>(object: I): SendKeyResponse {
     const message = createBaseSendKeyResponse();
     message.success = object.success ?? false;
+    message.sent = object.sent ?? false;
+    message.note = object.note ?? undefined;
     return message;
   },
 };
@@ -3837,6 +4182,578 @@ export const ListSurfacesResponse: MessageFns<ListSurfacesResponse> = {
   },
 };
 
+function createBaseWaitRequest(): WaitRequest {
+  return { id: "", match: undefined, timeoutMs: undefined, scope: undefined, until: undefined };
+}
+
+export const WaitRequest: MessageFns<WaitRequest> = {
+  encode(message: WaitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.match !== undefined) {
+      writer.uint32(18).string(message.match);
+    }
+    if (message.timeoutMs !== undefined) {
+      writer.uint32(24).int32(message.timeoutMs);
+    }
+    if (message.scope !== undefined) {
+      writer.uint32(34).string(message.scope);
+    }
+    if (message.until !== undefined) {
+      writer.uint32(42).string(message.until);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.match = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeoutMs = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.until = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      match: isSet(object.match) ? globalThis.String(object.match) : undefined,
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : undefined,
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : undefined,
+      until: isSet(object.until) ? globalThis.String(object.until) : undefined,
+    };
+  },
+
+  toJSON(message: WaitRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.match !== undefined) {
+      obj.match = message.match;
+    }
+    if (message.timeoutMs !== undefined) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    if (message.scope !== undefined) {
+      obj.scope = message.scope;
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WaitRequest>, I>>(base?: I): WaitRequest {
+    return WaitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WaitRequest>, I>>(object: I): WaitRequest {
+    const message = createBaseWaitRequest();
+    message.id = object.id ?? "";
+    message.match = object.match ?? undefined;
+    message.timeoutMs = object.timeoutMs ?? undefined;
+    message.scope = object.scope ?? undefined;
+    message.until = object.until ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWaitResponse(): WaitResponse {
+  return { matched: false, match: "", line: 0, column: 0, text: "", lastExitCode: undefined, atPrompt: false };
+}
+
+export const WaitResponse: MessageFns<WaitResponse> = {
+  encode(message: WaitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.matched !== false) {
+      writer.uint32(8).bool(message.matched);
+    }
+    if (message.match !== "") {
+      writer.uint32(18).string(message.match);
+    }
+    if (message.line !== 0) {
+      writer.uint32(24).int32(message.line);
+    }
+    if (message.column !== 0) {
+      writer.uint32(32).int32(message.column);
+    }
+    if (message.text !== "") {
+      writer.uint32(42).string(message.text);
+    }
+    if (message.lastExitCode !== undefined) {
+      writer.uint32(48).int32(message.lastExitCode);
+    }
+    if (message.atPrompt !== false) {
+      writer.uint32(56).bool(message.atPrompt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.matched = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.match = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.line = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.column = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastExitCode = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.atPrompt = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitResponse {
+    return {
+      matched: isSet(object.matched) ? globalThis.Boolean(object.matched) : false,
+      match: isSet(object.match) ? globalThis.String(object.match) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      column: isSet(object.column) ? globalThis.Number(object.column) : 0,
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      lastExitCode: isSet(object.lastExitCode)
+        ? globalThis.Number(object.lastExitCode)
+        : isSet(object.last_exit_code)
+        ? globalThis.Number(object.last_exit_code)
+        : undefined,
+      atPrompt: isSet(object.atPrompt)
+        ? globalThis.Boolean(object.atPrompt)
+        : isSet(object.at_prompt)
+        ? globalThis.Boolean(object.at_prompt)
+        : false,
+    };
+  },
+
+  toJSON(message: WaitResponse): unknown {
+    const obj: any = {};
+    if (message.matched !== false) {
+      obj.matched = message.matched;
+    }
+    if (message.match !== "") {
+      obj.match = message.match;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    if (message.column !== 0) {
+      obj.column = Math.round(message.column);
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.lastExitCode !== undefined) {
+      obj.lastExitCode = Math.round(message.lastExitCode);
+    }
+    if (message.atPrompt !== false) {
+      obj.atPrompt = message.atPrompt;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WaitResponse>, I>>(base?: I): WaitResponse {
+    return WaitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WaitResponse>, I>>(object: I): WaitResponse {
+    const message = createBaseWaitResponse();
+    message.matched = object.matched ?? false;
+    message.match = object.match ?? "";
+    message.line = object.line ?? 0;
+    message.column = object.column ?? 0;
+    message.text = object.text ?? "";
+    message.lastExitCode = object.lastExitCode ?? undefined;
+    message.atPrompt = object.atPrompt ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchScreenRequest(): WatchScreenRequest {
+  return { id: "", intervalMs: undefined };
+}
+
+export const WatchScreenRequest: MessageFns<WatchScreenRequest> = {
+  encode(message: WatchScreenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.intervalMs !== undefined) {
+      writer.uint32(16).int32(message.intervalMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchScreenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchScreenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchScreenRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchScreenRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.intervalMs !== undefined) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchScreenRequest>, I>>(base?: I): WatchScreenRequest {
+    return WatchScreenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchScreenRequest>, I>>(object: I): WatchScreenRequest {
+    const message = createBaseWatchScreenRequest();
+    message.id = object.id ?? "";
+    message.intervalMs = object.intervalMs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchScreenResponse(): WatchScreenResponse {
+  return { id: "", visible: "", cursorX: 0, cursorY: 0, title: "", columns: 0, rows: 0 };
+}
+
+export const WatchScreenResponse: MessageFns<WatchScreenResponse> = {
+  encode(message: WatchScreenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.visible !== "") {
+      writer.uint32(18).string(message.visible);
+    }
+    if (message.cursorX !== 0) {
+      writer.uint32(24).int32(message.cursorX);
+    }
+    if (message.cursorY !== 0) {
+      writer.uint32(32).int32(message.cursorY);
+    }
+    if (message.title !== "") {
+      writer.uint32(42).string(message.title);
+    }
+    if (message.columns !== 0) {
+      writer.uint32(48).int32(message.columns);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(56).int32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchScreenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchScreenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.visible = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cursorX = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cursorY = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.columns = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.rows = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchScreenResponse {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      visible: isSet(object.visible) ? globalThis.String(object.visible) : "",
+      cursorX: isSet(object.cursorX)
+        ? globalThis.Number(object.cursorX)
+        : isSet(object.cursor_x)
+        ? globalThis.Number(object.cursor_x)
+        : 0,
+      cursorY: isSet(object.cursorY)
+        ? globalThis.Number(object.cursorY)
+        : isSet(object.cursor_y)
+        ? globalThis.Number(object.cursor_y)
+        : 0,
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      columns: isSet(object.columns) ? globalThis.Number(object.columns) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: WatchScreenResponse): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.visible !== "") {
+      obj.visible = message.visible;
+    }
+    if (message.cursorX !== 0) {
+      obj.cursorX = Math.round(message.cursorX);
+    }
+    if (message.cursorY !== 0) {
+      obj.cursorY = Math.round(message.cursorY);
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.columns !== 0) {
+      obj.columns = Math.round(message.columns);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchScreenResponse>, I>>(base?: I): WatchScreenResponse {
+    return WatchScreenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchScreenResponse>, I>>(object: I): WatchScreenResponse {
+    const message = createBaseWatchScreenResponse();
+    message.id = object.id ?? "";
+    message.visible = object.visible ?? "";
+    message.cursorX = object.cursorX ?? 0;
+    message.cursorY = object.cursorY ?? 0;
+    message.title = object.title ?? "";
+    message.columns = object.columns ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
 /**
  * Terminals creates and drives real terminals: PTYs running shells, with a terminal emulator
  * holding their screen and scrollback. Its HTTP form is the Terminal REST API v2 (and the v1
@@ -4062,6 +4979,32 @@ export const TerminalsService = {
       Buffer.from(ListSurfacesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSurfacesResponse => ListSurfacesResponse.decode(value),
   },
+  /**
+   * Waits until the screen matches a regular expression, or the shell shows a new prompt (OSC 133
+   * shell integration), or the timeout passes (`wait_timeout`, 408 over HTTP).
+   */
+  wait: {
+    path: "/ghostd.terminal.v1.Terminals/Wait" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WaitRequest): Buffer => Buffer.from(WaitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WaitRequest => WaitRequest.decode(value),
+    responseSerialize: (value: WaitResponse): Buffer => Buffer.from(WaitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WaitResponse => WaitResponse.decode(value),
+  },
+  /**
+   * Sends the visible screen, then again whenever it changes, at most once per interval, until the
+   * terminal closes or the client goes away.
+   */
+  watchScreen: {
+    path: "/ghostd.terminal.v1.Terminals/WatchScreen" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchScreenRequest): Buffer => Buffer.from(WatchScreenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchScreenRequest => WatchScreenRequest.decode(value),
+    responseSerialize: (value: WatchScreenResponse): Buffer => Buffer.from(WatchScreenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchScreenResponse => WatchScreenResponse.decode(value),
+  },
 } as const;
 
 export interface TerminalsServer extends UntypedServiceImplementation {
@@ -4106,6 +5049,16 @@ export interface TerminalsServer extends UntypedServiceImplementation {
   listCommands: handleUnaryCall<ListCommandsRequest, ListCommandsResponse>;
   /** Lists all terminals under the v1 name and shape, `{"surfaces": [...]}`. */
   listSurfaces: handleUnaryCall<ListSurfacesRequest, ListSurfacesResponse>;
+  /**
+   * Waits until the screen matches a regular expression, or the shell shows a new prompt (OSC 133
+   * shell integration), or the timeout passes (`wait_timeout`, 408 over HTTP).
+   */
+  wait: handleUnaryCall<WaitRequest, WaitResponse>;
+  /**
+   * Sends the visible screen, then again whenever it changes, at most once per interval, until the
+   * terminal closes or the client goes away.
+   */
+  watchScreen: handleServerStreamingCall<WatchScreenRequest, WatchScreenResponse>;
 }
 
 export interface TerminalsClient extends Client {
@@ -4416,6 +5369,32 @@ export interface TerminalsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSurfacesResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Waits until the screen matches a regular expression, or the shell shows a new prompt (OSC 133
+   * shell integration), or the timeout passes (`wait_timeout`, 408 over HTTP).
+   */
+  wait(request: WaitRequest, callback: (error: ServiceError | null, response: WaitResponse) => void): ClientUnaryCall;
+  wait(
+    request: WaitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WaitResponse) => void,
+  ): ClientUnaryCall;
+  wait(
+    request: WaitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WaitResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Sends the visible screen, then again whenever it changes, at most once per interval, until the
+   * terminal closes or the client goes away.
+   */
+  watchScreen(request: WatchScreenRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchScreenResponse>;
+  watchScreen(
+    request: WatchScreenRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchScreenResponse>;
 }
 
 export const TerminalsClient = makeGenericClientConstructor(

@@ -1,0 +1,192 @@
+import { spawn, type IPty } from "node-pty";
+import { existsSync, statSync } from "node:fs";
+import { Emulator } from "./emulator";
+import { foregroundGroup, isAlive, processCwd, processName, sessionMembers } from "./processes";
+import { terminalError } from "./reasons";
+
+export interface SessionOptions {
+  readonly id: string;
+  readonly kind: "normal" | "quick";
+  readonly shell: string;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly columns: number;
+  readonly rows: number;
+  readonly scrollback: number;
+  /** Typed once the shell is ready, followed by `; exit`, so the terminal ends with it. */
+  readonly command: string | undefined;
+  readonly fontSize: number;
+}
+
+/** Parsing falls this far behind the program before the PTY is paused. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 512 * 1024;
+/** If a shell prints nothing at all, a command is typed anyway after this long. */
+const READY_FALLBACK_MS = 3000;
+/** After SIGHUP, how long the shell's session has before it is killed. */
+const HANGUP_GRACE_MS = 2000;
+
+/**
+ * One terminal: a shell on a real PTY feeding an emulator, and the state the API keeps for it
+ * (title override, font size, status bar, mouse and selection).
+ */
+export class Session {
+  readonly id: string;
+  readonly kind: "normal" | "quick";
+  readonly pid: number;
+  readonly emulator: Emulator;
+  private readonly pty: IPty;
+  private pending = 0;
+  private paused = false;
+  private exitCode: number | undefined;
+  private readonly exited: Promise<void>;
+  private readonly listeners = new Set<() => void>();
+  /** Set by `set_surface_title:`; wins over the program's title. */
+  titleOverride: string | undefined;
+  fontSize: number;
+  /** Counts Enter presses sent, to tell a prompt shown since the last one. */
+  enters = 0;
+  promptsAtLastEnter = 0;
+
+  constructor(options: SessionOptions, onExit: (session: Session) => void) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.fontSize = options.fontSize;
+    if (!existsSync(options.cwd) || !statSync(options.cwd).isDirectory()) {
+      throw terminalError("invalid_argument", `working_directory ${options.cwd} is not a directory`);
+    }
+    this.emulator = new Emulator({
+      columns: options.columns,
+      rows: options.rows,
+      scrollback: options.scrollback,
+      reply: (data) => this.write(data),
+      changed: () => this.notify(),
+    });
+    try {
+      this.pty = spawn(options.shell, ["-l"], {
+        name: "xterm-256color",
+        cols: options.columns,
+        rows: options.rows,
+        cwd: options.cwd,
+        env: options.env,
+        encoding: null,
+      });
+    } catch (err) {
+      this.emulator.dispose();
+      throw terminalError("spawn_failed", `cannot start ${options.shell}: ${(err as Error).message}`);
+    }
+    this.pid = this.pty.pid;
+    let ready: () => void = () => undefined;
+    const readyPromise = new Promise<void>((resolve) => (ready = resolve));
+    this.pty.onData((data: string | Buffer) => {
+      ready();
+      this.feed(typeof data === "string" ? Buffer.from(data) : data);
+    });
+    this.exited = new Promise((resolve) => {
+      this.pty.onExit(({ exitCode }) => {
+        this.exitCode = exitCode;
+        ready();
+        resolve();
+        onExit(this);
+        this.notify();
+      });
+    });
+    if (options.command !== undefined) {
+      const command = options.command;
+      const fallback = setTimeout(ready, READY_FALLBACK_MS);
+      void readyPromise.then(() => {
+        clearTimeout(fallback);
+        if (this.exitCode === undefined) this.write(`${command}; exit\n`);
+      });
+    }
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Bytes to the program, as if typed. */
+  write(data: string): void {
+    if (this.exitCode === undefined) this.pty.write(data);
+  }
+
+  /** Bytes to the emulator, as if the program had written them. */
+  feed(data: Uint8Array | string): Promise<void> {
+    const size = data.length;
+    this.pending += size;
+    if (!this.paused && this.pending > HIGH_WATER) {
+      this.paused = true;
+      this.pty.pause();
+    }
+    return this.emulator.write(data).then(() => {
+      this.pending -= size;
+      if (this.paused && this.pending < LOW_WATER) {
+        this.paused = false;
+        this.pty.resume();
+      }
+    });
+  }
+
+  resize(columns: number, rows: number): void {
+    if (columns === this.emulator.columns && rows === this.emulator.rows) return;
+    this.emulator.resize(columns, rows);
+    if (this.exitCode === undefined) this.pty.resize(columns, rows);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Called after output was parsed, the viewport moved, or the shell exited; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The title: what the API set, else what the program set, else the foreground process's name. */
+  get title(): string {
+    return this.titleOverride ?? this.emulator.title ?? processName(foregroundGroup(this.pid) ?? this.pid) ?? processName(this.pid) ?? "";
+  }
+
+  /** The working directory: OSC 7 when the shell reports it, else the foreground process's. */
+  get workingDirectory(): string | undefined {
+    return this.emulator.cwd ?? processCwd(foregroundGroup(this.pid) ?? this.pid) ?? processCwd(this.pid);
+  }
+
+  /**
+   * Closes the terminal: SIGHUP to the shell, as a terminal window closing sends, then after a
+   * grace period SIGKILL to whatever of its session is left. Resolves once nothing of it runs.
+   */
+  async close(): Promise<void> {
+    if (this.exitCode === undefined) {
+      try {
+        this.pty.kill("SIGHUP");
+      } catch {
+        // Already gone.
+      }
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, HANGUP_GRACE_MS).unref());
+      await Promise.race([this.exited, timer]);
+    }
+    this.killSession();
+    await this.exited;
+    this.emulator.dispose();
+  }
+
+  /** SIGKILL to every process still in the shell's session. */
+  killSession(): void {
+    for (const pid of sessionMembers(this.pid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone in between.
+      }
+    }
+    if (this.exitCode === undefined && isAlive(this.pid)) {
+      try {
+        this.pty.kill("SIGKILL");
+      } catch {
+        // Gone in between.
+      }
+    }
+  }
+}
