@@ -91,7 +91,7 @@ function number(text: string, value: string): number {
 export function unescapeZig(value: string, whole = value): string {
   let out = "";
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
+    const ch = value.charAt(i);
     if (ch !== "\\") {
       out += ch;
       continue;

@@ -80,7 +80,7 @@ export class Session {
     const readyPromise = new Promise<void>((resolve) => (ready = resolve));
     this.pty.onData((data: string | Buffer) => {
       ready();
-      this.feed(typeof data === "string" ? Buffer.from(data) : data);
+      void this.feed(typeof data === "string" ? Buffer.from(data) : data);
     });
     this.exited = new Promise((resolve) => {
       this.pty.onExit(({ exitCode }) => {

@@ -530,7 +530,7 @@ export class Terminals {
     }
   }
 
-  private async start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {
+  private start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {
     const rect = this.layout.allRects().get(id);
     const cell = this.cellSizeFor(this.settings.fontSize);
     const columns = Math.max(1, Math.floor((rect?.width ?? 0) / cell.width));
@@ -560,7 +560,7 @@ export class Terminals {
     this.sessions.set(id, session);
     this.focusOn(id);
     this.relayout();
-    return this.describe(session);
+    return Promise.resolve(this.describe(session));
   }
 
   /** The shell exited on its own: the terminal closes and its space goes back. */
