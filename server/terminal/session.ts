@@ -1,7 +1,7 @@
-import { spawn, type IPty } from "node-pty";
 import { existsSync, statSync } from "node:fs";
 import { Emulator } from "./emulator";
-import { foregroundGroup, isAlive, processCwd, processName, sessionMembers } from "./processes";
+import { foregroundGroup, processCwd, processName, sessionMembers } from "./processes";
+import type { PtyHandle, PtyHost } from "./pty-host/host";
 import { terminalError } from "./reasons";
 
 export interface SessionOptions {
@@ -28,33 +28,62 @@ const HANGUP_GRACE_MS = 2000;
 
 /**
  * One terminal: a shell on a real PTY feeding an emulator, and the state the API keeps for it
- * (title override, font size, status bar, mouse and selection).
+ * (title override, font size, counters for `wait`).
  */
 export class Session {
   readonly id: string;
   readonly kind: "normal" | "quick";
-  readonly pid: number;
   readonly emulator: Emulator;
-  private readonly pty: IPty;
+  private pty: PtyHandle | undefined;
   private pending = 0;
   private paused = false;
   private exitCode: number | undefined;
-  private readonly exited: Promise<void>;
+  private resolveExit: () => void = () => undefined;
+  private readonly exited = new Promise<void>((resolve) => (this.resolveExit = resolve));
+  private resolveReady: () => void = () => undefined;
+  private readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
   private readonly listeners = new Set<() => void>();
   /** Set by `set_surface_title:`; wins over the program's title. */
   titleOverride: string | undefined;
   fontSize: number;
-  /** Counts Enter presses sent, to tell a prompt shown since the last one. */
-  enters = 0;
+  /** The count of prompts (OSC 133;A) when Enter was last sent, to tell a newer prompt. */
   promptsAtLastEnter = 0;
 
-  constructor(options: SessionOptions, onExit: (session: Session) => void) {
-    this.id = options.id;
-    this.kind = options.kind;
-    this.fontSize = options.fontSize;
+  /** Starts the shell on a PTY of the host thread; `onExit` hears when it ends on its own. */
+  static async start(host: PtyHost, options: SessionOptions, onExit: (session: Session) => void): Promise<Session> {
     if (!existsSync(options.cwd) || !statSync(options.cwd).isDirectory()) {
       throw terminalError("invalid_argument", `working_directory ${options.cwd} is not a directory`);
     }
+    const session = new Session(options);
+    try {
+      session.pty = await host.spawn(
+        { file: options.shell, args: ["-l"], cwd: options.cwd, env: options.env, columns: options.columns, rows: options.rows },
+        {
+          data: (chunk) => {
+            session.resolveReady();
+            void session.feed(chunk);
+          },
+          exit: (exitCode) => {
+            session.exitCode = exitCode;
+            session.resolveReady();
+            session.resolveExit();
+            onExit(session);
+            session.notify();
+          },
+        },
+      );
+    } catch (err) {
+      session.emulator.dispose();
+      throw terminalError("spawn_failed", `cannot start ${options.shell}: ${(err as Error).message}`);
+    }
+    if (options.command !== undefined) session.typeWhenReady(options.command);
+    return session;
+  }
+
+  private constructor(options: SessionOptions) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.fontSize = options.fontSize;
     this.emulator = new Emulator({
       columns: options.columns,
       rows: options.rows,
@@ -62,43 +91,10 @@ export class Session {
       reply: (data) => this.write(data),
       changed: () => this.notify(),
     });
-    try {
-      this.pty = spawn(options.shell, ["-l"], {
-        name: "xterm-256color",
-        cols: options.columns,
-        rows: options.rows,
-        cwd: options.cwd,
-        env: options.env,
-        encoding: null,
-      });
-    } catch (err) {
-      this.emulator.dispose();
-      throw terminalError("spawn_failed", `cannot start ${options.shell}: ${(err as Error).message}`);
-    }
-    this.pid = this.pty.pid;
-    let ready: () => void = () => undefined;
-    const readyPromise = new Promise<void>((resolve) => (ready = resolve));
-    this.pty.onData((data: string | Buffer) => {
-      ready();
-      void this.feed(typeof data === "string" ? Buffer.from(data) : data);
-    });
-    this.exited = new Promise((resolve) => {
-      this.pty.onExit(({ exitCode }) => {
-        this.exitCode = exitCode;
-        ready();
-        resolve();
-        onExit(this);
-        this.notify();
-      });
-    });
-    if (options.command !== undefined) {
-      const command = options.command;
-      const fallback = setTimeout(ready, READY_FALLBACK_MS);
-      void readyPromise.then(() => {
-        clearTimeout(fallback);
-        if (this.exitCode === undefined) this.write(`${command}; exit\n`);
-      });
-    }
+  }
+
+  get pid(): number {
+    return this.pty?.pid ?? 0;
   }
 
   get alive(): boolean {
@@ -107,7 +103,7 @@ export class Session {
 
   /** Bytes to the program, as if typed. */
   write(data: string): void {
-    if (this.exitCode === undefined) this.pty.write(data);
+    if (this.exitCode === undefined) this.pty?.write(data);
   }
 
   /** Bytes to the emulator, as if the program had written them. */
@@ -116,13 +112,13 @@ export class Session {
     this.pending += size;
     if (!this.paused && this.pending > HIGH_WATER) {
       this.paused = true;
-      this.pty.pause();
+      this.pty?.pause();
     }
     return this.emulator.write(data).then(() => {
       this.pending -= size;
       if (this.paused && this.pending < LOW_WATER) {
         this.paused = false;
-        this.pty.resume();
+        this.pty?.resume();
       }
     });
   }
@@ -130,11 +126,7 @@ export class Session {
   resize(columns: number, rows: number): void {
     if (columns === this.emulator.columns && rows === this.emulator.rows) return;
     this.emulator.resize(columns, rows);
-    if (this.exitCode === undefined) this.pty.resize(columns, rows);
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) listener();
+    if (this.exitCode === undefined) this.pty?.resize(columns, rows);
   }
 
   /** Called after output was parsed, the viewport moved, or the shell exited; returns the unsubscribe. */
@@ -159,13 +151,10 @@ export class Session {
    */
   async close(): Promise<void> {
     if (this.exitCode === undefined) {
-      try {
-        this.pty.kill("SIGHUP");
-      } catch {
-        // Already gone.
-      }
-      const timer = new Promise<void>((resolve) => setTimeout(resolve, HANGUP_GRACE_MS).unref());
-      await Promise.race([this.exited, timer]);
+      this.pty?.kill("SIGHUP");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, HANGUP_GRACE_MS)))]);
+      clearTimeout(timer);
     }
     this.killSession();
     await this.exited;
@@ -181,12 +170,18 @@ export class Session {
         // Gone in between.
       }
     }
-    if (this.exitCode === undefined && isAlive(this.pid)) {
-      try {
-        this.pty.kill("SIGKILL");
-      } catch {
-        // Gone in between.
-      }
-    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Types the command once the shell has said something (it is ready), or after a fallback delay. */
+  private typeWhenReady(command: string): void {
+    const fallback = setTimeout(() => this.resolveReady(), READY_FALLBACK_MS);
+    void this.ready.then(() => {
+      clearTimeout(fallback);
+      this.write(`${command}; exit\n`);
+    });
   }
 }

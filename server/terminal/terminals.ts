@@ -19,6 +19,7 @@ import { encodeKey, parseKeyAction, parseMods, type Modifier } from "./keys";
 import { Layout, type Direction } from "./layout";
 import { cellAt, checkMomentum, encodeMouse, parseButton, parseMouseAction, type Button } from "./mouse";
 import { terminalError } from "./reasons";
+import { PtyHost } from "./pty-host/host";
 import { Session } from "./session";
 import type { Point } from "./buffer-text";
 
@@ -80,9 +81,11 @@ export class Terminals {
   /** Most recently focused first; the head is the focused terminal. */
   private focusOrder: string[] = [];
   private quickId: string | undefined;
+  private quickStarting: Promise<Terminal> | undefined;
   private readonly bars = new Map<string, Bar>();
   private readonly windowBars = new Map<string, Bar>();
   private readonly mice = new Map<string, MouseState>();
+  private readonly host = new PtyHost();
 
   constructor(
     private readonly settings: TerminalSettings,
@@ -123,15 +126,18 @@ export class Terminals {
     return this.start(id, "normal", cwd, request.env, request.command);
   }
 
-  /** Opens the quick terminal once; later calls return it. */
+  /** Opens the quick terminal once; later calls, concurrent ones included, return it. */
   async quickTerminal(): Promise<Terminal[]> {
     const existing = this.quickId === undefined ? undefined : this.sessions.get(this.quickId);
     if (existing) return [this.describe(existing)];
-    const id = randomUUID();
-    const { width } = this.windowSize();
-    this.layout.addWindow(id, { width, height: this.settings.quickRows * this.settings.cellHeight }, "quick");
-    this.quickId = id;
-    return [await this.start(id, "quick", homedir(), {}, undefined)];
+    if (!this.quickStarting) {
+      const id = randomUUID();
+      const { width } = this.windowSize();
+      this.layout.addWindow(id, { width, height: this.settings.quickRows * this.settings.cellHeight }, "quick");
+      this.quickId = id;
+      this.quickStarting = this.start(id, "quick", homedir(), {}, undefined).finally(() => (this.quickStarting = undefined));
+    }
+    return [await this.quickStarting];
   }
 
   async close(id: string): Promise<void> {
@@ -144,6 +150,7 @@ export class Terminals {
     const all = [...this.sessions.values()];
     for (const session of all) this.detach(session);
     await Promise.all(all.map((s) => s.close()));
+    await this.host.close();
   }
 
   focus(id: string): void {
@@ -530,14 +537,15 @@ export class Terminals {
     }
   }
 
-  private start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {
+  private async start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {
     const rect = this.layout.allRects().get(id);
     const cell = this.cellSizeFor(this.settings.fontSize);
     const columns = Math.max(1, Math.floor((rect?.width ?? 0) / cell.width));
     const rows = Math.max(1, Math.floor((rect?.height ?? 0) / cell.height));
     let session: Session;
     try {
-      session = new Session(
+      session = await Session.start(
+        this.host,
         {
           id,
           kind,
@@ -560,7 +568,7 @@ export class Terminals {
     this.sessions.set(id, session);
     this.focusOn(id);
     this.relayout();
-    return Promise.resolve(this.describe(session));
+    return this.describe(session);
   }
 
   /** The shell exited on its own: the terminal closes and its space goes back. */
@@ -684,10 +692,7 @@ export class Terminals {
 
   /** Bytes to the program; an Enter among them is remembered for `wait until: prompt`. */
   private send(session: Session, data: string): void {
-    if (/[\r\n]/.test(data)) {
-      session.enters++;
-      session.promptsAtLastEnter = session.emulator.shell.prompts;
-    }
+    if (/[\r\n]/.test(data)) session.promptsAtLastEnter = session.emulator.shell.prompts;
     session.write(data);
   }
 

@@ -1,0 +1,114 @@
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { FromHost, SpawnOptions, ToHost } from "./protocol";
+
+export type { SpawnOptions };
+
+/** One PTY on the host thread, as the main thread drives it. */
+export interface PtyHandle {
+  readonly pid: number;
+  write(data: string): void;
+  resize(columns: number, rows: number): void;
+  kill(signal: string): void;
+  pause(): void;
+  resume(): void;
+}
+
+export interface PtyEvents {
+  data(chunk: Uint8Array): void;
+  exit(exitCode: number, signal: number): void;
+}
+
+export class SpawnError extends Error {}
+
+/**
+ * The main thread's side of the PTY host thread: spawns PTYs there and routes their output and
+ * exits back. Started on first use; one thread serves every terminal.
+ */
+export class PtyHost {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { events: PtyEvents; resolve: (pty: PtyHandle) => void; reject: (err: Error) => void }>();
+  private readonly live = new Map<number, PtyEvents>();
+
+  spawn(options: SpawnOptions, events: PtyEvents): Promise<PtyHandle> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { events, resolve, reject });
+      this.send({ type: "spawn", id, options });
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private send(message: ToHost): void {
+    this.thread().postMessage(message);
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(join(__dirname, "worker.js"));
+    worker.unref();
+    worker.on("message", (message: FromHost) => this.receive(message));
+    worker.on("error", (err) => this.lost(err));
+    worker.on("exit", () => this.lost(new Error("the PTY host thread exited")));
+    this.worker = worker;
+    return worker;
+  }
+
+  private receive(message: FromHost): void {
+    switch (message.type) {
+      case "spawned": {
+        const waiting = this.pending.get(message.id);
+        if (!waiting) return;
+        this.pending.delete(message.id);
+        this.live.set(message.id, waiting.events);
+        waiting.resolve(this.handle(message.id, message.pid));
+        return;
+      }
+      case "failed": {
+        const waiting = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        waiting?.reject(new SpawnError(message.message));
+        return;
+      }
+      case "data":
+        this.live.get(message.id)?.data(new Uint8Array(message.data));
+        return;
+      case "exit": {
+        const events = this.live.get(message.id);
+        this.live.delete(message.id);
+        events?.exit(message.exitCode, message.signal);
+        return;
+      }
+    }
+  }
+
+  /** The thread died: every PTY it held is gone with it. */
+  private lost(err: Error): void {
+    if (!this.worker) return;
+    this.worker = undefined;
+    for (const waiting of this.pending.values()) waiting.reject(new SpawnError(err.message));
+    this.pending.clear();
+    for (const events of this.live.values()) events.exit(-1, 0);
+    this.live.clear();
+  }
+
+  private handle(id: number, pid: number): PtyHandle {
+    const send = (message: ToHost): void => {
+      if (this.live.has(id)) this.send(message);
+    };
+    return {
+      pid,
+      write: (data) => send({ type: "write", id, data }),
+      resize: (columns, rows) => send({ type: "resize", id, columns, rows }),
+      kill: (signal) => send({ type: "kill", id, signal }),
+      pause: () => send({ type: "pause", id }),
+      resume: () => send({ type: "resume", id }),
+    };
+  }
+}

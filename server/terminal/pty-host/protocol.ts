@@ -1,0 +1,23 @@
+/** Messages between the terminal service and its PTY host thread. */
+
+export interface SpawnOptions {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly columns: number;
+  readonly rows: number;
+}
+
+export type ToHost =
+  | { readonly type: "spawn"; readonly id: number; readonly options: SpawnOptions }
+  | { readonly type: "write"; readonly id: number; readonly data: string }
+  | { readonly type: "resize"; readonly id: number; readonly columns: number; readonly rows: number }
+  | { readonly type: "kill"; readonly id: number; readonly signal: string }
+  | { readonly type: "pause" | "resume"; readonly id: number };
+
+export type FromHost =
+  | { readonly type: "spawned"; readonly id: number; readonly pid: number }
+  | { readonly type: "failed"; readonly id: number; readonly message: string }
+  | { readonly type: "data"; readonly id: number; readonly data: ArrayBuffer }
+  | { readonly type: "exit"; readonly id: number; readonly exitCode: number; readonly signal: number };
