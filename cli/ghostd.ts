@@ -114,14 +114,16 @@ async function run(mode: Mode, flags: Flags): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
+    // The last lines are flushed before the process ends, so the log says how it stopped.
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     daemon.close().then(
       () => {
         logger.info("stopped");
-        process.exit(0);
+        exit(0);
       },
       (err: unknown) => {
         logger.error({ err }, "shutdown failed");
-        process.exit(1);
+        exit(1);
       },
     );
   };

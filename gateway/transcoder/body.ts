@@ -11,12 +11,12 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   // Without Content-Length or Transfer-Encoding, HTTP/1.1 says there is no body.
   if (declared === undefined && req.headers["transfer-encoding"] === undefined) return EMPTY;
   const length = declared === undefined ? undefined : Number(declared);
-  if (length !== undefined && length > limit) throw tooLarge(limit);
+  if (length !== undefined && length > limit) throw tooLarge(req, limit);
   try {
     return await getRawBody(req, { limit, length });
   } catch (err) {
     const type = (err as { type?: string }).type;
-    if (type === "entity.too.large") throw tooLarge(limit);
+    if (type === "entity.too.large") throw tooLarge(req, limit);
     if (type === "request.aborted") throw new GatewayError(400, "request_aborted", "the client closed the request early");
     if (type === "request.size.invalid") throw new GatewayError(400, "invalid_body", "the body is not as long as Content-Length says");
     throw err;
@@ -25,6 +25,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 const EMPTY = Buffer.alloc(0);
 
-function tooLarge(limit: number): GatewayError {
+/**
+ * 413, and the rest of the body read and dropped: closing with it unread would reset the
+ * connection, and a client still sending could lose the answer.
+ */
+function tooLarge(req: IncomingMessage, limit: number): GatewayError {
+  req.resume();
   return new GatewayError(413, "payload_too_large", `the request body is larger than ${limit} bytes`, { Connection: "close" });
 }

@@ -53,7 +53,12 @@ export function call(options: Call): Promise<Reply> {
         });
       },
     );
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // A server may answer (413) and close before the whole body is written: the answer still
+      // counts, so a broken pipe only fails the call when no response comes.
+      if (err.code === "EPIPE" || err.code === "ECONNRESET") req.once("close", () => setImmediate(() => reject(err)));
+      else reject(err);
+    });
     if (options.body !== undefined) {
       if (options.chunked) {
         const body = Buffer.from(options.body);

@@ -98,6 +98,11 @@ describe("Terminal API v2 on real PTYs", function () {
       assert.deepEqual([fetched.id, fetched.kind, fetched.columns, fetched.rows, fetched.pid], [terminal.id, "normal", 120, 40, terminal.pid]);
       assert.equal((await api.ok<TerminalJson>("GET", "/terminals/focused")).id, terminal.id);
       assert.ok((await api.list()).some((t) => t.id === terminal.id));
+      // The v1 paths answer the same objects.
+      const v1 = await call({ base: api.base, path: `/api/v1/surfaces/${terminal.id}` });
+      assert.deepEqual([v1.status, v1.json().id, v1.json().kind], [200, terminal.id, "normal"]);
+      const surfaces = (await call({ base: api.base, path: "/api/v1/surfaces" })).json<{ surfaces: TerminalJson[] }>().surfaces;
+      assert.ok(surfaces.some((t) => t.id === terminal.id));
       await api.close(terminal.id);
     });
 
@@ -482,6 +487,7 @@ echo "MAIN=$MAIN"
       assert.match(await api.detail(t.id, "selection"), /copy-me/);
       await api.action(t.id, "copy_to_clipboard");
       await api.input(t.id, "clear; cat > /dev/null");
+      await waitFor("cat to read the terminal", async () => (await api.get(t.id)).title === "cat");
       await api.action(t.id, "paste_from_clipboard");
       await api.wait(t.id, "copy-me");
       await api.key(t.id, "c", ["control"]);
