@@ -9,7 +9,10 @@ import { supervisorService } from "../server/supervisor/service";
 import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
 import { DEFAULT_TERMINAL_SETTINGS } from "../server/terminal/terminals";
-import { endpointsPath, grpcSocketPath, runDir } from "./config";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, endpointsPath, grpcSocketPath, runDir } from "./config";
+import type { VmConfig } from "./config-file";
 import { contractDescriptorSet, version } from "./package-info";
 
 export interface DaemonOptions {
@@ -27,7 +30,13 @@ export interface DaemonOptions {
   readonly allowRemote: boolean;
   readonly hostApiDir: string;
   readonly vm: string;
+  /** More VMs, from `--config`, each with its own Host API socket and guest. */
+  readonly vms: readonly VmConfig[];
   readonly maxBodyBytes: number;
+  readonly maxUploadBytes: number;
+  readonly clientTimeoutMs: number;
+  /** Bytes of output a non-streaming exec keeps per stream. */
+  readonly execOutputLimit: number;
   /** How terminals are sized and started. */
   readonly terminals: TerminalOptions;
 }
@@ -76,7 +85,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         tcp: options.grpcTcp,
         services: [
           supervisorService(),
-          agentService({ logger, version }),
+          agentService({
+            logger,
+            version,
+            stateDir: join(options.home, "agent"),
+            clipboard,
+            home: homedir(),
+            env: process.env,
+            execOutputLimit: options.execOutputLimit,
+          }),
           terminalService({
             logger,
             clipboard,
@@ -89,14 +106,20 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     }
     if (options.gateway) {
       const target: Target = parseTarget(options.target ?? `unix:${grpcSocketPath(options.home)}`);
+      const vms = [{ name: options.vm, target }, ...options.vms.map((vm) => ({ name: vm.name, target: parseTarget(vm.target) }))];
+      const names = vms.map((vm) => vm.name);
+      const twice = names.find((name, i) => names.indexOf(name) !== i);
+      if (twice !== undefined) throw new ConfigError(`VM "${twice}" is named twice (--vm and --config)`);
       gateway = await startGateway({
         contract: loadContract(descriptorSet),
         logger,
         version,
         maxBodyBytes: options.maxBodyBytes,
+        maxUploadBytes: options.maxUploadBytes,
+        clientTimeoutMs: options.clientTimeoutMs,
         http: options.http && { ...options.http, allowRemote: options.allowRemote, target },
         hostApiDir: options.hostApiDir,
-        vms: [{ name: options.vm, target }],
+        vms,
       });
     }
   } catch (err) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { loadContract, type Contract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { displayPath } from "../gateway/transcoder/path-template";
@@ -54,32 +55,45 @@ program
   .argument("<method>", "Service/Method, e.g. ghostd.supervisor.v1.Supervisor/ListProjects or Supervisor/ListProjects")
   .argument("[json]", "the request as JSON, or @file, or - for standard input", "{}")
   .action(async (name: string, json: string) => {
-    const contract = loadContract(contractDescriptorSet());
-    const method = findMethod(contract, name);
-    const codec = new JsonCodec(contract, { protoNames: true });
     const text = json === "-" ? readFileSync(0, "utf8") : json.startsWith("@") ? readFileSync(json.slice(1), "utf8") : json;
-    const request = codec.decode(method.input, JSON.parse(text) as never);
-    const client = new Client(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
-    const path = `/${method.parent.typeName}/${method.name}`;
-    const argument = Buffer.from(toBinary(method.input, request));
-    const print = (reply: Buffer): void => {
-      process.stdout.write(`${JSON.stringify(codec.encode(method.output, fromBinary(method.output, reply)))}\n`);
-    };
-    await new Promise<void>((resolve, reject) => {
-      if (method.methodKind === "server_streaming") {
-        const call = client.makeServerStreamRequest(path, identity, identity, argument, new Metadata());
-        call.on("data", print);
-        call.on("error", reject);
-        call.on("end", resolve);
-      } else {
-        client.makeUnaryRequest(path, identity, identity, argument, (err, reply) => {
-          if (err) return reject(err);
-          if (reply) print(reply);
-          resolve();
-        });
-      }
-    }).finally(() => client.close());
+    await invoke(name, JSON.parse(text) as JsonValue);
   });
+
+program
+  .command("share")
+  .description("queue files for the host to fetch (run inside the guest); prints the queue")
+  .argument("<files...>", "files to share")
+  .action(async (files: string[]) => {
+    await invoke("GuestAgent/QueueFiles", { paths: files.map((file) => resolve(file)) });
+  });
+
+/** Calls a method with a JSON request and prints each response as a JSON line. */
+async function invoke(name: string, json: JsonValue): Promise<void> {
+  const contract = loadContract(contractDescriptorSet());
+  const method = findMethod(contract, name);
+  const codec = new JsonCodec(contract, { protoNames: true });
+  const request = codec.decode(method.input, json);
+  const client = new Client(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
+  const path = `/${method.parent.typeName}/${method.name}`;
+  const argument = Buffer.from(toBinary(method.input, request));
+  const print = (reply: Buffer): void => {
+    process.stdout.write(`${JSON.stringify(codec.encode(method.output, fromBinary(method.output, reply)))}\n`);
+  };
+  await new Promise<void>((done, fail) => {
+    if (method.methodKind === "server_streaming") {
+      const call = client.makeServerStreamRequest(path, identity, identity, argument, new Metadata());
+      call.on("data", print);
+      call.on("error", fail);
+      call.on("end", done);
+    } else {
+      client.makeUnaryRequest(path, identity, identity, argument, (err, reply) => {
+        if (err) return fail(err);
+        if (reply) print(reply);
+        done();
+      });
+    }
+  }).finally(() => client.close());
+}
 
 program
   .command("endpoints")

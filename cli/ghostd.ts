@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { join } from "node:path";
 import pino from "pino";
 import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseCount, parseListen, parseSize, resolveHome } from "./config";
+import { loadConfigFile } from "./config-file";
 import { startDaemon, type DaemonOptions } from "./daemon";
 import { version } from "./package-info";
 import { ListenError } from "../gateway/gateway";
@@ -19,6 +20,10 @@ interface Flags {
   target?: string;
   allowRemote?: boolean;
   maxBody?: string;
+  maxUpload?: string;
+  clientTimeout?: string;
+  execOutputLimit?: string;
+  config?: string;
   logLevel: string;
   windowSize?: string;
   cellSize?: string;
@@ -44,7 +49,10 @@ const gatewayFlags = (command: Command): Command =>
     .addOption(new Option("--allow-remote", "allow a non-loopback --http address and any Host header").env("GHOSTD_ALLOW_REMOTE"))
     .addOption(new Option("--host-api-dir <dir>", "directory of the Host API sockets (default $GHOSTD_HOME/api)").env("GHOSTD_HOST_API_DIR"))
     .addOption(new Option("--vm <name>", "name of the VM whose Host API socket to serve").env("GHOSTD_VM_NAME").default(DEFAULT_VM))
-    .addOption(new Option("--max-body <bytes>", "largest request body accepted (1048576, 512k, 4M)").env("GHOSTD_MAX_BODY").default(String(DEFAULT_MAX_BODY)));
+    .addOption(new Option("--max-body <bytes>", "largest request body accepted (1048576, 512k, 4M)").env("GHOSTD_MAX_BODY").default(String(DEFAULT_MAX_BODY)))
+    .addOption(new Option("--max-upload <bytes>", "largest raw upload on the Host API (files, clipboard)").env("GHOSTD_MAX_UPLOAD").default("64M"))
+    .addOption(new Option("--client-timeout <ms>", "how long a Host API client may take to send its request").env("GHOSTD_CLIENT_TIMEOUT").default("10000"))
+    .addOption(new Option("--config <file>", "YAML file listing more VMs: vms: [{name, target}]").env("GHOSTD_CONFIG"));
 
 const serverFlags = (command: Command): Command =>
   command
@@ -52,7 +60,8 @@ const serverFlags = (command: Command): Command =>
     .addOption(new Option("--window-size <cols>x<rows>", "size of a terminal window in cells").env("GHOSTD_WINDOW_SIZE").default("120x40"))
     .addOption(new Option("--cell-size <w>x<h>", "size of a cell in pixels").env("GHOSTD_CELL_SIZE").default("10x20"))
     .addOption(new Option("--scrollback <lines>", "scrollback lines per terminal").env("GHOSTD_SCROLLBACK").default("10000"))
-    .addOption(new Option("--shell <path>", "shell for terminals (default $SHELL, else /bin/bash, else /bin/sh)").env("GHOSTD_SHELL"));
+    .addOption(new Option("--shell <path>", "shell for terminals (default $SHELL, else /bin/bash, else /bin/sh)").env("GHOSTD_SHELL"))
+    .addOption(new Option("--exec-output-limit <bytes>", "output an exec keeps per stream before it is cut").env("GHOSTD_EXEC_OUTPUT_LIMIT").default("16M"));
 
 serverFlags(gatewayFlags(common(program.command("serve", { isDefault: true }).description("run the server and the gateway in one process (the default)")))).action(
   (flags: Flags) => run("serve", flags),
@@ -77,7 +86,11 @@ function optionsOf(mode: Mode, flags: Flags, logger: pino.Logger): DaemonOptions
     allowRemote: flags.allowRemote === true,
     hostApiDir: flags.hostApiDir ?? join(home, "api"),
     vm: checkVmName(flags.vm ?? DEFAULT_VM),
+    vms: flags.config ? loadConfigFile(flags.config).vms : [],
     maxBodyBytes: parseByteSize(flags.maxBody ?? String(DEFAULT_MAX_BODY), "--max-body"),
+    maxUploadBytes: parseByteSize(flags.maxUpload ?? "64M", "--max-upload"),
+    clientTimeoutMs: parseCount(flags.clientTimeout ?? "10000", "--client-timeout", 3_600_000),
+    execOutputLimit: parseByteSize(flags.execOutputLimit ?? "16M", "--exec-output-limit"),
     terminals: terminalOptions(flags),
   };
 }

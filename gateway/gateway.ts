@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "../server/rpc/unix-socket";
 import { hostApiSurface } from "./surfaces/host-api";
 import { isLoopback } from "./surfaces/local-only";
-import { surfaceApp, type Surface } from "./surfaces/surface";
+import { checkingInterval, surfaceApp, type Surface } from "./surfaces/surface";
 import { terminalApiSurface } from "./surfaces/terminal-api";
 import type { Contract } from "./transcoder/descriptors";
 import { formatTarget, type Target } from "./transport/targets";
@@ -31,6 +31,9 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly version: string;
   readonly maxBodyBytes: number;
+  /** Host API: the limit for uploads and the clipboard, and how long a client may take. */
+  readonly maxUploadBytes: number;
+  readonly clientTimeoutMs: number;
   /** The Terminal/Supervisor listener; none when undefined (`--http off`). */
   readonly http: HttpListenOptions | undefined;
   /** Directory holding one `<vm>.GhostVM.sock` per VM. */
@@ -79,7 +82,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       http = `http://${formatHostPort(host, server)}`;
     }
     const hostApi: Record<string, string> = {};
-    const surface = hostApiSurface({ maxBodyBytes: options.maxBodyBytes, version: options.version });
+    const surface = hostApiSurface({
+      maxBodyBytes: options.maxBodyBytes,
+      maxUploadBytes: options.maxUploadBytes,
+      clientTimeoutMs: options.clientTimeoutMs,
+      version: options.version,
+    });
     for (const vm of options.vms) {
       const path = join(options.hostApiDir, `${vm.name}.GhostVM.sock`);
       const server = httpServer(options, surface, await upstreamOf(vm.target));
@@ -100,7 +108,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): Server {
   const app = surfaceApp(options.contract, surface, () => upstream.client, options.logger.child({ surface: surface.name }));
   const handle = app.callback();
-  const server = createServer((req, res) => void handle(req, res));
+  const server = createServer({ connectionsCheckingInterval: checkingInterval(surface.server) }, (req, res) => void handle(req, res));
   const { maxRequestsPerSocket, headersTimeoutMs, requestTimeoutMs } = surface.server;
   if (maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = maxRequestsPerSocket;
   if (headersTimeoutMs !== undefined) server.headersTimeout = headersTimeoutMs;

@@ -1,17 +1,28 @@
 import type { Middleware } from "koa";
 import { openApi } from "./documents";
-import { localOnly } from "./local-only";
 import { messageAndCode, messageAndCodeSchema } from "./error-dialects";
+import { localOnly } from "./local-only";
 import type { Surface } from "./surface";
 
 export interface HostApiOptions {
   readonly maxBodyBytes: number;
+  /** The limit for uploads and the clipboard, which arrive as raw bytes. */
+  readonly maxUploadBytes: number;
+  /** How long a client may take to send its whole request, headers and body. */
+  readonly clientTimeoutMs: number;
   readonly version: string;
 }
 
 /** GhostVM's connection lifecycle: one request, one response, then the server closes. */
 const closeAfterResponse: Middleware = async (ctx, next) => {
   ctx.set("Connection", "close");
+  await next();
+};
+
+/** `POST /api/v1/exec?stream=1`, or with `Accept: application/x-ndjson`, is the streaming exec. */
+const streamingExec: Middleware = async (ctx, next) => {
+  const wantsStream = ctx.query.stream === "1" || ctx.query.stream === "true" || /application\/x-ndjson/.test(ctx.get("Accept"));
+  if (ctx.method === "POST" && ctx.path === "/api/v1/exec" && wantsStream) ctx.path = "/api/v1/exec/stream";
   await next();
 };
 
@@ -25,13 +36,14 @@ export function hostApiSurface(options: HostApiOptions): Surface {
     services: ["ghostd.agent.v1.GuestAgent"],
     json: { protoNames: false },
     maxBodyBytes: options.maxBodyBytes,
+    maxUploadBytes: options.maxUploadBytes,
     // GhostVM answers an exec that ran out of time with 408 Request Timeout.
     statusByReason: { exec_timeout: 408 },
     requestHeaders: ["x-clipboard-type"],
     responseHeaders: { "x-clipboard-type": "X-Clipboard-Type" },
     renderError: messageAndCode,
     // A Unix socket has no Host worth checking; a browser request relayed to it is still refused.
-    before: [closeAfterResponse, localOnly(false)],
+    before: [closeAfterResponse, localOnly(false), streamingExec],
     documents: [
       openApi({
         title: "ghostd Host API",
@@ -40,6 +52,7 @@ export function hostApiSurface(options: HostApiOptions): Surface {
         errorSchema: messageAndCodeSchema,
       }),
     ],
-    server: { maxRequestsPerSocket: 1, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000 },
+    // A slow or silent client is dropped once the timeout passes.
+    server: { maxRequestsPerSocket: 1, headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: options.clientTimeoutMs },
   };
 }

@@ -8,7 +8,7 @@ import { terminalApiSurface } from "./terminal-api";
 export function routeListMarkdown(contract: Contract): string {
   const surfaces = [
     { title: "Terminal API and Supervisor: `http://127.0.0.1:19999`", surface: terminalApiSurface({ maxBodyBytes: 0, allowRemote: false, version: "" }) },
-    { title: "Host API: `<host-api-dir>/<vm>.GhostVM.sock`", surface: hostApiSurface({ maxBodyBytes: 0, version: "" }) },
+    { title: "Host API: `<host-api-dir>/<vm>.GhostVM.sock`", surface: hostApiSurface({ maxBodyBytes: 0, maxUploadBytes: 0, clientTimeoutMs: 0, version: "" }) },
   ];
   const lines = [
     "# HTTP routes",

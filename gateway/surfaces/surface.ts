@@ -23,6 +23,8 @@ export interface Surface {
   readonly services: readonly string[];
   readonly json: JsonOptions;
   readonly maxBodyBytes: number;
+  /** The limit for raw bodies (uploads, the clipboard), where the surface takes them. */
+  readonly maxUploadBytes: number;
   readonly statusByReason: Readonly<Record<string, number>>;
   readonly requestHeaders: readonly string[];
   readonly responseHeaders: Readonly<Record<string, string>>;
@@ -44,6 +46,12 @@ export interface ServerSettings {
   readonly requestTimeoutMs?: number;
 }
 
+/** How often the server looks for clients past their timeouts: often enough to honour them. */
+export function checkingInterval(settings: ServerSettings): number {
+  const shortest = Math.min(settings.headersTimeoutMs ?? 30_000, settings.requestTimeoutMs ?? 30_000);
+  return Math.max(100, Math.min(30_000, Math.floor(shortest / 4)));
+}
+
 /** A Koa application serving one surface against one upstream gRPC client. */
 export function surfaceApp(contract: Contract, surface: Surface, upstream: () => Client, logger: Logger): Koa {
   const codec = new JsonCodec(contract, surface.json);
@@ -60,6 +68,7 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
       codec,
       upstream,
       maxBodyBytes: surface.maxBodyBytes,
+      maxUploadBytes: surface.maxUploadBytes,
       statusByReason: surface.statusByReason,
       requestHeaders: surface.requestHeaders,
       responseHeaders: surface.responseHeaders,

@@ -19,6 +19,7 @@ export function terminalApiSurface(options: TerminalApiOptions): Surface {
     services: ["ghostd.terminal.v1.Terminals", "ghostd.supervisor.v1.Supervisor"],
     json: { protoNames: true },
     maxBodyBytes: options.maxBodyBytes,
+    maxUploadBytes: options.maxBodyBytes,
     // Seed 001's codes all take the status their gRPC code maps to; a wait that timed out is a
     // 408 Request Timeout, as the Host API's exec timeout is.
     statusByReason: { wait_timeout: 408 },

@@ -175,9 +175,13 @@ export function compareSpecificity(a: PathTemplate, b: PathTemplate): number {
   return 0;
 }
 
+/**
+ * Literal over `*` over the template's end over `**`: where a template ends and another goes on
+ * with `**` (matching nothing there), the exact one is more specific.
+ */
 function rank(segment: Segment | undefined): number {
-  if (!segment) return 0;
-  return segment.kind === "literal" ? 3 : segment.kind === "wildcard" ? 2 : 1;
+  if (!segment) return 1;
+  return segment.kind === "literal" ? 3 : segment.kind === "wildcard" ? 2 : 0;
 }
 
 /** The template as OpenAPI and the discovery index write it: `{name=shelves/*}` becomes `{name}`. */

@@ -18,6 +18,8 @@ export interface Route {
   /** The response field that becomes the whole HTTP body, when `response_body` names one. */
   readonly responseBody: DescField | undefined;
   readonly serverStreaming: boolean;
+  /** Whether the body arrives as raw bytes (google.api.HttpBody), not JSON. */
+  readonly rawBody: boolean;
   /** Whether the rule itself (not one of its additional bindings) declared this route. */
   readonly primary: boolean;
 }
@@ -77,6 +79,7 @@ function routeOf(method: DescMethod, rule: HttpRule, primary: boolean): Route {
     bodyField,
     responseBody,
     serverStreaming: method.methodKind === "server_streaming",
+    rawBody: (rule.body === "*" && method.input.typeName === HTTP_BODY) || (bodyField?.fieldKind === "message" && bodyField.message.typeName === HTTP_BODY),
     primary,
   };
 }

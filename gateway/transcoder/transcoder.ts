@@ -18,6 +18,8 @@ export interface TranscoderOptions {
   /** The gRPC client calls go through; one per upstream target. */
   readonly upstream: () => Client;
   readonly maxBodyBytes: number;
+  /** The limit for raw (google.api.HttpBody) bodies: uploads, the clipboard. */
+  readonly maxUploadBytes: number;
   /** HTTP statuses for reasons whose status is not the one their gRPC code maps to. */
   readonly statusByReason: Readonly<Record<string, number>>;
   /** Request headers passed on as metadata under their own (lowercase) names. */
@@ -42,7 +44,7 @@ export function transcoder(options: TranscoderOptions): Middleware {
       });
     }
     const { route, bindings } = match;
-    const body = await readBody(ctx.req, options.maxBodyBytes);
+    const body = await readBody(ctx.req, route.rawBody ? options.maxUploadBytes : options.maxBodyBytes);
     const request = buildRequest(options.contract, options.codec, route, {
       bindings,
       query: new URLSearchParams(ctx.querystring),
@@ -87,10 +89,14 @@ async function respondUnary(
   writeMessage(ctx, options, route, output, fromBinary(output, reply));
 }
 
+function isHttpBodyField(field: Route["responseBody"]): boolean {
+  return field?.fieldKind === "message" && field.message.typeName === HTTP_BODY;
+}
+
 function writeMessage(ctx: Context, options: TranscoderOptions, route: Route, output: DescMessage, message: Message): void {
   if (output.typeName === HTTP_BODY) return writeHttpBody(ctx, message);
   const field = route.responseBody;
-  if (field?.fieldKind === "message" && field.message.typeName === HTTP_BODY) {
+  if (field && isHttpBodyField(field)) {
     return writeHttpBody(ctx, (message as unknown as Record<string, Message | undefined>)[field.localName]);
   }
   const json = options.codec.encode(output, message);
@@ -126,7 +132,16 @@ function writeHttpBody(ctx: Context, message: Message | undefined): void {
  */
 async function respondStream(ctx: Context, options: TranscoderOptions, route: Route, call: ClientReadableStream<Buffer>): Promise<void> {
   const output = route.method.output;
-  const raw = output.typeName === HTTP_BODY;
+  const field = route.responseBody;
+  const raw = output.typeName === HTTP_BODY || isHttpBodyField(field);
+  /** The message, or its response_body field, as the part the client gets. */
+  const part = (chunk: Buffer): { body?: HttpBodyShape; json?: JsonValue } => {
+    const message = fromBinary(output, chunk);
+    if (output.typeName === HTTP_BODY) return { body: message as unknown as HttpBodyShape };
+    if (field && isHttpBodyField(field)) return { body: (message as unknown as Record<string, HttpBodyShape | undefined>)[field.localName] };
+    const json = options.codec.encode(output, message);
+    return { json: field && isObject(json) ? (json[options.codec.key(field)] ?? null) : json };
+  };
   let headerMetadata: Metadata | undefined;
   call.on("metadata", (md) => (headerMetadata = md));
   cancelOnDisconnect(ctx, call);
@@ -157,14 +172,13 @@ async function respondStream(ctx: Context, options: TranscoderOptions, route: Ro
   if (headerMetadata) ctx.set(responseHeaders(headerMetadata, options.responseHeaders));
   const out = new PassThrough();
   const encode = (chunk: Buffer): Buffer | string => {
-    const message = fromBinary(output, chunk);
-    if (raw) return Buffer.from((message as unknown as HttpBodyShape).data);
-    return `${JSON.stringify({ result: options.codec.encode(output, message) })}\n`;
+    const { body, json } = part(chunk);
+    if (raw) return body ? Buffer.from(body.data) : Buffer.alloc(0);
+    return `${JSON.stringify({ result: json ?? null })}\n`;
   };
   ctx.status = 200;
   if (raw) {
-    const firstMessage = first ? (fromBinary(output, first) as unknown as HttpBodyShape) : undefined;
-    ctx.set("Content-Type", firstMessage?.contentType || "application/octet-stream");
+    ctx.set("Content-Type", (first && part(first).body?.contentType) || "application/octet-stream");
   } else {
     ctx.type = "application/x-ndjson";
   }

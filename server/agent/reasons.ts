@@ -4,4 +4,49 @@ import { Code, reasons } from "../errors";
 export const agentError = reasons({
   // The command ran past its timeout and its process group was killed (HTTP 408 on the Host API).
   exec_timeout: Code.DEADLINE_EXCEEDED,
+  // No such executable on the guest's PATH, or at the path given.
+  command_not_found: Code.NOT_FOUND,
+  // The file exists but cannot be executed.
+  not_executable: Code.PERMISSION_DENIED,
+  path_not_found: Code.NOT_FOUND,
+  not_a_directory: Code.FAILED_PRECONDITION,
+  is_a_directory: Code.FAILED_PRECONDITION,
+  directory_not_empty: Code.FAILED_PRECONDITION,
+  already_exists: Code.ALREADY_EXISTS,
+  permission_denied: Code.PERMISSION_DENIED,
+  invalid_argument: Code.INVALID_ARGUMENT,
+  invalid_json: Code.INVALID_ARGUMENT,
+  // Apps: no desktop entry with that id, or no app in front.
+  app_not_found: Code.NOT_FOUND,
+  no_frontmost_app: Code.NOT_FOUND,
+  launch_failed: Code.FAILED_PRECONDITION,
+  // Open: no opener on the guest, or the opener failed.
+  no_opener: Code.FAILED_PRECONDITION,
+  open_failed: Code.FAILED_PRECONDITION,
 });
+
+/** A file system error as the agent reports it: missing 404, wrong kind 400, forbidden 403. */
+export function fsError(err: unknown, path: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT":
+      return agentError("path_not_found", `${path} does not exist`);
+    case "ENOTDIR":
+      return agentError("not_a_directory", `${path} is not a directory`);
+    case "EISDIR":
+      return agentError("is_a_directory", `${path} is a directory`);
+    case "EACCES":
+    case "EPERM":
+      return agentError("permission_denied", `permission denied: ${path}`);
+    case "EEXIST":
+      return agentError("already_exists", `${path} already exists`);
+    case "ENOTEMPTY":
+      return agentError("directory_not_empty", `${path} is not empty`);
+    case "ENAMETOOLONG":
+    case "ELOOP":
+    case "EINVAL":
+      return agentError("invalid_argument", `${path}: ${(err as Error).message}`);
+    default:
+      return err instanceof Error ? err : new Error(String(err));
+  }
+}

@@ -1,16 +1,137 @@
+import { Metadata } from "@grpc/grpc-js";
+import { join } from "node:path";
 import type { Logger } from "pino";
-import { GuestAgentService, type HealthRequest, type HealthResponse } from "../../generated/ghostd/agent/v1/agent";
-import { bindService, unary, type ServiceBinding } from "../rpc/bind";
+import { GuestAgentService, type GuestAgentServer } from "../../generated/ghostd/agent/v1/agent";
+import { desktopClipboard } from "../clipboard/desktop";
+import type { ClipboardStore } from "../clipboard/store";
+import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { Apps } from "./apps";
+import { GuestClipboard } from "./clipboard";
+import { execute, type ExecRequest } from "./exec";
+import { FileQueue } from "./file-queue";
+import { deletePath, listDirectory, makeDirectory, mediaType, movePath, readFileChunks, writeFileAtomic } from "./files";
 import { agentHealth } from "./health";
+import { openPath } from "./opener";
 
 export interface AgentDeps {
   readonly logger: Logger;
   readonly version: string;
+  /** Where the agent keeps its state (the file queue). */
+  readonly stateDir: string;
+  readonly clipboard: ClipboardStore;
+  /** The agent user's home, where `~` points. */
+  readonly home: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Bytes of output kept per stream by a non-streaming exec. */
+  readonly execOutputLimit: number;
 }
 
-/** gRPC binding of ghostd.agent.v1.GuestAgent. */
+function cancelled(call: { once(event: "cancelled", listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort());
+  return controller.signal;
+}
+
+function execRequest(req: { command: string; args: string[]; timeout?: number | undefined; cwd?: string | undefined; env: Record<string, string>; stdin?: string | undefined }): ExecRequest {
+  return { command: req.command, args: req.args, timeoutSeconds: req.timeout, cwd: req.cwd, env: req.env, stdin: req.stdin };
+}
+
+/**
+ * A file path as ReadFile and WriteFile take it: from the root unless it starts with `~`, since
+ * over HTTP it is the rest of the URL path (`/api/v1/files/etc/hosts`), which has lost its `/`.
+ */
+function rootedPath(path: string): string {
+  return path === "" || path.startsWith("/") || path.startsWith("~") ? path : `/${path}`;
+}
+
+/** gRPC binding of ghostd.agent.v1.GuestAgent over the agent's domain modules. */
 export function agentService(deps: AgentDeps): ServiceBinding {
-  return bindService("ghostd.agent.v1.GuestAgent", GuestAgentService, {
-    health: unary<HealthRequest, HealthResponse>(deps.logger, () => agentHealth(deps.version)),
-  });
+  const { logger, home, env } = deps;
+  const apps = new Apps({ home, env });
+  const queue = new FileQueue(join(deps.stateDir, "file-queue.json"));
+  const clipboard = new GuestClipboard(deps.clipboard, desktopClipboard(env), logger);
+  const execContext = { home, env, outputLimit: deps.execOutputLimit };
+  const handlers: Partial<GuestAgentServer> = {
+    health: unary(logger, () => agentHealth(deps.version)),
+    getClipboard: unary(logger, async (_req, call) => {
+      const content = await clipboard.get();
+      const metadata = new Metadata();
+      metadata.set("x-clipboard-type", content.type);
+      call.sendMetadata(metadata);
+      const empty = content.data.length === 0;
+      return { body: { contentType: empty ? "" : "application/octet-stream", data: content.data, extensions: [] }, type: content.type };
+    }),
+    setClipboard: unary(logger, async (req, call) => {
+      const [header] = call.metadata.get("x-clipboard-type");
+      await clipboard.set({
+        data: req.body?.data ?? Buffer.alloc(0),
+        contentType: req.body?.contentType ?? "",
+        type: req.type,
+        headerType: typeof header === "string" ? header : undefined,
+      });
+      return { ok: true };
+    }),
+    listQueuedFiles: unary(logger, () => ({ files: queue.list() })),
+    clearQueuedFiles: unary(logger, async () => {
+      await queue.clear();
+      return { ok: true };
+    }),
+    queueFiles: unary(logger, async (req) => ({ files: await queue.add(req.paths, home) })),
+    open: unary(logger, async (req) => {
+      await openPath(req.path, req.app, { home, env }, apps);
+      return { ok: true };
+    }),
+    exec: unary(logger, async (req, call) => {
+      const result = await execute(execRequest(req), execContext, {}, cancelled(call));
+      return { exitCode: result.exitCode, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8"), truncated: result.truncated };
+    }),
+    execStream: serverStream(logger, async (req, send, call) => {
+      const result = await execute(
+        execRequest(req),
+        { ...execContext, outputLimit: 0 },
+        { stdout: (chunk) => send({ stdout: chunk }), stderr: (chunk) => send({ stderr: chunk }) },
+        cancelled(call),
+      );
+      await send({ exitCode: result.exitCode });
+    }),
+    listDirectory: unary(logger, (req) => listDirectory(req.path, home)),
+    makeDirectory: unary(logger, async (req) => ({ ok: true, path: await makeDirectory(req.path, req.parents, home) })),
+    deletePath: unary(logger, async (req) => {
+      await deletePath(req.path, req.recursive, home);
+      return { ok: true };
+    }),
+    movePath: unary(logger, async (req) => {
+      await movePath(req.from, req.to, req.overwrite, home);
+      return { ok: true };
+    }),
+    readFile: serverStream(logger, async (req, send) => {
+      let first = true;
+      const contentType = mediaType(req.path);
+      for await (const chunk of readFileChunks(rootedPath(req.path), home)) {
+        await send({ body: { contentType: first ? contentType : "", data: chunk, extensions: [] } });
+        first = false;
+      }
+      // An empty file is still a file: one message with its type and no bytes.
+      if (first) await send({ body: { contentType, data: Buffer.alloc(0), extensions: [] } });
+    }),
+    writeFile: unary(logger, async (req) => {
+      const data = req.body?.data ?? Buffer.alloc(0);
+      return { path: await writeFileAtomic(rootedPath(req.path), data, req.parents, home), size: data.length };
+    }),
+    listApps: unary(logger, () => ({ apps: apps.list() })),
+    launchApp: unary(logger, async (req) => {
+      await apps.launch(req.bundleId);
+      return { ok: true };
+    }),
+    activateApp: unary(logger, async (req) => {
+      await apps.activate(req.bundleId);
+      return { ok: true };
+    }),
+    quitApp: unary(logger, async (req) => {
+      await apps.quit(req.bundleId);
+      return { ok: true };
+    }),
+    getFrontmostApp: unary(logger, () => ({ bundleId: apps.frontmost() })),
+  };
+  return bindService("ghostd.agent.v1.GuestAgent", GuestAgentService, handlers, () => apps.quitAll());
 }

@@ -25,6 +25,7 @@ export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
     services: ["ghostd.fixture.v1.Library"],
     json: { protoNames: true },
     maxBodyBytes: 64 * 1024,
+    maxUploadBytes: 256 * 1024,
     statusByReason: { teapot: 418 },
     requestHeaders: ["x-forward-me"],
     responseHeaders: { "x-book-etag": "ETag" },

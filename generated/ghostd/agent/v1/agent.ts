@@ -210,6 +210,78 @@ export interface GetFrontmostAppResponse {
   bundleId: string;
 }
 
+export interface QueueFilesRequest {
+  /** Guest paths of existing files; `~` expands to the agent user's home. */
+  paths: string[];
+}
+
+export interface QueueFilesResponse {
+  /** The whole queue afterwards, oldest first. */
+  files: string[];
+}
+
+export interface MakeDirectoryRequest {
+  path: string;
+  /** Create missing parents too, and succeed when the directory exists. */
+  parents: boolean;
+}
+
+export interface MakeDirectoryResponse {
+  ok: boolean;
+  /** The directory, with `~` expanded. */
+  path: string;
+}
+
+export interface DeletePathRequest {
+  path: string;
+  /** Delete a directory with everything in it. */
+  recursive: boolean;
+}
+
+export interface DeletePathResponse {
+  ok: boolean;
+}
+
+export interface MovePathRequest {
+  from: string;
+  to: string;
+  /** Replace what is at `to`. */
+  overwrite: boolean;
+}
+
+export interface MovePathResponse {
+  ok: boolean;
+}
+
+export interface ReadFileRequest {
+  /**
+   * The file, from the root unless it starts with `~`: over HTTP the rest of the URL path
+   * (`/api/v1/files/etc/hosts`, `/api/v1/files/~/notes.txt`).
+   */
+  path: string;
+}
+
+export interface ReadFileResponse {
+  /** One chunk of the file; the first carries its media type. */
+  body?: HttpBody | undefined;
+}
+
+export interface WriteFileRequest {
+  /** The file, from the root unless it starts with `~`, as for ReadFile. */
+  path: string;
+  body?:
+    | HttpBody
+    | undefined;
+  /** Create missing parent directories. */
+  parents: boolean;
+}
+
+export interface WriteFileResponse {
+  /** The file written, with `~` expanded. */
+  path: string;
+  size: number;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -2844,6 +2916,950 @@ export const GetFrontmostAppResponse: MessageFns<GetFrontmostAppResponse> = {
   },
 };
 
+function createBaseQueueFilesRequest(): QueueFilesRequest {
+  return { paths: [] };
+}
+
+export const QueueFilesRequest: MessageFns<QueueFilesRequest> = {
+  encode(message: QueueFilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.paths) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueFilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueFilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.paths.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueFilesRequest {
+    return { paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: QueueFilesRequest): unknown {
+    const obj: any = {};
+    if (message.paths?.length) {
+      obj.paths = message.paths;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueueFilesRequest>, I>>(base?: I): QueueFilesRequest {
+    return QueueFilesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueueFilesRequest>, I>>(object: I): QueueFilesRequest {
+    const message = createBaseQueueFilesRequest();
+    message.paths = object.paths?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseQueueFilesResponse(): QueueFilesResponse {
+  return { files: [] };
+}
+
+export const QueueFilesResponse: MessageFns<QueueFilesResponse> = {
+  encode(message: QueueFilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueFilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueFilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueFilesResponse {
+    return { files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: QueueFilesResponse): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueueFilesResponse>, I>>(base?: I): QueueFilesResponse {
+    return QueueFilesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueueFilesResponse>, I>>(object: I): QueueFilesResponse {
+    const message = createBaseQueueFilesResponse();
+    message.files = object.files?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseMakeDirectoryRequest(): MakeDirectoryRequest {
+  return { path: "", parents: false };
+}
+
+export const MakeDirectoryRequest: MessageFns<MakeDirectoryRequest> = {
+  encode(message: MakeDirectoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.parents !== false) {
+      writer.uint32(16).bool(message.parents);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MakeDirectoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMakeDirectoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.parents = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MakeDirectoryRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      parents: isSet(object.parents) ? globalThis.Boolean(object.parents) : false,
+    };
+  },
+
+  toJSON(message: MakeDirectoryRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.parents !== false) {
+      obj.parents = message.parents;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MakeDirectoryRequest>, I>>(base?: I): MakeDirectoryRequest {
+    return MakeDirectoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MakeDirectoryRequest>, I>>(object: I): MakeDirectoryRequest {
+    const message = createBaseMakeDirectoryRequest();
+    message.path = object.path ?? "";
+    message.parents = object.parents ?? false;
+    return message;
+  },
+};
+
+function createBaseMakeDirectoryResponse(): MakeDirectoryResponse {
+  return { ok: false, path: "" };
+}
+
+export const MakeDirectoryResponse: MessageFns<MakeDirectoryResponse> = {
+  encode(message: MakeDirectoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MakeDirectoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMakeDirectoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MakeDirectoryResponse {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: MakeDirectoryResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MakeDirectoryResponse>, I>>(base?: I): MakeDirectoryResponse {
+    return MakeDirectoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MakeDirectoryResponse>, I>>(object: I): MakeDirectoryResponse {
+    const message = createBaseMakeDirectoryResponse();
+    message.ok = object.ok ?? false;
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseDeletePathRequest(): DeletePathRequest {
+  return { path: "", recursive: false };
+}
+
+export const DeletePathRequest: MessageFns<DeletePathRequest> = {
+  encode(message: DeletePathRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.recursive !== false) {
+      writer.uint32(16).bool(message.recursive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePathRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePathRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recursive = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePathRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      recursive: isSet(object.recursive) ? globalThis.Boolean(object.recursive) : false,
+    };
+  },
+
+  toJSON(message: DeletePathRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.recursive !== false) {
+      obj.recursive = message.recursive;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePathRequest>, I>>(base?: I): DeletePathRequest {
+    return DeletePathRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePathRequest>, I>>(object: I): DeletePathRequest {
+    const message = createBaseDeletePathRequest();
+    message.path = object.path ?? "";
+    message.recursive = object.recursive ?? false;
+    return message;
+  },
+};
+
+function createBaseDeletePathResponse(): DeletePathResponse {
+  return { ok: false };
+}
+
+export const DeletePathResponse: MessageFns<DeletePathResponse> = {
+  encode(message: DeletePathResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePathResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePathResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePathResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: DeletePathResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeletePathResponse>, I>>(base?: I): DeletePathResponse {
+    return DeletePathResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeletePathResponse>, I>>(object: I): DeletePathResponse {
+    const message = createBaseDeletePathResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
+function createBaseMovePathRequest(): MovePathRequest {
+  return { from: "", to: "", overwrite: false };
+}
+
+export const MovePathRequest: MessageFns<MovePathRequest> = {
+  encode(message: MovePathRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(18).string(message.to);
+    }
+    if (message.overwrite !== false) {
+      writer.uint32(24).bool(message.overwrite);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MovePathRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMovePathRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.overwrite = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MovePathRequest {
+    return {
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
+    };
+  },
+
+  toJSON(message: MovePathRequest): unknown {
+    const obj: any = {};
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.overwrite !== false) {
+      obj.overwrite = message.overwrite;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MovePathRequest>, I>>(base?: I): MovePathRequest {
+    return MovePathRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MovePathRequest>, I>>(object: I): MovePathRequest {
+    const message = createBaseMovePathRequest();
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.overwrite = object.overwrite ?? false;
+    return message;
+  },
+};
+
+function createBaseMovePathResponse(): MovePathResponse {
+  return { ok: false };
+}
+
+export const MovePathResponse: MessageFns<MovePathResponse> = {
+  encode(message: MovePathResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MovePathResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMovePathResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MovePathResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: MovePathResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MovePathResponse>, I>>(base?: I): MovePathResponse {
+    return MovePathResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MovePathResponse>, I>>(object: I): MovePathResponse {
+    const message = createBaseMovePathResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
+function createBaseReadFileRequest(): ReadFileRequest {
+  return { path: "" };
+}
+
+export const ReadFileRequest: MessageFns<ReadFileRequest> = {
+  encode(message: ReadFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadFileRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
+  },
+
+  toJSON(message: ReadFileRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadFileRequest>, I>>(base?: I): ReadFileRequest {
+    return ReadFileRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadFileRequest>, I>>(object: I): ReadFileRequest {
+    const message = createBaseReadFileRequest();
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseReadFileResponse(): ReadFileResponse {
+  return { body: undefined };
+}
+
+export const ReadFileResponse: MessageFns<ReadFileResponse> = {
+  encode(message: ReadFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.body !== undefined) {
+      HttpBody.encode(message.body, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.body = HttpBody.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadFileResponse {
+    return { body: isSet(object.body) ? HttpBody.fromJSON(object.body) : undefined };
+  },
+
+  toJSON(message: ReadFileResponse): unknown {
+    const obj: any = {};
+    if (message.body !== undefined) {
+      obj.body = HttpBody.toJSON(message.body);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadFileResponse>, I>>(base?: I): ReadFileResponse {
+    return ReadFileResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadFileResponse>, I>>(object: I): ReadFileResponse {
+    const message = createBaseReadFileResponse();
+    message.body = (object.body !== undefined && object.body !== null) ? HttpBody.fromPartial(object.body) : undefined;
+    return message;
+  },
+};
+
+function createBaseWriteFileRequest(): WriteFileRequest {
+  return { path: "", body: undefined, parents: false };
+}
+
+export const WriteFileRequest: MessageFns<WriteFileRequest> = {
+  encode(message: WriteFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.body !== undefined) {
+      HttpBody.encode(message.body, writer.uint32(18).fork()).join();
+    }
+    if (message.parents !== false) {
+      writer.uint32(24).bool(message.parents);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.body = HttpBody.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.parents = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteFileRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      body: isSet(object.body) ? HttpBody.fromJSON(object.body) : undefined,
+      parents: isSet(object.parents) ? globalThis.Boolean(object.parents) : false,
+    };
+  },
+
+  toJSON(message: WriteFileRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.body !== undefined) {
+      obj.body = HttpBody.toJSON(message.body);
+    }
+    if (message.parents !== false) {
+      obj.parents = message.parents;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteFileRequest>, I>>(base?: I): WriteFileRequest {
+    return WriteFileRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteFileRequest>, I>>(object: I): WriteFileRequest {
+    const message = createBaseWriteFileRequest();
+    message.path = object.path ?? "";
+    message.body = (object.body !== undefined && object.body !== null) ? HttpBody.fromPartial(object.body) : undefined;
+    message.parents = object.parents ?? false;
+    return message;
+  },
+};
+
+function createBaseWriteFileResponse(): WriteFileResponse {
+  return { path: "", size: 0 };
+}
+
+export const WriteFileResponse: MessageFns<WriteFileResponse> = {
+  encode(message: WriteFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteFileResponse {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+    };
+  },
+
+  toJSON(message: WriteFileResponse): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteFileResponse>, I>>(base?: I): WriteFileResponse {
+    return WriteFileResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteFileResponse>, I>>(object: I): WriteFileResponse {
+    const message = createBaseWriteFileResponse();
+    message.path = object.path ?? "";
+    message.size = object.size ?? 0;
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -3004,6 +4020,67 @@ export const GuestAgentService = {
       Buffer.from(GetFrontmostAppResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetFrontmostAppResponse => GetFrontmostAppResponse.decode(value),
   },
+  /** Adds guest files to the outgoing queue; `ghostctl share` calls it inside the guest. */
+  queueFiles: {
+    path: "/ghostd.agent.v1.GuestAgent/QueueFiles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: QueueFilesRequest): Buffer => Buffer.from(QueueFilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): QueueFilesRequest => QueueFilesRequest.decode(value),
+    responseSerialize: (value: QueueFilesResponse): Buffer => Buffer.from(QueueFilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): QueueFilesResponse => QueueFilesResponse.decode(value),
+  },
+  /** Creates a directory of the guest. */
+  makeDirectory: {
+    path: "/ghostd.agent.v1.GuestAgent/MakeDirectory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MakeDirectoryRequest): Buffer => Buffer.from(MakeDirectoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MakeDirectoryRequest => MakeDirectoryRequest.decode(value),
+    responseSerialize: (value: MakeDirectoryResponse): Buffer =>
+      Buffer.from(MakeDirectoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MakeDirectoryResponse => MakeDirectoryResponse.decode(value),
+  },
+  /** Deletes a file, or a directory (with everything in it when `recursive`). */
+  deletePath: {
+    path: "/ghostd.agent.v1.GuestAgent/DeletePath" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeletePathRequest): Buffer => Buffer.from(DeletePathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeletePathRequest => DeletePathRequest.decode(value),
+    responseSerialize: (value: DeletePathResponse): Buffer => Buffer.from(DeletePathResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeletePathResponse => DeletePathResponse.decode(value),
+  },
+  /** Moves or renames a file or directory. */
+  movePath: {
+    path: "/ghostd.agent.v1.GuestAgent/MovePath" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MovePathRequest): Buffer => Buffer.from(MovePathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MovePathRequest => MovePathRequest.decode(value),
+    responseSerialize: (value: MovePathResponse): Buffer => Buffer.from(MovePathResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MovePathResponse => MovePathResponse.decode(value),
+  },
+  /** Downloads a guest file as raw bytes, streamed in chunks. */
+  readFile: {
+    path: "/ghostd.agent.v1.GuestAgent/ReadFile" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadFileRequest): Buffer => Buffer.from(ReadFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadFileRequest => ReadFileRequest.decode(value),
+    responseSerialize: (value: ReadFileResponse): Buffer => Buffer.from(ReadFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadFileResponse => ReadFileResponse.decode(value),
+  },
+  /** Uploads raw bytes to a guest file, replacing it atomically. */
+  writeFile: {
+    path: "/ghostd.agent.v1.GuestAgent/WriteFile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WriteFileRequest): Buffer => Buffer.from(WriteFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WriteFileRequest => WriteFileRequest.decode(value),
+    responseSerialize: (value: WriteFileResponse): Buffer => Buffer.from(WriteFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WriteFileResponse => WriteFileResponse.decode(value),
+  },
 } as const;
 
 export interface GuestAgentServer extends UntypedServiceImplementation {
@@ -3038,6 +4115,18 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   quitApp: handleUnaryCall<QuitAppRequest, QuitAppResponse>;
   /** Returns the frontmost app's bundle id. */
   getFrontmostApp: handleUnaryCall<GetFrontmostAppRequest, GetFrontmostAppResponse>;
+  /** Adds guest files to the outgoing queue; `ghostctl share` calls it inside the guest. */
+  queueFiles: handleUnaryCall<QueueFilesRequest, QueueFilesResponse>;
+  /** Creates a directory of the guest. */
+  makeDirectory: handleUnaryCall<MakeDirectoryRequest, MakeDirectoryResponse>;
+  /** Deletes a file, or a directory (with everything in it when `recursive`). */
+  deletePath: handleUnaryCall<DeletePathRequest, DeletePathResponse>;
+  /** Moves or renames a file or directory. */
+  movePath: handleUnaryCall<MovePathRequest, MovePathResponse>;
+  /** Downloads a guest file as raw bytes, streamed in chunks. */
+  readFile: handleServerStreamingCall<ReadFileRequest, ReadFileResponse>;
+  /** Uploads raw bytes to a guest file, replacing it atomically. */
+  writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
 }
 
 export interface GuestAgentClient extends Client {
@@ -3252,6 +4341,93 @@ export interface GuestAgentClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetFrontmostAppResponse) => void,
+  ): ClientUnaryCall;
+  /** Adds guest files to the outgoing queue; `ghostctl share` calls it inside the guest. */
+  queueFiles(
+    request: QueueFilesRequest,
+    callback: (error: ServiceError | null, response: QueueFilesResponse) => void,
+  ): ClientUnaryCall;
+  queueFiles(
+    request: QueueFilesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: QueueFilesResponse) => void,
+  ): ClientUnaryCall;
+  queueFiles(
+    request: QueueFilesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: QueueFilesResponse) => void,
+  ): ClientUnaryCall;
+  /** Creates a directory of the guest. */
+  makeDirectory(
+    request: MakeDirectoryRequest,
+    callback: (error: ServiceError | null, response: MakeDirectoryResponse) => void,
+  ): ClientUnaryCall;
+  makeDirectory(
+    request: MakeDirectoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MakeDirectoryResponse) => void,
+  ): ClientUnaryCall;
+  makeDirectory(
+    request: MakeDirectoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MakeDirectoryResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes a file, or a directory (with everything in it when `recursive`). */
+  deletePath(
+    request: DeletePathRequest,
+    callback: (error: ServiceError | null, response: DeletePathResponse) => void,
+  ): ClientUnaryCall;
+  deletePath(
+    request: DeletePathRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeletePathResponse) => void,
+  ): ClientUnaryCall;
+  deletePath(
+    request: DeletePathRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeletePathResponse) => void,
+  ): ClientUnaryCall;
+  /** Moves or renames a file or directory. */
+  movePath(
+    request: MovePathRequest,
+    callback: (error: ServiceError | null, response: MovePathResponse) => void,
+  ): ClientUnaryCall;
+  movePath(
+    request: MovePathRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MovePathResponse) => void,
+  ): ClientUnaryCall;
+  movePath(
+    request: MovePathRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MovePathResponse) => void,
+  ): ClientUnaryCall;
+  /** Downloads a guest file as raw bytes, streamed in chunks. */
+  readFile(request: ReadFileRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadFileResponse>;
+  readFile(
+    request: ReadFileRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReadFileResponse>;
+  /** Uploads raw bytes to a guest file, replacing it atomically. */
+  writeFile(
+    request: WriteFileRequest,
+    callback: (error: ServiceError | null, response: WriteFileResponse) => void,
+  ): ClientUnaryCall;
+  writeFile(
+    request: WriteFileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WriteFileResponse) => void,
+  ): ClientUnaryCall;
+  writeFile(
+    request: WriteFileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WriteFileResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,158 @@
+import { spawn } from "node:child_process";
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
+import { constants as os } from "node:os";
+import { delimiter, join } from "node:path";
+import { guestPath } from "./paths";
+import { agentError, fsError } from "./reasons";
+
+export const DEFAULT_EXEC_TIMEOUT_SECONDS = 30;
+const MAX_TIMEOUT_SECONDS = 24 * 3600;
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface ExecRequest {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly timeoutSeconds: number | undefined;
+  readonly cwd: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: string | undefined;
+}
+
+export interface ExecContext {
+  readonly home: string;
+  /** The environment commands start from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Bytes kept per output stream; the rest is read and dropped. */
+  readonly outputLimit: number;
+}
+
+/** Where output goes as it comes; a returned promise holds the stream until it settles. */
+export interface ExecSinks {
+  stdout?(chunk: Buffer): Promise<void> | void;
+  stderr?(chunk: Buffer): Promise<void> | void;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  readonly truncated: boolean;
+}
+
+/**
+ * Runs a command without a shell, in a process group of its own: a bare name is looked up on
+ * PATH, output is kept up to a limit per stream (and read to the end regardless), and on timeout
+ * or cancellation the whole group is killed. A signal's death is exit code 128 + signal.
+ */
+export async function execute(request: ExecRequest, context: ExecContext, sinks: ExecSinks, signal: AbortSignal): Promise<ExecResult> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(context.env)) if (value !== undefined) env[key] = value;
+  Object.assign(env, request.env);
+  const file = await resolveExecutable(request.command, env.PATH ?? DEFAULT_PATH, context.home);
+  const cwd = guestPath(request.cwd ?? "~", context.home);
+  const cwdStat = await stat(cwd).catch((err: unknown) => {
+    throw fsError(err, cwd);
+  });
+  if (!cwdStat.isDirectory()) throw agentError("not_a_directory", `cwd ${cwd} is not a directory`);
+  const timeout = request.timeoutSeconds ?? DEFAULT_EXEC_TIMEOUT_SECONDS;
+  if (!(timeout > 0) || timeout > MAX_TIMEOUT_SECONDS) throw agentError("invalid_argument", `timeout must be more than 0 and at most ${MAX_TIMEOUT_SECONDS} seconds`);
+
+  const child = spawn(file, [...request.args], { cwd, env, detached: true, stdio: [request.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+  const killGroup = (): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  const collected = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  const kept = { stdout: 0, stderr: 0 };
+  let truncated = false;
+  for (const name of ["stdout", "stderr"] as const) {
+    const stream = child[name];
+    if (!stream) continue;
+    stream.on("data", (chunk: Buffer) => {
+      const room = context.outputLimit - kept[name];
+      if (room < chunk.length) truncated = true;
+      if (room > 0) {
+        const part = room < chunk.length ? chunk.subarray(0, room) : chunk;
+        collected[name].push(part);
+        kept[name] += part.length;
+      }
+      const pending = sinks[name]?.(chunk);
+      if (pending) {
+        stream.pause();
+        void pending.then(() => stream.resume());
+      }
+    });
+  }
+  if (request.stdin !== undefined && child.stdin) {
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(request.stdin);
+  }
+
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, timeout * 1000);
+  const onAbort = (): void => killGroup();
+  signal.addEventListener("abort", onAbort);
+  try {
+    const [code, died] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once("error", (err) => reject(spawnError(err, file)));
+      child.once("close", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+    });
+    if (timedOut) throw agentError("exec_timeout", `${request.command} ran longer than ${timeout} s; its process group was killed`);
+    return {
+      exitCode: code ?? 128 + (died ? os.signals[died] : 0),
+      stdout: Buffer.concat(collected.stdout),
+      stderr: Buffer.concat(collected.stderr),
+      truncated,
+    };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function resolveExecutable(command: string, path: string, home: string): Promise<string> {
+  if (command === "") throw agentError("invalid_argument", "command is empty");
+  if (command.includes("/") || command.startsWith("~")) {
+    const file = guestPath(command, home);
+    await checkExecutable(file, command);
+    return file;
+  }
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const file = join(dir, command);
+    try {
+      await checkExecutable(file, command);
+      return file;
+    } catch {
+      // Next directory.
+    }
+  }
+  throw agentError("command_not_found", `no executable "${command}" on PATH (${path})`);
+}
+
+async function checkExecutable(file: string, command: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch {
+    throw agentError("command_not_found", `${command}: ${file} does not exist`);
+  }
+  if (!info.isFile()) throw agentError("not_executable", `${command}: ${file} is not a file`);
+  try {
+    await access(file, constants.X_OK);
+  } catch {
+    throw agentError("not_executable", `${command}: ${file} is not executable`);
+  }
+}
+
+function spawnError(err: NodeJS.ErrnoException, file: string): Error {
+  if (err.code === "ENOENT") return agentError("command_not_found", `${file} could not be run: ${err.message}`);
+  if (err.code === "EACCES") return agentError("not_executable", `${file} could not be run: ${err.message}`);
+  return err;
+}

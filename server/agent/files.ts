@@ -1,0 +1,139 @@
+import { createReadStream } from "node:fs";
+import { cp, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+import type { DirectoryEntry } from "../../generated/ghostd/agent/v1/agent";
+import { DomainError } from "../errors";
+import { guestPath } from "./paths";
+import { agentError, fsError } from "./reasons";
+
+/** A directory's entries sorted by name; links are followed for kind and size. */
+export async function listDirectory(path: string, home: string): Promise<{ path: string; entries: DirectoryEntry[] }> {
+  const dir = guestPath(path, home);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw fsError(err, dir);
+  }
+  const entries = await Promise.all(
+    names.map(async (name): Promise<DirectoryEntry> => {
+      const full = join(dir, name);
+      const info = await stat(full).catch(() => lstat(full));
+      return { name, isDir: info.isDirectory(), size: info.size, modified: info.mtimeMs / 1000 };
+    }),
+  );
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { path: dir, entries };
+}
+
+export async function makeDirectory(path: string, parents: boolean, home: string): Promise<string> {
+  const dir = guestPath(path, home);
+  try {
+    await mkdir(dir, { recursive: parents });
+  } catch (err) {
+    throw fsError(err, dir);
+  }
+  return dir;
+}
+
+export async function deletePath(path: string, recursive: boolean, home: string): Promise<void> {
+  const target = guestPath(path, home);
+  if (target === "/" || target === home) throw agentError("invalid_argument", `refusing to delete ${target}`);
+  try {
+    const info = await lstat(target);
+    if (!info.isDirectory()) await unlink(target);
+    else if (recursive) await rm(target, { recursive: true });
+    else await rmdir(target);
+  } catch (err) {
+    throw fsError(err, target);
+  }
+}
+
+export async function movePath(from: string, to: string, overwrite: boolean, home: string): Promise<void> {
+  const source = guestPath(from, home);
+  const destination = guestPath(to, home);
+  try {
+    await lstat(source);
+  } catch (err) {
+    throw fsError(err, source);
+  }
+  const exists = await lstat(destination).then(
+    () => true,
+    () => false,
+  );
+  if (exists && !overwrite) throw agentError("already_exists", `${destination} already exists; pass overwrite to replace it`);
+  try {
+    await rename(source, destination);
+  } catch (err) {
+    // Across file systems a rename cannot work: copy, then remove the original.
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw fsError(err, destination);
+    await cp(source, destination, { recursive: true, force: overwrite, errorOnExist: !overwrite });
+    await rm(source, { recursive: true });
+  }
+}
+
+const MEDIA_TYPES: Record<string, string> = {
+  ".txt": "text/plain; charset=utf-8",
+  ".md": "text/markdown; charset=utf-8",
+  ".json": "application/json",
+  ".html": "text/html; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".csv": "text/csv; charset=utf-8",
+  ".xml": "application/xml",
+  ".yaml": "application/yaml",
+  ".yml": "application/yaml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".svg": "image/svg+xml",
+  ".pdf": "application/pdf",
+  ".zip": "application/zip",
+  ".gz": "application/gzip",
+  ".tar": "application/x-tar",
+};
+
+export function mediaType(path: string): string {
+  return MEDIA_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
+}
+
+/** A file's bytes in chunks, without holding the whole file. */
+export async function* readFileChunks(path: string, home: string): AsyncGenerator<Buffer> {
+  if (path === "") throw agentError("invalid_argument", "a file path is needed: /api/v1/files/<path>");
+  const file = guestPath(path, home);
+  const info = await stat(file).catch((err: unknown) => Promise.reject(fsError(err, file)));
+  if (info.isDirectory()) throw agentError("is_a_directory", `${file} is a directory; list it with /api/v1/fs`);
+  const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (err) {
+    throw fsError(err, file);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Writes a file atomically: a temporary file beside it, synced, then renamed over it. */
+export async function writeFileAtomic(path: string, data: Uint8Array, parents: boolean, home: string): Promise<string> {
+  if (path === "") throw agentError("invalid_argument", "a file path is needed: /api/v1/files/<path>");
+  const file = guestPath(path, home);
+  if (parents) await mkdir(dirname(file), { recursive: true }).catch((err: unknown) => Promise.reject(fsError(err, dirname(file))));
+  const existing = await stat(file).catch(() => undefined);
+  if (existing?.isDirectory()) throw agentError("is_a_directory", `${file} is a directory`);
+  const temp = join(dirname(file), `.${basename(file)}.ghostd-${process.pid}-${Date.now()}`);
+  try {
+    const handle = await open(temp, "wx", existing ? existing.mode & 0o7777 : 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err instanceof DomainError ? err : fsError(err, file);
+  }
+  return file;
+}
