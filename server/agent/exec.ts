@@ -92,9 +92,9 @@ export async function execute(request: ExecRequest, context: ExecContext, sinks:
     child.stdin.end(request.stdin);
   }
 
-  let timedOut = false;
+  const state = { timedOut: false };
   const timer = setTimeout(() => {
-    timedOut = true;
+    state.timedOut = true;
     killGroup();
   }, timeout * 1000);
   const onAbort = (): void => killGroup();
@@ -104,7 +104,7 @@ export async function execute(request: ExecRequest, context: ExecContext, sinks:
       child.once("error", (err) => reject(spawnError(err, file)));
       child.once("close", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
     });
-    if (timedOut) throw agentError("exec_timeout", `${request.command} ran longer than ${timeout} s; its process group was killed`);
+    if (state.timedOut) throw agentError("exec_timeout", `${request.command} ran longer than ${timeout} s; its process group was killed`);
     return {
       exitCode: code ?? 128 + (died ? os.signals[died] : 0),
       stdout: Buffer.concat(collected.stdout),

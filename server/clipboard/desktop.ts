@@ -28,14 +28,18 @@ export function desktopClipboard(env: Readonly<Record<string, string | undefined
     return {
       tool: "wl-clipboard",
       read: () => run("wl-paste", ["--no-newline"], childEnv),
-      write: async (content) => void (await run("wl-copy", ["--type", mediaTypeOf(content.type)], childEnv, content.data)),
+      write: async (content) => {
+        await run("wl-copy", ["--type", mediaTypeOf(content.type)], childEnv, content.data);
+      },
     };
   }
   if (env.DISPLAY && onPath("xclip")) {
     return {
       tool: "xclip",
       read: () => run("xclip", ["-selection", "clipboard", "-o"], childEnv),
-      write: async (content) => void (await run("xclip", ["-selection", "clipboard", "-t", mediaTypeOf(content.type), "-i"], childEnv, content.data)),
+      write: async (content) => {
+        await run("xclip", ["-selection", "clipboard", "-t", mediaTypeOf(content.type), "-i"], childEnv, content.data);
+      },
     };
   }
   return undefined;

@@ -60,7 +60,7 @@ describe("ghostd serve", function () {
   let hostApi: string;
 
   before(async () => {
-    daemon = await spawnDaemon({ args: ["--max-body", "4k"] });
+    daemon = await spawnDaemon({ args: ["--max-body", "4k", "--max-upload", "16k"] });
     http = daemon.endpoints.http ?? "";
     hostApi = daemon.endpoints.host_api.local ?? "";
   });
@@ -223,9 +223,8 @@ describe("ghostd serve", function () {
       assert.equal(bad.headers.connection, "close");
       const missing = await call({ socketPath: hostApi, method: "POST", path: "/api/v1/exec", body: "{}" });
       assert.deepEqual(missing.json(), { error: 'missing required field "command"', code: "missing_field" });
-      const notBuilt = await call({ socketPath: hostApi, method: "POST", path: "/api/v1/exec", body: '{"command":"uname","args":["-a"]}' });
-      assert.equal(notBuilt.status, 501);
-      assert.equal(notBuilt.json().code, "unimplemented");
+      const wrongType = await call({ socketPath: hostApi, method: "POST", path: "/api/v1/exec", body: '{"command":"uname","args":"-a"}' });
+      assert.deepEqual([wrongType.status, wrongType.json().code], [400, "invalid_json"]);
     });
 
     it("answers 404, 405, 413 and 403 in that format", async () => {
@@ -233,8 +232,10 @@ describe("ghostd serve", function () {
       assert.deepEqual([missing.status, missing.json().code], [404, "not_found"]);
       const wrong = await call({ socketPath: hostApi, method: "DELETE", path: "/health" });
       assert.deepEqual([wrong.status, wrong.json().code, wrong.headers.allow], [405, "method_not_allowed", "GET"]);
-      const big = await call({ socketPath: hostApi, method: "POST", path: "/api/v1/clipboard", body: Buffer.alloc(8192) });
+      const big = await call({ socketPath: hostApi, method: "POST", path: "/api/v1/exec", body: JSON.stringify({ command: "x".repeat(8192) }) });
       assert.deepEqual([big.status, big.json().code], [413, "payload_too_large"]);
+      const upload = await call({ socketPath: hostApi, method: "POST", path: "/api/v1/clipboard", body: Buffer.alloc(20 * 1024) });
+      assert.deepEqual([upload.status, upload.json().code], [413, "payload_too_large"]);
       const browser = await call({ socketPath: hostApi, path: "/health", headers: { Origin: "https://attacker.example" } });
       assert.deepEqual([browser.status, browser.json().code], [403, "forbidden"]);
     });

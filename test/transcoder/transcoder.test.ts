@@ -64,6 +64,11 @@ describe("transcoder", () => {
       assert.equal(reply.json().book_id, "b1");
     });
 
+    it("prefers an exact template to a {path=**} that would match nothing", async () => {
+      assert.deepEqual((await get("/v1/files")).json(), { shelves: ["top", "bottom"] });
+      assert.equal((await get("/v1/files/x")).json().path, "x");
+    });
+
     it("accepts a trailing slash", async () => {
       assert.equal((await get("/v1/books/b3/")).json<{ book: { book_id: string } }>().book.book_id, "b3");
     });
@@ -209,6 +214,16 @@ describe("transcoder", () => {
       assert.equal(reply.text, "chunk-1\nchunk-2\nchunk-3\n");
     });
 
+    it("streams the raw bytes of a response_body google.api.HttpBody field", async () => {
+      const reply = await get("/v1/books/b1/pages?pages=2");
+      assert.equal(reply.headers["content-type"], "text/markdown");
+      assert.equal(reply.text, "# page 1\n# page 2\n");
+    });
+
+    it("streams only the response_body field of each message as its result", async () => {
+      assert.deepEqual(ndjson(await get("/v1/books/b9/titles?count=2")), [{ result: "b9 v1" }, { result: "b9 v2" }]);
+    });
+
     it("cancels the call when the client goes away", async () => {
       const before = gw.library.cancelledStreams();
       await new Promise<void>((resolve, reject) => {
@@ -328,12 +343,20 @@ describe("transcoder", () => {
     });
 
     it("answers 413 for a body over the limit, declared or chunked", async () => {
-      const big = Buffer.alloc(65 * 1024, 0x61);
-      const declared = await call({ base: gw.base, method: "POST", path: "/v1/raw", body: big });
+      const big = JSON.stringify({ reason: "x".repeat(65 * 1024) });
+      const declared = await post("/v1/books/b1:archive", big);
       assert.equal(declared.status, 413);
       assert.equal(declared.json().error, "payload_too_large");
-      const chunked = await call({ base: gw.base, method: "POST", path: "/v1/raw", body: big, chunked: true });
+      const chunked = await call({ base: gw.base, method: "POST", path: "/v1/books/b1:archive", body: big, chunked: true });
       assert.equal(chunked.status, 413);
+    });
+
+    it("takes raw bodies up to the larger upload limit", async () => {
+      const upload = Buffer.alloc(200 * 1024, 0x62);
+      const accepted = await call({ base: gw.base, method: "POST", path: "/v1/raw", body: upload });
+      assert.equal(accepted.json().size, upload.length);
+      const tooBig = await call({ base: gw.base, method: "POST", path: "/v1/raw", body: Buffer.alloc(300 * 1024) });
+      assert.equal(tooBig.status, 413);
     });
   });
 
@@ -344,15 +367,15 @@ describe("transcoder", () => {
       assert.ok(index.endpoints.includes("GET /v1/books/{book_id}"));
       assert.ok(index.endpoints.includes("GET /v1/files/{path}"));
       assert.ok(index.endpoints.includes("POST /v1/books/{book_id}:archive"));
-      assert.equal(index.endpoints.length, 16);
+      assert.equal(index.endpoints.length, 19);
     });
 
     it("serves an OpenAPI document with every route", async () => {
       const doc = (await get("/openapi.json")).json<{ openapi: string; paths: Record<string, Record<string, { operationId: string; parameters: { name: string; in: string }[] }>>; components: { schemas: Record<string, { enum?: string[]; properties?: Record<string, unknown> }> } }>();
       assert.equal(doc.openapi, "3.1.0");
       const operations = Object.values(doc.paths).flatMap((item) => Object.values(item));
-      assert.equal(operations.length, 16);
-      assert.equal(new Set(operations.map((o) => o.operationId)).size, 16);
+      assert.equal(operations.length, 19);
+      assert.equal(new Set(operations.map((o) => o.operationId)).size, 19);
       assert.deepEqual(doc.components.schemas["ghostd.fixture.v1.Genre"]?.enum, ["GENRE_UNSPECIFIED", "sci-fi", "GENRE_POETRY"]);
       assert.ok(doc.components.schemas["ghostd.fixture.v1.Book"]?.properties?.author_name);
       const search = doc.paths["/v1/books"]?.get;

@@ -15,7 +15,7 @@ describe("routes and router", () => {
   };
 
   it("builds one route per binding, additional bindings included, none for unannotated methods", () => {
-    assert.equal(routes.length, 16);
+    assert.equal(routes.length, 19);
     assert.equal(routes.filter((r) => !r.primary).length, 1);
     assert.ok(!routes.some((r) => r.method.name === "Hidden"));
     const watch = routes.find((r) => r.method.name === "WatchBook");
