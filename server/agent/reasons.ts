@@ -4,6 +4,8 @@ import { Code, reasons } from "../errors";
 export const agentError = reasons({
   // The command ran past its timeout and its process group was killed (HTTP 408 on the Host API).
   exec_timeout: Code.DEADLINE_EXCEEDED,
+  // The client went away before the command started.
+  cancelled: Code.CANCELLED,
   // No such executable on the guest's PATH, or at the path given.
   command_not_found: Code.NOT_FOUND,
   // The file exists but cannot be executed.

@@ -7,7 +7,8 @@ import type { ClipboardStore } from "../clipboard/store";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { Apps } from "./apps";
 import { GuestClipboard } from "./clipboard";
-import { execute, type ExecRequest } from "./exec";
+import type { ExecRequest } from "./exec";
+import { ExecHost } from "./exec-host/client";
 import { FileQueue } from "./file-queue";
 import { deletePath, listDirectory, makeDirectory, mediaType, movePath, readFileChunks, writeFileAtomic } from "./files";
 import { agentHealth } from "./health";
@@ -50,7 +51,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const apps = new Apps({ home, env });
   const queue = new FileQueue(join(deps.stateDir, "file-queue.json"));
   const clipboard = new GuestClipboard(deps.clipboard, desktopClipboard(env), logger);
-  const execContext = { home, env, outputLimit: deps.execOutputLimit };
+  const execHost = new ExecHost(env, home);
   const handlers: Partial<GuestAgentServer> = {
     health: unary(logger, () => agentHealth(deps.version)),
     getClipboard: unary(logger, async (_req, call) => {
@@ -82,13 +83,13 @@ export function agentService(deps: AgentDeps): ServiceBinding {
       return { ok: true };
     }),
     exec: unary(logger, async (req, call) => {
-      const result = await execute(execRequest(req), execContext, {}, cancelled(call));
+      const result = await execHost.run(execRequest(req), deps.execOutputLimit, {}, cancelled(call));
       return { exitCode: result.exitCode, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8"), truncated: result.truncated };
     }),
     execStream: serverStream(logger, async (req, send, call) => {
-      const result = await execute(
+      const result = await execHost.run(
         execRequest(req),
-        { ...execContext, outputLimit: 0 },
+        0,
         { stdout: (chunk) => send({ stdout: chunk }), stderr: (chunk) => send({ stderr: chunk }) },
         cancelled(call),
       );
@@ -133,5 +134,8 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     }),
     getFrontmostApp: unary(logger, () => ({ bundleId: apps.frontmost() })),
   };
-  return bindService("ghostd.agent.v1.GuestAgent", GuestAgentService, handlers, () => apps.quitAll());
+  return bindService("ghostd.agent.v1.GuestAgent", GuestAgentService, handlers, async () => {
+    execHost.close();
+    await apps.quitAll();
+  });
 }

@@ -1,0 +1,105 @@
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { packageRoot, version } from "../cli/package-info";
+import { exchange, load, percentile, summarize } from "./load";
+
+// The Host API against its anchors, side by side in one run:
+//   exec of /bin/true through socket + gateway + gRPC + agent (one `ghostd serve`), against
+//     child_process.execFile('/bin/true') in this process (target: at most 1.5x its p50), and
+//     `podman exec` into a running container (target: 20x faster; needs Podman and the image
+//     ../shared/tools/container-engine.sh builds);
+//   GET /health requests per second, against a bare Node http server on a Unix socket.
+//   npm run bench:host-api -- [execs, default 300] [seconds of /health load, default 3]
+
+const EXECS = Number(process.argv[2] ?? 300);
+const HEALTH_SECONDS = Number(process.argv[3] ?? 3);
+const IMAGE = "localhost/busybox:latest";
+const run = promisify(execFile);
+
+async function time(n: number, once: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < Math.min(20, n); i++) await once();
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await once();
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+async function waitForFile(path: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; !existsSync(path); i++) {
+    if (i > 750 || child.exitCode !== null) throw new Error(`${path} never appeared`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function line(name: string, samples: number[]): string {
+  return `    ${name.padEnd(48)} p50 ${percentile(samples, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(samples, 99).toFixed(2).padStart(7)} ms`;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-host-"));
+  const home = join(dir, "home");
+  const ghostd = spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const bareSocket = join(dir, "bare.sock");
+  const body = JSON.stringify({ status: "ok", version });
+  const bare = spawn(process.execPath, [join(packageRoot, "dist", "bench", "bare-server.js"), bareSocket, body], { stdio: ["ignore", "ignore", "inherit"] });
+  let container: string | undefined;
+  try {
+    const endpoints = join(home, "run", "endpoints.json");
+    await waitForFile(endpoints, ghostd);
+    await waitForFile(bareSocket, bare);
+    const socket = (JSON.parse(readFileSync(endpoints, "utf8")) as { host_api: { local: string } }).host_api.local;
+    const request = JSON.stringify({ command: "/bin/true" });
+    const execRequest = Buffer.from(`POST /api/v1/exec HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${request.length}\r\n\r\n${request}`);
+
+    process.stdout.write(`exec of /bin/true, ${EXECS} sequential runs each\n`);
+    const ours = await time(EXECS, async () => {
+      const response = await exchange(socket, execRequest);
+      if (!response.includes('"exitCode":0')) throw new Error(`unexpected: ${response}`);
+    });
+    const inProcess = await time(EXECS, () => run("/bin/true"));
+    process.stdout.write(`${line("anchor: execFile('/bin/true') in-process", inProcess)}\n`);
+    process.stdout.write(`${line("ghostd: Host API socket + gateway + gRPC + agent", ours)}\n`);
+    process.stdout.write(`    ratio ghostd/execFile p50 ${(percentile(ours, 50) / percentile(inProcess, 50)).toFixed(2)} (target <= 1.50)\n`);
+
+    const podman = spawnSync("podman", ["image", "exists", IMAGE]).status === 0;
+    if (podman) {
+      container = `ghostd-bench-${process.pid}`;
+      await run("podman", ["run", "-d", "--name", container, IMAGE, "sleep", "3600"]);
+      const podmanRuns = Math.max(10, Math.round(EXECS / 10));
+      const theirs = await time(podmanRuns, () => run("podman", ["exec", container ?? "", "/bin/true"]));
+      process.stdout.write(`${line(`anchor: podman exec (${podmanRuns} runs)`, theirs)}\n`);
+      process.stdout.write(`    ratio podman/ghostd p50 ${(percentile(theirs, 50) / percentile(ours, 50)).toFixed(1)}x faster (target >= 20x)\n`);
+    } else {
+      process.stdout.write(`    podman exec: skipped, no Podman with ${IMAGE} here (run ../shared/tools/container-engine.sh up)\n`);
+    }
+
+    const healthRequest = Buffer.from("GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n");
+    const check = (response: string): void => {
+      if (!response.endsWith(body)) throw new Error(`unexpected: ${response}`);
+    };
+    const anchor = summarize([await load(bareSocket, healthRequest, check, HEALTH_SECONDS * 1000, 16)]);
+    const health = summarize([await load(socket, healthRequest, check, HEALTH_SECONDS * 1000, 16)]);
+    process.stdout.write(`GET /health, 16 clients, a new connection per request, ${HEALTH_SECONDS} s each\n`);
+    process.stdout.write(`    anchor: bare Node http on a Unix socket        ${anchor.rps.toFixed(0).padStart(7)} req/s   p50 ${anchor.p50.toFixed(2)} ms\n`);
+    process.stdout.write(`    ghostd: socket + gateway + gRPC + agent        ${health.rps.toFixed(0).padStart(7)} req/s   p50 ${health.p50.toFixed(2)} ms\n`);
+    process.stdout.write(`    ratio ghostd/anchor throughput ${(health.rps / anchor.rps).toFixed(2)}\n`);
+  } finally {
+    if (container) await run("podman", ["rm", "-f", "-t", "0", container]).catch(() => undefined);
+    for (const child of [ghostd, bare]) child.kill("SIGTERM");
+    await Promise.all([ghostd, bare].map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once("exit", resolve)))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

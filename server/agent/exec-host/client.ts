@@ -1,0 +1,97 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { DomainError } from "../../errors";
+import type { ExecRequest, ExecResult, ExecSinks } from "../exec";
+import type { FromExecHost, ToExecHost } from "./protocol";
+
+interface Pending {
+  readonly sinks: ExecSinks;
+  resolve(result: ExecResult): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The agent's side of the exec host process: runs commands there, forwards their streamed output
+ * and carries cancellation. The host is started on first use and again after it dies.
+ */
+export class ExecHost {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly home: string,
+  ) {}
+
+  run(request: ExecRequest, outputLimit: number, sinks: ExecSinks, signal: AbortSignal): Promise<ExecResult> {
+    const id = this.nextId++;
+    const child = this.host();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => this.send(child, { type: "cancel", id });
+      signal.addEventListener("abort", onAbort);
+      const settle = (): void => signal.removeEventListener("abort", onAbort);
+      this.pending.set(id, {
+        sinks,
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      });
+      this.send(child, { type: "run", id, request, home: this.home, outputLimit, stream: Boolean(sinks.stdout ?? sinks.stderr) });
+      if (signal.aborted) onAbort();
+    });
+  }
+
+  close(): void {
+    const child = this.child;
+    this.child = undefined;
+    child?.disconnect();
+  }
+
+  private host(): ChildProcess {
+    if (this.child?.connected) return this.child;
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(this.env)) if (value !== undefined) env[key] = value;
+    const child = fork(join(__dirname, "main.js"), [], { env, serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.on("message", (message: FromExecHost) => this.receive(child, message));
+    child.on("exit", () => {
+      if (this.child === child) this.child = undefined;
+      for (const pending of this.pending.values()) pending.reject(new Error("the exec host process exited"));
+      this.pending.clear();
+    });
+    child.unref();
+    this.child = child;
+    return child;
+  }
+
+  private send(child: ChildProcess, message: ToExecHost): void {
+    if (child.connected) child.send(message);
+  }
+
+  private receive(child: ChildProcess, message: FromExecHost): void {
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    switch (message.type) {
+      case "chunk": {
+        const chunk = Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
+        void Promise.resolve(pending.sinks[message.stream]?.(chunk)).then(() => this.send(child, { type: "ack", id: message.id }));
+        return;
+      }
+      case "done":
+        this.pending.delete(message.id);
+        pending.resolve({ ...message.result, stdout: Buffer.from(message.result.stdout), stderr: Buffer.from(message.result.stderr) });
+        return;
+      case "failed": {
+        this.pending.delete(message.id);
+        const { error } = message;
+        pending.reject("reason" in error ? new DomainError(error.code, error.reason, error.message) : new Error(error.message));
+        return;
+      }
+    }
+  }
+}
