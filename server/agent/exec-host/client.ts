@@ -42,7 +42,7 @@ export class ExecHost {
           reject(err);
         },
       });
-      this.send(child, { type: "run", id, request, home: this.home, outputLimit, stream: Boolean(sinks.stdout ?? sinks.stderr) });
+      this.send(child, { type: "run", id, request, home: this.home, outputLimit, stream: sinks.stdout !== undefined || sinks.stderr !== undefined });
       if (signal.aborted) onAbort();
     });
   }

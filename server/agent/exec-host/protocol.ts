@@ -1,3 +1,4 @@
+import type { Code } from "../../errors";
 import type { ExecRequest, ExecResult } from "../exec";
 
 /** Messages between the agent and its exec host process. */
@@ -8,4 +9,4 @@ export type ToExecHost =
 export type FromExecHost =
   | { readonly type: "chunk"; readonly id: number; readonly stream: "stdout" | "stderr"; readonly data: Uint8Array }
   | { readonly type: "done"; readonly id: number; readonly result: ExecResult }
-  | { readonly type: "failed"; readonly id: number; readonly error: { readonly code: number; readonly reason: string; readonly message: string } | { readonly message: string } };
+  | { readonly type: "failed"; readonly id: number; readonly error: { readonly code: Code; readonly reason: string; readonly message: string } | { readonly message: string } };
