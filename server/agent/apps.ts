@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import type { App } from "../../generated/ghostd/agent/v1/agent";
 import { dataDirs, execArguments, findEntry, type DesktopEntry } from "./desktop-entries";
 import { agentError } from "./reasons";
@@ -66,9 +66,12 @@ export class Apps {
     const running = this.running.get(bundleId);
     if (!running) return this.launch(bundleId);
     this.toFront(bundleId);
-    if (this.context.env.DISPLAY) {
+    const display = this.context.env.DISPLAY;
+    if (display) {
       // Best effort: an app may have no window yet, or xdotool may be missing.
-      spawnSync("xdotool", ["search", "--pid", String(running.pid), "windowactivate"], { stdio: "ignore", env: { ...process.env, DISPLAY: this.context.env.DISPLAY } });
+      await new Promise<void>((resolve) => {
+        execFile("xdotool", ["search", "--pid", String(running.pid), "windowactivate"], { timeout: 2000, env: { ...process.env, DISPLAY: display } }, () => resolve());
+      });
     }
   }
 
