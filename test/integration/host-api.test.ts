@@ -165,6 +165,41 @@ describe("Host API and guest agent", function () {
     });
   });
 
+  describe("bad input on every endpoint that takes JSON", () => {
+    // Each JSON route with a field of the wrong type and a required field left out.
+    const routes: [string, Record<string, unknown>, string][] = [
+      ["/api/v1/exec", { command: ["ls"] }, "command"],
+      ["/api/v1/exec/stream", { command: { name: "ls" } }, "command"],
+      ["/api/v1/open", { path: 7 }, "path"],
+      ["/api/v1/files", { paths: "one" }, "paths"],
+      ["/api/v1/fs/mkdir", { path: "/tmp/x", parents: "yes" }, "path"],
+      ["/api/v1/fs/delete", { path: "/tmp/x", recursive: 1.5 }, "path"],
+      ["/api/v1/fs/move", { from: "/a", to: false }, "from"],
+      ["/api/v1/apps/launch", { bundleId: 1 }, "bundleId"],
+      ["/api/v1/apps/activate", { bundleId: null, extra: [] }, "bundleId"],
+      ["/api/v1/apps/quit", { bundleId: {} }, "bundleId"],
+    ];
+    for (const [path, wrongType, required] of routes) {
+      it(`POST ${path}: invalid JSON, wrong types, missing fields and huge bodies are refused`, async () => {
+        const broken = await api.send("POST", path, "{oops", { "Content-Type": "application/json" });
+        assert.deepEqual([broken.status, broken.json().code], [400, "invalid_json"]);
+        const typed = await api.send("POST", path, wrongType);
+        assert.equal(typed.status, 400, typed.text);
+        assert.ok(["invalid_json", "missing_field"].includes(String(typed.json().code)), typed.text);
+        const missing = await api.send("POST", path, {});
+        assert.deepEqual([missing.status, missing.json().code], [400, "missing_field"]);
+        assert.match(String(missing.json().error), new RegExp(required));
+        const huge = await api.send("POST", path, { [required]: "x".repeat(1_200_000) });
+        assert.deepEqual([huge.status, huge.json().code], [413, "payload_too_large"]);
+        assert.equal(huge.headers.connection, "close");
+      });
+    }
+
+    it("is still up and answering after all of it", async () => {
+      assert.equal((await api.get("/health")).json().status, "ok");
+    });
+  });
+
   describe("filesystem", () => {
     it("lists a directory sorted by name, with ~ expanded", async () => {
       const dir = join(home.path, "listing");
