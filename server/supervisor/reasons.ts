@@ -26,4 +26,6 @@ export const supervisorError = reasons({
   SIGNATURE_INVALID: Code.PERMISSION_DENIED,
   TAMPERED: Code.PERMISSION_DENIED,
   PORT_CONFLICT: Code.ALREADY_EXISTS,
+  // Added: an argument that is not of its form (a project id with a slash, a negative timeout).
+  INVALID_ARGUMENT: Code.INVALID_ARGUMENT,
 });

@@ -1,0 +1,106 @@
+/** What a project runs: its services, in start order, as any runtime driver takes them. */
+
+export type Protocol = "tcp" | "udp";
+
+export interface PortPlan {
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+  /** A host port the project asks for by number; allocated from the range otherwise. */
+  readonly hostPort?: number;
+  /** `none`: the port is internal (compose `expose`), nothing is allocated for it. */
+  readonly exposure: "auto" | "none";
+}
+
+export interface MountPlan {
+  /** A named volume under current/volumes, files copied under current/files, or a tmpfs. */
+  readonly kind: "volume" | "files" | "tmpfs";
+  /** Volume name, or the path relative to the package (and to current/files). */
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+export interface HealthPlan {
+  /** The command, as argv: CMD as given, CMD-SHELL as `/bin/sh -c <line>`. */
+  readonly test: readonly string[];
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly startPeriodMs: number;
+}
+
+export type Condition = "service_started" | "service_healthy" | "service_completed_successfully";
+
+export interface DependencyPlan {
+  readonly service: string;
+  readonly condition: Condition;
+  readonly required: boolean;
+}
+
+export interface RestartPlan {
+  readonly policy: "no" | "always" | "on-failure" | "unless-stopped";
+  /** For on-failure: restarts before the service counts as failed. */
+  readonly maxRetries?: number;
+}
+
+export interface ServicePlan {
+  readonly name: string;
+  readonly image?: string;
+  readonly entrypoint: readonly string[];
+  readonly command: readonly string[];
+  /** Values may hold `${VAR}` references, resolved when the service starts. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly workingDir?: string;
+  readonly user?: string;
+  readonly ports: readonly PortPlan[];
+  readonly mounts: readonly MountPlan[];
+  readonly dependsOn: readonly DependencyPlan[];
+  readonly healthcheck?: HealthPlan;
+  readonly restart: RestartPlan;
+  readonly stopSignal: string;
+  readonly stopGraceMs?: number;
+}
+
+export interface SecretPlan {
+  readonly name: string;
+  readonly required: boolean;
+}
+
+export interface ProjectPlan {
+  readonly mode: "native" | "compose";
+  /** In start order: every service after what it depends on. */
+  readonly services: readonly ServicePlan[];
+  readonly volumes: readonly string[];
+  readonly secrets: readonly SecretPlan[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Orders services so each comes after what it depends on; a cycle is reported with its members.
+ * Returns the order, or the problem.
+ */
+export function startOrder(services: readonly ServicePlan[]): { order: ServicePlan[] } | { cycle: string[] } {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const order: ServicePlan[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (service: ServicePlan, path: string[]): string[] | undefined => {
+    const seen = state.get(service.name);
+    if (seen === "done") return undefined;
+    if (seen === "visiting") return [...path.slice(path.indexOf(service.name)), service.name];
+    state.set(service.name, "visiting");
+    for (const dependency of service.dependsOn) {
+      const next = byName.get(dependency.service);
+      if (!next) continue;
+      const cycle = visit(next, [...path, service.name]);
+      if (cycle) return cycle;
+    }
+    state.set(service.name, "done");
+    order.push(service);
+    return undefined;
+  };
+  for (const service of services) {
+    const cycle = visit(service, []);
+    if (cycle) return { cycle };
+  }
+  return { order };
+}
