@@ -1,0 +1,68 @@
+import type { HealthPlan } from "./plan";
+
+export type Health = "starting" | "healthy" | "unhealthy";
+
+/**
+ * A service's healthcheck, run as Compose runs it: every interval, failures not counting during
+ * the start period, healthy after a success, unhealthy after `retries` failures in a row. The
+ * first probe comes early (a quarter second, or the interval if shorter) so a start is not held.
+ */
+export class HealthMonitor {
+  private state: Health = "starting";
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly started = Date.now();
+  private readonly waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  constructor(
+    private readonly plan: HealthPlan,
+    private readonly probe: () => Promise<number>,
+    private readonly changed: (health: Health) => void,
+  ) {
+    this.schedule(Math.min(250, plan.intervalMs));
+  }
+
+  get health(): Health {
+    return this.state;
+  }
+
+  /** Resolves once healthy; fails when unhealthy, or when `stop` is called first. */
+  healthy(): Promise<void> {
+    if (this.state === "healthy") return Promise.resolve();
+    if (this.state === "unhealthy") return Promise.reject(new Error(`unhealthy after ${this.plan.retries} failed checks`));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  stop(reason = "the service stopped"): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(reason));
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.check(), delay);
+  }
+
+  private async check(): Promise<void> {
+    const code = await this.probe().catch(() => 1);
+    if (this.stopped) return;
+    if (code === 0) {
+      this.failures = 0;
+      this.set("healthy");
+    } else if (Date.now() - this.started >= this.plan.startPeriodMs) {
+      this.failures++;
+      if (this.failures >= this.plan.retries) this.set("unhealthy");
+    }
+    this.schedule(this.plan.intervalMs);
+  }
+
+  private set(health: Health): void {
+    if (health === this.state) return;
+    this.state = health;
+    this.changed(health);
+    if (health === "healthy") for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    if (health === "unhealthy") for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`unhealthy after ${this.plan.retries} failed checks`));
+  }
+}

@@ -1,0 +1,131 @@
+import { EventEmitter } from "node:events";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export interface LogLine {
+  readonly timestamp: Date;
+  readonly service: string;
+  readonly stream: "stdout" | "stderr";
+  readonly line: string;
+}
+
+/** Longer lines are cut, so one runaway line cannot fill a file. */
+const MAX_LINE = 16 * 1024;
+
+/**
+ * A project's service logs: one file of JSON lines per service, rotated at a size cap (the current
+ * file and one older), read back across services in time order, and followed as lines come.
+ */
+export class ProjectLogs {
+  private readonly events = new EventEmitter();
+  private readonly partial = new Map<string, string>();
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes = 1024 * 1024,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  /** Takes a chunk of a service's output; whole lines are stored, the rest waits for its end. */
+  write(service: string, stream: "stdout" | "stderr", chunk: Buffer | string): void {
+    const key = `${service}\0${stream}`;
+    const text = (this.partial.get(key) ?? "") + chunk.toString();
+    const lines = text.split("\n");
+    const rest = lines.pop() ?? "";
+    this.partial.set(key, rest.length > MAX_LINE ? "" : rest);
+    if (rest.length > MAX_LINE) lines.push(rest);
+    this.store(service, stream, lines.map((line) => line.replace(/\r$/, "")));
+  }
+
+  /** Stores what is left of a service's unfinished lines (when it exits). */
+  flush(service: string): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const key = `${service}\0${stream}`;
+      const rest = this.partial.get(key);
+      this.partial.delete(key);
+      if (rest) this.store(service, stream, [rest]);
+    }
+  }
+
+  /** A line of the supervisor's own about a service (started, exited, restarted). */
+  note(service: string, message: string): void {
+    this.store(service, "stderr", [`[ghostd] ${message}`]);
+  }
+
+  /** The last `count` lines across services (or one), oldest first. */
+  tail(count: number, service?: string): LogLine[] {
+    if (count <= 0 || !existsSync(this.dir)) return [];
+    const lines: (LogLine & { order: number })[] = [];
+    let order = 0;
+    for (const name of service === undefined ? this.services() : [service]) {
+      for (const file of [`${name}.log.1`, `${name}.log`]) {
+        const path = join(this.dir, file);
+        if (!existsSync(path)) continue;
+        const entries = readFileSync(path, "utf8").split("\n");
+        for (const entry of entries.slice(Math.max(0, entries.length - count - 1))) {
+          const parsed = parse(name, entry);
+          if (parsed) lines.push({ ...parsed, order: order++ });
+        }
+      }
+    }
+    lines.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.order - b.order);
+    return lines.slice(-count).map(({ order: _order, ...line }) => line);
+  }
+
+  /** Calls `listener` with every line stored from now on; returns the unsubscribe. */
+  follow(listener: (lines: LogLine[]) => void): () => void {
+    this.events.on("lines", listener);
+    return () => this.events.off("lines", listener);
+  }
+
+  /** Deletes the files; returns what it deleted. */
+  remove(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const files = this.services().flatMap((name) => [`${name}.log`, `${name}.log.1`]).map((f) => join(this.dir, f)).filter((f) => existsSync(f));
+    rmSync(this.dir, { recursive: true, force: true });
+    return files;
+  }
+
+  private services(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const names = new Set<string>();
+    for (const file of readdir(this.dir)) {
+      const match = /^(.+)\.log(\.1)?$/.exec(file);
+      if (match?.[1]) names.add(match[1]);
+    }
+    return [...names].sort();
+  }
+
+  private store(service: string, stream: "stdout" | "stderr", lines: string[]): void {
+    if (lines.length === 0) return;
+    const timestamp = new Date();
+    const t = timestamp.toISOString();
+    const s = stream === "stdout" ? "o" : "e";
+    const text = lines.map((l) => `${JSON.stringify({ t, s, l: l.slice(0, MAX_LINE) })}\n`).join("");
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = join(this.dir, `${service}.log`);
+    if (existsSync(file) && statSync(file).size + text.length > this.maxBytes) renameSync(file, `${file}.1`);
+    appendFileSync(file, text, { mode: 0o600 });
+    this.events.emit("lines", lines.map((line) => ({ timestamp, service, stream, line })));
+  }
+}
+
+function readdir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function parse(service: string, entry: string): LogLine | undefined {
+  if (entry === "") return undefined;
+  try {
+    const value = JSON.parse(entry) as { t?: string; s?: string; l?: string };
+    if (typeof value.t !== "string" || typeof value.l !== "string") return undefined;
+    return { timestamp: new Date(value.t), service, stream: value.s === "o" ? "stdout" : "stderr", line: value.l };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,125 @@
+import { createSocket } from "node:dgram";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { createServer } from "node:net";
+import type { PortPlan, ServicePlan } from "./plan";
+import type { PortRow, Registry } from "./registry";
+import { supervisorError } from "./reasons";
+
+export interface PortRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+export const DEFAULT_PORT_RANGE: PortRange = { from: 41000, to: 41999 };
+
+/** Whether 127.0.0.1:port can be bound right now. */
+export function isFree(port: number, protocol: "tcp" | "udp"): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (protocol === "udp") {
+      const socket = createSocket("udp4");
+      socket.once("error", () => resolve(false));
+      socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
+      return;
+    }
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+const keyOf = (service: string, port: PortPlan | PortRow): string =>
+  `${service}:${"containerPort" in port ? port.containerPort : 0}/${port.protocol}`;
+
+/**
+ * Host ports for a project's services, on 127.0.0.1: a port asked for by number (`8080:80`) must
+ * be free, else PORT_CONFLICT; the others come from the range. A project keeps its ports from one
+ * start to the next; `recheck` moves those something else has taken since (`owned` says which of
+ * the taken ones the project's own services hold).
+ */
+export async function allocatePorts(
+  registry: Registry,
+  range: PortRange,
+  projectId: string,
+  services: readonly ServicePlan[],
+  recheck: boolean,
+  owned: (port: PortRow) => boolean = () => false,
+): Promise<PortRow[]> {
+  const existing = new Map(registry.ports(projectId).map((row) => [keyOf(row.serviceName, row), row]));
+  const wanted = services.flatMap((service) => service.ports.filter((p) => p.exposure === "auto").map((p) => ({ service: service.name, port: p })));
+  const taken = registry.takenPorts();
+  for (const row of existing.values()) taken.delete(`${row.hostPort}/${row.protocol}`);
+  const result: PortRow[] = [];
+  const claim = (row: PortRow): void => {
+    taken.add(`${row.hostPort}/${row.protocol}`);
+    result.push(row);
+  };
+  const usable = async (row: PortRow): Promise<boolean> => !recheck || owned(row) || (await isFree(row.hostPort, row.protocol));
+
+  for (const { service, port } of wanted) {
+    const current = existing.get(keyOf(service, port));
+    const base = { projectId, serviceName: service, containerPort: port.containerPort, protocol: port.protocol };
+    if (port.hostPort !== undefined) {
+      const row: PortRow = { ...base, hostPort: port.hostPort, fixed: true };
+      const ours = current?.hostPort === port.hostPort;
+      if (taken.has(`${port.hostPort}/${port.protocol}`) || (!(ours && !recheck) && !owned(row) && !(await isFree(port.hostPort, port.protocol)))) {
+        throw supervisorError("PORT_CONFLICT", `${service} asks for host port ${port.hostPort}/${port.protocol}, which something else holds`);
+      }
+      claim(row);
+      continue;
+    }
+    if (current && !current.fixed && !taken.has(`${current.hostPort}/${current.protocol}`) && (await usable(current))) {
+      claim(current);
+      continue;
+    }
+    let found: number | undefined;
+    for (let candidate = range.from; candidate <= range.to && found === undefined; candidate++) {
+      if (!taken.has(`${candidate}/${port.protocol}`) && (await isFree(candidate, port.protocol))) found = candidate;
+    }
+    if (found === undefined) throw supervisorError("PORT_CONFLICT", `no free host port left in ${range.from}-${range.to} for ${service}:${port.containerPort}`);
+    claim({ ...base, hostPort: found, fixed: false });
+  }
+
+  registry.transaction(() => {
+    registry.deletePorts(projectId);
+    for (const row of result) registry.insertPort(row);
+  });
+  return result;
+}
+
+/**
+ * Whether a process of the group `pgid` holds the port (a listening TCP or bound UDP socket on
+ * it), read from /proc: the socket's inode, then the group's file descriptors.
+ */
+export function heldByGroup(port: number, protocol: "tcp" | "udp", pgid: number): boolean {
+  const inodes = new Set<string>();
+  for (const table of protocol === "tcp" ? ["tcp", "tcp6"] : ["udp", "udp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1] ?? "";
+      const state = fields[3];
+      if (parseInt(local.split(":")[1] ?? "", 16) === port && (protocol === "udp" || state === "0A")) inodes.add(fields[9] ?? "");
+    }
+  }
+  if (inodes.size === 0) return false;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        const match = /^socket:\[(\d+)\]$/.exec(target);
+        if (match?.[1] && inodes.has(match[1])) return true;
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return false;
+}

@@ -1,0 +1,232 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+import type { ServicePlan } from "../plan";
+import { supervisorError } from "../reasons";
+import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext, ServiceRecord } from "./driver";
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The kernel's start time of a process (clock ticks since boot), or 0 when it is gone. */
+export function processStart(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pgid: number, signal: string): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
+export interface ProcessRuntimeOptions {
+  /** Run services in bubblewrap when it is installed (the default), or never. */
+  readonly sandbox: "auto" | "off";
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The process runtime: a service's entrypoint + command as a process group on this machine. With
+ * bubblewrap, inside a sandbox: the host file system read-only, the project's volumes and files
+ * bound at their targets, a private /tmp and PID namespace; without it, a plain child process.
+ */
+export class ProcessRuntime implements RuntimeDriver {
+  readonly name = "process";
+  readonly bwrap: string | undefined;
+
+  constructor(private readonly options: ProcessRuntimeOptions) {
+    const bwrap = options.sandbox === "auto" ? findOnPath("bwrap", options.env.PATH ?? DEFAULT_PATH) : undefined;
+    // Installed is not enough: a machine without user namespaces cannot make a sandbox.
+    this.bwrap = bwrap && sandboxWorks(bwrap) ? bwrap : undefined;
+  }
+
+  prepare(services: readonly ServicePlan[]): Promise<{ imagesPulled: string[]; warnings: string[] }> {
+    const warnings: string[] = [];
+    if (!this.bwrap) warnings.push("bubblewrap (bwrap) is not installed: services run as plain processes, and their mounts are not at their targets (see GHOSTD_MOUNT_* variables)");
+    for (const service of services) {
+      const argv = [...service.entrypoint, ...service.command];
+      if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command`);
+      if (argv.length === 0) {
+        throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the process runtime runs a command, and the service has none${service.image ? ` (image ${service.image} needs a container runtime)` : ""}`);
+      }
+      const program = argv[0] ?? "";
+      // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
+      if (!program.includes("$") && !program.startsWith(".") && !(program.includes("/") && !isAbsolute(program))) {
+        const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
+        const found = program.includes("/") ? (executable(program) ? program : undefined) : findOnPath(program, path);
+        if (!found) throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}`);
+      }
+      if (service.user !== undefined) warnings.push(`${service.name}: user ${service.user} is ignored; the service runs as ghostd's user`);
+    }
+    return Promise.resolve({ imagesPulled: [], warnings });
+  }
+
+  start(context: ServiceContext, output: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<RunningService> {
+    const argv = [...context.service.entrypoint, ...context.service.command];
+    const child = this.spawn(context, argv);
+    child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
+    child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
+    const exited = new Promise<Exit>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+    return new Promise((resolve, reject) => {
+      child.once("error", (err) => reject(supervisorError("START_FAILED", `${context.service.name}: cannot run ${argv[0] ?? ""}: ${err.message}`)));
+      child.once("spawn", () => {
+        const pid = child.pid ?? 0;
+        resolve({ id: String(pid), pid, pidStart: processStart(pid), exited });
+      });
+    });
+  }
+
+  async stop(running: RunningService, signal: string, graceMs: number): Promise<void> {
+    signalGroup(running.pid, signal);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = await Promise.race([running.exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+    clearTimeout(timer);
+    if (graceOver) signalGroup(running.pid, "SIGKILL");
+    await running.exited;
+    // What the service started in its group and left behind goes too: no orphans.
+    if (groupAlive(running.pid)) signalGroup(running.pid, "SIGKILL");
+  }
+
+  pause(running: RunningService): void {
+    signalGroup(running.pid, "SIGSTOP");
+  }
+
+  resume(running: RunningService): void {
+    signalGroup(running.pid, "SIGCONT");
+  }
+
+  exec(context: ServiceContext, argv: readonly string[], timeoutMs: number): Promise<number> {
+    const child = this.spawn(context, argv);
+    child.stdout?.resume();
+    child.stderr?.resume();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => signalGroup(child.pid ?? 0, "SIGKILL"), timeoutMs);
+      child.once("error", () => {
+        clearTimeout(timer);
+        resolve(127);
+      });
+      child.once("close", (code) => {
+        clearTimeout(timer);
+        resolve(code ?? 128);
+      });
+    });
+  }
+
+  inspect(running: RunningService): { alive: boolean } {
+    return { alive: processStart(running.pid) === running.pidStart && running.pidStart !== 0 };
+  }
+
+  cleanup(record: ServiceRecord): string | undefined {
+    if (record.pid <= 0 || processStart(record.pid) !== record.pidStart) return undefined;
+    signalGroup(record.pid, "SIGKILL");
+    return `process group ${record.pid}`;
+  }
+
+  visiblePath(mount: ResolvedMount): string {
+    return this.bwrap ? mount.target : mount.hostPath;
+  }
+
+  private spawn(context: ServiceContext, argv: readonly string[]): ChildProcess {
+    const env = { ...context.env };
+    const cwd = this.workingDirectory(context);
+    if (!this.bwrap) {
+      const [file = "", ...args] = argv;
+      return spawn(file, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    }
+    // The host home is read-only in the sandbox; programs that write to HOME get the private /tmp.
+    env.HOME = "/tmp";
+    return spawn(this.bwrap, [...sandboxArguments(context.mounts, cwd), "--", ...argv], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** working_dir when it exists (or is a mount target in the sandbox), else the package. */
+  private workingDirectory(context: ServiceContext): string {
+    const wanted = context.service.workingDir;
+    if (wanted === undefined) return context.packagePath;
+    const mounted = context.mounts.some((m) => m.target === wanted);
+    if (this.bwrap ? mounted || isDirectory(wanted) : isDirectory(wanted)) return wanted;
+    return context.packagePath;
+  }
+}
+
+/**
+ * bubblewrap's arguments: a fresh root holding the host's top-level directories read-only (so
+ * mount targets can be created), a private /tmp, /proc and /dev, the mounts, and the working
+ * directory. The network is the host's: services serve their host ports.
+ */
+function sandboxArguments(mounts: readonly ResolvedMount[], cwd: string): string[] {
+  const args = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--tmpfs", "/"];
+  for (const entry of readdirSync("/")) {
+    if (["proc", "dev", "tmp", "lost+found"].includes(entry)) continue;
+    const path = `/${entry}`;
+    let info;
+    try {
+      info = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      continue;
+    }
+    if (!info) continue;
+    const link = readLink(path);
+    if (link !== undefined) args.push("--symlink", link, path);
+    else if (info.isDirectory()) args.push("--ro-bind", path, path);
+  }
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  for (const mount of mounts) {
+    if (mount.kind === "tmpfs") args.push("--tmpfs", mount.target);
+    else args.push(mount.readOnly ? "--ro-bind" : "--bind", mount.hostPath, mount.target);
+  }
+  args.push("--chdir", cwd);
+  return args;
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function findOnPath(program: string, path: string): string | undefined {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, program);
+    if (existsSync(candidate) && executable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Whether bubblewrap can make a sandbox here (it needs user or mount namespaces). */
+export function sandboxWorks(bwrap: string): boolean {
+  return spawnSync(bwrap, ["--ro-bind", "/", "/", "--unshare-pid", "--", "/bin/true"], { stdio: "ignore", timeout: 5000 }).status === 0;
+}
