@@ -28,4 +28,14 @@ export default tseslint.config(
     files: ["eslint.config.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // The example app is plain CommonJS that a service runs with bare node.
+    files: ["examples/**/*.js"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", process: "readonly", console: "readonly", __dirname: "readonly", fetch: "readonly", URL: "readonly", Buffer: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -68,3 +68,12 @@ export function parseCount(text: string, what: string, max: number): number {
   if (!/^\d+$/.test(text.trim()) || n > max) throw new ConfigError(`${what} "${text}" is not a whole number up to ${max}`);
   return n;
 }
+
+/** `FROM-TO`, both ports, FROM at most TO. */
+export function parsePortRange(text: string): { from: number; to: number } {
+  const match = /^(\d+)-(\d+)$/.exec(text.trim());
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2]);
+  if (!match || from < 1 || to > 65535 || from > to) throw new ConfigError(`--port-range "${text}" is not FROM-TO with ports from 1 to 65535`);
+  return { from, to };
+}

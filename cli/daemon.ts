@@ -5,6 +5,8 @@ import { loadContract } from "../gateway/transcoder/descriptors";
 import { parseTarget, type Target } from "../gateway/transport/targets";
 import { agentService } from "../server/agent/service";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
+import type { PortRange } from "../server/supervisor/ports";
+import { ProcessRuntime } from "../server/supervisor/runtime/process";
 import { supervisorService } from "../server/supervisor/service";
 import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
@@ -37,6 +39,10 @@ export interface DaemonOptions {
   readonly clientTimeoutMs: number;
   /** Bytes of output a non-streaming exec keeps per stream. */
   readonly execOutputLimit: number;
+  /** Host ports the supervisor hands out. */
+  readonly portRange: PortRange;
+  /** Whether project services run in bubblewrap when it is there. */
+  readonly sandbox: "auto" | "off";
   /** How terminals are sized and started. */
   readonly terminals: TerminalOptions;
 }
@@ -84,7 +90,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         socketPath: grpcSocketPath(options.home),
         tcp: options.grpcTcp,
         services: [
-          supervisorService(),
+          supervisorService({
+            logger,
+            home: options.home,
+            portRange: options.portRange,
+            runtime: new ProcessRuntime({ sandbox: options.sandbox, env: process.env }),
+            env: process.env,
+          }),
           agentService({
             logger,
             version,

@@ -3,7 +3,7 @@ import { fromBinary, toBinary, type DescMethod, type JsonValue } from "@bufbuild
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { loadContract, type Contract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { displayPath } from "../gateway/transcoder/path-template";
@@ -67,8 +67,96 @@ program
     await invoke("GuestAgent/QueueFiles", { paths: files.map((file) => resolve(file)) });
   });
 
-/** Calls a method with a JSON request and prints each response as a JSON line. */
-async function invoke(name: string, json: JsonValue): Promise<void> {
+// Project commands: the supervisor's lifecycle, one command each.
+program
+  .command("ensure")
+  .description("register a project: ghostctl ensure <project> <package-dir> [--app-id id] [--state dir]")
+  .argument("<project>")
+  .argument("<package-dir>")
+  .option("--app-id <id>", "the app's id (default: read from the package's vibe.yaml)")
+  .option("--state <dir>", "where the project's state lives (default: under the daemon's home)")
+  .action(async (project: string, dir: string, flags: { appId?: string; state?: string }) => {
+    const packagePath = resolve(dir);
+    const appId = flags.appId ?? appIdOf(packagePath);
+    await invoke("Supervisor/EnsureProject", { project_id: project, app_id: appId, package_path: packagePath, ...(flags.state ? { state_path: resolve(flags.state) } : {}) });
+  });
+
+program
+  .command("open")
+  .description("load a project and prepare its services")
+  .argument("<project>")
+  .action((project: string) => invoke("Supervisor/OpenProject", { project_id: project }));
+
+program
+  .command("start")
+  .description("start a project's services in dependency order")
+  .argument("<project>")
+  .option("--secret <name=value>", "a secret, as an environment variable (repeatable)", (value: string, all: string[]) => [...all, value], [] as string[])
+  .action((project: string, flags: { secret: string[] }) => {
+    const secrets = Object.fromEntries(flags.secret.map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)]));
+    return invoke("Supervisor/StartProject", { project_id: project, secrets });
+  });
+
+program
+  .command("stop")
+  .description("stop a project's services")
+  .argument("<project>")
+  .option("--timeout <seconds>", "how long each service has to stop before it is killed")
+  .action((project: string, flags: { timeout?: string }) => invoke("Supervisor/StopProject", { project_id: project, ...(flags.timeout ? { timeout_seconds: Number(flags.timeout) } : {}) }));
+
+program
+  .command("status")
+  .description("one project's status, or every project's")
+  .argument("[project]")
+  .action((project?: string) => (project ? invoke("Supervisor/GetProjectStatus", { project_id: project }) : invoke("Supervisor/ListProjects", {})));
+
+program
+  .command("logs")
+  .description("a project's logs: the last lines, then with -f new ones as they come")
+  .argument("<project>")
+  .option("-f, --follow", "keep printing new lines")
+  .option("-n, --tail <lines>", "how many of the last lines to print first", "100")
+  .option("-s, --service <name>", "only this service")
+  .action(async (project: string, flags: { follow?: boolean; tail: string; service?: string }) => {
+    await invoke(
+      "Supervisor/GetProjectLogs",
+      { project_id: project, follow: flags.follow === true, tail_lines: Number(flags.tail), ...(flags.service ? { service_name: flags.service } : {}) },
+      (json) => {
+        for (const entry of (json as { entries?: { timestamp: string; service_name: string; line: string }[] }).entries ?? []) {
+          process.stdout.write(`${entry.timestamp} ${entry.service_name} | ${entry.line}\n`);
+        }
+      },
+    );
+  });
+
+program
+  .command("ports")
+  .description("a running project's host ports")
+  .argument("<project>")
+  .option("--refresh", "re-check them and move those something else took")
+  .action((project: string, flags: { refresh?: boolean }) => invoke("Supervisor/ResolvePorts", { project_id: project, refresh: flags.refresh === true }));
+
+program
+  .command("validate")
+  .description("check a Compose file against the supported subset")
+  .argument("<compose-file>")
+  .action((file: string) => invoke("Supervisor/ValidateCompose", { compose_content: readFileSync(file).toString("base64") }));
+
+/** The app id in a package's vibe.yaml, for `ensure` without --app-id. */
+function appIdOf(packagePath: string): string {
+  for (const name of ["vibe.yaml", "vibe.yml", "vibe.json"]) {
+    try {
+      const match = /^id:\s*["']?([\w.]+)/m.exec(readFileSync(join(packagePath, name), "utf8"));
+      if (match?.[1]) return match[1];
+    } catch {
+      // Try the next name.
+    }
+  }
+  throw new Error(`no app id: ${packagePath} has no vibe.yaml with an id; pass --app-id`);
+}
+
+/** Calls a method with a JSON request and prints each response as a JSON line (or as `print` says). */
+async function invoke(name: string, json: JsonValue, print: (json: JsonValue) => void = (value) => process.stdout.write(`${JSON.stringify(value)}\n`)): Promise<void> {
   const contract = loadContract(contractDescriptorSet());
   const method = findMethod(contract, name);
   const codec = new JsonCodec(contract, { protoNames: true });
@@ -76,19 +164,17 @@ async function invoke(name: string, json: JsonValue): Promise<void> {
   const client = new Client(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
   const path = `/${method.parent.typeName}/${method.name}`;
   const argument = Buffer.from(toBinary(method.input, request));
-  const print = (reply: Buffer): void => {
-    process.stdout.write(`${JSON.stringify(codec.encode(method.output, fromBinary(method.output, reply)))}\n`);
-  };
+  const show = (reply: Buffer): void => print(codec.encode(method.output, fromBinary(method.output, reply)));
   await new Promise<void>((done, fail) => {
     if (method.methodKind === "server_streaming") {
       const call = client.makeServerStreamRequest(path, identity, identity, argument, new Metadata());
-      call.on("data", print);
+      call.on("data", show);
       call.on("error", fail);
       call.on("end", done);
     } else {
       client.makeUnaryRequest(path, identity, identity, argument, (err, reply) => {
         if (err) return fail(err);
-        if (reply) print(reply);
+        if (reply) show(reply);
         done();
       });
     }

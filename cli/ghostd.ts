@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { join } from "node:path";
 import pino from "pino";
-import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseCount, parseListen, parseSize, resolveHome } from "./config";
+import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseCount, parseListen, parsePortRange, parseSize, resolveHome } from "./config";
 import { loadConfigFile } from "./config-file";
 import { startDaemon, type DaemonOptions } from "./daemon";
 import { version } from "./package-info";
@@ -24,6 +24,8 @@ interface Flags {
   clientTimeout?: string;
   execOutputLimit?: string;
   config?: string;
+  portRange?: string;
+  sandbox?: string;
   logLevel: string;
   windowSize?: string;
   cellSize?: string;
@@ -61,7 +63,9 @@ const serverFlags = (command: Command): Command =>
     .addOption(new Option("--cell-size <w>x<h>", "size of a cell in pixels").env("GHOSTD_CELL_SIZE").default("10x20"))
     .addOption(new Option("--scrollback <lines>", "scrollback lines per terminal").env("GHOSTD_SCROLLBACK").default("10000"))
     .addOption(new Option("--shell <path>", "shell for terminals (default $SHELL, else /bin/bash, else /bin/sh)").env("GHOSTD_SHELL"))
-    .addOption(new Option("--exec-output-limit <bytes>", "output an exec keeps per stream before it is cut").env("GHOSTD_EXEC_OUTPUT_LIMIT").default("16M"));
+    .addOption(new Option("--exec-output-limit <bytes>", "output an exec keeps per stream before it is cut").env("GHOSTD_EXEC_OUTPUT_LIMIT").default("16M"))
+    .addOption(new Option("--port-range <from-to>", "host ports the supervisor hands out").env("GHOSTD_PORT_RANGE").default("41000-41999"))
+    .addOption(new Option("--sandbox <mode>", "run project services in bubblewrap: auto (when installed) or off").env("GHOSTD_SANDBOX").choices(["auto", "off"]).default("auto"));
 
 serverFlags(gatewayFlags(common(program.command("serve", { isDefault: true }).description("run the server and the gateway in one process (the default)")))).action(
   (flags: Flags) => run("serve", flags),
@@ -91,6 +95,8 @@ function optionsOf(mode: Mode, flags: Flags, logger: pino.Logger): DaemonOptions
     maxUploadBytes: parseByteSize(flags.maxUpload ?? "64M", "--max-upload"),
     clientTimeoutMs: parseCount(flags.clientTimeout ?? "10000", "--client-timeout", 3_600_000),
     execOutputLimit: parseByteSize(flags.execOutputLimit ?? "16M", "--exec-output-limit"),
+    portRange: parsePortRange(flags.portRange ?? "41000-41999"),
+    sandbox: flags.sandbox === "off" ? "off" : "auto",
     terminals: terminalOptions(flags),
   };
 }

@@ -1,7 +1,37 @@
-import { SupervisorService } from "../../generated/ghostd/supervisor/v1/supervisor";
-import { bindService, type ServiceBinding } from "../rpc/bind";
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { Supervisor, type SupervisorSettings } from "./supervisor";
 
-/** gRPC binding of ghostd.supervisor.v1.Supervisor: nothing is built yet, every method answers UNIMPLEMENTED. */
-export function supervisorService(): ServiceBinding {
-  return bindService("ghostd.supervisor.v1.Supervisor", SupervisorService, {});
+export interface SupervisorDeps extends SupervisorSettings {
+  readonly logger: Logger;
+}
+
+function cancelled(call: ServerWritableStream<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort());
+  call.once("close", () => controller.abort());
+  return controller.signal;
+}
+
+/** gRPC binding of ghostd.supervisor.v1.Supervisor over the Supervisor domain module. */
+export function supervisorService(deps: SupervisorDeps): ServiceBinding {
+  const supervisor = new Supervisor(deps);
+  const { logger } = deps;
+  // Projects that were running when the daemon stopped come back, without holding the start-up.
+  void supervisor.reconcile().catch((err: unknown) => logger.error({ err }, "reconciling projects failed"));
+  const handlers: Partial<SupervisorServer> = {
+    ensureProject: unary(logger, (req) => supervisor.ensure(req)),
+    openProject: unary(logger, (req) => supervisor.open(req.projectId)),
+    startProject: unary(logger, (req) => supervisor.start(req.projectId, req.secrets)),
+    stopProject: unary(logger, (req) => supervisor.stop(req.projectId, req.timeoutSeconds)),
+    deleteProjectRuntime: unary(logger, (req) => supervisor.deleteRuntime(req.projectId, req.force)),
+    listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
+    getProjectStatus: unary(logger, (req) => supervisor.status(req.projectId)),
+    getProjectLogs: serverStream(logger, (req, send, call) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, send, cancelled(call))),
+    validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
+    resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
+  };
+  return bindService("ghostd.supervisor.v1.Supervisor", SupervisorService, handlers, () => supervisor.close());
 }
