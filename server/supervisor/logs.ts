@@ -19,6 +19,7 @@ const MAX_LINE = 16 * 1024;
 export class ProjectLogs {
   private readonly events = new EventEmitter();
   private readonly partial = new Map<string, string>();
+  private secrets: string[] = [];
 
   constructor(
     readonly dir: string,
@@ -46,6 +47,14 @@ export class ProjectLogs {
       this.partial.delete(key);
       if (rest) this.store(service, stream, [rest]);
     }
+  }
+
+  /**
+   * Values that never reach a log file or a follower (a service that prints its secrets): each is
+   * replaced by `***`. Very short values are left, as masking them would garble every line.
+   */
+  redact(values: Iterable<string>): void {
+    this.secrets = [...new Set(values)].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
   }
 
   /** A line of the supervisor's own about a service (started, exited, restarted). */
@@ -97,12 +106,13 @@ export class ProjectLogs {
     return [...names].sort();
   }
 
-  private store(service: string, stream: "stdout" | "stderr", lines: string[]): void {
-    if (lines.length === 0) return;
+  private store(service: string, stream: "stdout" | "stderr", raw: string[]): void {
+    if (raw.length === 0) return;
+    const lines = raw.map((line) => this.secrets.reduce((text, secret) => text.replaceAll(secret, "***"), line.slice(0, MAX_LINE)));
     const timestamp = new Date();
     const t = timestamp.toISOString();
     const s = stream === "stdout" ? "o" : "e";
-    const text = lines.map((l) => `${JSON.stringify({ t, s, l: l.slice(0, MAX_LINE) })}\n`).join("");
+    const text = lines.map((l) => `${JSON.stringify({ t, s, l })}\n`).join("");
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = join(this.dir, `${service}.log`);
     if (existsSync(file) && statSync(file).size + text.length > this.maxBytes) renameSync(file, `${file}.1`);

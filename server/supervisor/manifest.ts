@@ -153,6 +153,14 @@ export function parseManifest(document: unknown): { manifest: Manifest } | { pro
     problems.push("services: compose mode takes its services from the compose file; remove services from the manifest");
   }
 
+  const stateSettings = {
+    autosave: bool(state.autosave, "state.autosave", false),
+    autosaveDebounceSeconds: int(state.autosaveDebounceSeconds, "state.autosaveDebounceSeconds", 30, 1, 86_400),
+    maxSnapshots: int(retention.maxSnapshots, "state.retention.maxSnapshots", 100, 1, 100_000),
+    volumes,
+  };
+  const securitySettings = { network: bool(security.network, "security.network", false), allowHostFileImport: bool(security.allowHostFileImport, "security.allowHostFileImport", false) };
+
   if (problems.length > 0 || id === undefined || name === undefined || version === undefined || (mode !== "native" && mode !== "compose")) {
     return { problems: problems.length > 0 ? problems : ["the manifest is incomplete"] };
   }
@@ -164,13 +172,8 @@ export function parseManifest(document: unknown): { manifest: Manifest } | { pro
       ...(icon === undefined ? {} : { icon }),
       runtime: composeFile === undefined ? { mode } : { mode, composeFile },
       services,
-      state: {
-        autosave: bool(state.autosave, "state.autosave", false),
-        autosaveDebounceSeconds: int(state.autosaveDebounceSeconds, "state.autosaveDebounceSeconds", 30, 1, 86_400),
-        maxSnapshots: int(retention.maxSnapshots, "state.retention.maxSnapshots", 100, 1, 100_000),
-        volumes,
-      },
-      security: { network: bool(security.network, "security.network", false), allowHostFileImport: bool(security.allowHostFileImport, "security.allowHostFileImport", false) },
+      state: stateSettings,
+      security: securitySettings,
       secrets,
       ...(publisher ? { publisher } : {}),
     },

@@ -422,6 +422,7 @@ export class Supervisor {
       ports,
       stopping: false,
     };
+    project.logs.redact(Object.values(secrets));
     this.live.set(projectId, project);
     this.registry.setDesiredRunning(projectId, true);
     this.registry.setStatus(projectId, "starting");

@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { DomainError } from "../../../server/errors";
+import type { ServicePlan } from "../../../server/supervisor/plan";
+import { allocatePorts, heldByGroup, isFree } from "../../../server/supervisor/ports";
+import { Registry, SCHEMA_VERSION } from "../../../server/supervisor/registry";
+import { tempDir } from "../../helpers/tmp";
+
+const project = (projectId: string, namespace = `ns-${projectId}`) => ({
+  projectId,
+  appId: "com.example.app",
+  packagePath: "/pkg",
+  statePath: `/state/${projectId}`,
+  manifest: "kind: vibe.app/v1",
+  name: "App",
+  version: "1.0.0",
+  namespace,
+  serviceCount: 2,
+});
+
+const service = (name: string, ...ports: ServicePlan["ports"]): ServicePlan => ({
+  name,
+  entrypoint: [],
+  command: ["true"],
+  environment: {},
+  ports,
+  mounts: [],
+  dependsOn: [],
+  restart: { policy: "no" },
+  stopSignal: "SIGTERM",
+});
+
+function listen(port = 0): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ port, host: "127.0.0.1" }, () => resolve(server));
+  });
+}
+
+const portOf = (server: Server): number => (server.address() as { port: number }).port;
+
+describe("supervisor registry", () => {
+  let dir: ReturnType<typeof tempDir>;
+  let registry: Registry;
+  beforeEach(() => {
+    dir = tempDir();
+    registry = new Registry(join(dir.path, "registry.db"));
+  });
+  afterEach(() => {
+    registry.close();
+    dir.remove();
+  });
+
+  it("creates its schema at the current version, in WAL mode", () => {
+    const db = new Database(join(dir.path, "registry.db"), { readonly: true });
+    try {
+      assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+      assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a registry written by a newer ghostd", () => {
+    registry.close();
+    const db = new Database(join(dir.path, "registry.db"));
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    assert.throws(() => new Registry(join(dir.path, "registry.db")), /newer than this ghostd knows/);
+    registry = new Registry(join(dir.path, "other.db"));
+  });
+
+  it("keeps projects, services and status across reopening", () => {
+    registry.insertProject(project("p1"));
+    registry.setPlan("p1", '{"services":[]}', ["db", "web"], "open");
+    registry.updateService({ projectId: "p1", name: "web", status: "running", pid: 42, pidStart: 7, startedAt: "2026-01-01T00:00:00.000Z", restartCount: 2 });
+    registry.setDesiredRunning("p1", true);
+    registry.setStatus("p1", "running");
+    registry.close();
+    registry = new Registry(join(dir.path, "registry.db"));
+    const row = registry.project("p1");
+    assert.equal(row?.status, "running");
+    assert.equal(row.desiredRunning, true);
+    assert.equal(row.plan, '{"services":[]}');
+    assert.deepEqual(registry.services("p1").map((s) => [s.name, s.status, s.pid, s.restartCount]), [["db", "stopped", 0, 0], ["web", "running", 42, 2]]);
+  });
+
+  it("rolls a failed transaction back whole", () => {
+    registry.insertProject(project("p1"));
+    assert.throws(() =>
+      registry.transaction(() => {
+        registry.insertProject(project("p2"));
+        registry.insertProject(project("p3", "ns-p1")); // the namespace is unique
+      }),
+    );
+    assert.deepEqual(registry.projects().map((p) => p.projectId), ["p1"]);
+  });
+
+  it("summarises projects with their port counts, filtered by status", () => {
+    for (const id of ["b", "a", "c"]) registry.insertProject(project(id));
+    registry.setStatus("b", "running");
+    registry.insertPort({ projectId: "b", serviceName: "web", containerPort: 80, protocol: "tcp", hostPort: 41001, fixed: false });
+    registry.insertPort({ projectId: "b", serviceName: "web", containerPort: 53, protocol: "udp", hostPort: 41001, fixed: false });
+    assert.deepEqual(registry.summaries().map((s) => [s.projectId, s.status, s.portCount]), [["a", "registered", 0], ["b", "running", 2], ["c", "registered", 0]]);
+    assert.deepEqual(registry.summaries("running").map((s) => s.projectId), ["b"]);
+    assert.equal(registry.count(), 3);
+  });
+
+  it("never gives one host port to two projects", () => {
+    registry.insertProject(project("a"));
+    registry.insertProject(project("b"));
+    registry.insertPort({ projectId: "a", serviceName: "web", containerPort: 80, protocol: "tcp", hostPort: 41005, fixed: false });
+    assert.throws(() => registry.insertPort({ projectId: "b", serviceName: "web", containerPort: 80, protocol: "tcp", hostPort: 41005, fixed: false }), /UNIQUE/);
+  });
+
+  describe("ports", () => {
+    const range = { from: 0, to: 0 };
+    let servers: Server[] = [];
+    afterEach(async () => {
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+      servers = [];
+    });
+
+    async function freeRange(size: number): Promise<{ from: number; to: number }> {
+      // A window of the ephemeral range that is free now.
+      for (let from = 42000 + Math.floor(Math.random() * 2000); ; from += size) {
+        const free = await Promise.all(Array.from({ length: size }, (_, i) => isFree(from + i, "tcp")));
+        if (free.every(Boolean)) return { from, to: from + size - 1 };
+      }
+    }
+
+    it("allocates from the range, keeps a project's ports stable, and skips what others hold", async () => {
+      const window = await freeRange(4);
+      registry.insertProject(project("a"));
+      registry.insertProject(project("b"));
+      const plans = [service("web", { containerPort: 80, protocol: "tcp", exposure: "auto" }, { containerPort: 9000, protocol: "tcp", exposure: "none" })];
+      const first = await allocatePorts(registry, window, "a", plans, false);
+      assert.deepEqual(first.map((p) => [p.serviceName, p.containerPort, p.hostPort]), [["web", 80, window.from]]);
+      const again = await allocatePorts(registry, window, "a", plans, false);
+      assert.equal(again[0]?.hostPort, window.from);
+      const other = await allocatePorts(registry, window, "b", plans, false);
+      assert.equal(other[0]?.hostPort, window.from + 1);
+      // Something outside ghostd takes the next one: it is skipped.
+      servers.push(await listen(window.from + 2));
+      registry.insertProject(project("c"));
+      assert.equal((await allocatePorts(registry, window, "c", plans, false))[0]?.hostPort, window.from + 3);
+      registry.insertProject(project("d"));
+      await assert.rejects(allocatePorts(registry, window, "d", plans, false), (err: unknown) => err instanceof DomainError && err.reason === "PORT_CONFLICT" && /no free host port left/.test(err.message));
+    });
+
+    it("moves a port something else took on recheck, and refuses a fixed port that is taken", async () => {
+      const window = await freeRange(3);
+      registry.insertProject(project("a"));
+      const plans = [service("web", { containerPort: 80, protocol: "tcp", exposure: "auto" })];
+      const [first] = await allocatePorts(registry, window, "a", plans, false);
+      servers.push(await listen(first?.hostPort));
+      const [moved] = await allocatePorts(registry, window, "a", plans, true);
+      assert.notEqual(moved?.hostPort, first?.hostPort);
+      assert.deepEqual(registry.ports("a").map((p) => p.hostPort), [moved?.hostPort]);
+
+      const taken = await listen();
+      servers.push(taken);
+      const fixed = [service("web", { containerPort: 80, protocol: "tcp", exposure: "auto", hostPort: portOf(taken) })];
+      await assert.rejects(allocatePorts(registry, range, "a", fixed, false), (err: unknown) => err instanceof DomainError && err.reason === "PORT_CONFLICT" && err.message.includes(`host port ${portOf(taken)}/tcp`));
+      // The failed allocation changed nothing.
+      assert.deepEqual(registry.ports("a").map((p) => p.hostPort), [moved?.hostPort]);
+    });
+
+    it("tells a port held by a process group from one that is not", async () => {
+      const child = spawn(process.execPath, ["-e", "const s = require('net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port))"], { detached: true, stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        const port = Number(await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString()))));
+        assert.equal(heldByGroup(port, "tcp", child.pid ?? 0), true);
+        assert.equal(heldByGroup(port, "tcp", process.pid), false);
+        assert.equal(heldByGroup(port, "udp", child.pid ?? 0), false);
+        assert.equal(await isFree(port, "tcp"), false);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    });
+  });
+});
