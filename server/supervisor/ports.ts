@@ -2,6 +2,7 @@ import { createSocket } from "node:dgram";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import type { PortPlan, ServicePlan } from "./plan";
+import { groupMembers } from "./proc";
 import type { PortRow, Registry } from "./registry";
 import { supervisorError } from "./reasons";
 
@@ -107,14 +108,10 @@ export function heldByGroup(port: number, protocol: "tcp" | "udp", pgid: number)
     }
   }
   if (inodes.size === 0) return false;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const member of groupMembers(pgid)) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
-        const match = /^socket:\[(\d+)\]$/.exec(target);
+      for (const fd of readdirSync(`/proc/${member.pid}/fd`)) {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${member.pid}/fd/${fd}`));
         if (match?.[1] && inodes.has(match[1])) return true;
       }
     } catch {

@@ -1,34 +1,28 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { ServicePlan } from "../plan";
+import { groupMembers, processStart } from "../proc";
 import { supervisorError } from "../reasons";
 import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext, ServiceRecord } from "./driver";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The kernel's start time of a process (clock ticks since boot), or 0 when it is gone. */
-export function processStart(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]) || 0;
-  } catch {
-    return 0;
-  }
-}
-
 function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return groupMembers(pgid).length > 0;
 }
 
 function signalGroup(pgid: number, signal: string): void {
   try {
     process.kill(-pgid, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
+function signalPid(pid: number, signal: string): void {
+  try {
+    process.kill(pid, signal);
   } catch {
     // Gone already.
   }
@@ -92,7 +86,13 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   async stop(running: RunningService, signal: string, graceMs: number): Promise<void> {
-    signalGroup(running.pid, signal);
+    if (this.bwrap) {
+      // bubblewrap itself would die of SIGTERM and take the sandbox down with SIGKILL: the stop
+      // signal goes to what runs inside (its PID 1 ignores it, as a namespace init does).
+      for (const member of groupMembers(running.pid)) if (member.pid !== running.pid) signalPid(member.pid, signal);
+    } else {
+      signalGroup(running.pid, signal);
+    }
     let timer: NodeJS.Timeout | undefined;
     const graceOver = await Promise.race([running.exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
     clearTimeout(timer);
@@ -150,7 +150,7 @@ export class ProcessRuntime implements RuntimeDriver {
     }
     // The host home is read-only in the sandbox; programs that write to HOME get the private /tmp.
     env.HOME = "/tmp";
-    return spawn(this.bwrap, [...sandboxArguments(context.mounts, cwd), "--", ...argv], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    return spawn(this.bwrap, [...sandboxArguments(context, cwd), "--", ...argv], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   }
 
   /** working_dir when it exists (or is a mount target in the sandbox), else the package. */
@@ -164,33 +164,63 @@ export class ProcessRuntime implements RuntimeDriver {
 }
 
 /**
- * bubblewrap's arguments: a fresh root holding the host's top-level directories read-only (so
- * mount targets can be created), a private /tmp, /proc and /dev, the mounts, and the working
- * directory. The network is the host's: services serve their host ports.
+ * bubblewrap's arguments: a fresh root holding the host's file system read-only, a private /tmp,
+ * /proc and /dev, the package read-only at its own path (it may live under /tmp), the mounts,
+ * and the working directory. The network is the host's: services serve their host ports.
  */
-function sandboxArguments(mounts: readonly ResolvedMount[], cwd: string): string[] {
+function sandboxArguments(context: ServiceContext, cwd: string): string[] {
   const args = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--tmpfs", "/"];
-  for (const entry of readdirSync("/")) {
-    if (["proc", "dev", "tmp", "lost+found"].includes(entry)) continue;
-    const path = `/${entry}`;
-    let info;
-    try {
-      info = statSync(path, { throwIfNoEntry: false });
-    } catch {
-      continue;
-    }
-    if (!info) continue;
-    const link = readLink(path);
-    if (link !== undefined) args.push("--symlink", link, path);
-    else if (info.isDirectory()) args.push("--ro-bind", path, path);
-  }
-  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
-  for (const mount of mounts) {
+  args.push(...hostReadOnly(context.mounts.map((m) => m.target)));
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", context.packagePath, context.packagePath);
+  for (const mount of context.mounts) {
     if (mount.kind === "tmpfs") args.push("--tmpfs", mount.target);
     else args.push(mount.readOnly ? "--ro-bind" : "--bind", mount.hostPath, mount.target);
   }
   args.push("--chdir", cwd);
   return args;
+}
+
+/**
+ * Binds the host's file system read-only, entry by entry from the root. A directory on the way
+ * to a mount target (/srv for /srv/files) is not bound whole, since nothing could be created in
+ * it: it is made afresh and its own entries are bound, leaving room for the target.
+ */
+function hostReadOnly(targets: readonly string[]): string[] {
+  const args: string[] = [];
+  const wanted = new Set(targets);
+  const onTheWay = new Set(targets.flatMap((target) => target.split("/").slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join("/")}`)));
+  const expose = (dir: string): void => {
+    for (const entry of readdirQuiet(dir)) {
+      const path = dir === "/" ? `/${entry}` : `${dir}/${entry}`;
+      if (dir === "/" && ["proc", "dev", "tmp", "lost+found"].includes(entry)) continue;
+      if (wanted.has(path)) continue;
+      const link = readLink(path);
+      const info = link === undefined ? statQuiet(path) : undefined;
+      if (link !== undefined) args.push("--symlink", link, path);
+      else if (info?.isDirectory() && onTheWay.has(path)) {
+        args.push("--dir", path);
+        expose(path);
+      } else if (info?.isDirectory() || info?.isFile()) args.push("--ro-bind", path, path);
+    }
+  };
+  expose("/");
+  return args;
+}
+
+function readdirQuiet(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function statQuiet(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 function readLink(path: string): string | undefined {
