@@ -48,6 +48,8 @@ const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const COMPOSE_FILES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 const MANIFEST_FILES = ["vibe.yaml", "vibe.yml", "vibe.json"];
 const DEFAULT_STOP_MS = 30_000;
+/** How long the youngest service must have run when StartProject returns. */
+const START_SETTLE_MS = 100;
 /** Host environment a service inherits; everything else comes from its plan. */
 const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TMPDIR"];
 const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running", "degraded"]);
@@ -87,6 +89,7 @@ export class Supervisor {
   private readonly registry: Registry;
   private readonly live = new Map<string, LiveProject>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly logBooks = new Map<string, ProjectLogs>();
   private closing = false;
 
   constructor(private readonly settings: SupervisorSettings) {
@@ -237,7 +240,7 @@ export class Supervisor {
       }
       for (const port of this.registry.ports(projectId)) removed.push(`port 127.0.0.1:${port.hostPort}/${port.protocol} (${port.serviceName}:${port.containerPort})`);
       this.registry.deletePorts(projectId);
-      const logs = project?.logs ?? this.logsOf(projectId);
+      const logs = this.logsOf(projectId);
       removed.push(...logs.remove().map((file) => `log ${file}`));
       this.live.delete(projectId);
       this.registry.setPlan(projectId, undefined, [], "registered");
@@ -282,21 +285,33 @@ export class Supervisor {
       if (!names.includes(service)) throw supervisorError("NOT_FOUND", `project ${projectId} has no service ${service}`);
     }
     const only = service || undefined;
-    const logs = this.live.get(projectId)?.logs ?? this.logsOf(projectId);
-    const tail = logs.tail(tailLines ?? 100, only);
-    for (let i = 0; i < tail.length; i += 500) await send({ entries: tail.slice(i, i + 500).map(logEntry) });
-    if (!follow || signal.aborted) return;
-    await new Promise<void>((resolve) => {
-      let chain = Promise.resolve();
-      const unsubscribe = logs.follow((lines) => {
-        const entries = lines.filter((l) => only === undefined || l.service === only).map(logEntry);
-        if (entries.length > 0) chain = chain.then(() => send({ entries }));
-      });
-      signal.addEventListener("abort", () => {
-        unsubscribe();
-        resolve();
-      });
-    });
+    const logs = this.logsOf(projectId);
+    // Subscribed before the tail is read (both synchronous), so no line falls between the two.
+    const queue: GetProjectLogsResponse["entries"] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = follow
+      ? logs.follow((lines) => {
+          queue.push(...lines.filter((l) => only === undefined || l.service === only).map(logEntry));
+          wake?.();
+        })
+      : () => undefined;
+    const onAbort = (): void => wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      const tail = logs.tail(tailLines ?? 100, only);
+      for (let i = 0; i < tail.length; i += 500) await send({ entries: tail.slice(i, i + 500).map(logEntry) });
+      while (follow && !signal.aborted) {
+        if (queue.length > 0) {
+          await send({ entries: queue.splice(0, 500) });
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      unsubscribe();
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** On daemon start: projects that were running are started again; nothing is left half-started. */
@@ -363,8 +378,14 @@ export class Supervisor {
     return row;
   }
 
+  /** One log book per project, whether it runs or not, so followers see the next start too. */
   private logsOf(projectId: string): ProjectLogs {
-    return new ProjectLogs(join(this.settings.home, "logs", projectId));
+    let logs = this.logBooks.get(projectId);
+    if (!logs) {
+      logs = new ProjectLogs(join(this.settings.home, "logs", projectId));
+      this.logBooks.set(projectId, logs);
+    }
+    return logs;
   }
 
   private manifestOf(row: ProjectRow): Manifest {
@@ -417,7 +438,7 @@ export class Supervisor {
       id: projectId,
       plan,
       services: new Map(plan.services.map((s) => [s.name, newLiveService(s)])),
-      logs: this.live.get(projectId)?.logs ?? this.logsOf(projectId),
+      logs: this.logsOf(projectId),
       secrets,
       ports,
       stopping: false,
@@ -426,23 +447,31 @@ export class Supervisor {
     this.live.set(projectId, project);
     this.registry.setDesiredRunning(projectId, true);
     this.registry.setStatus(projectId, "starting");
-    for (const service of plan.services) {
-      const live = project.services.get(service.name);
-      if (!live) continue;
-      try {
+    let current = plan.services[0]?.name ?? "";
+    try {
+      for (const service of plan.services) {
+        const live = project.services.get(service.name);
+        if (!live) continue;
+        current = service.name;
         await this.awaitDependencies(project, service);
         await this.startService(project, live);
-      } catch (err) {
-        const reason = err instanceof DomainError && err.reason !== "START_FAILED" ? err : undefined;
-        const failedService = err instanceof DependencyError ? err.service : service.name;
-        const lines = project.logs.tail(10, failedService).map((l) => l.line);
-        project.logs.note(service.name, `the project failed to start: ${(err as Error).message}`);
-        await this.stopServices(project, 5000);
-        this.registry.setDesiredRunning(projectId, false);
-        this.registry.setStatus(projectId, "failed");
-        if (reason) throw reason;
-        throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`);
       }
+      // A service that dies at once (a missing file, a port in use) fails the start: the call
+      // returns once each service has run a moment, not while it is already on its way out.
+      const youngest = Math.max(...[...project.services.values()].map((s) => s.startedAt?.getTime() ?? 0));
+      if (youngest + START_SETTLE_MS > Date.now()) await new Promise((resolve) => setTimeout(resolve, youngest + START_SETTLE_MS - Date.now()));
+      const crashed = [...project.services.values()].find((s) => s.status === "failed");
+      if (crashed) throw new DependencyError(crashed.plan.name, `${crashed.plan.name} exited with ${crashed.lastExit ?? "a signal"} right after it started`);
+    } catch (err) {
+      const reason = err instanceof DomainError && err.reason !== "START_FAILED" ? err : undefined;
+      const failedService = err instanceof DependencyError ? err.service : current;
+      const lines = project.logs.tail(10, failedService).map((l) => l.line).filter((l) => !l.startsWith("[ghostd]"));
+      project.logs.note(failedService, `the project failed to start: ${(err as Error).message}`);
+      await this.stopServices(project, 5000);
+      this.registry.setDesiredRunning(projectId, false);
+      this.registry.setStatus(projectId, "failed");
+      if (reason) throw reason;
+      throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`);
     }
     this.updateProjectStatus(project);
   }
@@ -459,6 +488,8 @@ export class Supervisor {
       } else if (dependency.condition === "service_completed_successfully") {
         const code = other.lastExit ?? (await new Promise<number>((resolve) => other.exitWaiters.push(resolve)));
         if (code !== 0) throw new DependencyError(dependency.service, `${dependency.service} exited with ${code}; ${service.name} needs it to complete successfully`);
+      } else if (other.status === "failed") {
+        throw new DependencyError(dependency.service, `${dependency.service} exited with ${other.lastExit ?? "a signal"}; ${service.name} needs it running`);
       } else if (!other.running && other.lastExit === undefined) {
         throw new DependencyError(dependency.service, `${dependency.service} is not running`);
       }
