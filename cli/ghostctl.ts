@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { fromBinary, toBinary, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { loadContract, type Contract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { displayPath } from "../gateway/transcoder/path-template";
@@ -101,8 +102,8 @@ program
   .command("stop")
   .description("stop a project's services")
   .argument("<project>")
-  .option("--timeout <seconds>", "how long each service has to stop before it is killed")
-  .action((project: string, flags: { timeout?: string }) => invoke("Supervisor/StopProject", { project_id: project, ...(flags.timeout ? { timeout_seconds: Number(flags.timeout) } : {}) }));
+  .option("--timeout <seconds>", "how long each service has to stop before it is killed", wholeNumber)
+  .action((project: string, flags: { timeout?: number }) => invoke("Supervisor/StopProject", { project_id: project, ...(flags.timeout === undefined ? {} : { timeout_seconds: flags.timeout }) }));
 
 program
   .command("status")
@@ -115,12 +116,12 @@ program
   .description("a project's logs: the last lines, then with -f new ones as they come")
   .argument("<project>")
   .option("-f, --follow", "keep printing new lines")
-  .option("-n, --tail <lines>", "how many of the last lines to print first", "100")
+  .option("-n, --tail <lines>", "how many of the last lines to print first", wholeNumber, 100)
   .option("-s, --service <name>", "only this service")
-  .action(async (project: string, flags: { follow?: boolean; tail: string; service?: string }) => {
+  .action(async (project: string, flags: { follow?: boolean; tail: number; service?: string }) => {
     await invoke(
       "Supervisor/GetProjectLogs",
-      { project_id: project, follow: flags.follow === true, tail_lines: Number(flags.tail), ...(flags.service ? { service_name: flags.service } : {}) },
+      { project_id: project, follow: flags.follow === true, tail_lines: flags.tail, ...(flags.service ? { service_name: flags.service } : {}) },
       (json) => {
         for (const entry of (json as { entries?: { timestamp: string; service_name: string; line: string }[] }).entries ?? []) {
           process.stdout.write(`${entry.timestamp} ${entry.service_name} | ${entry.line}\n`);
@@ -142,15 +143,22 @@ program
   .argument("<compose-file>")
   .action((file: string) => invoke("Supervisor/ValidateCompose", { compose_content: readFileSync(file).toString("base64") }));
 
-/** The app id in a package's vibe.yaml, for `ensure` without --app-id. */
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("a whole number");
+  return Number(value);
+}
+
+/** The app id in a package's manifest, for `ensure` without --app-id. */
 function appIdOf(packagePath: string): string {
   for (const name of ["vibe.yaml", "vibe.yml", "vibe.json"]) {
+    let text: string;
     try {
-      const match = /^id:\s*["']?([\w.]+)/m.exec(readFileSync(join(packagePath, name), "utf8"));
-      if (match?.[1]) return match[1];
+      text = readFileSync(join(packagePath, name), "utf8");
     } catch {
-      // Try the next name.
+      continue;
     }
+    const manifest: unknown = parseYaml(text);
+    if (typeof manifest === "object" && manifest !== null && "id" in manifest && typeof manifest.id === "string") return manifest.id;
   }
   throw new Error(`no app id: ${packagePath} has no vibe.yaml with an id; pass --app-id`);
 }

@@ -33,7 +33,7 @@ describe("Python client built with protoc from proto/", function () {
     out.remove();
   });
 
-  it("calls Supervisor.ListProjects and Health over the daemon's Unix socket", async () => {
+  before(async () => {
     const proto = join(packageRoot, "proto");
     const plugin = execFileSync("sh", ["-c", "command -v grpc_python_plugin"]).toString().trim();
     execFileSync("protoc", [
@@ -49,23 +49,39 @@ describe("Python client built with protoc from proto/", function () {
       "google/api/httpbody.proto",
       "google/api/field_behavior.proto",
     ]);
-    daemon = await spawnDaemon({ args: ["--http", "off"] });
+    daemon = await spawnDaemon({ args: ["--http", "off", "--port-range", "46300-46349", "--log-level", "warn"] });
+  });
+
+  const python = (args: string[]) => {
+    const result = spawnSync(PYTHON, args, { env: { ...process.env, PYTHONPATH: out.path }, encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.trim().split("\n");
+  };
+
+  it("calls GuestAgent.Health and Supervisor.ListProjects over the daemon's Unix socket", () => {
     const script = `
 import grpc, sys
 from ghostd.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from ghostd.agent.v1 import agent_pb2, agent_pb2_grpc
 channel = grpc.insecure_channel(sys.argv[1])
 print("health", agent_pb2_grpc.GuestAgentStub(channel).Health(agent_pb2.HealthRequest()).status)
-try:
-    supervisor_pb2_grpc.SupervisorStub(channel).ListProjects(supervisor_pb2.ListProjectsRequest())
-    print("list ok")
-except grpc.RpcError as e:
-    print("list", e.code().name, e.details())
+print("projects", len(supervisor_pb2_grpc.SupervisorStub(channel).ListProjects(supervisor_pb2.ListProjectsRequest()).projects))
 `;
-    const result = spawnSync(PYTHON, ["-c", script, daemon.endpoints.grpc ?? ""], { env: { ...process.env, PYTHONPATH: out.path }, encoding: "utf8" });
-    assert.equal(result.status, 0, result.stderr);
-    const lines = result.stdout.trim().split("\n");
-    assert.equal(lines[0], "health ok");
-    assert.ok(lines[1] === "list ok" || /^list UNIMPLEMENTED .*Supervisor\/ListProjects/.test(lines[1] ?? ""), lines[1]);
+    assert.deepEqual(python(["-c", script, daemon?.endpoints.grpc ?? ""]), ["health ok", "projects 0"]);
+  });
+
+  it("drives a project's whole life: ensure, open, start, HTTP, status, logs, stop, delete", () => {
+    const lines = python([join(packageRoot, "test", "fixtures", "python", "supervisor_lifecycle.py"), daemon?.endpoints.grpc ?? "", join(packageRoot, "examples", "todo"), join(out.path, "state")]);
+    assert.match(lines[0] ?? "", /^ensure True ghostd-py-[0-9a-f]{8}$/);
+    assert.deepEqual(lines.slice(1), [
+      "open api,web",
+      "start api=SERVICE_STATE_RUNNING,web=SERVICE_STATE_RUNNING",
+      "http 201 from python",
+      "status PROJECT_STATUS_RUNNING 2 True",
+      "logs True",
+      "stop SERVICE_STATE_STOPPED,SERVICE_STATE_STOPPED",
+      "delete 2",
+      "error FAILED_PRECONDITION project py is not running",
+    ]);
   });
 });
