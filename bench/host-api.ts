@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot, version } from "../cli/package-info";
-import { exchange, load, percentile, summarize } from "./load";
+import { exchange, line, load, percentile, summarize, time } from "./load";
 
 // The Host API against its anchors, side by side in one run:
 //   exec of /bin/true through socket + gateway + gRPC + agent (one `ghostd serve`), against
@@ -19,26 +19,11 @@ const HEALTH_SECONDS = Number(process.argv[3] ?? 3);
 const IMAGE = "localhost/busybox:latest";
 const run = promisify(execFile);
 
-async function time(n: number, once: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < Math.min(20, n); i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    await once();
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return samples.sort((a, b) => a - b);
-}
-
 async function waitForFile(path: string, child: ChildProcess): Promise<void> {
   for (let i = 0; !existsSync(path); i++) {
     if (i > 750 || child.exitCode !== null) throw new Error(`${path} never appeared`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function line(name: string, samples: number[]): string {
-  return `    ${name.padEnd(48)} p50 ${percentile(samples, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(samples, 99).toFixed(2).padStart(7)} ms`;
 }
 
 async function main(): Promise<void> {

@@ -45,3 +45,25 @@ export function summarize(results: readonly LoadResult[]): { rps: number; p50: n
   const seconds = results.reduce((n, r) => n + r.seconds, 0);
   return { rps: requests / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests };
 }
+
+/** `n` sequential runs of `once` after a short warm-up; the latencies in ms, sorted. */
+export function time(n: number, once: () => Promise<unknown>): Promise<number[]> {
+  return timeMeasured(n, async () => {
+    const t0 = process.hrtime.bigint();
+    await once();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  });
+}
+
+/** Like `time`, for runs that time themselves (to leave their cleanup out): `once` returns its ms. */
+export async function timeMeasured(n: number, once: () => Promise<number>): Promise<number[]> {
+  for (let i = 0; i < Math.min(20, n); i++) await once();
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) samples.push(await once());
+  return samples.sort((a, b) => a - b);
+}
+
+/** One result line: a name, then p50 and p99 of sorted samples. */
+export function line(name: string, samples: readonly number[]): string {
+  return `    ${name.padEnd(48)} p50 ${percentile(samples, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(samples, 99).toFixed(2).padStart(7)} ms`;
+}

@@ -23,6 +23,8 @@ export interface ProjectRow {
   readonly plan: string | undefined;
 }
 
+export type ProjectSummaryRow = Pick<ProjectRow, "projectId" | "appId" | "name" | "status" | "serviceCount"> & { readonly portCount: number };
+
 export interface ServiceRow {
   readonly projectId: string;
   readonly name: string;
@@ -93,6 +95,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
+  private summaryCache: { version: number; rows: readonly ProjectSummaryRow[] } | undefined;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -112,10 +115,15 @@ export class Registry {
          VALUES (@projectId, @appId, @packagePath, @statePath, @manifest, @name, @version, @namespace, @serviceCount, 'registered', @now, @now)`,
       ),
       updateManifest: db.prepare("UPDATE projects SET manifest = ?, name = ?, version = ?, service_count = ?, updated_at = ? WHERE project_id = ?"),
-      summaries: db.prepare(
-        `SELECT p.*, (SELECT count(*) FROM ports o WHERE o.project_id = p.project_id) AS port_count
-         FROM projects p WHERE (@status IS NULL OR p.status = @status) ORDER BY p.project_id`,
-      ),
+      // Only what a summary shows, as arrays: ListProjects reads every project.
+      summaries: db
+        .prepare(
+          `SELECT p.project_id, p.app_id, p.name, p.status, p.service_count,
+             (SELECT count(*) FROM ports o WHERE o.project_id = p.project_id) AS port_count
+           FROM projects p ORDER BY p.project_id`,
+        )
+        .raw(true),
+      totalChanges: db.prepare("SELECT total_changes()").pluck(),
       setStatus: db.prepare("UPDATE projects SET status = ?, updated_at = ? WHERE project_id = ?"),
       setDesired: db.prepare("UPDATE projects SET desired_running = ?, updated_at = ? WHERE project_id = ?"),
       setPlan: db.prepare("UPDATE projects SET plan = ?, status = ?, updated_at = ? WHERE project_id = ?"),
@@ -163,9 +171,20 @@ export class Registry {
     this.statements.updateManifest.run(manifest, name, version, serviceCount, new Date().toISOString(), projectId);
   }
 
-  /** Every project (or those in one status) with the number of host ports it holds, in one query. */
-  summaries(status?: ProjectState): (ProjectRow & { portCount: number })[] {
-    return (this.statements.summaries.all({ status: status ?? null }) as (RawProject & { port_count: number })[]).map((row) => ({ ...project(row), portCount: row.port_count }));
+  /**
+   * Every project (or those in one status) with the number of host ports it holds. The rows are
+   * kept until the next write: this connection is the registry's only writer, and SQLite's count
+   * of the changes it made tells when they are stale.
+   */
+  summaries(status?: ProjectState): readonly ProjectSummaryRow[] {
+    const version = this.statements.totalChanges.get() as number;
+    if (this.summaryCache?.version !== version) {
+      const rows = (this.statements.summaries.all() as [string, string, string, string, number, number][]).map(
+        ([projectId, appId, name, state, serviceCount, portCount]) => ({ projectId, appId, name, status: state as ProjectState, serviceCount, portCount }),
+      );
+      this.summaryCache = { version, rows };
+    }
+    return status === undefined ? this.summaryCache.rows : this.summaryCache.rows.filter((row) => row.status === status);
   }
 
   setStatus(projectId: string, status: ProjectState): void {

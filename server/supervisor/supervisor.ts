@@ -90,6 +90,7 @@ export class Supervisor {
   private readonly live = new Map<string, LiveProject>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly logBooks = new Map<string, ProjectLogs>();
+  private readonly manifests = new Map<string, { source: string; manifest: Manifest }>();
   private closing = false;
 
   constructor(private readonly settings: SupervisorSettings) {
@@ -388,21 +389,18 @@ export class Supervisor {
     return logs;
   }
 
+  /** A registered project's manifest, parsed once per text (GetProjectStatus reads it each call). */
   private manifestOf(row: ProjectRow): Manifest {
-    return this.load(row.manifest, row.packagePath).manifest;
+    const cached = this.manifests.get(row.projectId);
+    if (cached?.source === row.manifest) return cached.manifest;
+    const manifest = parseManifestText(row.manifest);
+    this.manifests.set(row.projectId, { source: row.manifest, manifest });
+    return manifest;
   }
 
   /** A manifest's text as a validated manifest and its plan; every problem is INVALID_MANIFEST. */
   private load(source: string, packagePath: string): { manifest: Manifest; plan: ProjectPlan } {
-    let document: unknown;
-    try {
-      document = parseYaml(source, "the manifest");
-    } catch (err) {
-      throw supervisorError("INVALID_MANIFEST", err instanceof DocumentError ? err.message : String(err));
-    }
-    const parsed = parseManifest(document);
-    if ("problems" in parsed) throw supervisorError("INVALID_MANIFEST", `the manifest has ${parsed.problems.length} problem${parsed.problems.length > 1 ? "s" : ""}: ${parsed.problems.join("; ")}`);
-    const { manifest } = parsed;
+    const manifest = parseManifestText(source);
     if (manifest.runtime.mode === "native") {
       const withHealth = new Set(manifest.services.filter((s) => s.healthcheck).map((s) => s.name));
       const services = manifest.services.map((s) => ({
@@ -667,6 +665,19 @@ class DependencyError extends Error {
 
 function newLiveService(plan: ServicePlan): LiveService {
   return { plan, status: "stopped", running: undefined, context: undefined, startedAt: undefined, restartCount: 0, consecutive: 0, stopping: false, health: undefined, lastExit: undefined, backoff: undefined, exitWaiters: [] };
+}
+
+/** A manifest's text as a validated manifest; every problem is INVALID_MANIFEST. */
+function parseManifestText(source: string): Manifest {
+  let document: unknown;
+  try {
+    document = parseYaml(source, "the manifest");
+  } catch (err) {
+    throw supervisorError("INVALID_MANIFEST", err instanceof DocumentError ? err.message : String(err));
+  }
+  const parsed = parseManifest(document);
+  if ("problems" in parsed) throw supervisorError("INVALID_MANIFEST", `the manifest has ${parsed.problems.length} problem${parsed.problems.length > 1 ? "s" : ""}: ${parsed.problems.join("; ")}`);
+  return parsed.manifest;
 }
 
 function readManifest(packagePath: string): string {

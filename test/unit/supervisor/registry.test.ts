@@ -108,6 +108,12 @@ describe("supervisor registry", () => {
     assert.deepEqual(registry.summaries().map((s) => [s.projectId, s.status, s.portCount]), [["a", "registered", 0], ["b", "running", 2], ["c", "registered", 0]]);
     assert.deepEqual(registry.summaries("running").map((s) => s.projectId), ["b"]);
     assert.equal(registry.count(), 3);
+    // Kept between calls, and fresh after any write.
+    registry.setStatus("c", "running");
+    registry.deletePorts("b");
+    assert.deepEqual(registry.summaries().map((s) => [s.projectId, s.status, s.portCount]), [["a", "registered", 0], ["b", "running", 0], ["c", "running", 0]]);
+    registry.insertProject(project("d"));
+    assert.deepEqual(registry.summaries("registered").map((s) => s.projectId), ["a", "d"]);
   });
 
   it("never gives one host port to two projects", () => {
