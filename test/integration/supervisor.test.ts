@@ -628,6 +628,39 @@ volumes:
   });
 
   describe("daemon restarts", () => {
+    it("stops services when the daemon stops, and starts them again with the next one", async () => {
+      const home = join(work.path, "home-term");
+      const args = ["--port-range", "46350-46399", "--log-level", "warn"];
+      const first = await spawnDaemon({ home, args });
+      const firstClient = supervisorClient(first.endpoints.grpc ?? "");
+      let second: DaemonProcess | undefined;
+      try {
+        const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.term"), "compose.yaml": "services:\n  app:\n    command: [sleep, '1000']\n" });
+        await unary((cb) => firstClient.ensureProject(EnsureProjectRequest.fromPartial({ projectId: "term", appId: "dev.test.term", packagePath: pkg.path, statePath: pkg.state }), cb));
+        await unary((cb) => firstClient.openProject(OpenProjectRequest.fromPartial({ projectId: "term" }), cb));
+        const started = await unary<StartProjectResponse>((cb) => firstClient.startProject(StartProjectRequest.fromPartial({ projectId: "term" }), cb));
+        const pid = Number(serviceOf(started, "app").containerId);
+        firstClient.close();
+        assert.equal(await first.stop("SIGTERM"), 0);
+        assert.equal(alive(pid), false, "the daemon stopped its service on the way out");
+
+        second = await spawnDaemon({ home, args });
+        const secondClient = supervisorClient(second.endpoints.grpc ?? "");
+        try {
+          await waitFor("the project to run again", async () => {
+            const reply = await unary<GetProjectStatusResponse>((cb) => secondClient.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId: "term" }), cb));
+            return reply.status === ProjectStatus.PROJECT_STATUS_RUNNING;
+          });
+        } finally {
+          secondClient.close();
+        }
+      } finally {
+        firstClient.close();
+        await first.stop("SIGKILL");
+        await second?.stop();
+      }
+    });
+
     for (const sandbox of ["auto", "off"]) {
       it(`brings running projects back after kill -9 of the daemon (sandbox ${sandbox})`, async function () {
         const home = join(work.path, `home-${sandbox}`);
