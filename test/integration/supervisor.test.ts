@@ -628,29 +628,23 @@ volumes:
   });
 
   describe("daemon restarts", () => {
-    it("stops services when the daemon stops, and starts them again with the next one", async () => {
-      const home = join(work.path, "home-term");
-      const args = ["--port-range", "46350-46399", "--log-level", "warn"];
-      const first = await spawnDaemon({ home, args });
+    /**
+     * Runs `before` against a daemon on `home`, stops that daemon with `signal` (and checks what
+     * `stopped` says of it), then runs `after` against the next daemon on the same home.
+     */
+    async function acrossRestart<T>(home: string, args: string[], signal: NodeJS.Signals, before: (client: SupervisorClient) => Promise<T>, after: (client: SupervisorClient, earlier: T) => Promise<void>): Promise<void> {
+      const first = await spawnDaemon({ home, args: [...args, "--log-level", "warn"] });
       const firstClient = supervisorClient(first.endpoints.grpc ?? "");
       let second: DaemonProcess | undefined;
       try {
-        const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.term"), "compose.yaml": "services:\n  app:\n    command: [sleep, '1000']\n" });
-        await unary((cb) => firstClient.ensureProject(EnsureProjectRequest.fromPartial({ projectId: "term", appId: "dev.test.term", packagePath: pkg.path, statePath: pkg.state }), cb));
-        await unary((cb) => firstClient.openProject(OpenProjectRequest.fromPartial({ projectId: "term" }), cb));
-        const started = await unary<StartProjectResponse>((cb) => firstClient.startProject(StartProjectRequest.fromPartial({ projectId: "term" }), cb));
-        const pid = Number(serviceOf(started, "app").containerId);
+        const earlier = await before(firstClient);
         firstClient.close();
-        assert.equal(await first.stop("SIGTERM"), 0);
-        assert.equal(alive(pid), false, "the daemon stopped its service on the way out");
-
-        second = await spawnDaemon({ home, args });
+        const code = await first.stop(signal);
+        if (signal === "SIGTERM") assert.equal(code, 0, "a clean exit");
+        second = await spawnDaemon({ home, args: [...args, "--log-level", "warn"] });
         const secondClient = supervisorClient(second.endpoints.grpc ?? "");
         try {
-          await waitFor("the project to run again", async () => {
-            const reply = await unary<GetProjectStatusResponse>((cb) => secondClient.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId: "term" }), cb));
-            return reply.status === ProjectStatus.PROJECT_STATUS_RUNNING;
-          });
+          await after(secondClient, earlier);
         } finally {
           secondClient.close();
         }
@@ -659,49 +653,66 @@ volumes:
         await first.stop("SIGKILL");
         await second?.stop();
       }
+    }
+
+    /** ensure + open + start of a compose package through `api`. */
+    async function startWith(api: SupervisorClient, projectId: string, files: Record<string, string>): Promise<StartProjectResponse> {
+      const pkg = newPackage(files);
+      await unary((cb) => api.ensureProject(EnsureProjectRequest.fromPartial({ projectId, appId: `dev.test.${projectId}`, packagePath: pkg.path, statePath: pkg.state }), cb));
+      await unary((cb) => api.openProject(OpenProjectRequest.fromPartial({ projectId }), cb));
+      return unary<StartProjectResponse>((cb) => api.startProject(StartProjectRequest.fromPartial({ projectId }), cb));
+    }
+
+    const statusVia = (api: SupervisorClient, projectId: string) => unary<GetProjectStatusResponse>((cb) => api.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId }), cb));
+
+    it("stops services when the daemon stops, and starts them again with the next one", async () => {
+      await acrossRestart(
+        join(work.path, "home-term"),
+        ["--port-range", "46350-46399"],
+        "SIGTERM",
+        async (api) => Number(serviceOf(await startWith(api, "term", { "vibe.yaml": composeManifest("dev.test.term"), "compose.yaml": "services:\n  app:\n    command: [sleep, '1000']\n" }), "app").containerId),
+        async (api, pid) => {
+          assert.equal(alive(pid), false, "the daemon stopped its service on the way out");
+          await waitFor("the project to run again", async () => (await statusVia(api, "term")).status === ProjectStatus.PROJECT_STATUS_RUNNING);
+        },
+      );
     });
 
     for (const sandbox of ["auto", "off"]) {
-      it(`brings running projects back after kill -9 of the daemon (sandbox ${sandbox})`, async function () {
-        const home = join(work.path, `home-${sandbox}`);
-        const range = sandbox === "auto" ? "46200-46249" : "46250-46299";
-        let second: DaemonProcess | undefined;
-        const first = await spawnDaemon({ home, args: ["--port-range", range, "--sandbox", sandbox, "--log-level", "warn"] });
-        const firstClient = supervisorClient(first.endpoints.grpc ?? "");
-        try {
-          const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.restart", ["data"]), "compose.yaml": "services:\n  web:\n    command: [node, server.js]\n    ports: ['80']\n    volumes: [data:/data]\nvolumes:\n  data:\n", "server.js": HTTP_SERVICE });
-          await unary((cb) => firstClient.ensureProject(EnsureProjectRequest.fromPartial({ projectId: "survivor", appId: "dev.test.restart", packagePath: pkg.path, statePath: pkg.state }), cb));
-          const opened = await unary<OpenProjectResponse>((cb) => firstClient.openProject(OpenProjectRequest.fromPartial({ projectId: "survivor" }), cb));
-          assert.equal(opened.warnings.some((w) => w.includes("bubblewrap (bwrap) is not installed")), sandbox === "off");
-          const started = await unary<StartProjectResponse>((cb) => firstClient.startProject(StartProjectRequest.fromPartial({ projectId: "survivor" }), cb));
-          const port = started.ports[0]?.hostPort ?? 0;
-          const oldPid = Number(serviceOf(started, "web").containerId);
-          await waitFor("the service to answer", () => get(port).catch(() => undefined));
-
-          await first.stop("SIGKILL");
-          firstClient.close();
-          second = await spawnDaemon({ home, args: ["--port-range", range, "--sandbox", sandbox, "--log-level", "warn"] });
-          const secondClient = supervisorClient(second.endpoints.grpc ?? "");
-          try {
+      it(`brings running projects back after kill -9 of the daemon (sandbox ${sandbox})`, async () => {
+        const files = {
+          "vibe.yaml": composeManifest("dev.test.survivor", ["data"]),
+          "compose.yaml": "services:\n  web:\n    command: [node, server.js]\n    ports: ['80']\n    volumes: [data:/data]\nvolumes:\n  data:\n",
+          "server.js": HTTP_SERVICE,
+        };
+        await acrossRestart(
+          join(work.path, `home-${sandbox}`),
+          ["--port-range", sandbox === "auto" ? "46200-46249" : "46250-46299", "--sandbox", sandbox],
+          "SIGKILL",
+          async (api) => {
+            const pkg = newPackage(files);
+            await unary((cb) => api.ensureProject(EnsureProjectRequest.fromPartial({ projectId: "survivor", appId: "dev.test.survivor", packagePath: pkg.path, statePath: pkg.state }), cb));
+            const prepared = await unary<OpenProjectResponse>((cb) => api.openProject(OpenProjectRequest.fromPartial({ projectId: "survivor" }), cb));
+            assert.equal(prepared.warnings.some((w) => w.includes("bubblewrap (bwrap) is not installed")), sandbox === "off");
+            const started = await unary<StartProjectResponse>((cb) => api.startProject(StartProjectRequest.fromPartial({ projectId: "survivor" }), cb));
+            const port = started.ports[0]?.hostPort ?? 0;
+            await waitFor("the service to answer", () => get(port).catch(() => undefined));
+            return { port, pid: Number(serviceOf(started, "web").containerId) };
+          },
+          async (api, { port, pid }) => {
             const back = await waitFor("the project to run again", async () => {
-              const reply = await unary<GetProjectStatusResponse>((cb) => secondClient.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId: "survivor" }), cb));
-              return reply.status === ProjectStatus.PROJECT_STATUS_RUNNING && Number(serviceOf(reply, "web").containerId) !== oldPid ? reply : undefined;
+              const reply = await statusVia(api, "survivor");
+              return reply.status === ProjectStatus.PROJECT_STATUS_RUNNING && Number(serviceOf(reply, "web").containerId) !== pid ? reply : undefined;
             });
             assert.deepEqual(back.ports.map((p) => p.hostPort), [port], "the same host port");
-            assert.equal(alive(oldPid), false, "what the killed daemon ran is gone");
+            assert.equal(alive(pid), false, "what the killed daemon ran is gone");
             const answer = await waitFor("the service to answer again", () => get(port).catch(() => undefined));
             assert.equal((JSON.parse(answer.body) as { service: string }).service, "web");
-            const listed = await unary<ListProjectsResponse>((cb) => secondClient.listProjects(ListProjectsRequest.fromPartial({}), cb));
+            const listed = await unary<ListProjectsResponse>((cb) => api.listProjects(ListProjectsRequest.fromPartial({}), cb));
             assert.deepEqual(listed.projects.map((p) => [p.projectId, p.status, p.portCount]), [["survivor", ProjectStatus.PROJECT_STATUS_RUNNING, 1]]);
-            await unary((cb) => secondClient.stopProject(StopProjectRequest.fromPartial({ projectId: "survivor", timeoutSeconds: 5 }), cb));
-          } finally {
-            secondClient.close();
-          }
-        } finally {
-          firstClient.close();
-          await first.stop("SIGKILL");
-          await second?.stop();
-        }
+            await unary((cb) => api.stopProject(StopProjectRequest.fromPartial({ projectId: "survivor", timeoutSeconds: 5 }), cb));
+          },
+        );
       });
     }
   });
