@@ -2,7 +2,7 @@ import { createSocket } from "node:dgram";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import type { PortPlan, ServicePlan } from "./plan";
-import { groupMembers } from "./proc";
+import { groupMembers } from "../proc";
 import type { PortRow, Registry } from "./registry";
 import { supervisorError } from "./reasons";
 

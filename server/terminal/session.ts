@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { Emulator } from "./emulator";
-import { foregroundGroup, processCwd, processName, sessionMembers } from "./processes";
+import { foregroundGroup, processCwd, processName, sessionMembers } from "../proc";
 import type { PtyHandle, PtyHost } from "./pty-host/host";
 import { terminalError } from "./reasons";
 

@@ -1,9 +1,10 @@
 import { credentials, status, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { GetProjectLogsRequest, SupervisorClient, type LogEntry } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { reasonOf } from "../../gateway/transcoder/errors";
+import { processStart } from "../../server/proc";
 
 export function supervisorClient(target: string): SupervisorClient {
   return new SupervisorClient(target, credentials.createInsecure());
@@ -101,10 +102,5 @@ export async function followLogs(client: SupervisorClient, request: Partial<GetP
 
 /** Whether a process is still there (a zombie, exited and waiting to be reaped, is not). */
 export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+  return processStart(pid) !== 0;
 }

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { ServicePlan } from "../plan";
-import { groupMembers, processStart } from "../proc";
+import { groupMembers, processStart } from "../../proc";
 import { supervisorError } from "../reasons";
 import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext, ServiceRecord } from "./driver";
 
