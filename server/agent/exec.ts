@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { constants as os } from "node:os";
-import { delimiter, join } from "node:path";
+import { findOnPath } from "../executables";
 import { guestPath } from "./paths";
 import { agentError, fsError } from "./reasons";
 
@@ -130,15 +130,8 @@ function resolveExecutable(command: string, path: string, home: string): string 
     checkExecutable(file, command);
     return file;
   }
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const file = join(dir, command);
-    try {
-      checkExecutable(file, command);
-      return file;
-    } catch {
-      // Next directory.
-    }
-  }
+  const found = findOnPath(command, path);
+  if (found) return found;
   throw agentError("command_not_found", `no executable "${command}" on PATH (${path})`);
 }
 

@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
+import { findOnPath } from "../executables";
 import { stat } from "node:fs/promises";
-import { delimiter, join } from "node:path";
-import { existsSync } from "node:fs";
 import type { Apps } from "./apps";
 import { guestPath } from "./paths";
 import { agentError, fsError } from "./reasons";
@@ -17,7 +16,7 @@ export interface OpenerContext {
 /** The command that opens a path: `$GHOSTD_OPENER`, else xdg-open, else `gio open`. */
 function openerCommand(env: OpenerContext["env"]): string[] | undefined {
   if (env.GHOSTD_OPENER) return env.GHOSTD_OPENER.split(/\s+/).filter(Boolean);
-  const onPath = (name: string) => (env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+  const onPath = (name: string): boolean => findOnPath(name, env.PATH ?? "") !== undefined;
   if (onPath("xdg-open")) return ["xdg-open"];
   if (onPath("gio")) return ["gio", "open"];
   return undefined;

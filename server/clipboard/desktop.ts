@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { findOnPath } from "../executables";
 import { PLAIN_TEXT, type ClipboardContent } from "./store";
 
 /** The guest desktop's clipboard, when one is there to keep in sync. */
@@ -21,7 +20,7 @@ export function mediaTypeOf(type: string): string {
 
 /** wl-copy/wl-paste under Wayland, xclip under X; none without a display or the tools. */
 export function desktopClipboard(env: Readonly<Record<string, string | undefined>>): DesktopClipboard | undefined {
-  const onPath = (name: string) => (env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+  const onPath = (name: string): boolean => findOnPath(name, env.PATH ?? "") !== undefined;
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
   if (env.WAYLAND_DISPLAY && onPath("wl-copy") && onPath("wl-paste")) {

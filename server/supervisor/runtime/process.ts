@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { isAbsolute } from "node:path";
 import type { ServicePlan } from "../plan";
+import { findOnPath, isExecutable } from "../../executables";
 import { groupMembers, processStart } from "../../proc";
 import { supervisorError } from "../reasons";
 import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext, ServiceRecord } from "./driver";
@@ -62,7 +63,7 @@ export class ProcessRuntime implements RuntimeDriver {
       // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
       if (!program.includes("$") && !program.startsWith(".") && !(program.includes("/") && !isAbsolute(program))) {
         const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
-        const found = program.includes("/") ? (executable(program) ? program : undefined) : findOnPath(program, path);
+        const found = program.includes("/") ? (isExecutable(program) ? program : undefined) : findOnPath(program, path);
         if (!found) throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}`);
       }
       if (service.user !== undefined) warnings.push(`${service.name}: user ${service.user} is ignored; the service runs as ghostd's user`);
@@ -237,23 +238,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-export function findOnPath(program: string, path: string): string | undefined {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, program);
-    if (existsSync(candidate) && executable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** Whether bubblewrap can make a sandbox here (it needs user or mount namespaces). */
