@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "pino";
 import {
@@ -738,8 +739,9 @@ function envName(service: string): string {
   return service.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
 }
 
+/** A signal's number, for the shell's 128 + n exit code of a process it ended. */
 function signalNumber(signal: string | null): number {
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  const numbers: Partial<Record<string, number>> = osConstants.signals;
   return signal ? (numbers[signal] ?? 0) : 0;
 }
 
