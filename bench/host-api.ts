@@ -1,10 +1,10 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot, version } from "../cli/package-info";
-import { exchange, line, load, percentile, summarize, time } from "./load";
+import { exchange, line, load, percentile, summarize, time, waitForFile } from "./load";
 
 // The Host API against its anchors, side by side in one run:
 //   exec of /bin/true through socket + gateway + gRPC + agent (one `ghostd serve`), against
@@ -18,13 +18,6 @@ const EXECS = Number(process.argv[2] ?? 300);
 const HEALTH_SECONDS = Number(process.argv[3] ?? 3);
 const IMAGE = "localhost/busybox:latest";
 const run = promisify(execFile);
-
-async function waitForFile(path: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; !existsSync(path); i++) {
-    if (i > 750 || child.exitCode !== null) throw new Error(`${path} never appeared`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-host-"));

@@ -1,3 +1,5 @@
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { connect } from "node:net";
 
 export interface LoadResult {
@@ -66,4 +68,12 @@ export async function timeMeasured(n: number, once: () => Promise<number>): Prom
 /** One result line: a name, then p50 and p99 of sorted samples. */
 export function line(name: string, samples: readonly number[]): string {
   return `    ${name.padEnd(48)} p50 ${percentile(samples, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(samples, 99).toFixed(2).padStart(7)} ms`;
+}
+
+/** Waits for a file a child process writes when it is ready (its socket, an endpoints file). */
+export async function waitForFile(path: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; !existsSync(path); i++) {
+    if (i > 750 || child.exitCode !== null) throw new Error(`${path} never appeared`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

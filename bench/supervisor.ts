@@ -1,6 +1,6 @@
 import { credentials, type ServiceError } from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../cli/package-info";
@@ -18,7 +18,7 @@ import {
 import type { ServicePlan } from "../server/supervisor/plan";
 import type { RunningService } from "../server/supervisor/runtime/driver";
 import { ProcessRuntime } from "../server/supervisor/runtime/process";
-import { line, percentile, time, timeMeasured } from "./load";
+import { line, percentile, time, timeMeasured, waitForFile } from "./load";
 
 // The supervisor against its anchors, side by side in one run:
 //   StartProject of 10 services in a depends_on chain, each `sleep` (a process that is ready at
@@ -40,13 +40,6 @@ const SETTLE_MS = 100;
 
 type Callback<T> = (err: ServiceError | null, reply: T) => void;
 const unary = <T>(invoke: (callback: Callback<T>) => unknown): Promise<T> => new Promise((resolve, reject) => invoke((err, reply) => (err ? reject(err) : resolve(reply))));
-
-async function waitForFile(path: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; !existsSync(path); i++) {
-    if (i > 750 || child.exitCode !== null) throw new Error(`${path} never appeared`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function chainPackage(dir: string): string {
   mkdirSync(dir, { recursive: true });

@@ -2,7 +2,6 @@ import { status as Code, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import {
   DeleteProjectRuntimeRequest,
@@ -31,6 +30,7 @@ import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { call, ndjson } from "../helpers/http";
 import { alive, composeManifest, failsWith, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
+import { closeServer, listen, portOf } from "../helpers/ports";
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
@@ -58,15 +58,7 @@ function get(port: number, path = "/"): Promise<{ status: number; body: string }
   });
 }
 
-function listen(port = 0): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ port, host: "127.0.0.1" }, () => resolve(server));
-  });
-}
 
-const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
 describe("supervisor", function () {
   this.timeout(60_000);
@@ -426,7 +418,7 @@ services:
 
     it("PORT_CONFLICT: a fixed host port something else holds, at start and on refresh", async () => {
       const holder = await listen();
-      const taken = (holder.address() as { port: number }).port;
+      const taken = portOf(holder);
       try {
         const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.fixed"), "compose.yaml": `services:\n  app:\n    command: [sleep, '1000']\n    ports: ['${taken}:80']\n` });
         await ensure({ projectId: pkg.id, appId: "dev.test.fixed", packagePath: pkg.path, statePath: pkg.state });

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer, type Server } from "node:net";
+import type { Server } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { DomainError } from "../../../server/errors";
 import type { ServicePlan } from "../../../server/supervisor/plan";
 import { allocatePorts, heldByGroup, isFree } from "../../../server/supervisor/ports";
 import { Registry, SCHEMA_VERSION } from "../../../server/supervisor/registry";
+import { listen, portOf } from "../../helpers/ports";
 import { tempDir } from "../../helpers/tmp";
 
 const project = (projectId: string, namespace = `ns-${projectId}`) => ({
@@ -33,15 +34,7 @@ const service = (name: string, ...ports: ServicePlan["ports"]): ServicePlan => (
   stopSignal: "SIGTERM",
 });
 
-function listen(port = 0): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ port, host: "127.0.0.1" }, () => resolve(server));
-  });
-}
 
-const portOf = (server: Server): number => (server.address() as { port: number }).port;
 
 describe("supervisor registry", () => {
   let dir: ReturnType<typeof tempDir>;
