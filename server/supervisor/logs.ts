@@ -20,6 +20,7 @@ export class ProjectLogs {
   private readonly events = new EventEmitter();
   private readonly partial = new Map<string, string>();
   private secrets: string[] = [];
+  private readonly sizes = new Map<string, number>();
 
   constructor(
     readonly dir: string,
@@ -93,6 +94,7 @@ export class ProjectLogs {
     if (!existsSync(this.dir)) return [];
     const files = this.services().flatMap((name) => [`${name}.log`, `${name}.log.1`]).map((f) => join(this.dir, f)).filter((f) => existsSync(f));
     rmSync(this.dir, { recursive: true, force: true });
+    this.sizes.clear();
     return files;
   }
 
@@ -113,10 +115,33 @@ export class ProjectLogs {
     const t = timestamp.toISOString();
     const s = stream === "stdout" ? "o" : "e";
     const text = lines.map((l) => `${JSON.stringify({ t, s, l })}\n`).join("");
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = join(this.dir, `${service}.log`);
-    if (existsSync(file) && statSync(file).size + text.length > this.maxBytes) renameSync(file, `${file}.1`);
-    appendFileSync(file, text, { mode: 0o600 });
+    const bytes = Buffer.byteLength(text);
+    // The current file's size is kept here: a chatty service would otherwise cost a stat per chunk.
+    let size = this.sizes.get(service);
+    if (size === undefined) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    }
+    if (size > 0 && size + bytes > this.maxBytes) {
+      renameSync(file, `${file}.1`);
+      size = 0;
+    }
+    try {
+      appendFileSync(file, text, { mode: 0o600 });
+    } catch (err) {
+      // The directory went (removed by hand): make it again. Anything else (a full disk) loses
+      // these lines from the file, never the daemon; followers still get them.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return this.emit(service, stream, timestamp, lines);
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      appendFileSync(file, text, { mode: 0o600 });
+      size = 0;
+    }
+    this.sizes.set(service, size + bytes);
+    this.emit(service, stream, timestamp, lines);
+  }
+
+  private emit(service: string, stream: "stdout" | "stderr", timestamp: Date, lines: readonly string[]): void {
     this.events.emit("lines", lines.map((line) => ({ timestamp, service, stream, line })));
   }
 }

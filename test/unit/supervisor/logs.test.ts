@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { HealthMonitor, type Health } from "../../../server/supervisor/health";
 import { ProjectLogs, type LogLine } from "../../../server/supervisor/logs";
@@ -68,6 +68,14 @@ describe("service logs", () => {
     assert.deepEqual(logs.remove(), [join(dir.path, "web.log")]);
     assert.equal(existsSync(dir.path), false);
     assert.deepEqual(logs.tail(10), []);
+  });
+
+  it("makes its directory again when it was removed by hand", () => {
+    const logs = new ProjectLogs(dir.path);
+    logs.write("web", "stdout", "before\n");
+    rmSync(dir.path, { recursive: true });
+    logs.write("web", "stdout", "after\n");
+    assert.deepEqual(logs.tail(10).map((l) => l.line), ["after"]);
   });
 
   it("skips lines it cannot read", () => {
