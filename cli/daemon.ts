@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { ConfigError, endpointsPath, grpcSocketPath, runDir } from "./config";
 import type { VmConfig } from "./config-file";
 import { contractDescriptorSet, version } from "./package-info";
+import { lockHome } from "./home-lock";
 
 export interface DaemonOptions {
   readonly home: string;
@@ -63,6 +64,8 @@ export interface RunningDaemon {
 
 /** What `$GHOSTD_HOME/run/endpoints.json` holds once every listener is up. */
 export interface Endpoints {
+  /** The daemon's process id, so a reader can tell this run's file from one a killed run left. */
+  pid: number;
   grpc?: string;
   grpc_tcp?: string;
   http?: string;
@@ -74,7 +77,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const { logger } = options;
   await mkdir(options.home, { recursive: true, mode: 0o700 });
   await mkdir(runDir(options.home), { recursive: true, mode: 0o700 });
+  // The server owns the home's registry and services: a second one must not touch them.
+  const lock = options.server ? lockHome(options.home) : undefined;
   const descriptorSet = contractDescriptorSet();
+  const env = process.env;
   // One clipboard per daemon: what terminals copy, the guest agent serves.
   const clipboard = new ClipboardStore();
   let server: RunningGrpcServer | undefined;
@@ -83,6 +89,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await rm(endpointsPath(options.home), { force: true });
     await gateway?.close();
     await server?.close();
+    lock?.release();
   };
   try {
     if (options.server) {
@@ -94,8 +101,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
             logger,
             home: options.home,
             portRange: options.portRange,
-            runtime: new ProcessRuntime({ sandbox: options.sandbox, env: process.env }),
-            env: process.env,
+            runtime: new ProcessRuntime({ sandbox: options.sandbox, env }),
+            env,
           }),
           agentService({
             logger,
@@ -103,13 +110,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
             stateDir: join(options.home, "agent"),
             clipboard,
             home: homedir(),
-            env: process.env,
+            env,
             execOutputLimit: options.execOutputLimit,
           }),
           terminalService({
             logger,
             clipboard,
-            settings: { ...DEFAULT_TERMINAL_SETTINGS, ...options.terminals, env: process.env },
+            settings: { ...DEFAULT_TERMINAL_SETTINGS, ...options.terminals, env },
           }),
         ],
         descriptorSet,
@@ -138,7 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     await close();
     throw err;
   }
-  const endpoints: Endpoints = { host_api: { ...gateway?.hostApi } };
+  const endpoints: Endpoints = { pid: process.pid, host_api: { ...gateway?.hostApi } };
   if (server) endpoints.grpc = server.addresses.unix;
   if (server?.addresses.tcp) endpoints.grpc_tcp = server.addresses.tcp;
   if (gateway?.http) endpoints.http = gateway.http;

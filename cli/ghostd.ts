@@ -4,7 +4,8 @@ import { join } from "node:path";
 import pino from "pino";
 import { checkVmName, ConfigError, DEFAULT_HTTP, DEFAULT_MAX_BODY, DEFAULT_VM, parseByteSize, parseCount, parseListen, parsePortRange, parseSize, resolveHome } from "./config";
 import { loadConfigFile } from "./config-file";
-import { startDaemon, type DaemonOptions } from "./daemon";
+import { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon";
+import { HomeLockedError } from "./home-lock";
 import { version } from "./package-info";
 import { ListenError } from "../gateway/gateway";
 import { TargetError } from "../gateway/transport/targets";
@@ -116,26 +117,29 @@ function terminalOptions(flags: Flags): DaemonOptions["terminals"] {
 
 async function run(mode: Mode, flags: Flags): Promise<void> {
   const logger = pino({ level: flags.logLevel, base: { pid: process.pid, mode } });
-  let daemon;
+  // Handlers go in before anything listens: until they are, SIGTERM's default action would end
+  // the process at once, and a client that saw the endpoints file may already be sending it.
+  const shutdown = shutdownOn(["SIGINT", "SIGTERM"], logger);
+  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
   try {
-    daemon = await startDaemon(optionsOf(mode, flags, logger));
+    shutdown.started(await startDaemon(optionsOf(mode, flags, logger)));
   } catch (err) {
-    const known = [ConfigError, ListenError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
+    const known = [ConfigError, HomeLockedError, ListenError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
     logger.fatal(known ? { reason: (err as Error).message } : { err }, `ghostd ${mode} cannot start`);
     process.stderr.write(`ghostd: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
+}
+
+/** Closes the daemon on the first of `signals` (once it has started) and exits; a second one exits at once. */
+function shutdownOn(signals: readonly NodeJS.Signals[], logger: pino.Logger): { started(daemon: RunningDaemon): void } {
+  let daemon: RunningDaemon | undefined;
+  let requested: NodeJS.Signals | undefined;
+  // The last lines are flushed before the process ends, so the log says how it stopped.
+  const exit = (code: number) => logger.flush(() => process.exit(code));
+  const close = (running: RunningDaemon, signal: NodeJS.Signals): void => {
     logger.info({ signal }, "shutting down");
-    // The last lines are flushed before the process ends, so the log says how it stopped.
-    const exit = (code: number) => logger.flush(() => process.exit(code));
-    daemon.close().then(
+    running.close().then(
       () => {
         logger.info("stopped");
         exit(0);
@@ -146,9 +150,21 @@ async function run(mode: Mode, flags: Flags): Promise<void> {
       },
     );
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (requested) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    requested = signal;
+    if (daemon) close(daemon, signal);
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return {
+    started(running) {
+      daemon = running;
+      if (requested) close(running, requested);
+    },
+  };
 }
 
 program.parseAsync().catch((err: unknown) => {

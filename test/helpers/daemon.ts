@@ -26,26 +26,31 @@ export interface SpawnOptions {
   readonly env?: Record<string, string>;
   /** Use this home instead of a fresh one. */
   readonly home?: string;
+  /** Start it as the README does, through `npm start` (serve only), with npm's environment. */
+  readonly viaNpm?: boolean;
 }
 
 /** Runs the real `ghostd` binary and waits until its endpoints file says it is listening. */
 export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonProcess> {
   const dir = options.home ? undefined : tempDir();
   const home = options.home ?? dir?.path ?? "";
-  const args = [GHOSTD, options.mode ?? "serve", "--home", home];
+  const args = ["--home", home];
   if ((options.mode ?? "serve") !== "agent" && !options.args?.includes("--http")) args.push("--http", "127.0.0.1:0");
-  const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  args.push(...(options.args ?? []));
+  const file = join(home, "run", "endpoints.json");
+  const stale = readEndpoints(file)?.pid;
+  const [program, argv] = options.viaNpm ? ["npm", ["start", "--silent", "--", ...args]] : [process.execPath, [GHOSTD, options.mode ?? "serve", ...args]];
+  const child = spawn(program, argv, { cwd: packageRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const file = join(home, "run", "endpoints.json");
+  // Through npm the daemon is not the child itself: any file but the one a killed run left will do.
+  const written = (endpoints: Endpoints | undefined): boolean => endpoints !== undefined && (options.viaNpm ? endpoints.pid !== stale : endpoints.pid === child.pid);
   const endpoints = await waitFor(`ghostd to write ${file}`, () => {
     if (child.exitCode !== null) throw new Error(`ghostd exited with ${child.exitCode}: ${output}`);
-    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Endpoints) : undefined;
+    const read = readEndpoints(file);
+    return written(read) && read;
   });
   return {
     home,
@@ -58,6 +63,10 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonPro
     },
     cleanup: () => dir?.remove(),
   };
+}
+
+function readEndpoints(file: string): Endpoints | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Endpoints) : undefined;
 }
 
 /** Runs ghostd to completion (for start-up failures) and returns its exit code and output. */

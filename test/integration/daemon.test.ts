@@ -266,7 +266,7 @@ describe("ghostd lifecycle", () => {
     const first = await spawnDaemon({ home: home.path });
     const second = await runGhostd(["serve", "--home", home.path, "--http", "127.0.0.1:0"]);
     assert.equal(second.code, 1);
-    assert.match(second.output, /already served by another process/);
+    assert.match(second.output, new RegExp(`another ghostd \\(pid ${first.child.pid}\\) is running on ${home.path}`));
     assert.equal(await first.stop(), 0);
     home.remove();
   });
