@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { ConfigError, endpointsPath, grpcSocketPath, runDir } from "./config";
 import type { VmConfig } from "./config-file";
 import { contractDescriptorSet, version } from "./package-info";
+import { userEnvironment } from "./user-env";
 import { lockHome } from "./home-lock";
 
 export interface DaemonOptions {
@@ -80,7 +81,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // The server owns the home's registry and services: a second one must not touch them.
   const lock = options.server ? lockHome(options.home) : undefined;
   const descriptorSet = contractDescriptorSet();
-  const env = process.env;
+  const env = userEnvironment(process.env);
   // One clipboard per daemon: what terminals copy, the guest agent serves.
   const clipboard = new ClipboardStore();
   let server: RunningGrpcServer | undefined;

@@ -70,7 +70,7 @@ export class Apps {
     if (display) {
       // Best effort: an app may have no window yet, or xdotool may be missing.
       await new Promise<void>((resolve) => {
-        execFile("xdotool", ["search", "--pid", String(running.pid), "windowactivate"], { timeout: 2000, env: { ...process.env, DISPLAY: display } }, () => resolve());
+        execFile("xdotool", ["search", "--pid", String(running.pid), "windowactivate"], { timeout: 2000, env: { ...this.context.env, DISPLAY: display } }, () => resolve());
       });
     }
   }
