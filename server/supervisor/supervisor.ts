@@ -102,35 +102,22 @@ export class Supervisor {
 
   ensure(request: EnsureProjectRequest): Promise<EnsureProjectResponse> {
     return this.locked(request.projectId, () => {
-      const { projectId } = request;
-      if (!PROJECT_ID.test(projectId)) throw supervisorError("INVALID_ARGUMENT", `project_id "${projectId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
-      if (!isAbsolute(request.packagePath)) throw supervisorError("INVALID_ARGUMENT", `package_path "${request.packagePath}" must be an absolute path`);
-      if (!isDirectory(request.packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${request.packagePath} is not a directory`);
-      const statePath = request.statePath || join(this.settings.home, "projects", projectId);
-      if (!isAbsolute(statePath)) throw supervisorError("INVALID_ARGUMENT", `state_path "${statePath}" must be an absolute path`);
-      const source = request.manifest ?? readManifest(request.packagePath);
-      const { manifest, plan } = this.load(source, request.packagePath);
+      const { projectId, packagePath } = request;
+      checkEnsureArguments(request);
+      const existing = this.registry.project(projectId);
+      if (existing) checkSameRegistration(existing, request);
+      if (!isDirectory(packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${packagePath} is not a directory`);
+      const statePath = request.statePath || existing?.statePath || join(this.settings.home, "projects", projectId);
+      const source = request.manifest ?? readManifest(packagePath);
+      const { manifest, plan } = this.load(source, packagePath);
       if (request.appId !== manifest.id) throw supervisorError("INVALID_MANIFEST", `app_id ${request.appId} does not match the manifest's id ${manifest.id}`);
       const namespace = namespaceOf(projectId);
-      const created = this.registry.transaction(() => {
-        const existing = this.registry.project(projectId);
-        if (!existing) {
-          this.registry.insertProject({ projectId, appId: manifest.id, packagePath: request.packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
-          return true;
-        }
-        const differs = [
-          existing.appId !== request.appId && `app_id ${existing.appId}`,
-          existing.packagePath !== request.packagePath && `package_path ${existing.packagePath}`,
-          existing.statePath !== statePath && `state_path ${existing.statePath}`,
-        ].filter(Boolean);
-        if (differs.length > 0) throw supervisorError("CONFLICT", `project ${projectId} is registered with ${differs.join(", ")}`);
-        this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
-        return false;
-      });
+      if (existing) this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
+      else this.registry.insertProject({ projectId, appId: manifest.id, packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
       for (const dir of [join(statePath, "current", "files"), ...manifest.state.volumes.map((v) => join(statePath, "current", "volumes", v.name))]) {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
       }
-      return Promise.resolve({ projectId, namespace, created });
+      return Promise.resolve({ projectId, namespace, created: !existing });
     });
   }
 
@@ -679,6 +666,27 @@ function parseManifestText(source: string): Manifest {
   const parsed = parseManifest(document);
   if ("problems" in parsed) throw supervisorError("INVALID_MANIFEST", `the manifest has ${parsed.problems.length} problem${parsed.problems.length > 1 ? "s" : ""}: ${parsed.problems.join("; ")}`);
   return parsed.manifest;
+}
+
+/** The arguments of EnsureProject that are malformed whatever is registered: told before anything else. */
+function checkEnsureArguments(request: EnsureProjectRequest): void {
+  if (!PROJECT_ID.test(request.projectId)) throw supervisorError("INVALID_ARGUMENT", `project_id "${request.projectId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
+  if (!isAbsolute(request.packagePath)) throw supervisorError("INVALID_ARGUMENT", `package_path "${request.packagePath}" must be an absolute path`);
+  if (request.statePath && !isAbsolute(request.statePath)) throw supervisorError("INVALID_ARGUMENT", `state_path "${request.statePath}" must be an absolute path`);
+}
+
+/**
+ * A registered project is ensured again only as what it is: another app or package, or a
+ * state_path given and different, is CONFLICT whatever the package now holds. An omitted
+ * state_path means the one it has.
+ */
+function checkSameRegistration(existing: ProjectRow, request: EnsureProjectRequest): void {
+  const differs = [
+    existing.appId !== request.appId && `app_id ${existing.appId}`,
+    existing.packagePath !== request.packagePath && `package_path ${existing.packagePath}`,
+    request.statePath && existing.statePath !== request.statePath && `state_path ${existing.statePath}`,
+  ].filter(Boolean);
+  if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
 }
 
 function readManifest(packagePath: string): string {

@@ -354,7 +354,7 @@ services:
 
       const good = newPackage({ "vibe.yaml": composeManifest("dev.test.conflict"), "compose.yaml": SIMPLE });
       await ensure({ projectId: good.id, appId: "dev.test.conflict", packagePath: good.path, statePath: good.state });
-      await failsWith(ensure({ projectId: good.id, appId: "dev.test.other", packagePath: good.path, statePath: good.state }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /does not match the manifest's id/);
+      await failsWith(ensure({ projectId: good.id, appId: "dev.test.other", packagePath: good.path, statePath: good.state }), Code.ALREADY_EXISTS, "CONFLICT", /registered with app_id dev\.test\.conflict/);
       const elsewhere = writePackage(join(work.path, "elsewhere"), { "vibe.yaml": composeManifest("dev.test.conflict"), "compose.yaml": SIMPLE });
       await failsWith(ensure({ projectId: good.id, appId: "dev.test.conflict", packagePath: elsewhere, statePath: good.state }), Code.ALREADY_EXISTS, "CONFLICT", /package_path/);
       await failsWith(ensure({ projectId: good.id, appId: "dev.test.conflict", packagePath: good.path, statePath: join(work.path, "other-state") }), Code.ALREADY_EXISTS, "CONFLICT", /state_path/);
@@ -362,6 +362,33 @@ services:
       const after = await status(good.id);
       assert.equal(after.appId, "dev.test.conflict");
       assert.equal(after.status, ProjectStatus.PROJECT_STATUS_REGISTERED);
+    });
+
+    it("EnsureProject: CONFLICT for a registered project comes before the package and manifest checks", async () => {
+      const first = newPackage({ "vibe.yaml": composeManifest("dev.test.first"), "compose.yaml": SIMPLE });
+      await ensure({ projectId: first.id, appId: "dev.test.first", packagePath: first.path, statePath: first.state });
+      const broken = newPackage({ "vibe.yaml": "kind: vibe.app/v2\n" });
+      const gone = join(work.path, "no-such-package");
+      for (const [request, differs] of [
+        [{ appId: "dev.test.second", packagePath: first.path, statePath: first.state }, /app_id dev\.test\.first/],
+        [{ appId: "dev.test.second", packagePath: gone, statePath: first.state }, /app_id dev\.test\.first, package_path/],
+        [{ appId: "dev.test.first", packagePath: broken.path, statePath: first.state }, /package_path/],
+        [{ appId: "dev.test.first", packagePath: first.path, statePath: join(work.path, "another-state") }, /state_path/],
+      ] as const) {
+        await failsWith(ensure({ projectId: first.id, ...request }), Code.ALREADY_EXISTS, "CONFLICT", differs);
+      }
+      // A malformed argument is still told first; a new project's app id must match its manifest.
+      await failsWith(ensure({ projectId: first.id, appId: "dev.test.second", packagePath: "relative/pkg" }), Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", /package_path/);
+      await failsWith(ensure({ projectId: `${first.id}-new`, appId: "dev.test.second", packagePath: first.path }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /does not match the manifest's id/);
+
+      // No state_path: the project keeps the one it has, rather than conflicting with the default.
+      const again = await ensure({ projectId: first.id, appId: "dev.test.first", packagePath: first.path });
+      assert.equal(again.created, false);
+      assert.ok(existsSync(join(first.state, "current", "files")));
+      const fresh = newPackage({ "vibe.yaml": composeManifest("dev.test.fresh"), "compose.yaml": SIMPLE });
+      await ensure({ projectId: fresh.id, appId: "dev.test.fresh", packagePath: fresh.path });
+      assert.ok(existsSync(join(daemon.home, "projects", fresh.id, "current", "files")), "a new project without state_path gets the default");
+      assert.equal((await ensure({ projectId: fresh.id, appId: "dev.test.fresh", packagePath: fresh.path, statePath: join(daemon.home, "projects", fresh.id) })).created, false);
     });
 
     it("every method: NOT_FOUND for an unknown project", async () => {

@@ -371,7 +371,10 @@ export interface EnsureProjectRequest {
   appId: string;
   /** Directory holding the app (its vibe.yaml, compose file and files). */
   packagePath: string;
-  /** Directory for the project's state; under GHOSTD_HOME/projects/<project_id> when unset. */
+  /**
+   * Directory for the project's state. When unset: the one a registered project has, else
+   * GHOSTD_HOME/projects/<project_id>.
+   */
   statePath: string;
   /** The manifest (vibe.yaml) as YAML or JSON text; read from package_path when unset. */
   manifest?: string | undefined;
