@@ -31,7 +31,7 @@ import { ProjectLogs } from "./logs";
 import { parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
-import { supervisorError } from "./reasons";
+import { supervisorError, underReason } from "./reasons";
 import { Registry, type PortRow, type ProjectRow, type ProjectState, type ServiceRow, type ServiceState as ServiceStateName } from "./registry";
 import { mountVariable, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
 
@@ -170,7 +170,7 @@ export class Supervisor {
     return this.locked(projectId, async () => {
       const row = this.row(projectId);
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
-      const { plan } = this.load(row.manifest, row.packagePath);
+      const { plan } = this.loadAgain(row);
       const prepared = await this.settings.runtime.prepare(plan.services);
       for (const service of plan.services) {
         for (const mount of service.mounts) {
@@ -417,9 +417,25 @@ export class Supervisor {
     };
   }
 
+  /**
+   * A registered project's plan, from its manifest and the package as it is now. A package that
+   * stopped loading since EnsureProject leaves nothing to prepare: OpenProject's contract tells
+   * that as IMAGE_PULL_FAILED, with INVALID_MANIFEST as its cause.
+   */
+  private loadAgain(row: ProjectRow): { manifest: Manifest; plan: ProjectPlan } {
+    try {
+      return this.load(row.manifest, row.packagePath);
+    } catch (err) {
+      throw err instanceof DomainError ? underReason("IMAGE_PULL_FAILED", err, `the package ${row.packagePath} no longer loads: ${err.message}; fix it, or call EnsureProject again`) : err;
+    }
+  }
+
   private async startProject(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
     const projectId = row.projectId;
-    const ports = await allocatePorts(this.registry, this.settings.portRange, projectId, plan.services, false);
+    // StartProject's contract has START_FAILED for all that stops a start; PORT_CONFLICT is its cause.
+    const ports = await allocatePorts(this.registry, this.settings.portRange, projectId, plan.services, false).catch((err: unknown) => {
+      throw err instanceof DomainError ? underReason("START_FAILED", err) : err;
+    });
     const project: LiveProject = {
       id: projectId,
       plan,
@@ -449,15 +465,14 @@ export class Supervisor {
       const crashed = [...project.services.values()].find((s) => s.status === "failed");
       if (crashed) throw new DependencyError(crashed.plan.name, `${crashed.plan.name} exited with ${crashed.lastExit ?? "a signal"} right after it started`);
     } catch (err) {
-      const reason = err instanceof DomainError && err.reason !== "START_FAILED" ? err : undefined;
+      const cause = err instanceof DomainError ? underReason("START_FAILED", err).metadata : {};
       const failedService = err instanceof DependencyError ? err.service : current;
       const lines = project.logs.tail(10, failedService).map((l) => l.line).filter((l) => !l.startsWith("[ghostd]"));
       project.logs.note(failedService, `the project failed to start: ${(err as Error).message}`);
       await this.stopServices(project, 5000);
       this.registry.setDesiredRunning(projectId, false);
       this.registry.setStatus(projectId, "failed");
-      if (reason) throw reason;
-      throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`);
+      throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`, cause);
     }
     this.updateProjectStatus(project);
   }

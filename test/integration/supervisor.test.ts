@@ -29,7 +29,7 @@ import {
 import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { call, ndjson } from "../helpers/http";
-import { alive, composeManifest, failsWith, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
+import { alive, composeManifest, errorMetadataOf, failsWith, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { closeServer, listen, portOf } from "../helpers/ports";
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
@@ -416,6 +416,17 @@ services:
       await stop(pkg.id, 5);
     });
 
+    it("OpenProject: IMAGE_PULL_FAILED (cause INVALID_MANIFEST) when the package stopped loading after EnsureProject", async () => {
+      const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.decayed"), "compose.yaml": SIMPLE });
+      await ensure({ projectId: pkg.id, appId: "dev.test.decayed", packagePath: pkg.path, statePath: pkg.state });
+      writeFileSync(join(pkg.path, "compose.yaml"), "services:\n  a: {command: [x], depends_on: [b]}\n  b: {command: [x], depends_on: [a]}\n");
+      const err = await failsWith(open(pkg.id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /a cycle: a -> b -> a/);
+      assert.deepEqual(errorMetadataOf(err), { cause: "INVALID_MANIFEST" });
+      assert.equal((await status(pkg.id)).status, ProjectStatus.PROJECT_STATUS_REGISTERED);
+      writeFileSync(join(pkg.path, "compose.yaml"), SIMPLE);
+      assert.deepEqual((await open(pkg.id)).services.map((s) => s.name), ["app"], "once the package loads again, it opens");
+    });
+
     it("StopProject: NOT_RUNNING; DeleteProjectRuntime: STILL_RUNNING unless forced", async () => {
       const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.delete"), "compose.yaml": SIMPLE });
       await ensure({ projectId: pkg.id, appId: "dev.test.delete", packagePath: pkg.path, statePath: pkg.state });
@@ -439,18 +450,19 @@ services:
       const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.logs"), "compose.yaml": SIMPLE });
       await ensure({ projectId: pkg.id, appId: "dev.test.logs", packagePath: pkg.path, statePath: pkg.state });
       await open(pkg.id);
-      await assert.rejects(tailLogs(client, { projectId: pkg.id, serviceName: "ghost" }), (err: ServiceError) => err.code === Code.NOT_FOUND && /has no service ghost/.test(err.details));
-      await assert.rejects(tailLogs(client, { projectId: pkg.id, tailLines: -5 }), (err: ServiceError) => err.code === Code.INVALID_ARGUMENT);
+      await failsWith(tailLogs(client, { projectId: pkg.id, serviceName: "ghost" }), Code.NOT_FOUND, "NOT_FOUND", /has no service ghost/);
+      await failsWith(tailLogs(client, { projectId: pkg.id, tailLines: -5 }), Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", /tail_lines/);
     });
 
-    it("PORT_CONFLICT: a fixed host port something else holds, at start and on refresh", async () => {
+    it("a fixed host port something else holds: START_FAILED (cause PORT_CONFLICT) at start, PORT_CONFLICT on refresh", async () => {
       const holder = await listen();
       const taken = portOf(holder);
       try {
         const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.fixed"), "compose.yaml": `services:\n  app:\n    command: [sleep, '1000']\n    ports: ['${taken}:80']\n` });
         await ensure({ projectId: pkg.id, appId: "dev.test.fixed", packagePath: pkg.path, statePath: pkg.state });
         await open(pkg.id);
-        await failsWith(start(pkg.id), Code.ALREADY_EXISTS, "PORT_CONFLICT", new RegExp(`host port ${taken}/tcp`));
+        const refused = await failsWith(start(pkg.id), Code.INTERNAL, "START_FAILED", new RegExp(`app asks for host port ${taken}/tcp`));
+        assert.deepEqual(errorMetadataOf(refused), { cause: "PORT_CONFLICT", service: "app", host_port: String(taken), protocol: "tcp" });
         assert.notEqual((await status(pkg.id)).status, ProjectStatus.PROJECT_STATUS_RUNNING);
         await closeServer(holder);
         const started = await start(pkg.id);
@@ -458,7 +470,8 @@ services:
         // The service does not listen on its fixed port; something else takes it meanwhile.
         const thief = await listen(taken);
         try {
-          await failsWith(ports(pkg.id, true), Code.ALREADY_EXISTS, "PORT_CONFLICT", new RegExp(`host port ${taken}/tcp`));
+          const conflict = await failsWith(ports(pkg.id, true), Code.ALREADY_EXISTS, "PORT_CONFLICT", new RegExp(`host port ${taken}/tcp`));
+          assert.deepEqual(errorMetadataOf(conflict), { service: "app", host_port: String(taken), protocol: "tcp" });
         } finally {
           await closeServer(thief);
         }
