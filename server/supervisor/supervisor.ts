@@ -152,15 +152,22 @@ export class Supervisor {
     };
   }
 
+  /**
+   * A file that imports stays `valid` even with services this runtime cannot run (it is valid
+   * Compose); each of those is a warning, naming what OpenProject would refuse. An invalid
+   * file's services are not judged: their errors come first.
+   */
   validateCompose(content: Uint8Array): ValidateComposeResponse {
-    const { valid, report } = importCompose(Buffer.from(content).toString("utf8"));
+    const { valid, services, report } = importCompose(Buffer.from(content).toString("utf8"));
+    const { runtime } = this.settings;
+    const unrunnable = valid ? runtime.problems(services).map((p) => `services.${p.service}: cannot run on the ${runtime.name} runtime: ${p.problem}`) : [];
     return {
       valid,
       services: report.services,
       supportedFields: report.supported,
       transformedFields: report.transformed,
       rejectedFields: report.rejected,
-      warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings],
+      warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings, ...unrunnable],
     };
   }
 

@@ -427,6 +427,35 @@ services:
       assert.deepEqual((await open(pkg.id)).services.map((s) => s.name), ["app"], "once the package loads again, it opens");
     });
 
+    it("services that cannot run here: ValidateCompose warns of each, OpenProject names every one", async () => {
+      const compose = `services:
+  db:
+    image: postgres:16
+  api:
+    build: ./api
+  web:
+    build: .
+    image: myapp/web:latest
+    command: [sleep, '1000']
+    depends_on: [db, api]
+`;
+      const report = await validate(compose);
+      assert.equal(report.valid, true, "a valid Compose file, though not runnable on this runtime");
+      const about = (service: string) => report.warnings.filter((w) => w.startsWith(`services.${service}: cannot run`));
+      assert.equal(about("db").length, 1, report.warnings.join("\n"));
+      assert.match(about("db")[0] ?? "", /image postgres:16 needs a container runtime.*give the service a command/);
+      assert.equal(about("api").length, 1, report.warnings.join("\n"));
+      assert.match(about("api")[0] ?? "", /build: images are not built here.*give the service a command/);
+      assert.deepEqual(about("web"), [], "web has a command the process runtime runs");
+
+      const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.unrunnable"), "compose.yaml": compose });
+      await ensure({ projectId: pkg.id, appId: "dev.test.unrunnable", packagePath: pkg.path, statePath: pkg.state });
+      const err = await failsWith(open(pkg.id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /2 services cannot run/);
+      assert.match(err.details, /db: image postgres:16 needs a container runtime/);
+      assert.match(err.details, /api: build: images are not built here/);
+      assert.deepEqual(errorMetadataOf(err), { services: "db,api" });
+    });
+
     it("StopProject: NOT_RUNNING; DeleteProjectRuntime: STILL_RUNNING unless forced", async () => {
       const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.delete"), "compose.yaml": SIMPLE });
       await ensure({ projectId: pkg.id, appId: "dev.test.delete", packagePath: pkg.path, statePath: pkg.state });

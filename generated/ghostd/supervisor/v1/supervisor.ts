@@ -5316,7 +5316,8 @@ export const SupervisorService = {
   },
   /**
    * Checks a Compose file against the supported subset and reports what is kept, transformed
-   * and rejected. Executes nothing.
+   * and rejected, with a warning for each service the daemon's runtime cannot run. Executes
+   * nothing.
    */
   validateCompose: {
     path: "/ghostd.supervisor.v1.Supervisor/ValidateCompose" as const,
@@ -5401,7 +5402,8 @@ export interface SupervisorServer extends UntypedServiceImplementation {
   importPackage: handleUnaryCall<ImportPackageRequest, ImportPackageResponse>;
   /**
    * Checks a Compose file against the supported subset and reports what is kept, transformed
-   * and rejected. Executes nothing.
+   * and rejected, with a warning for each service the daemon's runtime cannot run. Executes
+   * nothing.
    */
   validateCompose: handleUnaryCall<ValidateComposeRequest, ValidateComposeResponse>;
   /**
@@ -5643,7 +5645,8 @@ export interface SupervisorClient extends Client {
   ): ClientUnaryCall;
   /**
    * Checks a Compose file against the supported subset and reports what is kept, transformed
-   * and rejected. Executes nothing.
+   * and rejected, with a warning for each service the daemon's runtime cannot run. Executes
+   * nothing.
    */
   validateCompose(
     request: ValidateComposeRequest,
