@@ -244,12 +244,17 @@ export class Supervisor {
     });
   }
 
+  /**
+   * A project keeps its ports while stopped, so without `refresh` the answer is the allocation
+   * kept (none before a first start). Re-checking ports is about the services holding them, so
+   * `refresh` needs the project running.
+   */
   async resolvePorts(projectId: string, refresh: boolean): Promise<ResolvePortsResponse> {
     return this.locked(projectId, async () => {
       const row = this.row(projectId);
-      const project = this.live.get(projectId);
-      if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running`);
       if (!refresh) return { ports: this.registry.ports(projectId).map(portMapping) };
+      const project = this.live.get(projectId);
+      if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running; refresh re-checks the ports of a running project`);
       const before = new Map(project.ports.map((p) => [`${p.serviceName}:${p.containerPort}/${p.protocol}`, p.hostPort]));
       const owned = (port: PortRow): boolean => {
         const pid = project.services.get(port.serviceName)?.running?.pid;

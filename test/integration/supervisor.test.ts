@@ -462,7 +462,8 @@ services:
       await failsWith(stop(pkg.id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
       await open(pkg.id);
       await failsWith(stop(pkg.id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
-      await failsWith(ports(pkg.id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
+      assert.deepEqual((await ports(pkg.id)).ports, [], "never started: no ports kept");
+      await failsWith(ports(pkg.id, true), Code.FAILED_PRECONDITION, "NOT_RUNNING");
       const started = await start(pkg.id);
       const pid = Number(serviceOf(started, "app").containerId);
       assert.ok(alive(pid));
@@ -473,6 +474,16 @@ services:
       await waitFor("the process to go", () => !alive(pid));
       assert.equal((await status(pkg.id)).status, ProjectStatus.PROJECT_STATUS_REGISTERED);
       await failsWith(stop(pkg.id, -1), Code.FAILED_PRECONDITION, "NOT_RUNNING");
+    });
+
+    it("ResolvePorts: a stopped project answers the ports it keeps; refresh needs it running", async () => {
+      const { id, started } = await run("services:\n  idle:\n    command: [sleep, '1000']\n    ports: ['7000', '7001/udp']\n");
+      assert.equal(started.ports.length, 2);
+      await stop(id, 5);
+      assert.deepEqual((await ports(id)).ports, started.ports);
+      await failsWith(ports(id, true), Code.FAILED_PRECONDITION, "NOT_RUNNING", /not running/);
+      assert.deepEqual((await start(id)).ports, started.ports, "the kept ports are the ones the next start uses");
+      await stop(id, 5);
     });
 
     it("GetProjectLogs: NOT_FOUND for a service the project does not have; INVALID_ARGUMENT for a bad tail", async () => {

@@ -625,7 +625,7 @@ export interface ValidateComposeResponse {
 
 export interface ResolvePortsRequest {
   projectId: string;
-  /** Reallocate ports whose host port is no longer free. */
+  /** Reallocate ports whose host port is no longer free; the project must be running. */
   refresh: boolean;
 }
 
@@ -5331,8 +5331,8 @@ export const SupervisorService = {
     responseDeserialize: (value: Buffer): ValidateComposeResponse => ValidateComposeResponse.decode(value),
   },
   /**
-   * Returns the project's host port allocations, reallocating them first with `refresh`.
-   * Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
+   * Returns the project's host port allocations, kept while it is stopped, reallocating them
+   * first with `refresh` (a running project only). Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
    */
   resolvePorts: {
     path: "/ghostd.supervisor.v1.Supervisor/ResolvePorts" as const,
@@ -5407,8 +5407,8 @@ export interface SupervisorServer extends UntypedServiceImplementation {
    */
   validateCompose: handleUnaryCall<ValidateComposeRequest, ValidateComposeResponse>;
   /**
-   * Returns the project's host port allocations, reallocating them first with `refresh`.
-   * Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
+   * Returns the project's host port allocations, kept while it is stopped, reallocating them
+   * first with `refresh` (a running project only). Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
    */
   resolvePorts: handleUnaryCall<ResolvePortsRequest, ResolvePortsResponse>;
 }
@@ -5664,8 +5664,8 @@ export interface SupervisorClient extends Client {
     callback: (error: ServiceError | null, response: ValidateComposeResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Returns the project's host port allocations, reallocating them first with `refresh`.
-   * Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
+   * Returns the project's host port allocations, kept while it is stopped, reallocating them
+   * first with `refresh` (a running project only). Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
    */
   resolvePorts(
     request: ResolvePortsRequest,
