@@ -132,9 +132,9 @@ program
 
 program
   .command("ports")
-  .description("a running project's host ports")
+  .description("a project's host ports, kept while it is stopped")
   .argument("<project>")
-  .option("--refresh", "re-check them and move those something else took")
+  .option("--refresh", "re-check them and move those something else took (a running project only)")
   .action((project: string, flags: { refresh?: boolean }) => invoke("Supervisor/ResolvePorts", { project_id: project, refresh: flags.refresh === true }));
 
 program
