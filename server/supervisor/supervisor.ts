@@ -111,12 +111,10 @@ export class Supervisor {
       const source = request.manifest ?? readManifest(packagePath);
       const { manifest, plan } = this.load(source, packagePath);
       if (request.appId !== manifest.id) throw supervisorError("INVALID_MANIFEST", `app_id ${request.appId} does not match the manifest's id ${manifest.id}`);
+      makeStateDirectories(statePath, manifest.state.volumes.map((v) => v.name));
       const namespace = namespaceOf(projectId);
       if (existing) this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
       else this.registry.insertProject({ projectId, appId: manifest.id, packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
-      for (const dir of [join(statePath, "current", "files"), ...manifest.state.volumes.map((v) => join(statePath, "current", "volumes", v.name))]) {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-      }
       return Promise.resolve({ projectId, namespace, created: !existing });
     });
   }
@@ -714,6 +712,17 @@ function checkSameRegistration(existing: ProjectRow, request: EnsureProjectReque
     request.statePath && existing.statePath !== request.statePath && `state_path ${existing.statePath}`,
   ].filter(Boolean);
   if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
+}
+
+/** Made before the project is registered, so a state_path that cannot hold state registers nothing. */
+function makeStateDirectories(statePath: string, volumes: readonly string[]): void {
+  try {
+    for (const dir of [join(statePath, "current", "files"), ...volumes.map((v) => join(statePath, "current", "volumes", v))]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+  } catch (err) {
+    throw supervisorError("PATH_NOT_FOUND", `state_path ${statePath} cannot hold the project's state: ${(err as Error).message}`);
+  }
 }
 
 function readManifest(packagePath: string): string {

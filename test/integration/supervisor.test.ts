@@ -385,6 +385,10 @@ services:
       const again = await ensure({ projectId: first.id, appId: "dev.test.first", packagePath: first.path });
       assert.equal(again.created, false);
       assert.ok(existsSync(join(first.state, "current", "files")));
+      // A state_path that cannot hold state is the path error the seed has, and registers nothing.
+      const unusable = join(first.path, "compose.yaml", "state");
+      await failsWith(ensure({ projectId: `${first.id}-unusable`, appId: "dev.test.first", packagePath: first.path, statePath: unusable }), Code.NOT_FOUND, "PATH_NOT_FOUND", /state_path .* cannot hold/);
+      await failsWith(status(`${first.id}-unusable`), Code.NOT_FOUND, "NOT_FOUND");
       const fresh = newPackage({ "vibe.yaml": composeManifest("dev.test.fresh"), "compose.yaml": SIMPLE });
       await ensure({ projectId: fresh.id, appId: "dev.test.fresh", packagePath: fresh.path });
       assert.ok(existsSync(join(daemon.home, "projects", fresh.id, "current", "files")), "a new project without state_path gets the default");
