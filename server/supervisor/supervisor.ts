@@ -266,7 +266,8 @@ export class Supervisor {
         if (!service) continue;
         project.logs.note(name, "restarted: its host port moved");
         await this.stopService(project, service, undefined);
-        await this.startService(project, service);
+        // ResolvePorts has no START_FAILED: a service that cannot start again fails as after a crash.
+        await this.startService(project, service).catch((err: unknown) => this.restartFailed(project, service, err));
       }
       return { ports: project.ports.map(portMapping) };
     });
@@ -558,13 +559,15 @@ export class Supervisor {
       if (live.stopping || project.stopping || this.closing) return;
       this.startService(project, live).then(
         () => this.updateProjectStatus(project),
-        (err: unknown) => {
-          project.logs.note(live.plan.name, `could not restart: ${(err as Error).message}`);
-          this.setService(project, live, "failed");
-          this.updateProjectStatus(project);
-        },
+        (err: unknown) => this.restartFailed(project, live, err),
       );
     }, delay);
+  }
+
+  private restartFailed(project: LiveProject, live: LiveService, err: unknown): void {
+    project.logs.note(live.plan.name, `could not restart: ${(err as Error).message}`);
+    this.setService(project, live, "failed");
+    this.updateProjectStatus(project);
   }
 
   private async stopServices(project: LiveProject, graceMs: number | undefined): Promise<void> {
