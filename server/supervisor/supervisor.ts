@@ -91,7 +91,7 @@ export class Supervisor {
   private readonly live = new Map<string, LiveProject>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly logBooks = new Map<string, ProjectLogs>();
-  private readonly manifests = new Map<string, { source: string; manifest: Manifest }>();
+  private readonly autosave = new Map<string, { source: string; enabled: boolean }>();
   private closing = false;
 
   constructor(private readonly settings: SupervisorSettings) {
@@ -135,7 +135,6 @@ export class Supervisor {
 
   status(projectId: string): GetProjectStatusResponse {
     const row = this.row(projectId);
-    const manifest = this.manifestOf(row);
     return {
       projectId,
       appId: row.appId,
@@ -146,7 +145,7 @@ export class Supervisor {
       ports: this.registry.ports(projectId).map(portMapping),
       stateSizeBytes: diskUsage(join(row.statePath, "current")),
       snapshotCount: countSnapshots(row.statePath),
-      autosaveEnabled: manifest.state.autosave,
+      autosaveEnabled: this.autosaveOf(row),
     };
   }
 
@@ -388,13 +387,23 @@ export class Supervisor {
     return logs;
   }
 
-  /** A registered project's manifest, parsed once per text (GetProjectStatus reads it each call). */
-  private manifestOf(row: ProjectRow): Manifest {
-    const cached = this.manifests.get(row.projectId);
-    if (cached?.source === row.manifest) return cached.manifest;
-    const manifest = parseManifestText(row.manifest);
-    this.manifests.set(row.projectId, { source: row.manifest, manifest });
-    return manifest;
+  /**
+   * Whether a registered project autosaves, from its manifest parsed once per text (GetProjectStatus
+   * asks each call). A manifest this daemon no longer accepts (stricter rules since it was
+   * registered) autosaves nothing: GetProjectStatus, whose only reason is NOT_FOUND, still answers,
+   * and OpenProject says what is wrong.
+   */
+  private autosaveOf(row: ProjectRow): boolean {
+    const cached = this.autosave.get(row.projectId);
+    if (cached?.source === row.manifest) return cached.enabled;
+    let enabled = false;
+    try {
+      enabled = parseManifestText(row.manifest).state.autosave;
+    } catch (err) {
+      this.settings.logger.warn({ err, project: row.projectId }, "the registered manifest no longer loads");
+    }
+    this.autosave.set(row.projectId, { source: row.manifest, enabled });
+    return enabled;
   }
 
   /** A manifest's text as a validated manifest and its plan; every problem is INVALID_MANIFEST. */

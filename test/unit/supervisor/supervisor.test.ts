@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import type { Server } from "node:net";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import pino from "pino";
 import { EnsureProjectRequest, ProjectStatus, ServiceState } from "../../../generated/ghostd/supervisor/v1/supervisor";
+import { DomainError } from "../../../server/errors";
 import { supervisorError } from "../../../server/supervisor/reasons";
 import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext } from "../../../server/supervisor/runtime/driver";
 import { Supervisor } from "../../../server/supervisor/supervisor";
@@ -70,6 +72,31 @@ describe("supervisor over a fake runtime", () => {
   afterEach(async () => {
     await supervisor.close();
     home.remove();
+  });
+
+  it("GetProjectStatus answers for a project whose registered manifest this daemon no longer accepts", async () => {
+    const pkg = writePackage(join(home.path, "pkg"), {
+      "vibe.yaml": "kind: vibe.app/v1\nid: dev.test.fake\nname: Fake\nversion: 1.0.0\nruntime: {mode: compose}\nstate: {autosave: true}\n",
+      "compose.yaml": "services:\n  app:\n    command: [server]\n",
+    });
+    await supervisor.ensure(EnsureProjectRequest.fromPartial({ projectId: "p", appId: "dev.test.fake", packagePath: pkg }));
+    assert.equal(supervisor.status("p").autosaveEnabled, true);
+    // As a later daemon with stricter rules would find it: the stored text no longer parses.
+    const db = new Database(join(home.path, "registry.db"));
+    try {
+      db.prepare("UPDATE projects SET manifest = ? WHERE project_id = ?").run("kind: vibe.app/v0\n", "p");
+    } finally {
+      db.close();
+    }
+    const after = supervisor.status("p");
+    assert.equal(after.status, ProjectStatus.PROJECT_STATUS_REGISTERED);
+    assert.equal(after.autosaveEnabled, false, "a manifest that does not load autosaves nothing");
+    const refused = await supervisor.open("p").then(
+      () => assert.fail("opened"),
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof DomainError);
+    assert.deepEqual([refused.reason, refused.metadata], ["IMAGE_PULL_FAILED", { cause: "INVALID_MANIFEST" }]);
   });
 
   it("ResolvePorts with refresh answers the new ports when a moved service cannot start again; the service is failed", async () => {
