@@ -75,7 +75,7 @@ program
   .argument("<project>")
   .argument("<package-dir>")
   .option("--app-id <id>", "the app's id (default: read from the package's vibe.yaml)")
-  .option("--state <dir>", "where the project's state lives (default: under the daemon's home)")
+  .option("--state <dir>", "where the project's state lives (default: where it is for a registered project, else under the daemon's home)")
   .action(async (project: string, dir: string, flags: { appId?: string; state?: string }) => {
     const packagePath = resolve(dir);
     const appId = flags.appId ?? appIdOf(packagePath);
@@ -132,9 +132,9 @@ program
 
 program
   .command("ports")
-  .description("a running project's host ports")
+  .description("a project's host ports, kept while it is stopped")
   .argument("<project>")
-  .option("--refresh", "re-check them and move those something else took")
+  .option("--refresh", "re-check them and move those something else took (a running project only)")
   .action((project: string, flags: { refresh?: boolean }) => invoke("Supervisor/ResolvePorts", { project_id: project, refresh: flags.refresh === true }));
 
 program

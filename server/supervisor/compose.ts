@@ -173,7 +173,6 @@ function importService(name: string, definition: unknown, volumes: string[], con
 
   const image = definition.image;
   if (image !== undefined && typeof image !== "string") error("image: must be a string");
-  if (definition.build !== undefined && image === undefined) report.warnings.push(`${at}.build: the service has no image; it needs a prebuilt image, or a command for the process runtime`);
   if (image === undefined && definition.build === undefined && definition.command === undefined && definition.entrypoint === undefined) {
     error("image: a service needs an image, a build or a command");
   }
@@ -209,6 +208,7 @@ function importService(name: string, definition: unknown, volumes: string[], con
   return {
     name,
     ...(typeof image === "string" ? { image } : {}),
+    ...(definition.build === undefined ? {} : { build: true }),
     entrypoint,
     command,
     environment,

@@ -46,6 +46,8 @@ export interface RestartPlan {
 export interface ServicePlan {
   readonly name: string;
   readonly image?: string;
+  /** Compose `build:`: the image is to be built from the package; whether a runtime can is its call. */
+  readonly build?: boolean;
   readonly entrypoint: readonly string[];
   readonly command: readonly string[];
   /** Values may hold `${VAR}` references, resolved when the service starts. */

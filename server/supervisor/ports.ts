@@ -63,7 +63,7 @@ export async function allocatePorts(
       const row: PortRow = { ...base, hostPort: port.hostPort, fixed: true };
       const ours = current?.hostPort === port.hostPort;
       if (taken.has(`${port.hostPort}/${port.protocol}`) || (!(ours && !recheck) && !owned(row) && !(await isFree(port.hostPort, port.protocol)))) {
-        throw supervisorError("PORT_CONFLICT", `${service} asks for host port ${port.hostPort}/${port.protocol}, which something else holds`);
+        throw supervisorError("PORT_CONFLICT", `${service} asks for host port ${port.hostPort}/${port.protocol}, which something else holds`, { service, host_port: String(port.hostPort), protocol: port.protocol });
       }
       claim(row);
       continue;
@@ -76,7 +76,9 @@ export async function allocatePorts(
     for (let candidate = range.from; candidate <= range.to && found === undefined; candidate++) {
       if (!taken.has(`${candidate}/${port.protocol}`) && (await isFree(candidate, port.protocol))) found = candidate;
     }
-    if (found === undefined) throw supervisorError("PORT_CONFLICT", `no free host port left in ${range.from}-${range.to} for ${service}:${port.containerPort}`);
+    if (found === undefined) {
+      throw supervisorError("PORT_CONFLICT", `no free host port left in ${range.from}-${range.to} for ${service}:${port.containerPort}`, { service, container_port: String(port.containerPort), protocol: port.protocol });
+    }
     claim({ ...base, hostPort: found, fixed: false });
   }
 

@@ -1,4 +1,4 @@
-import { Code, reasons } from "../errors";
+import { Code, reasons, type DomainError } from "../errors";
 
 /**
  * Seed 002's error codes, each with the gRPC code it travels under. State conflicts are
@@ -29,3 +29,13 @@ export const supervisorError = reasons({
   // Added: an argument that is not of its form (a project id with a slash, a negative timeout).
   INVALID_ARGUMENT: Code.INVALID_ARGUMENT,
 });
+
+export type SupervisorReason = keyof typeof supervisorError.table;
+
+/**
+ * A failure told under a reason the method's contract lists, for one whose own reason it does
+ * not: the own reason stays machine-readable as the `cause` in ErrorInfo metadata.
+ */
+export function underReason(reason: SupervisorReason, err: DomainError, message = err.message): DomainError {
+  return err.reason === reason ? err : supervisorError(reason, message, { ...err.metadata, cause: err.reason });
+}

@@ -31,7 +31,7 @@ import { ProjectLogs } from "./logs";
 import { parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
-import { supervisorError } from "./reasons";
+import { supervisorError, underReason } from "./reasons";
 import { Registry, type PortRow, type ProjectRow, type ProjectState, type ServiceRow, type ServiceState as ServiceStateName } from "./registry";
 import { mountVariable, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
 
@@ -91,7 +91,7 @@ export class Supervisor {
   private readonly live = new Map<string, LiveProject>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly logBooks = new Map<string, ProjectLogs>();
-  private readonly manifests = new Map<string, { source: string; manifest: Manifest }>();
+  private readonly autosave = new Map<string, { source: string; enabled: boolean }>();
   private closing = false;
 
   constructor(private readonly settings: SupervisorSettings) {
@@ -102,35 +102,20 @@ export class Supervisor {
 
   ensure(request: EnsureProjectRequest): Promise<EnsureProjectResponse> {
     return this.locked(request.projectId, () => {
-      const { projectId } = request;
-      if (!PROJECT_ID.test(projectId)) throw supervisorError("INVALID_ARGUMENT", `project_id "${projectId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
-      if (!isAbsolute(request.packagePath)) throw supervisorError("INVALID_ARGUMENT", `package_path "${request.packagePath}" must be an absolute path`);
-      if (!isDirectory(request.packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${request.packagePath} is not a directory`);
-      const statePath = request.statePath || join(this.settings.home, "projects", projectId);
-      if (!isAbsolute(statePath)) throw supervisorError("INVALID_ARGUMENT", `state_path "${statePath}" must be an absolute path`);
-      const source = request.manifest ?? readManifest(request.packagePath);
-      const { manifest, plan } = this.load(source, request.packagePath);
+      const { projectId, packagePath } = request;
+      checkEnsureArguments(request);
+      const existing = this.registry.project(projectId);
+      if (existing) checkSameRegistration(existing, request);
+      if (!isDirectory(packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${packagePath} is not a directory`);
+      const statePath = request.statePath || existing?.statePath || join(this.settings.home, "projects", projectId);
+      const source = request.manifest ?? readManifest(packagePath);
+      const { manifest, plan } = this.load(source, packagePath);
       if (request.appId !== manifest.id) throw supervisorError("INVALID_MANIFEST", `app_id ${request.appId} does not match the manifest's id ${manifest.id}`);
+      makeStateDirectories(statePath, manifest.state.volumes.map((v) => v.name));
       const namespace = namespaceOf(projectId);
-      const created = this.registry.transaction(() => {
-        const existing = this.registry.project(projectId);
-        if (!existing) {
-          this.registry.insertProject({ projectId, appId: manifest.id, packagePath: request.packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
-          return true;
-        }
-        const differs = [
-          existing.appId !== request.appId && `app_id ${existing.appId}`,
-          existing.packagePath !== request.packagePath && `package_path ${existing.packagePath}`,
-          existing.statePath !== statePath && `state_path ${existing.statePath}`,
-        ].filter(Boolean);
-        if (differs.length > 0) throw supervisorError("CONFLICT", `project ${projectId} is registered with ${differs.join(", ")}`);
-        this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
-        return false;
-      });
-      for (const dir of [join(statePath, "current", "files"), ...manifest.state.volumes.map((v) => join(statePath, "current", "volumes", v.name))]) {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-      }
-      return Promise.resolve({ projectId, namespace, created });
+      if (existing) this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
+      else this.registry.insertProject({ projectId, appId: manifest.id, packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
+      return Promise.resolve({ projectId, namespace, created: !existing });
     });
   }
 
@@ -150,7 +135,6 @@ export class Supervisor {
 
   status(projectId: string): GetProjectStatusResponse {
     const row = this.row(projectId);
-    const manifest = this.manifestOf(row);
     return {
       projectId,
       appId: row.appId,
@@ -161,19 +145,26 @@ export class Supervisor {
       ports: this.registry.ports(projectId).map(portMapping),
       stateSizeBytes: diskUsage(join(row.statePath, "current")),
       snapshotCount: countSnapshots(row.statePath),
-      autosaveEnabled: manifest.state.autosave,
+      autosaveEnabled: this.autosaveOf(row),
     };
   }
 
+  /**
+   * A file that imports stays `valid` even with services this runtime cannot run (it is valid
+   * Compose); each of those is a warning, naming what OpenProject would refuse. An invalid
+   * file's services are not judged: their errors come first.
+   */
   validateCompose(content: Uint8Array): ValidateComposeResponse {
-    const { valid, report } = importCompose(Buffer.from(content).toString("utf8"));
+    const { valid, services, report } = importCompose(Buffer.from(content).toString("utf8"));
+    const { runtime } = this.settings;
+    const unrunnable = valid ? runtime.problems(services).map((p) => `services.${p.service}: cannot run on the ${runtime.name} runtime: ${p.problem}`) : [];
     return {
       valid,
       services: report.services,
       supportedFields: report.supported,
       transformedFields: report.transformed,
       rejectedFields: report.rejected,
-      warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings],
+      warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings, ...unrunnable],
     };
   }
 
@@ -183,7 +174,7 @@ export class Supervisor {
     return this.locked(projectId, async () => {
       const row = this.row(projectId);
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
-      const { plan } = this.load(row.manifest, row.packagePath);
+      const { plan } = this.loadAgain(row);
       const prepared = await this.settings.runtime.prepare(plan.services);
       for (const service of plan.services) {
         for (const mount of service.mounts) {
@@ -250,12 +241,17 @@ export class Supervisor {
     });
   }
 
+  /**
+   * A project keeps its ports while stopped, so without `refresh` the answer is the allocation
+   * kept (none before a first start). Re-checking ports is about the services holding them, so
+   * `refresh` needs the project running.
+   */
   async resolvePorts(projectId: string, refresh: boolean): Promise<ResolvePortsResponse> {
     return this.locked(projectId, async () => {
       const row = this.row(projectId);
-      const project = this.live.get(projectId);
-      if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running`);
       if (!refresh) return { ports: this.registry.ports(projectId).map(portMapping) };
+      const project = this.live.get(projectId);
+      if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running; refresh re-checks the ports of a running project`);
       const before = new Map(project.ports.map((p) => [`${p.serviceName}:${p.containerPort}/${p.protocol}`, p.hostPort]));
       const owned = (port: PortRow): boolean => {
         const pid = project.services.get(port.serviceName)?.running?.pid;
@@ -269,7 +265,8 @@ export class Supervisor {
         if (!service) continue;
         project.logs.note(name, "restarted: its host port moved");
         await this.stopService(project, service, undefined);
-        await this.startService(project, service);
+        // ResolvePorts has no START_FAILED: a service that cannot start again fails as after a crash.
+        await this.startService(project, service).catch((err: unknown) => this.restartFailed(project, service, err));
       }
       return { ports: project.ports.map(portMapping) };
     });
@@ -390,13 +387,23 @@ export class Supervisor {
     return logs;
   }
 
-  /** A registered project's manifest, parsed once per text (GetProjectStatus reads it each call). */
-  private manifestOf(row: ProjectRow): Manifest {
-    const cached = this.manifests.get(row.projectId);
-    if (cached?.source === row.manifest) return cached.manifest;
-    const manifest = parseManifestText(row.manifest);
-    this.manifests.set(row.projectId, { source: row.manifest, manifest });
-    return manifest;
+  /**
+   * Whether a registered project autosaves, from its manifest parsed once per text (GetProjectStatus
+   * asks each call). A manifest this daemon no longer accepts (stricter rules since it was
+   * registered) autosaves nothing: GetProjectStatus, whose only reason is NOT_FOUND, still answers,
+   * and OpenProject says what is wrong.
+   */
+  private autosaveOf(row: ProjectRow): boolean {
+    const cached = this.autosave.get(row.projectId);
+    if (cached?.source === row.manifest) return cached.enabled;
+    let enabled = false;
+    try {
+      enabled = parseManifestText(row.manifest).state.autosave;
+    } catch (err) {
+      this.settings.logger.warn({ err, project: row.projectId }, "the registered manifest no longer loads");
+    }
+    this.autosave.set(row.projectId, { source: row.manifest, enabled });
+    return enabled;
   }
 
   /** A manifest's text as a validated manifest and its plan; every problem is INVALID_MANIFEST. */
@@ -430,9 +437,25 @@ export class Supervisor {
     };
   }
 
+  /**
+   * A registered project's plan, from its manifest and the package as it is now. A package that
+   * stopped loading since EnsureProject leaves nothing to prepare: OpenProject's contract tells
+   * that as IMAGE_PULL_FAILED, with INVALID_MANIFEST as its cause.
+   */
+  private loadAgain(row: ProjectRow): { manifest: Manifest; plan: ProjectPlan } {
+    try {
+      return this.load(row.manifest, row.packagePath);
+    } catch (err) {
+      throw err instanceof DomainError ? underReason("IMAGE_PULL_FAILED", err, `the package ${row.packagePath} no longer loads: ${err.message}; fix it, or call EnsureProject again`) : err;
+    }
+  }
+
   private async startProject(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
     const projectId = row.projectId;
-    const ports = await allocatePorts(this.registry, this.settings.portRange, projectId, plan.services, false);
+    // StartProject's contract has START_FAILED for all that stops a start; PORT_CONFLICT is its cause.
+    const ports = await allocatePorts(this.registry, this.settings.portRange, projectId, plan.services, false).catch((err: unknown) => {
+      throw err instanceof DomainError ? underReason("START_FAILED", err) : err;
+    });
     const project: LiveProject = {
       id: projectId,
       plan,
@@ -462,15 +485,14 @@ export class Supervisor {
       const crashed = [...project.services.values()].find((s) => s.status === "failed");
       if (crashed) throw new DependencyError(crashed.plan.name, `${crashed.plan.name} exited with ${crashed.lastExit ?? "a signal"} right after it started`);
     } catch (err) {
-      const reason = err instanceof DomainError && err.reason !== "START_FAILED" ? err : undefined;
+      const cause = err instanceof DomainError ? underReason("START_FAILED", err).metadata : {};
       const failedService = err instanceof DependencyError ? err.service : current;
       const lines = project.logs.tail(10, failedService).map((l) => l.line).filter((l) => !l.startsWith("[ghostd]"));
       project.logs.note(failedService, `the project failed to start: ${(err as Error).message}`);
       await this.stopServices(project, 5000);
       this.registry.setDesiredRunning(projectId, false);
       this.registry.setStatus(projectId, "failed");
-      if (reason) throw reason;
-      throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`);
+      throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`, cause);
     }
     this.updateProjectStatus(project);
   }
@@ -546,13 +568,15 @@ export class Supervisor {
       if (live.stopping || project.stopping || this.closing) return;
       this.startService(project, live).then(
         () => this.updateProjectStatus(project),
-        (err: unknown) => {
-          project.logs.note(live.plan.name, `could not restart: ${(err as Error).message}`);
-          this.setService(project, live, "failed");
-          this.updateProjectStatus(project);
-        },
+        (err: unknown) => this.restartFailed(project, live, err),
       );
     }, delay);
+  }
+
+  private restartFailed(project: LiveProject, live: LiveService, err: unknown): void {
+    project.logs.note(live.plan.name, `could not restart: ${(err as Error).message}`);
+    this.setService(project, live, "failed");
+    this.updateProjectStatus(project);
   }
 
   private async stopServices(project: LiveProject, graceMs: number | undefined): Promise<void> {
@@ -679,6 +703,38 @@ function parseManifestText(source: string): Manifest {
   const parsed = parseManifest(document);
   if ("problems" in parsed) throw supervisorError("INVALID_MANIFEST", `the manifest has ${parsed.problems.length} problem${parsed.problems.length > 1 ? "s" : ""}: ${parsed.problems.join("; ")}`);
   return parsed.manifest;
+}
+
+/** The arguments of EnsureProject that are malformed whatever is registered: told before anything else. */
+function checkEnsureArguments(request: EnsureProjectRequest): void {
+  if (!PROJECT_ID.test(request.projectId)) throw supervisorError("INVALID_ARGUMENT", `project_id "${request.projectId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
+  if (!isAbsolute(request.packagePath)) throw supervisorError("INVALID_ARGUMENT", `package_path "${request.packagePath}" must be an absolute path`);
+  if (request.statePath && !isAbsolute(request.statePath)) throw supervisorError("INVALID_ARGUMENT", `state_path "${request.statePath}" must be an absolute path`);
+}
+
+/**
+ * A registered project is ensured again only as what it is: another app or package, or a
+ * state_path given and different, is CONFLICT whatever the package now holds. An omitted
+ * state_path means the one it has.
+ */
+function checkSameRegistration(existing: ProjectRow, request: EnsureProjectRequest): void {
+  const differs = [
+    existing.appId !== request.appId && `app_id ${existing.appId}`,
+    existing.packagePath !== request.packagePath && `package_path ${existing.packagePath}`,
+    request.statePath && existing.statePath !== request.statePath && `state_path ${existing.statePath}`,
+  ].filter(Boolean);
+  if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
+}
+
+/** Made before the project is registered, so a state_path that cannot hold state registers nothing. */
+function makeStateDirectories(statePath: string, volumes: readonly string[]): void {
+  try {
+    for (const dir of [join(statePath, "current", "files"), ...volumes.map((v) => join(statePath, "current", "volumes", v))]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+  } catch (err) {
+    throw supervisorError("PATH_NOT_FOUND", `state_path ${statePath} cannot hold the project's state: ${(err as Error).message}`);
+  }
 }
 
 function readManifest(packagePath: string): string {

@@ -1,8 +1,10 @@
-import { credentials, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { GetProjectLogsRequest, SupervisorClient, type LogEntry } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { ErrorInfo } from "../../generated/google/rpc/error_details";
+import { Status } from "../../generated/google/rpc/status";
 import { reasonOf } from "../../gateway/transcoder/errors";
 import { processStart } from "../../server/proc";
 
@@ -25,6 +27,16 @@ export async function failsWith(promise: Promise<unknown>, code: number, reason:
   assert.equal(err.code, code, `${reason}: ${err.details}`);
   if (message) assert.match(err.details, message);
   return err;
+}
+
+/** The metadata of a failed call's google.rpc.ErrorInfo: the machine-readable detail beside its reason. */
+export function errorMetadataOf(err: ServiceError): Record<string, string> {
+  const metadata: unknown = err.metadata;
+  const [details] = metadata instanceof Metadata ? metadata.get("grpc-status-details-bin") : [];
+  assert.ok(Buffer.isBuffer(details), "the error carries status details");
+  const info = Status.decode(details).details.find((d) => d.typeUrl === "type.googleapis.com/google.rpc.ErrorInfo");
+  assert.ok(info, "the status details hold an ErrorInfo");
+  return ErrorInfo.decode(info.value).metadata;
 }
 
 /** Writes a package directory: file name to content; `.sh` files are made executable. */

@@ -29,7 +29,7 @@ import {
 import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { call, ndjson } from "../helpers/http";
-import { alive, composeManifest, failsWith, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
+import { alive, composeManifest, errorMetadataOf, failsWith, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { closeServer, listen, portOf } from "../helpers/ports";
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
@@ -354,7 +354,7 @@ services:
 
       const good = newPackage({ "vibe.yaml": composeManifest("dev.test.conflict"), "compose.yaml": SIMPLE });
       await ensure({ projectId: good.id, appId: "dev.test.conflict", packagePath: good.path, statePath: good.state });
-      await failsWith(ensure({ projectId: good.id, appId: "dev.test.other", packagePath: good.path, statePath: good.state }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /does not match the manifest's id/);
+      await failsWith(ensure({ projectId: good.id, appId: "dev.test.other", packagePath: good.path, statePath: good.state }), Code.ALREADY_EXISTS, "CONFLICT", /registered with app_id dev\.test\.conflict/);
       const elsewhere = writePackage(join(work.path, "elsewhere"), { "vibe.yaml": composeManifest("dev.test.conflict"), "compose.yaml": SIMPLE });
       await failsWith(ensure({ projectId: good.id, appId: "dev.test.conflict", packagePath: elsewhere, statePath: good.state }), Code.ALREADY_EXISTS, "CONFLICT", /package_path/);
       await failsWith(ensure({ projectId: good.id, appId: "dev.test.conflict", packagePath: good.path, statePath: join(work.path, "other-state") }), Code.ALREADY_EXISTS, "CONFLICT", /state_path/);
@@ -362,6 +362,37 @@ services:
       const after = await status(good.id);
       assert.equal(after.appId, "dev.test.conflict");
       assert.equal(after.status, ProjectStatus.PROJECT_STATUS_REGISTERED);
+    });
+
+    it("EnsureProject: CONFLICT for a registered project comes before the package and manifest checks", async () => {
+      const first = newPackage({ "vibe.yaml": composeManifest("dev.test.first"), "compose.yaml": SIMPLE });
+      await ensure({ projectId: first.id, appId: "dev.test.first", packagePath: first.path, statePath: first.state });
+      const broken = newPackage({ "vibe.yaml": "kind: vibe.app/v2\n" });
+      const gone = join(work.path, "no-such-package");
+      for (const [request, differs] of [
+        [{ appId: "dev.test.second", packagePath: first.path, statePath: first.state }, /app_id dev\.test\.first/],
+        [{ appId: "dev.test.second", packagePath: gone, statePath: first.state }, /app_id dev\.test\.first, package_path/],
+        [{ appId: "dev.test.first", packagePath: broken.path, statePath: first.state }, /package_path/],
+        [{ appId: "dev.test.first", packagePath: first.path, statePath: join(work.path, "another-state") }, /state_path/],
+      ] as const) {
+        await failsWith(ensure({ projectId: first.id, ...request }), Code.ALREADY_EXISTS, "CONFLICT", differs);
+      }
+      // A malformed argument is still told first; a new project's app id must match its manifest.
+      await failsWith(ensure({ projectId: first.id, appId: "dev.test.second", packagePath: "relative/pkg" }), Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", /package_path/);
+      await failsWith(ensure({ projectId: `${first.id}-new`, appId: "dev.test.second", packagePath: first.path }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /does not match the manifest's id/);
+
+      // No state_path: the project keeps the one it has, rather than conflicting with the default.
+      const again = await ensure({ projectId: first.id, appId: "dev.test.first", packagePath: first.path });
+      assert.equal(again.created, false);
+      assert.ok(existsSync(join(first.state, "current", "files")));
+      // A state_path that cannot hold state is the path error the seed has, and registers nothing.
+      const unusable = join(first.path, "compose.yaml", "state");
+      await failsWith(ensure({ projectId: `${first.id}-unusable`, appId: "dev.test.first", packagePath: first.path, statePath: unusable }), Code.NOT_FOUND, "PATH_NOT_FOUND", /state_path .* cannot hold/);
+      await failsWith(status(`${first.id}-unusable`), Code.NOT_FOUND, "NOT_FOUND");
+      const fresh = newPackage({ "vibe.yaml": composeManifest("dev.test.fresh"), "compose.yaml": SIMPLE });
+      await ensure({ projectId: fresh.id, appId: "dev.test.fresh", packagePath: fresh.path });
+      assert.ok(existsSync(join(daemon.home, "projects", fresh.id, "current", "files")), "a new project without state_path gets the default");
+      assert.equal((await ensure({ projectId: fresh.id, appId: "dev.test.fresh", packagePath: fresh.path, statePath: join(daemon.home, "projects", fresh.id) })).created, false);
     });
 
     it("every method: NOT_FOUND for an unknown project", async () => {
@@ -389,13 +420,54 @@ services:
       await stop(pkg.id, 5);
     });
 
+    it("OpenProject: IMAGE_PULL_FAILED (cause INVALID_MANIFEST) when the package stopped loading after EnsureProject", async () => {
+      const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.decayed"), "compose.yaml": SIMPLE });
+      await ensure({ projectId: pkg.id, appId: "dev.test.decayed", packagePath: pkg.path, statePath: pkg.state });
+      writeFileSync(join(pkg.path, "compose.yaml"), "services:\n  a: {command: [x], depends_on: [b]}\n  b: {command: [x], depends_on: [a]}\n");
+      const err = await failsWith(open(pkg.id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /a cycle: a -> b -> a/);
+      assert.deepEqual(errorMetadataOf(err), { cause: "INVALID_MANIFEST" });
+      assert.equal((await status(pkg.id)).status, ProjectStatus.PROJECT_STATUS_REGISTERED);
+      writeFileSync(join(pkg.path, "compose.yaml"), SIMPLE);
+      assert.deepEqual((await open(pkg.id)).services.map((s) => s.name), ["app"], "once the package loads again, it opens");
+    });
+
+    it("services that cannot run here: ValidateCompose warns of each, OpenProject names every one", async () => {
+      const compose = `services:
+  db:
+    image: postgres:16
+  api:
+    build: ./api
+  web:
+    build: .
+    image: myapp/web:latest
+    command: [sleep, '1000']
+    depends_on: [db, api]
+`;
+      const report = await validate(compose);
+      assert.equal(report.valid, true, "a valid Compose file, though not runnable on this runtime");
+      const about = (service: string) => report.warnings.filter((w) => w.startsWith(`services.${service}: cannot run`));
+      assert.equal(about("db").length, 1, report.warnings.join("\n"));
+      assert.match(about("db")[0] ?? "", /image postgres:16 needs a container runtime.*give the service a command/);
+      assert.equal(about("api").length, 1, report.warnings.join("\n"));
+      assert.match(about("api")[0] ?? "", /build: images are not built here.*give the service a command/);
+      assert.deepEqual(about("web"), [], "web has a command the process runtime runs");
+
+      const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.unrunnable"), "compose.yaml": compose });
+      await ensure({ projectId: pkg.id, appId: "dev.test.unrunnable", packagePath: pkg.path, statePath: pkg.state });
+      const err = await failsWith(open(pkg.id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /2 services cannot run/);
+      assert.match(err.details, /db: image postgres:16 needs a container runtime/);
+      assert.match(err.details, /api: build: images are not built here/);
+      assert.deepEqual(errorMetadataOf(err), { services: "db,api" });
+    });
+
     it("StopProject: NOT_RUNNING; DeleteProjectRuntime: STILL_RUNNING unless forced", async () => {
       const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.delete"), "compose.yaml": SIMPLE });
       await ensure({ projectId: pkg.id, appId: "dev.test.delete", packagePath: pkg.path, statePath: pkg.state });
       await failsWith(stop(pkg.id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
       await open(pkg.id);
       await failsWith(stop(pkg.id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
-      await failsWith(ports(pkg.id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
+      assert.deepEqual((await ports(pkg.id)).ports, [], "never started: no ports kept");
+      await failsWith(ports(pkg.id, true), Code.FAILED_PRECONDITION, "NOT_RUNNING");
       const started = await start(pkg.id);
       const pid = Number(serviceOf(started, "app").containerId);
       assert.ok(alive(pid));
@@ -408,22 +480,33 @@ services:
       await failsWith(stop(pkg.id, -1), Code.FAILED_PRECONDITION, "NOT_RUNNING");
     });
 
+    it("ResolvePorts: a stopped project answers the ports it keeps; refresh needs it running", async () => {
+      const { id, started } = await run("services:\n  idle:\n    command: [sleep, '1000']\n    ports: ['7000', '7001/udp']\n");
+      assert.equal(started.ports.length, 2);
+      await stop(id, 5);
+      assert.deepEqual((await ports(id)).ports, started.ports);
+      await failsWith(ports(id, true), Code.FAILED_PRECONDITION, "NOT_RUNNING", /not running/);
+      assert.deepEqual((await start(id)).ports, started.ports, "the kept ports are the ones the next start uses");
+      await stop(id, 5);
+    });
+
     it("GetProjectLogs: NOT_FOUND for a service the project does not have; INVALID_ARGUMENT for a bad tail", async () => {
       const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.logs"), "compose.yaml": SIMPLE });
       await ensure({ projectId: pkg.id, appId: "dev.test.logs", packagePath: pkg.path, statePath: pkg.state });
       await open(pkg.id);
-      await assert.rejects(tailLogs(client, { projectId: pkg.id, serviceName: "ghost" }), (err: ServiceError) => err.code === Code.NOT_FOUND && /has no service ghost/.test(err.details));
-      await assert.rejects(tailLogs(client, { projectId: pkg.id, tailLines: -5 }), (err: ServiceError) => err.code === Code.INVALID_ARGUMENT);
+      await failsWith(tailLogs(client, { projectId: pkg.id, serviceName: "ghost" }), Code.NOT_FOUND, "NOT_FOUND", /has no service ghost/);
+      await failsWith(tailLogs(client, { projectId: pkg.id, tailLines: -5 }), Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", /tail_lines/);
     });
 
-    it("PORT_CONFLICT: a fixed host port something else holds, at start and on refresh", async () => {
+    it("a fixed host port something else holds: START_FAILED (cause PORT_CONFLICT) at start, PORT_CONFLICT on refresh", async () => {
       const holder = await listen();
       const taken = portOf(holder);
       try {
         const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.fixed"), "compose.yaml": `services:\n  app:\n    command: [sleep, '1000']\n    ports: ['${taken}:80']\n` });
         await ensure({ projectId: pkg.id, appId: "dev.test.fixed", packagePath: pkg.path, statePath: pkg.state });
         await open(pkg.id);
-        await failsWith(start(pkg.id), Code.ALREADY_EXISTS, "PORT_CONFLICT", new RegExp(`host port ${taken}/tcp`));
+        const refused = await failsWith(start(pkg.id), Code.INTERNAL, "START_FAILED", new RegExp(`app asks for host port ${taken}/tcp`));
+        assert.deepEqual(errorMetadataOf(refused), { cause: "PORT_CONFLICT", service: "app", host_port: String(taken), protocol: "tcp" });
         assert.notEqual((await status(pkg.id)).status, ProjectStatus.PROJECT_STATUS_RUNNING);
         await closeServer(holder);
         const started = await start(pkg.id);
@@ -431,7 +514,8 @@ services:
         // The service does not listen on its fixed port; something else takes it meanwhile.
         const thief = await listen(taken);
         try {
-          await failsWith(ports(pkg.id, true), Code.ALREADY_EXISTS, "PORT_CONFLICT", new RegExp(`host port ${taken}/tcp`));
+          const conflict = await failsWith(ports(pkg.id, true), Code.ALREADY_EXISTS, "PORT_CONFLICT", new RegExp(`host port ${taken}/tcp`));
+          assert.deepEqual(errorMetadataOf(conflict), { service: "app", host_port: String(taken), protocol: "tcp" });
         } finally {
           await closeServer(thief);
         }

@@ -1,4 +1,5 @@
 import type { ServicePlan } from "../plan";
+import { supervisorError } from "../reasons";
 
 /** A mount as a driver makes it: an absolute host path at a target inside the service. */
 export interface ResolvedMount {
@@ -34,6 +35,12 @@ export interface RunningService {
   readonly exited: Promise<Exit>;
 }
 
+/** Why one service cannot run on a runtime, and what to do about it. */
+export interface ServiceProblem {
+  readonly service: string;
+  readonly problem: string;
+}
+
 /** What a previous daemon recorded of a service, to clean it up. */
 export interface ServiceRecord {
   readonly pid: number;
@@ -46,7 +53,12 @@ export interface ServiceRecord {
  */
 export interface RuntimeDriver {
   readonly name: string;
-  /** Checks that every service can run here and fetches what it needs (images). */
+  /**
+   * What keeps each service from running on this runtime, one entry per service that cannot;
+   * the only judge of that, so ValidateCompose warns of what OpenProject would refuse.
+   */
+  problems(services: readonly ServicePlan[]): ServiceProblem[];
+  /** Fails with `cannotRun` unless every service can run here, then fetches what they need (images). */
   prepare(services: readonly ServicePlan[]): Promise<{ imagesPulled: string[]; warnings: string[] }>;
   start(context: ServiceContext, output: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<RunningService>;
   /** Sends the stop signal, then kills after `graceMs`; resolves when nothing of it runs. */
@@ -68,4 +80,12 @@ export interface RuntimeDriver {
  */
 export function mountVariable(target: string): string {
   return `GHOSTD_MOUNT_${target.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase()}`;
+}
+
+/** IMAGE_PULL_FAILED naming every service that cannot run, so one OpenProject tells all to fix. */
+export function cannotRun(runtime: string, problems: readonly ServiceProblem[]): Error {
+  const count = `${problems.length} service${problems.length === 1 ? "" : "s"}`;
+  return supervisorError("IMAGE_PULL_FAILED", `${count} cannot run on the ${runtime} runtime: ${problems.map((p) => `${p.service}: ${p.problem}`).join("; ")}`, {
+    services: problems.map((p) => p.service).join(","),
+  });
 }

@@ -5,7 +5,7 @@ import type { ServicePlan } from "../plan";
 import { findOnPath, isExecutable } from "../../executables";
 import { groupMembers, processStart } from "../../proc";
 import { supervisorError } from "../reasons";
-import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext, ServiceRecord } from "./driver";
+import { cannotRun, type Exit, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext, type ServiceProblem, type ServiceRecord } from "./driver";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -50,22 +50,21 @@ export class ProcessRuntime implements RuntimeDriver {
     this.bwrap = bwrap && sandboxWorks(bwrap) ? bwrap : undefined;
   }
 
+  problems(services: readonly ServicePlan[]): ServiceProblem[] {
+    return services.flatMap((service) => {
+      const problem = this.problemOf(service);
+      return problem === undefined ? [] : [{ service: service.name, problem }];
+    });
+  }
+
   prepare(services: readonly ServicePlan[]): Promise<{ imagesPulled: string[]; warnings: string[] }> {
+    const problems = this.problems(services);
+    if (problems.length > 0) return Promise.reject(cannotRun(this.name, problems));
     const warnings: string[] = [];
     if (!this.bwrap) warnings.push("bubblewrap (bwrap) is not installed: services run as plain processes, and their mounts are not at their targets (see GHOSTD_MOUNT_* variables)");
     for (const service of services) {
-      const argv = [...service.entrypoint, ...service.command];
       if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command`);
-      if (argv.length === 0) {
-        throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the process runtime runs a command, and the service has none${service.image ? ` (image ${service.image} needs a container runtime)` : ""}`);
-      }
-      const program = argv[0] ?? "";
-      // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
-      if (!program.includes("$") && !program.startsWith(".") && !(program.includes("/") && !isAbsolute(program))) {
-        const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
-        const found = program.includes("/") ? (isExecutable(program) ? program : undefined) : findOnPath(program, path);
-        if (!found) throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}`);
-      }
+      if (service.build) warnings.push(`${service.name}: build is not done by the process runtime, which runs the service's command`);
       if (service.user !== undefined) warnings.push(`${service.name}: user ${service.user} is ignored; the service runs as ghostd's user`);
     }
     return Promise.resolve({ imagesPulled: [], warnings });
@@ -142,6 +141,18 @@ export class ProcessRuntime implements RuntimeDriver {
     return this.bwrap ? mount.target : mount.hostPath;
   }
 
+  /** The process runtime runs a command: without one, or with a program this machine lacks, nothing runs. */
+  private problemOf(service: ServicePlan): string | undefined {
+    const program = [...service.entrypoint, ...service.command][0];
+    if (program === undefined) return withoutCommand(service);
+    // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
+    if (program.includes("$") || program.startsWith(".") || (program.includes("/") && !isAbsolute(program))) return undefined;
+    const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
+    const found = program.includes("/") ? isExecutable(program) : findOnPath(program, path) !== undefined;
+    if (found) return undefined;
+    return `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`;
+  }
+
   private spawn(context: ServiceContext, argv: readonly string[]): ChildProcess {
     const env = { ...context.env };
     const cwd = this.workingDirectory(context);
@@ -162,6 +173,14 @@ export class ProcessRuntime implements RuntimeDriver {
     if (this.bwrap ? mounted || isDirectory(wanted) : isDirectory(wanted)) return wanted;
     return context.packagePath;
   }
+}
+
+/** Why a service without a command cannot run as a process, by what it has instead. */
+function withoutCommand(service: ServicePlan): string {
+  const instead = "give the service a command (or entrypoint) to run as a process";
+  if (service.image) return `image ${service.image} needs a container runtime, and only the process runtime is here; ${instead}`;
+  if (service.build) return `build: images are not built here; ${instead}, or a prebuilt image for a container runtime`;
+  return `the service has no command; ${instead}`;
 }
 
 /**

@@ -24,7 +24,7 @@ const EXPECTED: Record<string, { valid: boolean; services?: string[]; rejected?:
     supported: ["services.web.env_file", "services.db.healthcheck"],
     warnings: [/version: obsolete/, /env_file: \.env is read from the package/],
   },
-  "node-mongo-build": { valid: true, services: ["mongo", "api"], transformed: ["services.api.build"], warnings: [/services\.api\.build: the service has no image/] },
+  "node-mongo-build": { valid: true, services: ["mongo", "api"], transformed: ["services.api.build"] },
   "nginx-proxy": {
     valid: true,
     services: ["app", "proxy"],
@@ -128,6 +128,9 @@ describe("compose import", () => {
     assert.deepEqual(service(django, "web").command, ["python", "manage.py", "runserver", "0.0.0.0:8000"]);
     assert.deepEqual(service(django, "web").mounts, [{ kind: "files", source: "src", target: "/code", readOnly: false }]);
     assert.deepEqual(service(django, "web").dependsOn.map((d) => d.condition), ["service_healthy", "service_started"]);
+    // Whether a service to be built can run is the runtime's call: the plan says that it is one.
+    assert.equal(service(django, "web").build, true);
+    assert.equal(service(django, "db").build, undefined);
   });
 
   it("normalises every short and long form of ports", () => {

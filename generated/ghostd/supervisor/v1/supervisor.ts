@@ -371,7 +371,10 @@ export interface EnsureProjectRequest {
   appId: string;
   /** Directory holding the app (its vibe.yaml, compose file and files). */
   packagePath: string;
-  /** Directory for the project's state; under GHOSTD_HOME/projects/<project_id> when unset. */
+  /**
+   * Directory for the project's state. When unset: the one a registered project has, else
+   * GHOSTD_HOME/projects/<project_id>.
+   */
   statePath: string;
   /** The manifest (vibe.yaml) as YAML or JSON text; read from package_path when unset. */
   manifest?: string | undefined;
@@ -622,7 +625,7 @@ export interface ValidateComposeResponse {
 
 export interface ResolvePortsRequest {
   projectId: string;
-  /** Reallocate ports whose host port is no longer free. */
+  /** Reallocate ports whose host port is no longer free; the project must be running. */
   refresh: boolean;
 }
 
@@ -5313,7 +5316,8 @@ export const SupervisorService = {
   },
   /**
    * Checks a Compose file against the supported subset and reports what is kept, transformed
-   * and rejected. Executes nothing.
+   * and rejected, with a warning for each service the daemon's runtime cannot run. Executes
+   * nothing.
    */
   validateCompose: {
     path: "/ghostd.supervisor.v1.Supervisor/ValidateCompose" as const,
@@ -5327,8 +5331,8 @@ export const SupervisorService = {
     responseDeserialize: (value: Buffer): ValidateComposeResponse => ValidateComposeResponse.decode(value),
   },
   /**
-   * Returns the project's host port allocations, reallocating them first with `refresh`.
-   * Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
+   * Returns the project's host port allocations, kept while it is stopped, reallocating them
+   * first with `refresh` (a running project only). Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
    */
   resolvePorts: {
     path: "/ghostd.supervisor.v1.Supervisor/ResolvePorts" as const,
@@ -5398,12 +5402,13 @@ export interface SupervisorServer extends UntypedServiceImplementation {
   importPackage: handleUnaryCall<ImportPackageRequest, ImportPackageResponse>;
   /**
    * Checks a Compose file against the supported subset and reports what is kept, transformed
-   * and rejected. Executes nothing.
+   * and rejected, with a warning for each service the daemon's runtime cannot run. Executes
+   * nothing.
    */
   validateCompose: handleUnaryCall<ValidateComposeRequest, ValidateComposeResponse>;
   /**
-   * Returns the project's host port allocations, reallocating them first with `refresh`.
-   * Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
+   * Returns the project's host port allocations, kept while it is stopped, reallocating them
+   * first with `refresh` (a running project only). Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
    */
   resolvePorts: handleUnaryCall<ResolvePortsRequest, ResolvePortsResponse>;
 }
@@ -5640,7 +5645,8 @@ export interface SupervisorClient extends Client {
   ): ClientUnaryCall;
   /**
    * Checks a Compose file against the supported subset and reports what is kept, transformed
-   * and rejected. Executes nothing.
+   * and rejected, with a warning for each service the daemon's runtime cannot run. Executes
+   * nothing.
    */
   validateCompose(
     request: ValidateComposeRequest,
@@ -5658,8 +5664,8 @@ export interface SupervisorClient extends Client {
     callback: (error: ServiceError | null, response: ValidateComposeResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Returns the project's host port allocations, reallocating them first with `refresh`.
-   * Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
+   * Returns the project's host port allocations, kept while it is stopped, reallocating them
+   * first with `refresh` (a running project only). Errors: NOT_FOUND, NOT_RUNNING, PORT_CONFLICT.
    */
   resolvePorts(
     request: ResolvePortsRequest,
