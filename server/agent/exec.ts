@@ -132,7 +132,23 @@ function resolveExecutable(command: string, path: string, home: string): string 
   }
   const found = findOnPath(command, path);
   if (found) return found;
-  throw agentError("command_not_found", `no executable "${command}" on PATH (${path})`);
+  throw notFound(command, `no executable "${command}" on PATH (${path})`);
+}
+
+// Whitespace or a character a shell would act on: what a command line has and a program name rarely does.
+const SHELL_SYNTAX = /[\s|&;<>()$`\\"'*?[\]{}!#]/;
+
+/**
+ * A missing executable; when `command` reads as a shell command line (`ls -la | head`), the error
+ * says that no shell runs it and how to ask for one, since the plain "does not exist" misleads.
+ */
+function notFound(command: string, plain: string): Error {
+  if (!SHELL_SYNTAX.test(command)) return agentError("command_not_found", plain);
+  const viaShell = `{"command": "/bin/sh", "args": ["-c", ${JSON.stringify(command)}]}`;
+  return agentError(
+    "command_not_found",
+    `${JSON.stringify(command)} is not a program: exec runs one program without a shell; pass arguments in "args", or run it through a shell: ${viaShell}`,
+  );
 }
 
 function checkExecutable(file: string, command: string): void {
@@ -140,7 +156,7 @@ function checkExecutable(file: string, command: string): void {
   try {
     info = statSync(file);
   } catch {
-    throw agentError("command_not_found", `${command}: ${file} does not exist`);
+    throw notFound(command, `${command}: ${file} does not exist`);
   }
   if (!info.isFile()) throw agentError("not_executable", `${command}: ${file} is not a file`);
   try {

@@ -88,6 +88,22 @@ describe("Host API and guest agent", function () {
       await waitFor("the command's processes to be gone", () => processesWith(`sleep ${marker}`).length === 0);
     });
 
+    it("explains that exec runs no shell when the command is a command line", async () => {
+      const line = await api.exec({ command: "ls -la /tmp | head -2" });
+      assert.deepEqual([line.status, line.json().code], [404, "command_not_found"]);
+      assert.equal(
+        line.json().error,
+        '"ls -la /tmp | head -2" is not a program: exec runs one program without a shell; pass arguments in "args", or run it through a shell: {"command": "/bin/sh", "args": ["-c", "ls -la /tmp | head -2"]}',
+      );
+      const bare = await api.exec({ command: "echo $HOME" });
+      assert.deepEqual([bare.status, bare.json().code], [404, "command_not_found"]);
+      assert.match(String(bare.json().error), /^"echo \$HOME" is not a program: exec runs one program without a shell/);
+      const spaced = join(home.path, "my tool");
+      writeFileSync(spaced, "#!/bin/sh\necho \"spaced $1\"\n", { mode: 0o755 });
+      const real = await api.exec({ command: spaced, args: ["ok"] });
+      assert.deepEqual([real.status, real.json().stdout], [200, "spaced ok\n"], "a program whose name has a space still runs");
+    });
+
     it("cuts output over the limit and says so", async () => {
       const reply = await api.exec({ command: "head", args: ["-c", "200000", "/dev/zero"] });
       const body = reply.json<{ stdout: string; truncated: boolean; exitCode: number }>();
