@@ -6,6 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../../cli/package-info";
+import { processStart } from "../../server/proc";
 import { runGhostd, spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { HostApi, rawExchange } from "../helpers/host-api";
 import { ndjson } from "../helpers/http";
@@ -15,6 +16,20 @@ import { waitFor } from "../helpers/wait";
 
 const execFileAsync = promisify(execFile);
 const GHOSTCTL = join(packageRoot, "dist", "cli", "ghostctl.js");
+
+/** The pid a command wrote to a file, once it is there. */
+function pidIn(file: string): Promise<number> {
+  return waitFor(`a pid in ${file}`, () => (existsSync(file) ? Number(readFileSync(file, "utf8")) || undefined : undefined), 2000);
+}
+
+/** SIGKILL, for a test's leftovers: a process already gone is fine. */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Gone already, as it should be.
+  }
+}
 
 /** Processes whose command line contains a marker, from /proc. */
 function processesWith(marker: string): number[] {
@@ -86,6 +101,69 @@ describe("Host API and guest agent", function () {
       assert.equal(reply.json().code, "exec_timeout");
       assert.ok(Date.now() - started < 5000);
       await waitFor("the command's processes to be gone", () => processesWith(`sleep ${marker}`).length === 0);
+    });
+
+    describe("a descendant that leaves the process group and session", () => {
+      // `setsid sh -c 'echo $$ > file; exec sleep 30'`: a process in a session of its own whose pid
+      // the test can read; without redirections it keeps the command's stdout and stderr open.
+      const escapee = (file: string, redirect = "") => `setsid sh -c 'echo $$ > ${file}; exec sleep 30' ${redirect} &`;
+      let pidFile: string;
+      let n = 0;
+      beforeEach(() => {
+        pidFile = join(home.path, `escapee-${n++}.pid`);
+      });
+      afterEach(() => {
+        if (existsSync(pidFile)) killQuietly(Number(readFileSync(pidFile, "utf8")));
+      });
+      const gone = (pid: number) => waitFor(`process ${pid} to be gone`, () => processStart(pid) === 0, 1000);
+
+      it("does not hold the answer past the timeout while it keeps stdout open, and is killed", async () => {
+        const started = Date.now();
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", `${escapee(pidFile)} echo started; sleep 30`], timeout: 2 });
+        const ms = Date.now() - started;
+        assert.deepEqual([reply.status, reply.json().code], [408, "exec_timeout"]);
+        assert.ok(ms < 3500, `the 408 came ${ms} ms after the request, for a 2 s timeout`);
+        await gone(await pidIn(pidFile));
+      });
+
+      it("bounds the answer by the timeout when the command exits but the descendant holds its output", async () => {
+        const started = Date.now();
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", escapee(pidFile)], timeout: 1 });
+        const ms = Date.now() - started;
+        assert.deepEqual([reply.status, reply.json().code], [408, "exec_timeout"]);
+        assert.ok(ms < 2500, `the 408 came ${ms} ms after the request, for a 1 s timeout`);
+        await gone(await pidIn(pidFile));
+      });
+
+      it("kills at the timeout one whose parent is gone and whose output is elsewhere", async () => {
+        // The subshell exits at once, so the escapee is an orphan of another session, holding no pipe.
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", `(${escapee(pidFile, "</dev/null >/dev/null 2>&1")}); sleep 30`], timeout: 1 });
+        assert.deepEqual([reply.status, reply.json().code], [408, "exec_timeout"]);
+        await gone(await pidIn(pidFile));
+      });
+
+      it("is left running when the command ends before its timeout with its output closed (a daemon)", async () => {
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", escapee(pidFile, "</dev/null >/dev/null 2>&1")], timeout: 5 });
+        assert.deepEqual([reply.status, reply.json().exitCode], [200, 0]);
+        const pid = await pidIn(pidFile);
+        assert.notEqual(processStart(pid), 0, "the daemon the command started still runs");
+      });
+
+      it("ends an ExecStream at its timeout too, and is killed", async () => {
+        const client = new GuestAgentClient(daemon.endpoints.grpc ?? "", credentials.createInsecure());
+        const started = Date.now();
+        const error = await new Promise<Error & { code?: number }>((resolve, reject) => {
+          const stream = client.execStream({ command: "/bin/sh", args: ["-c", `${escapee(pidFile)} echo started; sleep 30`], timeout: 1, env: {} });
+          stream.on("data", () => undefined);
+          stream.on("error", resolve);
+          stream.on("end", () => reject(new Error("the stream ended without an error")));
+        });
+        const ms = Date.now() - started;
+        client.close();
+        assert.equal(error.code, 4, `DEADLINE_EXCEEDED, not: ${error.message}`);
+        assert.ok(ms < 2500, `the stream ended ${ms} ms after the request, for a 1 s timeout`);
+        await gone(await pidIn(pidFile));
+      });
     });
 
     it("explains that exec runs no shell when the command is a command line", async () => {

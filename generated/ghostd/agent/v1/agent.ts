@@ -87,7 +87,10 @@ export interface ExecRequest {
   /** Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
   command: string;
   args: string[];
-  /** Seconds before the process group is killed; 30 when unset. */
+  /**
+   * Seconds the command may run, 30 when unset; then it and every process it started are killed
+   * and the call fails with exec_timeout, whatever still holds its output open.
+   */
   timeout?:
     | number
     | undefined;
@@ -118,7 +121,10 @@ export interface ExecStreamRequest {
   /** Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
   command: string;
   args: string[];
-  /** Seconds before the process group is killed; 30 when unset. */
+  /**
+   * Seconds the command may run, 30 when unset; then it and every process it started are killed
+   * and the call fails with exec_timeout, whatever still holds its output open.
+   */
   timeout?:
     | number
     | undefined;
