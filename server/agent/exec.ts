@@ -40,7 +40,8 @@ export interface ExecResult {
   readonly exitCode: number;
   readonly stdout: Buffer;
   readonly stderr: Buffer;
-  readonly truncated: boolean;
+  /** Whether each stream went over the limit, its kept bytes ending at the cut. */
+  readonly truncated: { readonly stdout: boolean; readonly stderr: boolean };
 }
 
 // After the kill, how long the output may take to reach its end before it is cut off: a holder
@@ -111,13 +112,13 @@ function prepare(request: ExecRequest, context: ExecContext): Prepared {
 function collectOutput(child: ChildProcess, limit: number, sinks: ExecSinks): () => Omit<ExecResult, "exitCode"> {
   const collected = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
   const kept = { stdout: 0, stderr: 0 };
-  let truncated = false;
+  const truncated = { stdout: false, stderr: false };
   for (const name of ["stdout", "stderr"] as const) {
     const stream = child[name];
     if (!stream) continue;
     stream.on("data", (chunk: Buffer) => {
       const room = limit - kept[name];
-      if (room < chunk.length) truncated = true;
+      if (room < chunk.length) truncated[name] = true;
       if (room > 0) {
         const part = room < chunk.length ? chunk.subarray(0, room) : chunk;
         collected[name].push(part);

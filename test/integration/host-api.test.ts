@@ -87,7 +87,7 @@ describe("Host API and guest agent", function () {
     it("runs without a shell, finding bare names on PATH, with args, cwd, env and stdin", async () => {
       const reply = await api.exec({ command: "sh", args: ["-c", 'echo "$GREETING from $(pwd)"; cat; echo oops >&2; exit 3'], cwd: "/tmp", env: { GREETING: "hello" }, stdin: "piped in\n" });
       assert.equal(reply.status, 200);
-      assert.deepEqual(reply.json(), { exitCode: 3, stdout: "hello from /tmp\npiped in\n", stderr: "oops\n", truncated: false });
+      assert.deepEqual(reply.json(), { exitCode: 3, stdout: "hello from /tmp\npiped in\n", stderr: "oops\n", truncated: false, stdoutEncoding: "utf-8", stderrEncoding: "utf-8" });
       const literal = await api.exec({ command: "/bin/echo", args: ["$HOME", "*", "a b"] });
       assert.equal(literal.json().stdout, "$HOME * a b\n", "no shell expands anything");
       assert.equal((await api.exec({ command: "pwd" })).json().stdout, `${home.path}\n`, "commands start in the agent user's home");
@@ -164,6 +164,34 @@ describe("Host API and guest agent", function () {
         assert.ok(ms < 2500, `the stream ended ${ms} ms after the request, for a 1 s timeout`);
         await gone(await pidIn(pidFile));
       });
+    });
+
+    it("says how each output stream is written, and gives the exact bytes in base64 when asked", async () => {
+      const invalid = ["-c", "printf 'ok\\377\\376\\n'; printf 'caf\\303\\251' >&2"];
+      const lossy = await api.exec({ command: "/bin/sh", args: invalid });
+      assert.equal(lossy.status, 200);
+      assert.deepEqual(lossy.json(), { exitCode: 0, stdout: "ok\ufffd\ufffd\n", stderr: "café", truncated: false, stdoutEncoding: "utf-8-lossy", stderrEncoding: "utf-8" });
+      const exact = await api.exec({ command: "/bin/sh", args: invalid, outputEncoding: "base64" });
+      const body = exact.json<{ stdout: string; stderr: string; stdoutEncoding: string; stderrEncoding: string }>();
+      assert.deepEqual([body.stdoutEncoding, body.stderrEncoding], ["base64", "base64"]);
+      assert.deepEqual(Buffer.from(body.stdout, "base64"), Buffer.from([0x6f, 0x6b, 0xff, 0xfe, 0x0a]));
+      assert.equal(Buffer.from(body.stderr, "base64").toString(), "café");
+      const text = await api.exec({ command: "printf", args: ["\ufeffhéllo"], outputEncoding: "utf-8" });
+      assert.deepEqual([text.json().stdout, text.json().stdoutEncoding], ["\ufeffhéllo", "utf-8"], "valid UTF-8, a byte order mark included, comes back as it was");
+      const wrong = await api.exec({ command: "true", outputEncoding: "latin1" });
+      assert.deepEqual([wrong.status, wrong.json().code], [400, "invalid_json"]);
+      const lossyAsked = await api.exec({ command: "true", outputEncoding: "utf-8-lossy" });
+      assert.deepEqual([lossyAsked.status, lossyAsked.json().code], [400, "invalid_argument"], "utf-8-lossy describes a response; a request asks for utf-8 or base64");
+    });
+
+    it("does not call a stream cut at the limit in the middle of a character lossy", async () => {
+      // 65,535 bytes of "a", then "é" (two bytes): the 64 KiB limit falls between the two.
+      const reply = await api.exec({ command: "/bin/sh", args: ["-c", "head -c 65535 /dev/zero | tr '\\0' a; printf '\\303\\251'"] });
+      const body = reply.json<{ stdout: string; truncated: boolean; stdoutEncoding: string }>();
+      assert.deepEqual([body.truncated, body.stdoutEncoding, body.stdout.length, body.stdout.at(-1)], [true, "utf-8", 65535, "a"]);
+      const exact = await api.exec({ command: "/bin/sh", args: ["-c", "head -c 65535 /dev/zero | tr '\\0' a; printf '\\303\\251'"], outputEncoding: "base64" });
+      const bytes = Buffer.from(exact.json<{ stdout: string }>().stdout, "base64");
+      assert.deepEqual([bytes.length, bytes.at(-1)], [65536, 0xc3], "base64 keeps every byte up to the limit");
     });
 
     it("explains that exec runs no shell when the command is a command line", async () => {
