@@ -77,3 +77,91 @@ export function processCwd(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** Whether a process's environment as it was exec'd (/proc/<pid>/environ) holds `entry`, `NAME=value`. */
+export function environmentHas(pid: number, entry: string): boolean {
+  let environ: Buffer;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return false;
+  }
+  const needle = Buffer.from(`${entry}\0`);
+  for (let at = environ.indexOf(needle); at !== -1; at = environ.indexOf(needle, at + 1)) {
+    if (at === 0 || environ[at - 1] === 0) return true;
+  }
+  return false;
+}
+
+/** What a process's open file descriptor points at (`socket:[4711]`, `pipe:[42]`, a path), or undefined. */
+export function fdTarget(pid: number, fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any open file descriptor of a process points at one of `targets`. */
+export function holdsAnyOf(pid: number, targets: ReadonlySet<string>): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    const target = fdTarget(pid, Number(fd));
+    return target !== undefined && targets.has(target);
+  });
+}
+
+/**
+ * What ties a process to a job ghostd started; one tie is enough. Each catches what the others
+ * miss: a process that called setsid leaves the group and session, an orphan loses its parent,
+ * `env -i` drops the environment entry, and one that closed its output holds no descriptor.
+ */
+export interface JobTies {
+  /** The job's own processes (its leader). */
+  readonly pids: ReadonlySet<number>;
+  readonly group?: number;
+  readonly session?: number;
+  /** An environment entry, `NAME=value`, that only the job's processes carry. */
+  readonly environment?: string;
+  /** Descriptor targets (`socket:[4711]`) that only the job's processes hold. */
+  readonly holding?: ReadonlySet<string>;
+  /** Never part of it: the caller, which holds the other end of the job's output. */
+  readonly except: ReadonlySet<number>;
+}
+
+/** The live processes tied to a job and every descendant of theirs, from one pass over /proc. */
+export function jobProcesses(ties: JobTies): ProcessStat[] {
+  const all = processesWhere((stat) => !ties.except.has(stat.pid));
+  const tied = all.filter((stat) => isTied(stat, ties));
+  return withDescendants(tied, all);
+}
+
+function isTied(stat: ProcessStat, ties: JobTies): boolean {
+  if (ties.pids.has(stat.pid) || stat.pgid === ties.group || stat.sid === ties.session) return true;
+  if (ties.environment !== undefined && environmentHas(stat.pid, ties.environment)) return true;
+  return ties.holding !== undefined && ties.holding.size > 0 && holdsAnyOf(stat.pid, ties.holding);
+}
+
+function withDescendants(roots: readonly ProcessStat[], all: readonly ProcessStat[]): ProcessStat[] {
+  const children = new Map<number, ProcessStat[]>();
+  for (const stat of all) {
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(stat);
+    else children.set(stat.ppid, [stat]);
+  }
+  const found = new Map(roots.map((stat) => [stat.pid, stat]));
+  const queue = [...roots];
+  for (let next = queue.pop(); next; next = queue.pop()) {
+    for (const child of children.get(next.pid) ?? []) {
+      if (found.has(child.pid)) continue;
+      found.set(child.pid, child);
+      queue.push(child);
+    }
+  }
+  return [...found.values()];
+}

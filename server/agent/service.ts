@@ -1,18 +1,20 @@
 import { Metadata } from "@grpc/grpc-js";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { GuestAgentService, type GuestAgentServer } from "../../generated/ghostd/agent/v1/agent";
+import { GuestAgentService, OutputEncoding, type ExecResponse, type GuestAgentServer } from "../../generated/ghostd/agent/v1/agent";
 import { desktopClipboard } from "../clipboard/desktop";
 import type { ClipboardStore } from "../clipboard/store";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { Apps } from "./apps";
 import { GuestClipboard } from "./clipboard";
-import type { ExecRequest } from "./exec";
+import type { ExecRequest, ExecResult } from "./exec";
 import { ExecHost } from "./exec-host/client";
 import { FileQueue } from "./file-queue";
 import { deletePath, listDirectory, makeDirectory, mediaType, movePath, readFileChunks, writeFileAtomic } from "./files";
 import { agentHealth } from "./health";
 import { openPath } from "./opener";
+import { outputText, type OutputEncoding as Encoding } from "./output-text";
+import { agentError } from "./reasons";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -35,6 +37,39 @@ function cancelled(call: { once(event: "cancelled", listener: () => void): unkno
 
 function execRequest(req: { command: string; args: string[]; timeout?: number | undefined; cwd?: string | undefined; env: Record<string, string>; stdin?: string | undefined }): ExecRequest {
   return { command: req.command, args: req.args, timeoutSeconds: req.timeout, cwd: req.cwd, env: req.env, stdin: req.stdin };
+}
+
+const ENCODINGS: Readonly<Record<Encoding, OutputEncoding>> = {
+  "utf-8": OutputEncoding.OUTPUT_ENCODING_UTF8,
+  "utf-8-lossy": OutputEncoding.OUTPUT_ENCODING_UTF8_LOSSY,
+  base64: OutputEncoding.OUTPUT_ENCODING_BASE64,
+};
+
+/** Whether an Exec asks for base64, checked before the command runs. */
+function wantsBase64(encoding: OutputEncoding | undefined): boolean {
+  switch (encoding) {
+    case undefined:
+    case OutputEncoding.OUTPUT_ENCODING_UNSPECIFIED:
+    case OutputEncoding.OUTPUT_ENCODING_UTF8:
+      return false;
+    case OutputEncoding.OUTPUT_ENCODING_BASE64:
+      return true;
+    default:
+      throw agentError("invalid_argument", "output_encoding may ask for utf-8 or base64; utf-8-lossy is what a response says of its text");
+  }
+}
+
+function execResponse(result: ExecResult, base64: boolean): ExecResponse {
+  const stdout = outputText(result.stdout, { base64, cut: result.truncated.stdout });
+  const stderr = outputText(result.stderr, { base64, cut: result.truncated.stderr });
+  return {
+    exitCode: result.exitCode,
+    stdout: stdout.text,
+    stderr: stderr.text,
+    truncated: result.truncated.stdout || result.truncated.stderr,
+    stdoutEncoding: ENCODINGS[stdout.encoding],
+    stderrEncoding: ENCODINGS[stderr.encoding],
+  };
 }
 
 /**
@@ -83,8 +118,8 @@ export function agentService(deps: AgentDeps): ServiceBinding {
       return { ok: true };
     }),
     exec: unary(logger, async (req, call) => {
-      const result = await execHost.run(execRequest(req), deps.execOutputLimit, {}, cancelled(call));
-      return { exitCode: result.exitCode, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8"), truncated: result.truncated };
+      const base64 = wantsBase64(req.outputEncoding);
+      return execResponse(await execHost.run(execRequest(req), deps.execOutputLimit, {}, cancelled(call)), base64);
     }),
     execStream: serverStream(logger, async (req, send, call) => {
       const result = await execHost.run(

@@ -6,6 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../../cli/package-info";
+import { processStart } from "../../server/proc";
 import { runGhostd, spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { HostApi, rawExchange } from "../helpers/host-api";
 import { ndjson } from "../helpers/http";
@@ -15,6 +16,20 @@ import { waitFor } from "../helpers/wait";
 
 const execFileAsync = promisify(execFile);
 const GHOSTCTL = join(packageRoot, "dist", "cli", "ghostctl.js");
+
+/** The pid a command wrote to a file, once it is there. */
+function pidIn(file: string): Promise<number> {
+  return waitFor(`a pid in ${file}`, () => (existsSync(file) ? Number(readFileSync(file, "utf8")) || undefined : undefined), 2000);
+}
+
+/** SIGKILL, for a test's leftovers: a process already gone is fine. */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Gone already, as it should be.
+  }
+}
 
 /** Processes whose command line contains a marker, from /proc. */
 function processesWith(marker: string): number[] {
@@ -72,7 +87,7 @@ describe("Host API and guest agent", function () {
     it("runs without a shell, finding bare names on PATH, with args, cwd, env and stdin", async () => {
       const reply = await api.exec({ command: "sh", args: ["-c", 'echo "$GREETING from $(pwd)"; cat; echo oops >&2; exit 3'], cwd: "/tmp", env: { GREETING: "hello" }, stdin: "piped in\n" });
       assert.equal(reply.status, 200);
-      assert.deepEqual(reply.json(), { exitCode: 3, stdout: "hello from /tmp\npiped in\n", stderr: "oops\n", truncated: false });
+      assert.deepEqual(reply.json(), { exitCode: 3, stdout: "hello from /tmp\npiped in\n", stderr: "oops\n", truncated: false, stdoutEncoding: "utf-8", stderrEncoding: "utf-8" });
       const literal = await api.exec({ command: "/bin/echo", args: ["$HOME", "*", "a b"] });
       assert.equal(literal.json().stdout, "$HOME * a b\n", "no shell expands anything");
       assert.equal((await api.exec({ command: "pwd" })).json().stdout, `${home.path}\n`, "commands start in the agent user's home");
@@ -86,6 +101,113 @@ describe("Host API and guest agent", function () {
       assert.equal(reply.json().code, "exec_timeout");
       assert.ok(Date.now() - started < 5000);
       await waitFor("the command's processes to be gone", () => processesWith(`sleep ${marker}`).length === 0);
+    });
+
+    describe("a descendant that leaves the process group and session", () => {
+      // `setsid sh -c 'echo $$ > file; exec sleep 30'`: a process in a session of its own whose pid
+      // the test can read; without redirections it keeps the command's stdout and stderr open.
+      const escapee = (file: string, redirect = "") => `setsid sh -c 'echo $$ > ${file}; exec sleep 30' ${redirect} &`;
+      let pidFile: string;
+      let n = 0;
+      beforeEach(() => {
+        pidFile = join(home.path, `escapee-${n++}.pid`);
+      });
+      afterEach(() => {
+        if (existsSync(pidFile)) killQuietly(Number(readFileSync(pidFile, "utf8")));
+      });
+      const gone = (pid: number) => waitFor(`process ${pid} to be gone`, () => processStart(pid) === 0, 1000);
+
+      it("does not hold the answer past the timeout while it keeps stdout open, and is killed", async () => {
+        const started = Date.now();
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", `${escapee(pidFile)} echo started; sleep 30`], timeout: 2 });
+        const ms = Date.now() - started;
+        assert.deepEqual([reply.status, reply.json().code], [408, "exec_timeout"]);
+        assert.ok(ms < 3500, `the 408 came ${ms} ms after the request, for a 2 s timeout`);
+        await gone(await pidIn(pidFile));
+      });
+
+      it("bounds the answer by the timeout when the command exits but the descendant holds its output", async () => {
+        const started = Date.now();
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", escapee(pidFile)], timeout: 1 });
+        const ms = Date.now() - started;
+        assert.deepEqual([reply.status, reply.json().code], [408, "exec_timeout"]);
+        assert.ok(ms < 2500, `the 408 came ${ms} ms after the request, for a 1 s timeout`);
+        await gone(await pidIn(pidFile));
+      });
+
+      it("kills at the timeout one whose parent is gone and whose output is elsewhere", async () => {
+        // The subshell exits at once, so the escapee is an orphan of another session, holding no pipe.
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", `(${escapee(pidFile, "</dev/null >/dev/null 2>&1")}); sleep 30`], timeout: 1 });
+        assert.deepEqual([reply.status, reply.json().code], [408, "exec_timeout"]);
+        await gone(await pidIn(pidFile));
+      });
+
+      it("is left running when the command ends before its timeout with its output closed (a daemon)", async () => {
+        const reply = await api.exec({ command: "/bin/sh", args: ["-c", escapee(pidFile, "</dev/null >/dev/null 2>&1")], timeout: 5 });
+        assert.deepEqual([reply.status, reply.json().exitCode], [200, 0]);
+        const pid = await pidIn(pidFile);
+        assert.notEqual(processStart(pid), 0, "the daemon the command started still runs");
+      });
+
+      it("ends an ExecStream at its timeout too, and is killed", async () => {
+        const client = new GuestAgentClient(daemon.endpoints.grpc ?? "", credentials.createInsecure());
+        const started = Date.now();
+        const error = await new Promise<Error & { code?: number }>((resolve, reject) => {
+          const stream = client.execStream({ command: "/bin/sh", args: ["-c", `${escapee(pidFile)} echo started; sleep 30`], timeout: 1, env: {} });
+          stream.on("data", () => undefined);
+          stream.on("error", resolve);
+          stream.on("end", () => reject(new Error("the stream ended without an error")));
+        });
+        const ms = Date.now() - started;
+        client.close();
+        assert.equal(error.code, 4, `DEADLINE_EXCEEDED, not: ${error.message}`);
+        assert.ok(ms < 2500, `the stream ended ${ms} ms after the request, for a 1 s timeout`);
+        await gone(await pidIn(pidFile));
+      });
+    });
+
+    it("says how each output stream is written, and gives the exact bytes in base64 when asked", async () => {
+      const invalid = ["-c", "printf 'ok\\377\\376\\n'; printf 'caf\\303\\251' >&2"];
+      const lossy = await api.exec({ command: "/bin/sh", args: invalid });
+      assert.equal(lossy.status, 200);
+      assert.deepEqual(lossy.json(), { exitCode: 0, stdout: "ok\ufffd\ufffd\n", stderr: "café", truncated: false, stdoutEncoding: "utf-8-lossy", stderrEncoding: "utf-8" });
+      const exact = await api.exec({ command: "/bin/sh", args: invalid, outputEncoding: "base64" });
+      const body = exact.json<{ stdout: string; stderr: string; stdoutEncoding: string; stderrEncoding: string }>();
+      assert.deepEqual([body.stdoutEncoding, body.stderrEncoding], ["base64", "base64"]);
+      assert.deepEqual(Buffer.from(body.stdout, "base64"), Buffer.from([0x6f, 0x6b, 0xff, 0xfe, 0x0a]));
+      assert.equal(Buffer.from(body.stderr, "base64").toString(), "café");
+      const text = await api.exec({ command: "printf", args: ["\ufeffhéllo"], outputEncoding: "utf-8" });
+      assert.deepEqual([text.json().stdout, text.json().stdoutEncoding], ["\ufeffhéllo", "utf-8"], "valid UTF-8, a byte order mark included, comes back as it was");
+      const wrong = await api.exec({ command: "true", outputEncoding: "latin1" });
+      assert.deepEqual([wrong.status, wrong.json().code], [400, "invalid_json"]);
+      const lossyAsked = await api.exec({ command: "true", outputEncoding: "utf-8-lossy" });
+      assert.deepEqual([lossyAsked.status, lossyAsked.json().code], [400, "invalid_argument"], "utf-8-lossy describes a response; a request asks for utf-8 or base64");
+    });
+
+    it("does not call a stream cut at the limit in the middle of a character lossy", async () => {
+      // 65,535 bytes of "a", then "é" (two bytes): the 64 KiB limit falls between the two.
+      const reply = await api.exec({ command: "/bin/sh", args: ["-c", "head -c 65535 /dev/zero | tr '\\0' a; printf '\\303\\251'"] });
+      const body = reply.json<{ stdout: string; truncated: boolean; stdoutEncoding: string }>();
+      assert.deepEqual([body.truncated, body.stdoutEncoding, body.stdout.length, body.stdout.at(-1)], [true, "utf-8", 65535, "a"]);
+      const exact = await api.exec({ command: "/bin/sh", args: ["-c", "head -c 65535 /dev/zero | tr '\\0' a; printf '\\303\\251'"], outputEncoding: "base64" });
+      const bytes = Buffer.from(exact.json<{ stdout: string }>().stdout, "base64");
+      assert.deepEqual([bytes.length, bytes.at(-1)], [65536, 0xc3], "base64 keeps every byte up to the limit");
+    });
+
+    it("explains that exec runs no shell when the command is a command line", async () => {
+      const line = await api.exec({ command: "ls -la /tmp | head -2" });
+      assert.deepEqual([line.status, line.json().code], [404, "command_not_found"]);
+      assert.equal(
+        line.json().error,
+        '"ls -la /tmp | head -2" is not a program: exec runs one program without a shell; pass arguments in "args", or run it through a shell: {"command": "/bin/sh", "args": ["-c", "ls -la /tmp | head -2"]}',
+      );
+      const bare = await api.exec({ command: "echo $HOME" });
+      assert.deepEqual([bare.status, bare.json().code], [404, "command_not_found"]);
+      assert.match(String(bare.json().error), /^"echo \$HOME" is not a program: exec runs one program without a shell/);
+      const spaced = join(home.path, "my tool");
+      writeFileSync(spaced, "#!/bin/sh\necho \"spaced $1\"\n", { mode: 0o755 });
+      const real = await api.exec({ command: spaced, args: ["ok"] });
+      assert.deepEqual([real.status, real.json().stdout], [200, "spaced ok\n"], "a program whose name has a space still runs");
     });
 
     it("cuts output over the limit and says so", async () => {

@@ -1,3 +1,4 @@
+import { Cgroups } from "../../cgroup";
 import { DomainError } from "../../errors";
 import { execute } from "../exec";
 import type { FromExecHost, ToExecHost } from "./protocol";
@@ -5,6 +6,9 @@ import type { FromExecHost, ToExecHost } from "./protocol";
 // The exec host: a small process that starts the agent's commands. Forking copies the parent's
 // page tables, so a command started from the daemon (100 MB and more) takes milliseconds longer
 // than one started from here. Its environment is the agent's.
+
+// Looked up once: whether this machine lets the host make a cgroup per command.
+const cgroups = Cgroups.find();
 
 const running = new Map<number, { cancel: AbortController; acks: (() => void)[] }>();
 
@@ -24,7 +28,7 @@ async function run(message: Extract<ToExecHost, { type: "run" }>): Promise<void>
   try {
     const result = await execute(
       message.request,
-      { home: message.home, env: process.env, outputLimit: message.outputLimit },
+      { home: message.home, env: process.env, outputLimit: message.outputLimit, cgroups },
       message.stream ? { stdout: forward("stdout"), stderr: forward("stderr") } : {},
       state.cancel.signal,
     );

@@ -7,6 +7,7 @@ import { ConfigError } from "../../../cli/config";
 import { GuestClipboard } from "../../../server/agent/clipboard";
 import { execute } from "../../../server/agent/exec";
 import { FileQueue } from "../../../server/agent/file-queue";
+import { outputText } from "../../../server/agent/output-text";
 import { guestPath } from "../../../server/agent/paths";
 import { fsError } from "../../../server/agent/reasons";
 import { ClipboardStore } from "../../../server/clipboard/store";
@@ -40,7 +41,7 @@ describe("guest agent domain", () => {
       { stdout: (c) => void chunks.push(c.toString()) },
       new AbortController().signal,
     );
-    assert.deepEqual([result.stdout.toString(), result.truncated, result.exitCode], ["0123456789", true, 0]);
+    assert.deepEqual([result.stdout.toString(), result.truncated, result.exitCode], ["0123456789", { stdout: true, stderr: false }, 0]);
     assert.equal(chunks.join(""), "0123456789abcdef", "the stream still sees everything");
     const killed = await execute({ command: "sh", args: ["-c", "kill -TERM $$"], timeoutSeconds: 5, cwd: undefined, env: {}, stdin: undefined }, context, {}, new AbortController().signal);
     assert.equal(killed.exitCode, 128 + 15);
@@ -57,6 +58,15 @@ describe("guest agent domain", () => {
     const late = new AbortController();
     const running = execute({ command: "sh", args: ["-c", "echo started; sleep 5"], timeoutSeconds: 10, cwd: undefined, env: {}, stdin: undefined }, context, { stdout: () => late.abort() }, late.signal);
     assert.equal((await running).exitCode, 128 + 9, "a command whose client went away is killed");
+  });
+
+  it("writes output as exact UTF-8, as lossy UTF-8 or as base64", () => {
+    const cutE = Buffer.from([0x61, 0xc3]); // "a" and the first byte of "é"
+    assert.deepEqual(outputText(cutE, { base64: false, cut: true }), { text: "a", encoding: "utf-8" }, "the limit split the character");
+    assert.deepEqual(outputText(cutE, { base64: false, cut: false }), { text: "a\ufffd", encoding: "utf-8-lossy" }, "the command left it unfinished");
+    assert.deepEqual(outputText(Buffer.from([0xff, 0x61, 0xc3]), { base64: false, cut: true }), { text: "\ufffda", encoding: "utf-8-lossy" }, "bad bytes before a cut still count");
+    assert.deepEqual(outputText(Buffer.from("\ufeffx"), { base64: false, cut: false }), { text: "\ufeffx", encoding: "utf-8" }, "a byte order mark is output too");
+    assert.deepEqual(outputText(cutE, { base64: true, cut: true }), { text: "YcM=", encoding: "base64" });
   });
 
   it("keeps the file queue in a file", async () => {

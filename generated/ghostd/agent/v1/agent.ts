@@ -22,6 +22,61 @@ import {
 } from "@grpc/grpc-js";
 import { HttpBody } from "../../../google/api/httpbody";
 
+/** How an exec response writes the output bytes as a string. */
+export enum OutputEncoding {
+  OUTPUT_ENCODING_UNSPECIFIED = 0,
+  /**
+   * OUTPUT_ENCODING_UTF8 - UTF-8 text that is exactly the bytes the command wrote. A character cut in two by the output
+   * limit is left out (truncated says so).
+   */
+  OUTPUT_ENCODING_UTF8 = 1,
+  /**
+   * OUTPUT_ENCODING_UTF8_LOSSY - UTF-8 text in which bytes that are not UTF-8 were each replaced by U+FFFD: not the exact
+   * output. Only a response says this; a request asks for utf-8 or base64.
+   */
+  OUTPUT_ENCODING_UTF8_LOSSY = 2,
+  /** OUTPUT_ENCODING_BASE64 - Base64 (RFC 4648, padded) of the exact bytes, up to the output limit. */
+  OUTPUT_ENCODING_BASE64 = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function outputEncodingFromJSON(object: any): OutputEncoding {
+  switch (object) {
+    case 0:
+    case "OUTPUT_ENCODING_UNSPECIFIED":
+      return OutputEncoding.OUTPUT_ENCODING_UNSPECIFIED;
+    case 1:
+    case "OUTPUT_ENCODING_UTF8":
+      return OutputEncoding.OUTPUT_ENCODING_UTF8;
+    case 2:
+    case "OUTPUT_ENCODING_UTF8_LOSSY":
+      return OutputEncoding.OUTPUT_ENCODING_UTF8_LOSSY;
+    case 3:
+    case "OUTPUT_ENCODING_BASE64":
+      return OutputEncoding.OUTPUT_ENCODING_BASE64;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OutputEncoding.UNRECOGNIZED;
+  }
+}
+
+export function outputEncodingToJSON(object: OutputEncoding): string {
+  switch (object) {
+    case OutputEncoding.OUTPUT_ENCODING_UNSPECIFIED:
+      return "OUTPUT_ENCODING_UNSPECIFIED";
+    case OutputEncoding.OUTPUT_ENCODING_UTF8:
+      return "OUTPUT_ENCODING_UTF8";
+    case OutputEncoding.OUTPUT_ENCODING_UTF8_LOSSY:
+      return "OUTPUT_ENCODING_UTF8_LOSSY";
+    case OutputEncoding.OUTPUT_ENCODING_BASE64:
+      return "OUTPUT_ENCODING_BASE64";
+    case OutputEncoding.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface HealthRequest {
 }
 
@@ -87,7 +142,10 @@ export interface ExecRequest {
   /** Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
   command: string;
   args: string[];
-  /** Seconds before the process group is killed; 30 when unset. */
+  /**
+   * Seconds the command may run, 30 when unset; then it and every process it started are killed
+   * and the call fails with exec_timeout, whatever still holds its output open.
+   */
   timeout?:
     | number
     | undefined;
@@ -98,7 +156,14 @@ export interface ExecRequest {
   /** Environment variables added to the agent's. */
   env: { [key: string]: string };
   /** Bytes written to the command's standard input, which is then closed. */
-  stdin?: string | undefined;
+  stdin?:
+    | string
+    | undefined;
+  /**
+   * How the response writes stdout and stderr: OUTPUT_ENCODING_UTF8 (the default) as text, with
+   * bytes that are not UTF-8 replaced; OUTPUT_ENCODING_BASE64 for the exact bytes.
+   */
+  outputEncoding?: OutputEncoding | undefined;
 }
 
 export interface ExecRequest_EnvEntry {
@@ -112,13 +177,23 @@ export interface ExecResponse {
   stderr: string;
   /** Whether output beyond the agent's per-stream limit was dropped. */
   truncated: boolean;
+  /**
+   * How stdout is written: the exact output (utf-8), text with bytes that are not UTF-8 replaced
+   * by U+FFFD (utf-8-lossy), or the exact bytes in base64 (when the request asked).
+   */
+  stdoutEncoding: OutputEncoding;
+  /** How stderr is written, as stdout_encoding. */
+  stderrEncoding: OutputEncoding;
 }
 
 export interface ExecStreamRequest {
   /** Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
   command: string;
   args: string[];
-  /** Seconds before the process group is killed; 30 when unset. */
+  /**
+   * Seconds the command may run, 30 when unset; then it and every process it started are killed
+   * and the call fails with exec_timeout, whatever still holds its output open.
+   */
   timeout?:
     | number
     | undefined;
@@ -1099,7 +1174,15 @@ export const OpenResponse: MessageFns<OpenResponse> = {
 };
 
 function createBaseExecRequest(): ExecRequest {
-  return { command: "", args: [], timeout: undefined, cwd: undefined, env: {}, stdin: undefined };
+  return {
+    command: "",
+    args: [],
+    timeout: undefined,
+    cwd: undefined,
+    env: {},
+    stdin: undefined,
+    outputEncoding: undefined,
+  };
 }
 
 export const ExecRequest: MessageFns<ExecRequest> = {
@@ -1121,6 +1204,9 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     });
     if (message.stdin !== undefined) {
       writer.uint32(50).string(message.stdin);
+    }
+    if (message.outputEncoding !== undefined) {
+      writer.uint32(56).int32(message.outputEncoding);
     }
     return writer;
   },
@@ -1189,6 +1275,14 @@ export const ExecRequest: MessageFns<ExecRequest> = {
             message.stdin = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.outputEncoding = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1222,6 +1316,11 @@ export const ExecRequest: MessageFns<ExecRequest> = {
         )
         : {},
       stdin: isSet(object.stdin) ? globalThis.String(object.stdin) : undefined,
+      outputEncoding: isSet(object.outputEncoding)
+        ? outputEncodingFromJSON(object.outputEncoding)
+        : isSet(object.output_encoding)
+        ? outputEncodingFromJSON(object.output_encoding)
+        : undefined,
     };
   },
 
@@ -1251,6 +1350,9 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     if (message.stdin !== undefined) {
       obj.stdin = message.stdin;
     }
+    if (message.outputEncoding !== undefined) {
+      obj.outputEncoding = outputEncodingToJSON(message.outputEncoding);
+    }
     return obj;
   },
 
@@ -1273,6 +1375,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
       {},
     );
     message.stdin = object.stdin ?? undefined;
+    message.outputEncoding = object.outputEncoding ?? undefined;
     return message;
   },
 };
@@ -1363,7 +1466,7 @@ export const ExecRequest_EnvEntry: MessageFns<ExecRequest_EnvEntry> = {
 };
 
 function createBaseExecResponse(): ExecResponse {
-  return { exitCode: 0, stdout: "", stderr: "", truncated: false };
+  return { exitCode: 0, stdout: "", stderr: "", truncated: false, stdoutEncoding: 0, stderrEncoding: 0 };
 }
 
 export const ExecResponse: MessageFns<ExecResponse> = {
@@ -1379,6 +1482,12 @@ export const ExecResponse: MessageFns<ExecResponse> = {
     }
     if (message.truncated !== false) {
       writer.uint32(32).bool(message.truncated);
+    }
+    if (message.stdoutEncoding !== 0) {
+      writer.uint32(40).int32(message.stdoutEncoding);
+    }
+    if (message.stderrEncoding !== 0) {
+      writer.uint32(48).int32(message.stderrEncoding);
     }
     return writer;
   },
@@ -1428,6 +1537,22 @@ export const ExecResponse: MessageFns<ExecResponse> = {
             message.truncated = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stdoutEncoding = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stderrEncoding = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1450,6 +1575,16 @@ export const ExecResponse: MessageFns<ExecResponse> = {
       stdout: isSet(object.stdout) ? globalThis.String(object.stdout) : "",
       stderr: isSet(object.stderr) ? globalThis.String(object.stderr) : "",
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      stdoutEncoding: isSet(object.stdoutEncoding)
+        ? outputEncodingFromJSON(object.stdoutEncoding)
+        : isSet(object.stdout_encoding)
+        ? outputEncodingFromJSON(object.stdout_encoding)
+        : 0,
+      stderrEncoding: isSet(object.stderrEncoding)
+        ? outputEncodingFromJSON(object.stderrEncoding)
+        : isSet(object.stderr_encoding)
+        ? outputEncodingFromJSON(object.stderr_encoding)
+        : 0,
     };
   },
 
@@ -1467,6 +1602,12 @@ export const ExecResponse: MessageFns<ExecResponse> = {
     if (message.truncated !== false) {
       obj.truncated = message.truncated;
     }
+    if (message.stdoutEncoding !== 0) {
+      obj.stdoutEncoding = outputEncodingToJSON(message.stdoutEncoding);
+    }
+    if (message.stderrEncoding !== 0) {
+      obj.stderrEncoding = outputEncodingToJSON(message.stderrEncoding);
+    }
     return obj;
   },
 
@@ -1479,6 +1620,8 @@ export const ExecResponse: MessageFns<ExecResponse> = {
     message.stdout = object.stdout ?? "";
     message.stderr = object.stderr ?? "";
     message.truncated = object.truncated ?? false;
+    message.stdoutEncoding = object.stdoutEncoding ?? 0;
+    message.stderrEncoding = object.stderrEncoding ?? 0;
     return message;
   },
 };
