@@ -40,7 +40,8 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonPro
   const file = join(home, "run", "endpoints.json");
   const stale = readEndpoints(file)?.pid;
   const [program, argv] = options.viaNpm ? ["npm", ["start", "--silent", "--", ...args]] : [process.execPath, [GHOSTD, options.mode ?? "serve", ...args]];
-  const child = spawn(program, argv, { cwd: packageRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Under npm, a signal goes to the whole group, as Ctrl-C in a terminal does: npm does not pass it on.
+  const child = spawn(program, argv, { cwd: packageRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: options.viaNpm === true });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -58,11 +59,24 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonPro
     child,
     output: () => output,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
+      if (child.exitCode === null && options.viaNpm && child.pid !== undefined) process.kill(-child.pid, signal);
+      else if (child.exitCode === null) child.kill(signal);
+      const code = await exited;
+      // npm may end before the daemon it started has finished stopping.
+      if (options.viaNpm) await waitFor(`ghostd (pid ${endpoints.pid}) to exit`, () => !running(endpoints.pid));
+      return code;
     },
     cleanup: () => dir?.remove(),
   };
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readEndpoints(file: string): Endpoints | undefined {
