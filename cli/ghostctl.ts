@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { fromBinary, toBinary, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, Metadata } from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -12,6 +12,7 @@ import { buildRoutes } from "../gateway/transcoder/routes";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
 import { routeListMarkdown } from "../gateway/surfaces/route-list";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
+import { describeFailure } from "./call-failure";
 import { contractDescriptorSet, version } from "./package-info";
 
 const SERVICES = ["ghostd.supervisor.v1.Supervisor", "ghostd.agent.v1.GuestAgent", "ghostd.terminal.v1.Terminals"];
@@ -208,9 +209,14 @@ function findMethod(contract: Contract, name: string): DescMethod {
   return method;
 }
 
+// A reader that went away (`ghostctl logs -f | head`) ends the command quietly, as it ends any
+// Unix tool; the stream being written to is dropped with it.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 program.parseAsync().catch((err: unknown) => {
-  const grpcError = err as Partial<ServiceError>;
-  const message = typeof grpcError.code === "number" ? `${grpcError.details ?? ""} (gRPC code ${grpcError.code})` : (err as Error).message;
-  process.stderr.write(`ghostctl: ${message}\n`);
+  process.stderr.write(`ghostctl: ${describeFailure(err, targetOf(program.opts<GlobalFlags>()))}\n`);
   process.exit(1);
 });

@@ -53,18 +53,23 @@ export function httpStatusOf(code: number): number {
 
 const ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo";
 
-/** The reason a failed call gives in its google.rpc.ErrorInfo detail, if it gives one. */
-export function reasonOf(err: ServiceError): string | undefined {
+/** The google.rpc.ErrorInfo detail a failed call carries, if it carries one. */
+export function errorInfoOf(err: ServiceError): ErrorInfo | undefined {
   // Calls that never reached a server (cancelled, unreachable) may carry no metadata at all.
   const metadata: unknown = err.metadata;
   const [details] = metadata instanceof Metadata ? metadata.get("grpc-status-details-bin") : [];
   if (!Buffer.isBuffer(details)) return undefined;
   try {
     const info = Status.decode(details).details.find((d) => d.typeUrl === ERROR_INFO_TYPE);
-    return info ? ErrorInfo.decode(info.value).reason || undefined : undefined;
+    return info ? ErrorInfo.decode(info.value) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The reason a failed call gives in its google.rpc.ErrorInfo detail, if it gives one. */
+export function reasonOf(err: ServiceError): string | undefined {
+  return errorInfoOf(err)?.reason || undefined;
 }
 
 /**

@@ -1,0 +1,26 @@
+import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { codeName, errorInfoOf } from "../gateway/transcoder/errors";
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number";
+}
+
+/**
+ * What a failed ghostctl command tells its user: what is wrong and what to do. A call the server
+ * answered gives its message with the gRPC code's name, the reason and the finer cause from its
+ * ErrorInfo; a call that reached no server says no daemon runs there, and how to start or find one.
+ */
+export function describeFailure(err: unknown, target: string): string {
+  if (!isServiceError(err)) return err instanceof Error ? err.message : String(err);
+  const info = errorInfoOf(err);
+  if (err.code === GrpcStatus.UNAVAILABLE && !info) return notRunning(target);
+  const code = codeName(err.code).toUpperCase();
+  const labels = [code, ...(info?.reason && info.reason !== code ? [info.reason] : []), ...Object.entries(info?.metadata ?? {}).map(([key, value]) => `${key} ${value}`)];
+  return `${err.details || code} (${labels.join(", ")})`;
+}
+
+function notRunning(target: string): string {
+  const local = target.startsWith("unix:");
+  const start = local ? 'start it with "npm start" in the ghostd checkout (or "ghostd serve")' : "start the daemon there, or check the address";
+  return `ghostd is not running on ${target}; ${start}, or point ghostctl at a running one with --home DIR or --target ADDRESS`;
+}
