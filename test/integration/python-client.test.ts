@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { tempDir } from "../helpers/tmp";
+import { file, program, requireTools } from "../helpers/tools";
 
 // Debian's python3 with its python3-grpcio; a pyenv or venv python3 earlier on PATH may lack it.
 const PYTHON = "/usr/bin/python3";
-const onPath = (command: string): boolean => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 
 // A client in another language, generated from proto/ by Debian's protoc and grpc_python_plugin,
 // reaches the server: the contract is usable as published. .ci/run installs the tools.
@@ -17,15 +17,13 @@ describe("Python client built with protoc from proto/", function () {
   const out = tempDir();
 
   before(function () {
-    const missing = [
-      onPath("protoc") ? "" : "protoc (protobuf-compiler)",
-      onPath("grpc_python_plugin") ? "" : "grpc_python_plugin (protobuf-compiler-grpc)",
-      spawnSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore" }).status === 0 ? "" : "python3-grpcio",
-    ].filter(Boolean);
-    if (missing.length > 0) {
-      console.log(`      skipped: this machine lacks ${missing.join(", ")}; .ci/run installs them`);
-      this.skip();
-    }
+    requireTools(this, [
+      program("protoc", "protobuf-compiler"),
+      // protoc's well-known types (descriptor.proto, timestamp.proto), which Debian ships apart.
+      file("/usr/include/google/protobuf/timestamp.proto", "libprotobuf-dev"),
+      program("grpc_python_plugin", "protobuf-compiler-grpc"),
+      { what: `${PYTHON} with grpc`, present: spawnSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore" }).status === 0, debianPackage: "python3-grpcio" },
+    ]);
   });
   after(async () => {
     await daemon?.stop();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,6 +9,7 @@ import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { call } from "../helpers/http";
 import { hex, TerminalApi, type TerminalJson } from "../helpers/terminal-api";
 import { tempDir } from "../helpers/tmp";
+import { file, requireTools } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
 const execFileAsync = promisify(execFile);
@@ -600,10 +601,7 @@ echo "MAIN=$MAIN"
       ["/usr/bin/zsh", ZSH_INTEGRATION],
     ] as const) {
       it(`reports at_prompt and last_exit_code, and waits until the prompt, with ${shellPath}`, async function () {
-        if (!existsSync(shellPath)) {
-          console.log(`      skipped: ${shellPath} is not installed here (.ci/run installs zsh)`);
-          this.skip();
-        }
+        requireTools(this, [file(shellPath, shellPath === "/usr/bin/zsh" ? "zsh" : "bash")]);
         const t = await api.create({ env: { SHELL: shellPath }, working_directory: work.path });
         await api.input(t.id, `source ${snippet}`);
         await waitFor("the first marked prompt", async () => (await api.get(t.id)).at_prompt);
