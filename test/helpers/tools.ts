@@ -1,30 +1,31 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
-/** A program or file a test needs, and the Debian package that brings it. */
+/** Something a test needs from the machine, and how .ci/run provides it. */
 export interface Need {
   readonly what: string;
   readonly present: boolean;
-  readonly debianPackage: string;
+  /** What provides it: `Debian package xvfb`, or the step .ci/run takes. */
+  readonly provider: string;
 }
 
 export const onPath = (command: string): boolean => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 
-export const program = (command: string, debianPackage: string): Need => ({ what: command, present: onPath(command), debianPackage });
+export const program = (command: string, debianPackage: string): Need => ({ what: command, present: onPath(command), provider: `Debian package ${debianPackage}` });
 
-export const file = (path: string, debianPackage: string): Need => ({ what: path, present: existsSync(path), debianPackage });
+export const file = (path: string, debianPackage: string): Need => ({ what: path, present: existsSync(path), provider: `Debian package ${debianPackage}` });
 
 /**
  * Lets the test go on only where everything it needs is here. On a developer's machine a test
- * that lacks something skips itself, saying what to install; in CI (CI=true) it fails with the
- * packages .ci/run must install, since a skipped test there would hide exactly that gap.
+ * that lacks something skips itself, saying what provides it; in CI (CI=true) it fails, naming
+ * what .ci/run must provide, since a skipped test there would hide exactly that gap.
  */
 export function requireTools(context: Mocha.Context, needs: readonly Need[]): void {
   const missing = needs.filter((need) => !need.present);
   if (missing.length === 0) return;
-  const packages = [...new Set(missing.map((need) => need.debianPackage))].join(" ");
-  const lacks = `this machine lacks ${missing.map((need) => `${need.what} (Debian package ${need.debianPackage})`).join(", ")}`;
-  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`${lacks}: .ci/run must install ${packages}`);
-  console.log(`      skipped: ${lacks}; install ${packages} (.ci/run does)`);
+  const providers = [...new Set(missing.map((need) => need.provider))].join(", ");
+  const lacks = `this machine lacks ${missing.map((need) => `${need.what} (${need.provider})`).join(", ")}`;
+  if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`${lacks}: .ci/run must provide ${providers}`);
+  console.log(`      skipped: ${lacks}; .ci/run provides ${providers}`);
   context.skip();
 }

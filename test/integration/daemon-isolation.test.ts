@@ -97,9 +97,10 @@ describe("under npm start, what the daemon runs gets the user's environment, not
 
       const terminals = new TerminalApi(daemon.endpoints.http ?? "");
       const terminal = await terminals.create();
-      await terminals.input(terminal.id, `echo "NPM_VARS=$(env | grep -c -i -e '^npm_' -e '^INIT_CWD=') PATH_FIRST=\${PATH%%:*}"`);
-      const seen = await terminals.ok<{ match: string }>("POST", `/terminals/${terminal.id}/wait`, { match: "NPM_VARS=\\d+ PATH_FIRST=\\S*" });
-      assert.equal(seen.match, `NPM_VARS=0 PATH_FIRST=${path.split(":")[0] ?? ""}`, "the shell has the same clean environment");
+      // A login shell may set PATH anew from /etc/profile: what counts is that npm's entries are not in it.
+      await terminals.input(terminal.id, `echo "NPM_VARS=$(env | grep -c -i -e '^npm_' -e '^INIT_CWD=') NPM_PATH=$(echo "$PATH" | tr : '\\n' | grep -c -e 'node_modules/[.]bin$' -e node-gyp-bin)"`);
+      const seen = await terminals.ok<{ match: string }>("POST", `/terminals/${terminal.id}/wait`, { match: "NPM_VARS=\\d+ NPM_PATH=\\d+" });
+      assert.equal(seen.match, "NPM_VARS=0 NPM_PATH=0", "the shell has no npm variables and no npm PATH entries");
 
       await startProject(daemon.endpoints.grpc ?? "", "envcheck", sleeperPackage(join(work.path, "pkg"), "envcheck"));
       const api = supervisorClient(daemon.endpoints.grpc ?? "");

@@ -22,7 +22,7 @@ describe("Python client built with protoc from proto/", function () {
       // protoc's well-known types (descriptor.proto, timestamp.proto), which Debian ships apart.
       file("/usr/include/google/protobuf/timestamp.proto", "libprotobuf-dev"),
       program("grpc_python_plugin", "protobuf-compiler-grpc"),
-      { what: `${PYTHON} with grpc`, present: spawnSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore" }).status === 0, debianPackage: "python3-grpcio" },
+      { what: `${PYTHON} with grpc`, present: spawnSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore" }).status === 0, provider: "Debian package python3-grpcio" },
     ]);
   });
   after(async () => {

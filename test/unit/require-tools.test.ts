@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { requireTools } from "../helpers/tools";
 
 describe("requireTools (the test helper)", () => {
-  const missing = { what: "frobnicate", present: false, debianPackage: "frob-tools" };
+  const missing = { what: "frobnicate", present: false, provider: "Debian package frob-tools" };
 
   function withCi<T>(value: string | undefined, fn: () => T): T {
     const saved = process.env.CI;
@@ -17,7 +17,7 @@ describe("requireTools (the test helper)", () => {
   }
 
   it("fails in CI, naming the Debian package .ci/run must install", function () {
-    assert.throws(() => withCi("true", () => requireTools(this, [missing])), /lacks frobnicate \(Debian package frob-tools\): \.ci\/run must install frob-tools/);
+    assert.throws(() => withCi("true", () => requireTools(this, [missing])), /lacks frobnicate \(Debian package frob-tools\): \.ci\/run must provide Debian package frob-tools/);
   });
 
   it("lets the test go on when everything is here", function () {
