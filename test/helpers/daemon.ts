@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../cli/package-info";
+import { processStart } from "../../server/proc";
 import type { Endpoints } from "../../cli/daemon";
 import { tempDir } from "./tmp";
 import { waitFor } from "./wait";
@@ -63,20 +64,11 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonPro
       else if (child.exitCode === null) child.kill(signal);
       const code = await exited;
       // npm may end before the daemon it started has finished stopping.
-      if (options.viaNpm) await waitFor(`ghostd (pid ${endpoints.pid}) to exit`, () => !running(endpoints.pid));
+      if (options.viaNpm) await waitFor(`ghostd (pid ${endpoints.pid}) to exit`, () => processStart(endpoints.pid) === 0);
       return code;
     },
     cleanup: () => dir?.remove(),
   };
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readEndpoints(file: string): Endpoints | undefined {

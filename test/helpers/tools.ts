@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { findOnPath } from "../../server/executables";
 
 /** Something a test needs from the machine, and how .ci/run provides it. */
 export interface Need {
@@ -9,9 +9,7 @@ export interface Need {
   readonly provider: string;
 }
 
-export const onPath = (command: string): boolean => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
-
-export const program = (command: string, debianPackage: string): Need => ({ what: command, present: onPath(command), provider: `Debian package ${debianPackage}` });
+export const program = (command: string, debianPackage: string): Need => ({ what: command, present: findOnPath(command, process.env.PATH ?? "") !== undefined, provider: `Debian package ${debianPackage}` });
 
 export const file = (path: string, debianPackage: string): Need => ({ what: path, present: existsSync(path), provider: `Debian package ${debianPackage}` });
 

@@ -5,6 +5,7 @@ import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { tempDir } from "../helpers/tmp";
 import { file, program, requireTools } from "../helpers/tools";
+import { findOnPath } from "../../server/executables";
 
 // Debian's python3 with its python3-grpcio; a pyenv or venv python3 earlier on PATH may lack it.
 const PYTHON = "/usr/bin/python3";
@@ -33,7 +34,7 @@ describe("Python client built with protoc from proto/", function () {
 
   before(async () => {
     const proto = join(packageRoot, "proto");
-    const plugin = execFileSync("sh", ["-c", "command -v grpc_python_plugin"]).toString().trim();
+    const plugin = findOnPath("grpc_python_plugin", process.env.PATH ?? "") ?? "";
     execFileSync("protoc", [
       `-I${proto}`,
       `--python_out=${out.path}`,
