@@ -34,6 +34,15 @@ export function processStart(pid: number): number {
   return stat && stat.state !== "Z" ? stat.start : 0;
 }
 
+/** Sends a signal to a process, or with a negative pid to a process group; one already gone is no error. */
+export function signalQuietly(pid: number, signal: string): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
 /** The live processes (zombies are gone but for their parent's wait) that `match` picks. */
 export function processesWhere(match: (stat: ProcessStat) => boolean): ProcessStat[] {
   const found: ProcessStat[] = [];

@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { signalQuietly } from "../proc";
 import type { App } from "../../generated/ghostd/agent/v1/agent";
 import { dataDirs, execArguments, findEntry, type DesktopEntry } from "./desktop-entries";
 import { agentError } from "./reasons";
@@ -80,12 +81,12 @@ export class Apps {
     this.entry(bundleId);
     const running = this.running.get(bundleId);
     if (!running) return;
-    signalGroup(running.pid, "SIGTERM");
+    signalQuietly(-running.pid, "SIGTERM");
     let timer: NodeJS.Timeout | undefined;
     const graceOver = await Promise.race([running.exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), QUIT_GRACE_MS)))]);
     clearTimeout(timer);
     if (graceOver) {
-      signalGroup(running.pid, "SIGKILL");
+      signalQuietly(-running.pid, "SIGKILL");
       await running.exited;
     }
     this.forget(bundleId);
@@ -109,13 +110,5 @@ export class Apps {
   private forget(bundleId: string): void {
     this.running.delete(bundleId);
     this.order = this.order.filter((id) => id !== bundleId);
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
   }
 }

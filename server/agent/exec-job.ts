@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { Cgroups, JobCgroup } from "../cgroup";
-import { fdTarget, jobProcesses, type JobTies } from "../proc";
+import { fdTarget, jobProcesses, signalQuietly, type JobTies } from "../proc";
 
 /** The environment variable that marks every process of one exec; descendants inherit it. */
 export const EXEC_ID_VARIABLE = "GHOSTD_EXEC_ID";
@@ -42,7 +42,7 @@ export class ExecJob {
   killAll(): void {
     this.cgroup?.kill();
     if (this.pid === undefined) return;
-    killQuietly(-this.pid);
+    signalQuietly(-this.pid, "SIGKILL");
     const ties = this.ties(this.pid);
     const killed = new Set<string>();
     for (let round = 0; round < MAX_KILL_ROUNDS; round++) {
@@ -50,7 +50,7 @@ export class ExecJob {
       if (fresh.length === 0) return;
       for (const stat of fresh) {
         killed.add(`${stat.pid}@${stat.start}`);
-        killQuietly(stat.pid);
+        signalQuietly(stat.pid, "SIGKILL");
       }
     }
   }
@@ -83,13 +83,5 @@ export class ExecJob {
   private ties(pid: number): JobTies {
     // Spawned detached, the command leads a session and a process group of its own.
     return { pids: new Set([pid]), group: pid, session: pid, environment: `${EXEC_ID_VARIABLE}=${this.id}`, holding: this.outputs, except: new Set([process.pid]) };
-  }
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // Gone already.
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { Emulator } from "./emulator";
-import { foregroundGroup, processCwd, processName, sessionMembers } from "../proc";
+import { foregroundGroup, processCwd, processName, sessionMembers, signalQuietly } from "../proc";
 import type { PtyHandle, PtyHost } from "./pty-host/host";
 import { terminalError } from "./reasons";
 
@@ -163,13 +163,7 @@ export class Session {
 
   /** SIGKILL to every process still in the shell's session. */
   killSession(): void {
-    for (const pid of sessionMembers(this.pid)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Gone in between.
-      }
-    }
+    for (const pid of sessionMembers(this.pid)) signalQuietly(pid, "SIGKILL");
   }
 
   private notify(): void {

@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { ServicePlan } from "../plan";
 import { findOnPath, isExecutable } from "../../executables";
-import { groupMembers, processStart } from "../../proc";
+import { groupMembers, processStart, signalQuietly } from "../../proc";
 import { supervisorError } from "../reasons";
 import { cannotRun, type Exit, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext, type ServiceProblem, type ServiceRecord } from "./driver";
 
@@ -13,21 +13,6 @@ function groupAlive(pgid: number): boolean {
   return groupMembers(pgid).length > 0;
 }
 
-function signalGroup(pgid: number, signal: string): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Gone already.
-  }
-}
-
-function signalPid(pid: number, signal: string): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Gone already.
-  }
-}
 
 export interface ProcessRuntimeOptions {
   /** Run services in bubblewrap when it is installed (the default), or never. */
@@ -89,25 +74,25 @@ export class ProcessRuntime implements RuntimeDriver {
     if (this.bwrap) {
       // bubblewrap itself would die of SIGTERM and take the sandbox down with SIGKILL: the stop
       // signal goes to what runs inside (its PID 1 ignores it, as a namespace init does).
-      for (const member of groupMembers(running.pid)) if (member.pid !== running.pid) signalPid(member.pid, signal);
+      for (const member of groupMembers(running.pid)) if (member.pid !== running.pid) signalQuietly(member.pid, signal);
     } else {
-      signalGroup(running.pid, signal);
+      signalQuietly(-running.pid, signal);
     }
     let timer: NodeJS.Timeout | undefined;
     const graceOver = await Promise.race([running.exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
     clearTimeout(timer);
-    if (graceOver) signalGroup(running.pid, "SIGKILL");
+    if (graceOver) signalQuietly(-running.pid, "SIGKILL");
     await running.exited;
     // What the service started in its group and left behind goes too: no orphans.
-    if (groupAlive(running.pid)) signalGroup(running.pid, "SIGKILL");
+    if (groupAlive(running.pid)) signalQuietly(-running.pid, "SIGKILL");
   }
 
   pause(running: RunningService): void {
-    signalGroup(running.pid, "SIGSTOP");
+    signalQuietly(-running.pid, "SIGSTOP");
   }
 
   resume(running: RunningService): void {
-    signalGroup(running.pid, "SIGCONT");
+    signalQuietly(-running.pid, "SIGCONT");
   }
 
   exec(context: ServiceContext, argv: readonly string[], timeoutMs: number): Promise<number> {
@@ -115,7 +100,7 @@ export class ProcessRuntime implements RuntimeDriver {
     child.stdout?.resume();
     child.stderr?.resume();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => signalGroup(child.pid ?? 0, "SIGKILL"), timeoutMs);
+      const timer = setTimeout(() => signalQuietly(-(child.pid ?? 0), "SIGKILL"), timeoutMs);
       child.once("error", () => {
         clearTimeout(timer);
         resolve(127);
@@ -133,7 +118,7 @@ export class ProcessRuntime implements RuntimeDriver {
 
   cleanup(record: ServiceRecord): string | undefined {
     if (record.pid <= 0 || processStart(record.pid) !== record.pidStart) return undefined;
-    signalGroup(record.pid, "SIGKILL");
+    signalQuietly(-record.pid, "SIGKILL");
     return `process group ${record.pid}`;
   }
 
