@@ -9,11 +9,12 @@ function isServiceError(err: unknown): err is ServiceError {
  * What a failed ghostctl command tells its user: what is wrong and what to do. A call the server
  * answered gives its message with the gRPC code's name, the reason and the finer cause from its
  * ErrorInfo; a call that reached no server says no daemon runs there, and how to start or find one.
+ * `target` is asked for only then: an error may be a target that does not parse.
  */
-export function describeFailure(err: unknown, target: string): string {
+export function describeFailure(err: unknown, target: () => string): string {
   if (!isServiceError(err)) return err instanceof Error ? err.message : String(err);
   const info = errorInfoOf(err);
-  if (err.code === GrpcStatus.UNAVAILABLE && !info) return notRunning(target);
+  if (err.code === GrpcStatus.UNAVAILABLE && !info) return notRunning(target());
   const code = codeName(err.code).toUpperCase();
   const labels = [code, ...(info?.reason && info.reason !== code ? [info.reason] : []), ...Object.entries(info?.metadata ?? {}).map(([key, value]) => `${key} ${value}`)];
   return `${err.details || code} (${labels.join(", ")})`;

@@ -217,6 +217,6 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`ghostctl: ${describeFailure(err, targetOf(program.opts<GlobalFlags>()))}\n`);
+  process.stderr.write(`ghostctl: ${describeFailure(err, () => targetOf(program.opts<GlobalFlags>()))}\n`);
   process.exit(1);
 });

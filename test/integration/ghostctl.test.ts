@@ -63,6 +63,12 @@ describe("ghostctl", function () {
     }
   });
 
+  it("says what is wrong with a --target that does not parse, in one line", async () => {
+    const run = await ghostctl(["--target", "unix:", "status"]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, "ghostctl: target unix:: the socket path must be absolute\n");
+  });
+
   describe("against a daemon", () => {
     let daemon: DaemonProcess;
     let work: ReturnType<typeof tempDir>;
