@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import { GuestAgentService, OutputEncoding, type ExecResponse, type GuestAgentServer } from "../../generated/ghostd/agent/v1/agent";
 import { desktopClipboard } from "../clipboard/desktop";
 import type { ClipboardStore } from "../clipboard/store";
+import type { HttpBody } from "../../generated/google/api/httpbody";
+import { flatten } from "../event-stream";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { Apps } from "./apps";
 import { GuestClipboard } from "./clipboard";
@@ -27,12 +29,6 @@ export interface AgentDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Bytes of output kept per stream by a non-streaming exec. */
   readonly execOutputLimit: number;
-}
-
-function cancelled(call: { once(event: "cancelled", listener: () => void): unknown }): AbortSignal {
-  const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
-  return controller.signal;
 }
 
 function execRequest(req: { command: string; args: string[]; timeout?: number | undefined; cwd?: string | undefined; env: Record<string, string>; stdin?: string | undefined }): ExecRequest {
@@ -80,6 +76,17 @@ function rootedPath(path: string): string {
   return path === "" || path.startsWith("/") || path.startsWith("~") ? path : `/${path}`;
 }
 
+async function* fileBodies(path: string, home: string): AsyncGenerator<{ body: HttpBody }> {
+  let first = true;
+  const contentType = mediaType(path);
+  for await (const chunk of readFileChunks(rootedPath(path), home)) {
+    yield { body: { contentType: first ? contentType : "", data: chunk, extensions: [] } };
+    first = false;
+  }
+  // An empty file is still a file: one message with its type and no bytes.
+  if (first) yield { body: { contentType, data: Buffer.alloc(0), extensions: [] } };
+}
+
 /** gRPC binding of ghostd.agent.v1.GuestAgent over the agent's domain modules. */
 export function agentService(deps: AgentDeps): ServiceBinding {
   const { logger, home, env } = deps;
@@ -89,16 +96,16 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const execHost = new ExecHost(env, home);
   const handlers: Partial<GuestAgentServer> = {
     health: unary(logger, () => agentHealth(deps.version)),
-    getClipboard: unary(logger, async (_req, call) => {
+    getClipboard: unary(logger, async (_req, { sendMetadata }) => {
       const content = await clipboard.get();
       const metadata = new Metadata();
       metadata.set("x-clipboard-type", content.type);
-      call.sendMetadata(metadata);
+      sendMetadata(metadata);
       const empty = content.data.length === 0;
       return { body: { contentType: empty ? "" : "application/octet-stream", data: content.data, extensions: [] }, type: content.type };
     }),
-    setClipboard: unary(logger, async (req, call) => {
-      const [header] = call.metadata.get("x-clipboard-type");
+    setClipboard: unary(logger, async (req, { metadata }) => {
+      const [header] = metadata.get("x-clipboard-type");
       await clipboard.set({
         data: req.body?.data ?? Buffer.alloc(0),
         contentType: req.body?.contentType ?? "",
@@ -117,19 +124,11 @@ export function agentService(deps: AgentDeps): ServiceBinding {
       await openPath(req.path, req.app, { home, env }, apps);
       return { ok: true };
     }),
-    exec: unary(logger, async (req, call) => {
+    exec: unary(logger, async (req, { signal }) => {
       const base64 = wantsBase64(req.outputEncoding);
-      return execResponse(await execHost.run(execRequest(req), deps.execOutputLimit, {}, cancelled(call)), base64);
+      return execResponse(await execHost.run(execRequest(req), deps.execOutputLimit, {}, signal), base64);
     }),
-    execStream: serverStream(logger, async (req, send, call) => {
-      const result = await execHost.run(
-        execRequest(req),
-        0,
-        { stdout: (chunk) => send({ stdout: chunk }), stderr: (chunk) => send({ stderr: chunk }) },
-        cancelled(call),
-      );
-      await send({ exitCode: result.exitCode });
-    }),
+    execStream: serverStream(logger, (req, { signal }) => flatten(execHost.stream(execRequest(req), signal))),
     listDirectory: unary(logger, (req) => listDirectory(req.path, home)),
     makeDirectory: unary(logger, async (req) => ({ ok: true, path: await makeDirectory(req.path, req.parents, home) })),
     deletePath: unary(logger, async (req) => {
@@ -140,16 +139,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
       await movePath(req.from, req.to, req.overwrite, home);
       return { ok: true };
     }),
-    readFile: serverStream(logger, async (req, send) => {
-      let first = true;
-      const contentType = mediaType(req.path);
-      for await (const chunk of readFileChunks(rootedPath(req.path), home)) {
-        await send({ body: { contentType: first ? contentType : "", data: chunk, extensions: [] } });
-        first = false;
-      }
-      // An empty file is still a file: one message with its type and no bytes.
-      if (first) await send({ body: { contentType, data: Buffer.alloc(0), extensions: [] } });
-    }),
+    readFile: serverStream(logger, (req) => fileBodies(req.path, home)),
     writeFile: unary(logger, async (req) => {
       const data = req.body?.data ?? Buffer.alloc(0);
       return { path: await writeFileAtomic(rootedPath(req.path), data, req.parents, home), size: data.length };

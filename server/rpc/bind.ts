@@ -1,4 +1,6 @@
 import {
+  type Deadline,
+  type Metadata,
   status as GrpcStatus,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -46,37 +48,80 @@ function unimplemented(path: string, streaming: boolean): UntypedServiceImplemen
   return ((_call: ServerUnaryCall<unknown, unknown>, callback: (err: unknown) => void) => callback(error())) as handleUnaryCall<unknown, unknown>;
 }
 
+/** What a handler gets of its call besides the request: never the grpc-js call itself. */
+export interface CallContext {
+  /** Aborts when the client goes away (cancels, or its connection closes). */
+  readonly signal: AbortSignal;
+  /** The request's metadata (HTTP headers, through the gateway). */
+  readonly metadata: Metadata;
+  /** When the client stops waiting: a Date, or Infinity without a deadline. */
+  readonly deadline: Deadline;
+  /** Sends response headers before the response. */
+  readonly sendMetadata: (metadata: Metadata) => void;
+}
+
+type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+/** The call's context; `done` drops its listeners once the handler has answered. */
+function contextOf(call: AnyCall): { context: CallContext; done: () => void } {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  call.once("cancelled", abort);
+  call.once("close", abort);
+  const context: CallContext = { signal: controller.signal, metadata: call.metadata, deadline: call.getDeadline(), sendMetadata: (metadata) => call.sendMetadata(metadata) };
+  return {
+    context,
+    done: () => {
+      call.off("cancelled", abort);
+      call.off("close", abort);
+    },
+  };
+}
+
 /** A unary handler from an async function; its DomainErrors become statuses with reasons. */
-export function unary<Req, Res>(logger: Logger, fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(logger: Logger, fn: (request: Req, context: CallContext) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const { context, done } = contextOf(call);
     Promise.resolve()
-      .then(() => fn(call.request, call))
+      .then(() => fn(call.request, context))
       .then(
         (response) => callback(null, response),
         (err: unknown) => callback(toServiceError(err, logger, call.getPath())),
-      );
+      )
+      .finally(done);
   };
 }
 
 /**
- * A server-streaming handler from an async function that writes through `send`; the stream ends
- * when it returns, and fails (once) when it throws.
+ * A server-streaming handler from a function returning the responses as an async iterable: each
+ * is written as the client takes it (a slow reader slows the source), the stream ends when the
+ * iterable does, and fails (once) when it throws. A client that goes away stops the iteration.
  */
-export function serverStream<Req, Res>(
-  logger: Logger,
-  fn: (request: Req, send: (message: Res) => Promise<void>, call: ServerWritableStream<Req, Res>) => Promise<void>,
-): handleServerStreamingCall<Req, Res> {
+export function serverStream<Req, Res>(logger: Logger, fn: (request: Req, context: CallContext) => AsyncIterable<Res> | Iterable<Res>): handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const send = (message: Res): Promise<void> =>
-      new Promise((resolve) => {
-        if (call.write(message)) resolve();
-        else call.once("drain", resolve);
-      });
-    fn(call.request, send, call).then(
-      () => call.end(),
-      (err: unknown) => {
-        if (!call.cancelled) call.emit("error", toServiceError(err, logger, call.getPath()));
-      },
-    );
+    const { context, done } = contextOf(call);
+    writeAll(call, fn(call.request, context), context.signal)
+      .then(
+        () => call.end(),
+        (err: unknown) => {
+          if (!call.cancelled) call.emit("error", toServiceError(err, logger, call.getPath()));
+        },
+      )
+      .finally(done);
   };
+}
+
+async function writeAll<Res>(call: ServerWritableStream<unknown, Res>, responses: AsyncIterable<Res> | Iterable<Res>, signal: AbortSignal): Promise<void> {
+  for await (const response of responses) {
+    if (signal.aborted) return;
+    if (!call.write(response)) await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        call.off("drain", settle);
+        signal.removeEventListener("abort", settle);
+        resolve();
+      };
+      call.once("drain", settle);
+      signal.addEventListener("abort", settle);
+    });
+  }
 }

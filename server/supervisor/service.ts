@@ -1,4 +1,3 @@
-import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
@@ -6,13 +5,6 @@ import { Supervisor, type SupervisorSettings } from "./supervisor";
 
 export interface SupervisorDeps extends SupervisorSettings {
   readonly logger: Logger;
-}
-
-function cancelled(call: ServerWritableStream<unknown, unknown>): AbortSignal {
-  const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
-  call.once("close", () => controller.abort());
-  return controller.signal;
 }
 
 /** gRPC binding of ghostd.supervisor.v1.Supervisor over the Supervisor domain module. */
@@ -29,7 +21,7 @@ export function supervisorService(deps: SupervisorDeps): ServiceBinding {
     deleteProjectRuntime: unary(logger, (req) => supervisor.deleteRuntime(req.projectId, req.force)),
     listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
     getProjectStatus: unary(logger, (req) => supervisor.status(req.projectId)),
-    getProjectLogs: serverStream(logger, (req, send, call) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, send, cancelled(call))),
+    getProjectLogs: serverStream(logger, (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
     validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
   };

@@ -27,7 +27,8 @@ import { importCompose } from "./compose";
 import { DocumentError, parseYaml } from "./documents";
 import { HealthMonitor } from "./health";
 import { interpolate } from "./interpolate";
-import { ProjectLogs } from "./logs";
+import { ProjectLogs, type LogLine } from "./logs";
+import { eventStream } from "../event-stream";
 import { parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
@@ -273,10 +274,10 @@ export class Supervisor {
   }
 
   /**
-   * Sends the last lines of the logs, then, with `follow`, lines as they come until `signal`
-   * aborts. `send` is awaited before the next batch goes.
+   * The last lines of the logs, then, with `follow`, lines as they come until `signal` aborts;
+   * at most 500 entries a response.
    */
-  async logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, send: (response: GetProjectLogsResponse) => Promise<void>, signal: AbortSignal): Promise<void> {
+  async *logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, signal: AbortSignal): AsyncGenerator<GetProjectLogsResponse> {
     const row = this.row(projectId);
     if (tailLines !== undefined && (tailLines < 0 || tailLines > 100_000)) throw supervisorError("INVALID_ARGUMENT", "tail_lines must be from 0 to 100000");
     if (service !== undefined && service !== "") {
@@ -285,31 +286,16 @@ export class Supervisor {
     }
     const only = service || undefined;
     const logs = this.logsOf(projectId);
+    const wanted = (line: LogLine): boolean => only === undefined || line.service === only;
     // Subscribed before the tail is read (both synchronous), so no line falls between the two.
-    const queue: GetProjectLogsResponse["entries"] = [];
-    let wake: (() => void) | undefined;
-    const unsubscribe = follow
-      ? logs.follow((lines) => {
-          queue.push(...lines.filter((l) => only === undefined || l.service === only).map(logEntry));
-          wake?.();
-        })
-      : () => undefined;
-    const onAbort = (): void => wake?.();
-    signal.addEventListener("abort", onAbort);
+    const followed = follow ? eventStream<LogLine[]>(signal, (sink) => logs.follow((lines) => void sink.push(lines.filter(wanted))))[Symbol.asyncIterator]() : undefined;
+    const pending = followed?.next();
     try {
-      const tail = logs.tail(tailLines ?? 100, only);
-      for (let i = 0; i < tail.length; i += 500) await send({ entries: tail.slice(i, i + 500).map(logEntry) });
-      while (follow && !signal.aborted) {
-        if (queue.length > 0) {
-          await send({ entries: queue.splice(0, 500) });
-          continue;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
+      yield* inPages(logs.tail(tailLines ?? 100, only).map(logEntry));
+      if (!followed || !pending) return;
+      for (let step = await pending; !step.done; step = await followed.next()) yield* inPages(step.value.flat().map(logEntry));
     } finally {
-      unsubscribe();
-      signal.removeEventListener("abort", onAbort);
+      await followed?.return?.();
     }
   }
 
@@ -833,6 +819,10 @@ function serviceStateOf(state: ServiceStateName): ServiceState {
 
 function portMapping(row: PortRow): PortMapping {
   return { serviceName: row.serviceName, containerPort: row.containerPort, hostPort: row.hostPort, protocol: row.protocol === "udp" ? Protocol.PROTOCOL_UDP : Protocol.PROTOCOL_TCP };
+}
+
+function* inPages(entries: GetProjectLogsResponse["entries"]): Generator<GetProjectLogsResponse> {
+  for (let i = 0; i < entries.length; i += 500) yield { entries: entries.slice(i, i + 500) };
 }
 
 function logEntry(line: { timestamp: Date; service: string; stream: "stdout" | "stderr"; line: string }): GetProjectLogsResponse["entries"][number] {

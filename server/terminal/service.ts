@@ -1,4 +1,3 @@
-import type { ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { TerminalsService, type TerminalsServer } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
@@ -9,13 +8,6 @@ export interface TerminalDeps {
   readonly logger: Logger;
   readonly settings: TerminalSettings;
   readonly clipboard: ClipboardStore;
-}
-
-/** An AbortSignal that fires when the client of a call goes away. */
-function cancelled(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): AbortSignal {
-  const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
-  return controller.signal;
 }
 
 /** gRPC binding of ghostd.terminal.v1.Terminals over the Terminals domain module. */
@@ -69,8 +61,8 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     openQuickTerminal: unary(logger, async () => ({ terminals: await terminals.quickTerminal() })),
     listCommands: unary(logger, (req) => ({ commands: terminals.commands(req.terminal) })),
     listSurfaces: unary(logger, () => ({ surfaces: terminals.list() })),
-    wait: unary(logger, (req, call) => terminals.wait(req.id, req, cancelled(call))),
-    watchScreen: serverStream(logger, (req, send, call) => terminals.watch(req.id, req.intervalMs, send, cancelled(call))),
+    wait: unary(logger, (req, { signal }) => terminals.wait(req.id, req, signal)),
+    watchScreen: serverStream(logger, (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
   };
   return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, () => terminals.closeAll());
 }

@@ -22,6 +22,8 @@ import { terminalError } from "./reasons";
 import { PtyHost } from "./pty-host/host";
 import { Session } from "./session";
 import type { Point } from "./buffer-text";
+import { eventStream } from "../event-stream";
+import { setTimeout as delay } from "node:timers/promises";
 
 export interface TerminalSettings {
   /** Window size in cells at the configured font size, and the cell size in pixels. */
@@ -305,7 +307,7 @@ export class Terminals {
    * Resolves when the screen matches `match` and, with `until: prompt`, the shell has shown a
    * prompt since the last Enter; fails with `wait_timeout` after the timeout.
    */
-  wait(id: string, request: WaitRequest, signal: AbortSignal): Promise<WaitResponse> {
+  async wait(id: string, request: WaitRequest, signal: AbortSignal): Promise<WaitResponse> {
     const session = this.session(id);
     if (request.until !== undefined && request.until !== "" && request.until !== "prompt") {
       throw terminalError("invalid_argument", `until "${request.until}" is not prompt`);
@@ -341,72 +343,43 @@ export class Terminals {
       return { ...done, match: found[0], line: before.split("\n").length - 1, column: found.index - lineStart, text: text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd) };
     };
 
-    return new Promise((resolve, reject) => {
-      const immediate = check();
-      if (immediate) return resolve(immediate);
-      const finish = (result: WaitResponse | Error): void => {
-        clearTimeout(timer);
-        unsubscribe();
-        signal.removeEventListener("abort", onAbort);
-        if (result instanceof Error) reject(result);
-        else resolve(result);
-      };
-      const unsubscribe = session.onChange(() => {
-        if (!this.sessions.has(session.id)) return finish(terminalError("terminal_not_found", `terminal ${id} closed while waiting`));
-        const result = check();
-        if (result) finish(result);
-      });
-      const timer = setTimeout(() => {
-        const hint = untilPrompt && !session.emulator.shell.integrated ? "; the shell sent no OSC 133 prompt marks (see the shell integration docs)" : "";
-        finish(terminalError("wait_timeout", `the screen did not ${pattern ? `match /${request.match ?? ""}/` : "show a new prompt"} within ${timeout} ms${hint}`));
-      }, timeout);
-      const onAbort = (): void => finish(new Error("cancelled"));
-      signal.addEventListener("abort", onAbort);
-    });
+    const immediate = check();
+    if (immediate) return immediate;
+    const timedOut = AbortSignal.timeout(timeout);
+    for await (const _ of this.changes(session, AbortSignal.any([signal, timedOut]))) {
+      if (!this.sessions.has(session.id)) throw terminalError("terminal_not_found", `terminal ${id} closed while waiting`);
+      const result = check();
+      if (result) return result;
+    }
+    if (!timedOut.aborted) throw new Error("cancelled");
+    const hint = untilPrompt && !session.emulator.shell.integrated ? "; the shell sent no OSC 133 prompt marks (see the shell integration docs)" : "";
+    throw terminalError("wait_timeout", `the screen did not ${pattern ? `match /${request.match ?? ""}/` : "show a new prompt"} within ${timeout} ms${hint}`);
   }
 
   /**
-   * Sends the visible screen at once and then whenever it changes, at most once per interval;
-   * resolves when the terminal closes or `signal` aborts.
+   * Yields the visible screen at once and then whenever it changes, at most once per interval;
+   * ends when the terminal closes or `signal` aborts.
    */
-  async watch(id: string, intervalMs: number | undefined, send: (screen: WatchScreenResponse) => Promise<void>, signal: AbortSignal): Promise<void> {
+  async *watch(id: string, intervalMs: number | undefined, signal: AbortSignal): AsyncGenerator<WatchScreenResponse> {
     const session = this.session(id);
     const interval = Math.max(intervalMs ?? 50, 10);
-    const snapshot = (): WatchScreenResponse => ({
-      id,
-      visible: session.emulator.visible(),
-      cursorX: session.emulator.cursor.x,
-      cursorY: session.emulator.cursor.y,
-      title: session.title,
-      columns: session.emulator.columns,
-      rows: session.emulator.rows,
-    });
-    let last = snapshot();
-    await send(last);
-    await new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let lastSent = Date.now();
-      const flush = (): void => {
-        timer = undefined;
-        if (!this.sessions.has(id)) return stop();
-        const next = snapshot();
-        if (next.visible === last.visible && next.cursorX === last.cursorX && next.cursorY === last.cursorY && next.title === last.title && next.columns === last.columns && next.rows === last.rows) return;
-        last = next;
-        lastSent = Date.now();
-        void send(next);
-      };
-      const unsubscribe = session.onChange(() => {
-        if (!this.sessions.has(id)) return stop();
-        timer ??= setTimeout(flush, Math.max(0, lastSent + interval - Date.now()));
-      });
-      const stop = (): void => {
-        if (timer) clearTimeout(timer);
-        unsubscribe();
-        signal.removeEventListener("abort", stop);
-        resolve();
-      };
-      signal.addEventListener("abort", stop);
-    });
+    let last = screenState(session);
+    yield last;
+    let lastSent = Date.now();
+    for await (const _ of this.changes(session, signal)) {
+      if (!this.sessions.has(id) || !(await pause(lastSent + interval - Date.now(), signal))) return;
+      if (!this.sessions.has(id)) return;
+      const next = screenState(session);
+      if (sameScreen(next, last)) continue;
+      last = next;
+      lastSent = Date.now();
+      yield next;
+    }
+  }
+
+  /** Batches of change notices from a session until `signal` aborts. */
+  private changes(session: Session, signal: AbortSignal): AsyncIterable<Session[]> {
+    return eventStream<Session>(signal, (sink) => session.onChange(() => void sink.push(session)));
   }
 
   private async perform(session: Session, action: Action): Promise<void> {
@@ -726,4 +699,19 @@ export class Terminals {
     for (const [key, value] of Object.entries(this.settings.env)) if (value !== undefined) env[key] = value;
     return { ...env, TERM: "xterm-256color", COLORTERM: "truecolor", TERM_PROGRAM: "ghostd", GHOSTD_TERMINAL_ID: id, ...extra };
   }
+}
+
+function screenState(session: Session): WatchScreenResponse {
+  const { emulator } = session;
+  return { id: session.id, visible: emulator.visible(), cursorX: emulator.cursor.x, cursorY: emulator.cursor.y, title: session.title, columns: emulator.columns, rows: emulator.rows };
+}
+
+function sameScreen(a: WatchScreenResponse, b: WatchScreenResponse): boolean {
+  return a.visible === b.visible && a.cursorX === b.cursorX && a.cursorY === b.cursorY && a.title === b.title && a.columns === b.columns && a.rows === b.rows;
+}
+
+/** Waits `ms` (nothing when not positive); false when `signal` aborted first. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (ms <= 0) return !signal.aborted;
+  return delay(ms, true, { signal }).catch(() => false);
 }

@@ -1,8 +1,12 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { DomainError } from "../../errors";
+import { eventStream } from "../../event-stream";
 import type { ExecRequest, ExecResult, ExecSinks } from "../exec";
 import type { FromExecHost, ToExecHost } from "./protocol";
+
+/** One step of a streamed exec: a chunk of output, or how it ended. */
+export type ExecEvent = { readonly stdout: Buffer } | { readonly stderr: Buffer } | { readonly exitCode: number };
 
 interface Pending {
   readonly sinks: ExecSinks;
@@ -44,6 +48,24 @@ export class ExecHost {
       });
       this.send(child, { type: "run", id, request, home: this.home, outputLimit, stream: sinks.stdout !== undefined || sinks.stderr !== undefined });
       if (signal.aborted) onAbort();
+    });
+  }
+
+  /**
+   * Runs a command and yields its output as it comes, then its exit code; the command is paced
+   * by the reader, and stopped when `signal` aborts.
+   */
+  stream(request: ExecRequest, signal: AbortSignal): AsyncIterable<ExecEvent[]> {
+    return eventStream<ExecEvent>(signal, (sink) => {
+      const sinks: ExecSinks = { stdout: (chunk) => sink.push({ stdout: chunk }), stderr: (chunk) => sink.push({ stderr: chunk }) };
+      this.run(request, 0, sinks, signal).then(
+        (result) => {
+          void sink.push({ exitCode: result.exitCode });
+          sink.end();
+        },
+        (err: unknown) => sink.fail(err),
+      );
+      return () => undefined;
     });
   }
 

@@ -121,7 +121,7 @@ describe("supervisor over a fake runtime", () => {
     assert.deepEqual(after.services.map((s) => s.status), [ServiceState.SERVICE_STATE_FAILED]);
     assert.equal(after.status, ProjectStatus.PROJECT_STATUS_FAILED);
     const lines: string[] = [];
-    await supervisor.logs("p", "app", false, 10, (response) => Promise.resolve(void lines.push(...response.entries.map((e) => e.line))), new AbortController().signal);
+    for await (const response of supervisor.logs("p", "app", false, 10, new AbortController().signal)) lines.push(...response.entries.map((e) => e.line));
     assert.ok(lines.some((l) => l.includes("could not restart: app: cannot run it any more")), lines.join("\n"));
   });
 });
