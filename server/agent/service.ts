@@ -87,15 +87,16 @@ async function* fileBodies(path: string, home: string): AsyncGenerator<{ body: H
   if (first) yield { body: { contentType, data: Buffer.alloc(0), extensions: [] } };
 }
 
-/** gRPC binding of ghostd.agent.v1.GuestAgent over the agent's domain modules. */
-export function agentService(deps: AgentDeps): ServiceBinding {
-  const { logger, home, env } = deps;
-  const apps = new Apps({ home, env });
-  const queue = new FileQueue(join(deps.stateDir, "file-queue.json"));
-  const clipboard = new GuestClipboard(deps.clipboard, desktopClipboard(env), logger);
-  const execHost = new ExecHost(env, home);
-  const handlers: Partial<GuestAgentServer> = {
-    health: unary(logger, () => agentHealth(deps.version)),
+type Handlers = Partial<GuestAgentServer>;
+
+/** For the methods that answer only that they did it. */
+async function ok(work: Promise<unknown>): Promise<{ ok: true }> {
+  await work;
+  return { ok: true };
+}
+
+function clipboardHandlers(logger: Logger, clipboard: GuestClipboard): Handlers {
+  return {
     getClipboard: unary(logger, async (_req, { sendMetadata }) => {
       const content = await clipboard.get();
       const metadata = new Metadata();
@@ -104,60 +105,63 @@ export function agentService(deps: AgentDeps): ServiceBinding {
       const empty = content.data.length === 0;
       return { body: { contentType: empty ? "" : "application/octet-stream", data: content.data, extensions: [] }, type: content.type };
     }),
-    setClipboard: unary(logger, async (req, { metadata }) => {
+    setClipboard: unary(logger, (req, { metadata }) => {
       const [header] = metadata.get("x-clipboard-type");
-      await clipboard.set({
-        data: req.body?.data ?? Buffer.alloc(0),
-        contentType: req.body?.contentType ?? "",
-        type: req.type,
-        headerType: typeof header === "string" ? header : undefined,
-      });
-      return { ok: true };
+      const data = req.body?.data ?? Buffer.alloc(0);
+      return ok(clipboard.set({ data, contentType: req.body?.contentType ?? "", type: req.type, headerType: typeof header === "string" ? header : undefined }));
     }),
-    listQueuedFiles: unary(logger, () => ({ files: queue.list() })),
-    clearQueuedFiles: unary(logger, async () => {
-      await queue.clear();
-      return { ok: true };
-    }),
-    queueFiles: unary(logger, async (req) => ({ files: await queue.add(req.paths, home) })),
-    open: unary(logger, async (req) => {
-      await openPath(req.path, req.app, { home, env }, apps);
-      return { ok: true };
-    }),
+  };
+}
+
+function execHandlers(logger: Logger, execHost: ExecHost, outputLimit: number): Handlers {
+  return {
     exec: unary(logger, async (req, { signal }) => {
       const base64 = wantsBase64(req.outputEncoding);
-      return execResponse(await execHost.run(execRequest(req), deps.execOutputLimit, {}, signal), base64);
+      return execResponse(await execHost.run(execRequest(req), outputLimit, {}, signal), base64);
     }),
     execStream: serverStream(logger, (req, { signal }) => flatten(execHost.stream(execRequest(req), signal))),
+  };
+}
+
+function fileHandlers(logger: Logger, home: string, queue: FileQueue): Handlers {
+  return {
+    listQueuedFiles: unary(logger, () => ({ files: queue.list() })),
+    clearQueuedFiles: unary(logger, () => ok(queue.clear())),
+    queueFiles: unary(logger, async (req) => ({ files: await queue.add(req.paths, home) })),
     listDirectory: unary(logger, (req) => listDirectory(req.path, home)),
     makeDirectory: unary(logger, async (req) => ({ ok: true, path: await makeDirectory(req.path, req.parents, home) })),
-    deletePath: unary(logger, async (req) => {
-      await deletePath(req.path, req.recursive, home);
-      return { ok: true };
-    }),
-    movePath: unary(logger, async (req) => {
-      await movePath(req.from, req.to, req.overwrite, home);
-      return { ok: true };
-    }),
+    deletePath: unary(logger, (req) => ok(deletePath(req.path, req.recursive, home))),
+    movePath: unary(logger, (req) => ok(movePath(req.from, req.to, req.overwrite, home))),
     readFile: serverStream(logger, (req) => fileBodies(req.path, home)),
     writeFile: unary(logger, async (req) => {
       const data = req.body?.data ?? Buffer.alloc(0);
       return { path: await writeFileAtomic(rootedPath(req.path), data, req.parents, home), size: data.length };
     }),
+  };
+}
+
+function appHandlers(logger: Logger, apps: Apps, opener: { home: string; env: AgentDeps["env"] }): Handlers {
+  return {
+    open: unary(logger, (req) => ok(openPath(req.path, req.app, opener, apps))),
     listApps: unary(logger, () => ({ apps: apps.list() })),
-    launchApp: unary(logger, async (req) => {
-      await apps.launch(req.bundleId);
-      return { ok: true };
-    }),
-    activateApp: unary(logger, async (req) => {
-      await apps.activate(req.bundleId);
-      return { ok: true };
-    }),
-    quitApp: unary(logger, async (req) => {
-      await apps.quit(req.bundleId);
-      return { ok: true };
-    }),
+    launchApp: unary(logger, (req) => ok(apps.launch(req.bundleId))),
+    activateApp: unary(logger, (req) => ok(apps.activate(req.bundleId))),
+    quitApp: unary(logger, (req) => ok(apps.quit(req.bundleId))),
     getFrontmostApp: unary(logger, () => ({ bundleId: apps.frontmost() })),
+  };
+}
+
+/** gRPC binding of ghostd.agent.v1.GuestAgent over the agent's domain modules. */
+export function agentService(deps: AgentDeps): ServiceBinding {
+  const { logger, home, env } = deps;
+  const apps = new Apps({ home, env });
+  const execHost = new ExecHost(env, home);
+  const handlers: Handlers = {
+    health: unary(logger, () => agentHealth(deps.version)),
+    ...clipboardHandlers(logger, new GuestClipboard(deps.clipboard, desktopClipboard(env), logger)),
+    ...execHandlers(logger, execHost, deps.execOutputLimit),
+    ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
+    ...appHandlers(logger, apps, { home, env }),
   };
   return bindService("ghostd.agent.v1.GuestAgent", GuestAgentService, handlers, async () => {
     execHost.close();
