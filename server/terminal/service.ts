@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { TerminalsService, type TerminalsServer } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { ThreadPtyHost } from "./pty-host/host";
 import { Terminals, type TerminalSettings } from "./terminals";
 
 export interface TerminalDeps {
@@ -12,7 +13,8 @@ export interface TerminalDeps {
 
 /** gRPC binding of ghostd.terminal.v1.Terminals over the Terminals domain module. */
 export function terminalService(deps: TerminalDeps): ServiceBinding {
-  const terminals = new Terminals(deps.settings, deps.clipboard);
+  const host = new ThreadPtyHost();
+  const terminals = new Terminals(deps.settings, deps.clipboard, host);
   const { logger } = deps;
   const handlers: Partial<TerminalsServer> = {
     listTerminals: unary(logger, () => ({ terminals: terminals.list() })),
@@ -64,5 +66,9 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     wait: unary(logger, (req, { signal }) => terminals.wait(req.id, req, signal)),
     watchScreen: serverStream(logger, (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
   };
-  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, () => terminals.closeAll());
+  const close = async (): Promise<void> => {
+    await terminals.closeAll();
+    await host.close();
+  };
+  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, close);
 }

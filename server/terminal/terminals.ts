@@ -19,7 +19,7 @@ import { encodeKey, parseKeyAction, parseMods, type Modifier } from "./keys";
 import { Layout, type Direction } from "./layout";
 import { cellAt, checkMomentum, encodeMouse, parseButton, parseMouseAction, type Button } from "./mouse";
 import { terminalError } from "./reasons";
-import { PtyHost } from "./pty-host/host";
+import type { PtyHost } from "./pty";
 import { Session } from "./session";
 import type { Point } from "./buffer-text";
 import { eventStream } from "../event-stream";
@@ -87,11 +87,12 @@ export class Terminals {
   private readonly bars = new Map<string, Bar>();
   private readonly windowBars = new Map<string, Bar>();
   private readonly mice = new Map<string, MouseState>();
-  private readonly host = new PtyHost();
 
   constructor(
     private readonly settings: TerminalSettings,
     private readonly clipboard: ClipboardStore,
+    /** Runs the shells' PTYs; whoever made it closes it, after `closeAll`. */
+    private readonly host: PtyHost,
   ) {}
 
   list(): Terminal[] {
@@ -152,7 +153,6 @@ export class Terminals {
     const all = [...this.sessions.values()];
     for (const session of all) this.detach(session);
     await Promise.all(all.map((s) => s.close()));
-    await this.host.close();
   }
 
   focus(id: string): void {
