@@ -22,8 +22,7 @@ import { terminalError } from "./reasons";
 import type { PtyHost } from "./pty";
 import { Session } from "./session";
 import type { Point } from "./buffer-text";
-import { eventStream } from "../event-stream";
-import { setTimeout as delay } from "node:timers/promises";
+import { waitForScreen, watchScreen } from "./screen-wait";
 
 export interface TerminalSettings {
   /** Window size in cells at the configured font size, and the cell size in pixels. */
@@ -54,8 +53,6 @@ export const DEFAULT_TERMINAL_SETTINGS: Omit<TerminalSettings, "env" | "shell"> 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOCATIONS = new Set(["window", "tab", "split:left", "split:right", "split:up", "split:down", "split:auto"]);
-const DEFAULT_WAIT_MS = 10_000;
-const MAX_WAIT_MS = 600_000;
 
 interface Bar {
   left?: string;
@@ -303,83 +300,16 @@ export class Terminals {
     return commandCatalogue(tabs);
   }
 
-  /**
-   * Resolves when the screen matches `match` and, with `until: prompt`, the shell has shown a
-   * prompt since the last Enter; fails with `wait_timeout` after the timeout.
-   */
+  /** See waitForScreen; the wait ends with terminal_not_found when the terminal closes. */
   async wait(id: string, request: WaitRequest, signal: AbortSignal): Promise<WaitResponse> {
     const session = this.session(id);
-    if (request.until !== undefined && request.until !== "" && request.until !== "prompt") {
-      throw terminalError("invalid_argument", `until "${request.until}" is not prompt`);
-    }
-    const untilPrompt = request.until === "prompt";
-    if ((request.match === undefined || request.match === "") && !untilPrompt) {
-      throw terminalError("missing_field", 'wait needs "match", "until", or both');
-    }
-    const scope = request.scope || "visible";
-    if (scope !== "visible" && scope !== "contents") throw terminalError("invalid_argument", `scope "${scope}" is not visible or contents`);
-    let pattern: RegExp | undefined;
-    if (request.match) {
-      try {
-        pattern = new RegExp(request.match, "m");
-      } catch (err) {
-        throw terminalError("invalid_match", `"${request.match}" is not a regular expression: ${(err as Error).message}`);
-      }
-    }
-    const timeout = Math.min(request.timeoutMs ?? DEFAULT_WAIT_MS, MAX_WAIT_MS);
-    if (timeout < 0) throw terminalError("invalid_argument", "timeout_ms must not be negative");
-
-    const check = (): WaitResponse | undefined => {
-      const shell = session.emulator.shell;
-      if (untilPrompt && !(shell.atPrompt && shell.prompts > session.promptsAtLastEnter)) return undefined;
-      const done = { matched: true, match: "", line: 0, column: 0, text: "", atPrompt: shell.atPrompt, lastExitCode: shell.lastExitCode };
-      if (!pattern) return done;
-      const text = scope === "contents" ? session.emulator.contents() : session.emulator.visible();
-      const found = pattern.exec(text);
-      if (!found) return undefined;
-      const before = text.slice(0, found.index);
-      const lineStart = before.lastIndexOf("\n") + 1;
-      const lineEnd = text.indexOf("\n", found.index);
-      return { ...done, match: found[0], line: before.split("\n").length - 1, column: found.index - lineStart, text: text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd) };
-    };
-
-    const immediate = check();
-    if (immediate) return immediate;
-    const timedOut = AbortSignal.timeout(timeout);
-    for await (const _ of this.changes(session, AbortSignal.any([signal, timedOut]))) {
-      if (!this.sessions.has(session.id)) throw terminalError("terminal_not_found", `terminal ${id} closed while waiting`);
-      const result = check();
-      if (result) return result;
-    }
-    if (!timedOut.aborted) throw new Error("cancelled");
-    const hint = untilPrompt && !session.emulator.shell.integrated ? "; the shell sent no OSC 133 prompt marks (see the shell integration docs)" : "";
-    throw terminalError("wait_timeout", `the screen did not ${pattern ? `match /${request.match ?? ""}/` : "show a new prompt"} within ${timeout} ms${hint}`);
+    return waitForScreen(session, { ...request, id }, signal, () => this.sessions.has(session.id));
   }
 
-  /**
-   * Yields the visible screen at once and then whenever it changes, at most once per interval;
-   * ends when the terminal closes or `signal` aborts.
-   */
+  /** See watchScreen; the stream ends when the terminal closes. A generator, so an unknown id fails the stream, not the call. */
   async *watch(id: string, intervalMs: number | undefined, signal: AbortSignal): AsyncGenerator<WatchScreenResponse> {
     const session = this.session(id);
-    const interval = Math.max(intervalMs ?? 50, 10);
-    let last = screenState(session);
-    yield last;
-    let lastSent = Date.now();
-    for await (const _ of this.changes(session, signal)) {
-      if (!this.sessions.has(id) || !(await pause(lastSent + interval - Date.now(), signal))) return;
-      if (!this.sessions.has(id)) return;
-      const next = screenState(session);
-      if (sameScreen(next, last)) continue;
-      last = next;
-      lastSent = Date.now();
-      yield next;
-    }
-  }
-
-  /** Batches of change notices from a session until `signal` aborts. */
-  private changes(session: Session, signal: AbortSignal): AsyncIterable<Session[]> {
-    return eventStream<Session>(signal, (sink) => session.onChange(() => void sink.push(session)));
+    yield* watchScreen(session, intervalMs, signal, () => this.sessions.has(id));
   }
 
   private async perform(session: Session, action: Action): Promise<void> {
@@ -699,19 +629,4 @@ export class Terminals {
     for (const [key, value] of Object.entries(this.settings.env)) if (value !== undefined) env[key] = value;
     return { ...env, TERM: "xterm-256color", COLORTERM: "truecolor", TERM_PROGRAM: "ghostd", GHOSTD_TERMINAL_ID: id, ...extra };
   }
-}
-
-function screenState(session: Session): WatchScreenResponse {
-  const { emulator } = session;
-  return { id: session.id, visible: emulator.visible(), cursorX: emulator.cursor.x, cursorY: emulator.cursor.y, title: session.title, columns: emulator.columns, rows: emulator.rows };
-}
-
-function sameScreen(a: WatchScreenResponse, b: WatchScreenResponse): boolean {
-  return a.visible === b.visible && a.cursorX === b.cursorX && a.cursorY === b.cursorY && a.title === b.title && a.columns === b.columns && a.rows === b.rows;
-}
-
-/** Waits `ms` (nothing when not positive); false when `signal` aborted first. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (ms <= 0) return !signal.aborted;
-  return delay(ms, true, { signal }).catch(() => false);
 }

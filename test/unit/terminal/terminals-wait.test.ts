@@ -111,4 +111,9 @@ describe("terminals: waiting for and watching the screen (fake PTYs)", () => {
     await watching;
     assert.equal(screens.length, 2);
   });
+
+  it("fails the watch stream, not the call that opens it, for an unknown terminal", async () => {
+    const stream = terminals.watch("nope", undefined, never);
+    await assert.rejects(stream.next(), { reason: "invalid_uuid", message: '"nope" is not a UUID' });
+  });
 });
