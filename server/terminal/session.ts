@@ -106,6 +106,12 @@ export class Session {
     if (this.exitCode === undefined) this.pty?.write(data);
   }
 
+  /** Input from the API's user; an Enter among it is remembered for `wait until: prompt`. */
+  send(data: string): void {
+    if (/[\r\n]/.test(data)) this.promptsAtLastEnter = this.emulator.shell.prompts;
+    this.write(data);
+  }
+
   /** Bytes to the emulator, as if the program had written them. */
   feed(data: Uint8Array | string): Promise<void> {
     const size = data.length;

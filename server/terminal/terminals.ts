@@ -163,7 +163,7 @@ export class Terminals {
     let data = text.replace(/\r?\n/g, "\r");
     if (session.emulator.modes.bracketedPaste) data = `\x1b[200~${data.replaceAll("\x1b[201~", "")}\x1b[201~`;
     if (enter) data += "\r";
-    this.send(session, data);
+    session.send(data);
   }
 
   async output(id: string, data: string): Promise<void> {
@@ -199,7 +199,7 @@ export class Terminals {
       { applicationCursorKeys: modes.applicationCursorKeys, kittyFlags: modes.kittyFlags },
     );
     if (encoded.bytes === "") return "note" in encoded ? { sent: false, note: encoded.note } : { sent: false };
-    this.send(session, encoded.bytes);
+    session.send(encoded.bytes);
     return { sent: true };
   }
 
@@ -259,7 +259,7 @@ export class Terminals {
     if (modes.alternateScreen) {
       // Full-screen programs without mouse tracking scroll with the arrow keys.
       const arrow = encodeKey({ key: y > 0 ? "up" : "down", mods: new Set(), action: "press" }, { applicationCursorKeys: modes.applicationCursorKeys, kittyFlags: 0 });
-      this.send(session, arrow.bytes.repeat(vertical));
+      session.send(arrow.bytes.repeat(vertical));
       return;
     }
     // A positive y scrolls up, toward older output; a negative y toward newer.
@@ -408,13 +408,13 @@ export class Terminals {
         this.input(id, this.clipboard.text, false);
         return;
       case "text":
-        this.send(session, action.value);
+        session.send(action.value);
         return;
       case "csi":
-        this.send(session, `\x1b[${action.value}`);
+        session.send(`\x1b[${action.value}`);
         return;
       case "esc":
-        this.send(session, `\x1b${action.value}`);
+        session.send(`\x1b${action.value}`);
         return;
       case "set_surface_title":
         session.titleOverride = action.value;
@@ -591,12 +591,6 @@ export class Terminals {
   private selectionText(session: Session): string {
     const selection = this.mice.get(session.id)?.selection;
     return selection ? session.emulator.range(selection.anchor, selection.head) : "";
-  }
-
-  /** Bytes to the program; an Enter among them is remembered for `wait until: prompt`. */
-  private send(session: Session, data: string): void {
-    if (/[\r\n]/.test(data)) session.promptsAtLastEnter = session.emulator.shell.prompts;
-    session.write(data);
   }
 
   private cellSize(session: Session): { width: number; height: number } {
