@@ -15,13 +15,12 @@ import type {
 import { TerminalKind } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
 import { commandCatalogue, parseAction, type Action } from "./actions";
-import { encodeKey, parseKeyAction, parseMods, type Modifier } from "./keys";
+import { encodeKey, parseKeyAction, parseMods } from "./keys";
 import { Layout, type Direction } from "./layout";
-import { cellAt, checkMomentum, encodeMouse, parseButton, parseMouseAction, type Button } from "./mouse";
+import { Pointers } from "./pointer";
 import { terminalError } from "./reasons";
 import type { PtyHost } from "./pty";
 import { Session } from "./session";
-import type { Point } from "./buffer-text";
 import { waitForScreen, watchScreen } from "./screen-wait";
 
 export interface TerminalSettings {
@@ -61,14 +60,6 @@ interface Bar {
   visible?: boolean;
 }
 
-interface MouseState {
-  x: number;
-  y: number;
-  pressed: Set<Button>;
-  selecting: boolean;
-  selection: { anchor: Point; head: Point } | undefined;
-}
-
 /**
  * The terminals of one daemon: their sessions, their layout in windows, tabs and splits, focus,
  * the quick terminal, status bars, and everything the API does to them. Knows nothing of gRPC:
@@ -83,7 +74,7 @@ export class Terminals {
   private quickStarting: Promise<Terminal> | undefined;
   private readonly bars = new Map<string, Bar>();
   private readonly windowBars = new Map<string, Bar>();
-  private readonly mice = new Map<string, MouseState>();
+  private readonly pointers = new Pointers((session) => this.cellSize(session));
 
   constructor(
     private readonly settings: TerminalSettings,
@@ -203,67 +194,16 @@ export class Terminals {
     return { sent: true };
   }
 
-  mouseButton(id: string, buttonName: string, actionName: string | undefined, modNames: readonly string[]): void {
-    const session = this.session(id);
-    const button = parseButton(buttonName);
-    const action = parseMouseAction(actionName);
-    const mods = parseMods(modNames);
-    const mouse = this.mouse(id);
-    if (action === "press") mouse.pressed.add(button);
-    else mouse.pressed.delete(button);
-    if (this.reportMouse(session, { kind: action, button }, mods)) return;
-    if (button !== "left") return;
-    const point = this.pointerPoint(session, mouse);
-    if (action === "press") {
-      mouse.selecting = true;
-      mouse.selection = { anchor: point, head: point };
-    } else if (mouse.selecting) {
-      mouse.selecting = false;
-      const selection = mouse.selection;
-      // A click without a drag selects nothing.
-      if (selection && selection.anchor.x === point.x && selection.anchor.y === point.y) mouse.selection = undefined;
-    }
+  mouseButton(id: string, button: string, action: string | undefined, mods: readonly string[]): void {
+    this.pointers.button(this.session(id), button, action, mods);
   }
 
-  mousePosition(id: string, x: number, y: number, modNames: readonly string[]): void {
-    const session = this.session(id);
-    const mods = parseMods(modNames);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) throw terminalError("invalid_argument", "x and y must be finite numbers");
-    const mouse = this.mouse(id);
-    mouse.x = x;
-    mouse.y = y;
-    const held = [...mouse.pressed][0];
-    if (this.reportMouse(session, { kind: "motion", button: held }, mods)) return;
-    if (mouse.selecting && mouse.selection) mouse.selection.head = this.pointerPoint(session, mouse);
+  mousePosition(id: string, x: number, y: number, mods: readonly string[]): void {
+    this.pointers.position(this.session(id), x, y, mods);
   }
 
   mouseScroll(id: string, x: number, y: number, precision: boolean, momentum: string | undefined): void {
-    const session = this.session(id);
-    checkMomentum(momentum);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) throw terminalError("invalid_argument", "x and y must be finite numbers");
-    const cell = this.cellSize(session);
-    const steps = (delta: number, size: number): number => {
-      const lines = Math.abs(precision ? delta / size : delta);
-      return delta === 0 ? 0 : Math.max(1, Math.round(lines));
-    };
-    const vertical = steps(y, cell.height);
-    const horizontal = steps(x, cell.width);
-    const modes = session.emulator.modes;
-    if (modes.mouseTracking !== "none") {
-      const mods = new Set<Modifier>();
-      for (let i = 0; i < vertical; i++) this.reportMouse(session, { kind: "wheel", direction: y > 0 ? "up" : "down" }, mods);
-      for (let i = 0; i < horizontal; i++) this.reportMouse(session, { kind: "wheel", direction: x > 0 ? "left" : "right" }, mods);
-      return;
-    }
-    if (vertical === 0) return;
-    if (modes.alternateScreen) {
-      // Full-screen programs without mouse tracking scroll with the arrow keys.
-      const arrow = encodeKey({ key: y > 0 ? "up" : "down", mods: new Set(), action: "press" }, { applicationCursorKeys: modes.applicationCursorKeys, kittyFlags: 0 });
-      session.send(arrow.bytes.repeat(vertical));
-      return;
-    }
-    // A positive y scrolls up, toward older output; a negative y toward newer.
-    session.emulator.scrollLines(y > 0 ? -vertical : vertical);
+    this.pointers.scroll(this.session(id), x, y, precision, momentum);
   }
 
   async action(id: string, text: string): Promise<void> {
@@ -288,7 +228,7 @@ export class Terminals {
       case "visible":
         return { type, value: session.emulator.visible() };
       case "selection":
-        return { type, value: this.selectionText(session) };
+        return { type, value: this.pointers.selectionText(session) };
       default:
         throw terminalError("invalid_detail", `"${type}" is not a detail; use title, working_directory, contents, selection or visible`);
     }
@@ -388,18 +328,16 @@ export class Terminals {
       case "scroll_page_lines":
         return session.emulator.scrollLines(action.lines);
       case "clear_screen":
-        this.mouse(id).selection = undefined;
+        this.pointers.clearSelection(session);
         return session.emulator.clear();
       case "reset":
-        this.mouse(id).selection = undefined;
+        this.pointers.clearSelection(session);
         return session.emulator.reset();
-      case "select_all": {
-        const { length } = session.emulator.viewport;
-        this.mouse(id).selection = { anchor: { x: 0, y: 0 }, head: { x: session.emulator.columns - 1, y: Math.max(0, length - 1) } };
+      case "select_all":
+        this.pointers.selectAll(session);
         return;
-      }
       case "copy_to_clipboard": {
-        const text = this.selectionText(session);
+        const text = this.pointers.selectionText(session);
         if (text === "") throw failed("nothing is selected");
         this.clipboard.set(Buffer.from(text, "utf8"));
         return;
@@ -485,7 +423,7 @@ export class Terminals {
     const id = session.id;
     this.sessions.delete(id);
     this.bars.delete(id);
-    this.mice.delete(id);
+    this.pointers.forget(id);
     if (this.quickId === id) this.quickId = undefined;
     if (this.layout.has(id)) {
       const windowId = this.layout.place(id).window.id;
@@ -561,36 +499,6 @@ export class Terminals {
     const session = this.sessions.get(id.toLowerCase());
     if (!session) throw terminalError("terminal_not_found", `no terminal ${id}`);
     return session;
-  }
-
-  private mouse(id: string): MouseState {
-    let mouse = this.mice.get(id);
-    if (!mouse) {
-      mouse = { x: 0, y: 0, pressed: new Set(), selecting: false, selection: undefined };
-      this.mice.set(id, mouse);
-    }
-    return mouse;
-  }
-
-  /** Reports a mouse event to the program when it asked for mouse events; false when it did not. */
-  private reportMouse(session: Session, event: Parameters<typeof encodeMouse>[0], mods: ReadonlySet<Modifier>): boolean {
-    const modes = session.emulator.modes;
-    if (modes.mouseTracking === "none") return false;
-    const mouse = this.mouse(session.id);
-    const cell = cellAt(mouse.x, mouse.y, this.cellSize(session), session.emulator);
-    const bytes = encodeMouse(event, cell, mods, modes.mouseTracking, modes.sgrMouse);
-    if (bytes) session.write(bytes);
-    return true;
-  }
-
-  private pointerPoint(session: Session, mouse: MouseState): Point {
-    const cell = cellAt(mouse.x, mouse.y, this.cellSize(session), session.emulator);
-    return { x: cell.column, y: session.emulator.viewport.top + cell.row };
-  }
-
-  private selectionText(session: Session): string {
-    const selection = this.mice.get(session.id)?.selection;
-    return selection ? session.emulator.range(selection.anchor, selection.head) : "";
   }
 
   private cellSize(session: Session): { width: number; height: number } {
