@@ -168,12 +168,12 @@ export class Terminals {
     const effective = this.statusBar(session);
     let bar: Bar;
     if (scope === "window") {
-      const windowId = this.layout.place(id).window.id;
+      const windowId = this.layout.place(session.id).window.id;
       bar = this.windowBars.get(windowId) ?? {};
       this.windowBars.set(windowId, bar);
     } else {
-      bar = this.bars.get(id) ?? {};
-      this.bars.set(id, bar);
+      bar = this.bars.get(session.id) ?? {};
+      this.bars.set(session.id, bar);
     }
     if (request.left !== undefined) bar.left = request.left;
     if (request.center !== undefined) bar.center = request.center;
@@ -249,7 +249,7 @@ export class Terminals {
   /** See watchScreen; the stream ends when the terminal closes. A generator, so an unknown id fails the stream, not the call. */
   async *watch(id: string, intervalMs: number | undefined, signal: AbortSignal): AsyncGenerator<WatchScreenResponse> {
     const session = this.session(id);
-    yield* watchScreen(session, intervalMs, signal, () => this.sessions.has(id));
+    yield* watchScreen(session, intervalMs, signal, () => this.sessions.has(session.id));
   }
 
   private async perform(session: Session, action: Action): Promise<void> {

@@ -116,4 +116,13 @@ describe("terminals: waiting for and watching the screen (fake PTYs)", () => {
     const stream = terminals.watch("nope", undefined, never);
     await assert.rejects(stream.next(), { reason: "invalid_uuid", message: '"nope" is not a UUID' });
   });
+
+  it("watches a terminal named by its UUID in capitals", async () => {
+    const stream = terminals.watch(t.id.toUpperCase(), 10, never);
+    await stream.next();
+    host.pty(t.id).print("shouting");
+    const next = await stream.next();
+    assert.match(next.done ? "" : next.value.visible, /shouting/);
+    await stream.return(undefined);
+  });
 });

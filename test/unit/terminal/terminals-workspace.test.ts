@@ -125,4 +125,11 @@ describe("terminals: windows, tabs, splits, focus and the quick terminal (fake P
     assert.equal(terminals.get(a.id).statusbar?.visible, false);
     assert.throws(() => terminals.setStatusBar(a.id, { id: a.id, scope: "galaxy" }), { reason: "invalid_argument", message: 'scope "galaxy" is not surface or window' });
   });
+
+  it("takes a terminal's UUID in capitals for its status bar, as everywhere else", async () => {
+    const a = await create();
+    terminals.setStatusBar(a.id.toUpperCase(), { id: a.id, left: "own", visible: true });
+    terminals.setStatusBar(a.id.toUpperCase(), { id: a.id, right: "window's", scope: "window" });
+    assert.deepEqual(terminals.get(a.id).statusbar, { left: "own", center: "", right: "window's", visible: true });
+  });
 });
