@@ -6,22 +6,20 @@ import type {
   Command,
   CreateTerminalRequest,
   SetStatusBarRequest,
-  StatusBar,
   Terminal,
   WaitRequest,
   WaitResponse,
   WatchScreenResponse,
 } from "../../generated/ghostd/terminal/v1/terminal";
-import { TerminalKind } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
 import { commandCatalogue, parseAction, type Action } from "./actions";
 import { encodeKey, parseKeyAction, parseMods } from "./keys";
-import { Layout, type Direction } from "./layout";
 import { Pointers } from "./pointer";
 import { terminalError } from "./reasons";
 import type { PtyHost } from "./pty";
 import { Session } from "./session";
 import { waitForScreen, watchScreen } from "./screen-wait";
+import { parseLocation, Workspace } from "./workspace";
 
 export interface TerminalSettings {
   /** Window size in cells at the configured font size, and the cell size in pixels. */
@@ -51,81 +49,61 @@ export const DEFAULT_TERMINAL_SETTINGS: Omit<TerminalSettings, "env" | "shell"> 
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LOCATIONS = new Set(["window", "tab", "split:left", "split:right", "split:up", "split:down", "split:auto"]);
-
-interface Bar {
-  left?: string;
-  center?: string;
-  right?: string;
-  visible?: boolean;
-}
 
 /**
- * The terminals of one daemon: their sessions, their layout in windows, tabs and splits, focus,
- * the quick terminal, status bars, and everything the API does to them. Knows nothing of gRPC:
- * it takes and returns the contract's messages and raises DomainErrors with seed 001's reasons.
+ * The terminals of one daemon and everything the API does to them: opens and closes their
+ * sessions, finds them by id, and hands each request to the part that owns it (the workspace for
+ * where terminals are, the pointers for mouse and selection, screen-wait, the action table).
+ * Knows nothing of gRPC: it takes and returns the contract's messages and raises DomainErrors
+ * with seed 001's reasons.
  */
 export class Terminals {
   private readonly sessions = new Map<string, Session>();
-  private readonly layout = new Layout();
-  /** Most recently focused first; the head is the focused terminal. */
-  private focusOrder: string[] = [];
-  private quickId: string | undefined;
+  private readonly workspace: Workspace;
+  private readonly pointers: Pointers;
   private quickStarting: Promise<Terminal> | undefined;
-  private readonly bars = new Map<string, Bar>();
-  private readonly windowBars = new Map<string, Bar>();
-  private readonly pointers = new Pointers((session) => this.cellSize(session));
 
   constructor(
     private readonly settings: TerminalSettings,
     private readonly clipboard: ClipboardStore,
     /** Runs the shells' PTYs; whoever made it closes it, after `closeAll`. */
     private readonly host: PtyHost,
-  ) {}
+  ) {
+    this.workspace = new Workspace(settings, this.sessions);
+    this.pointers = new Pointers((session) => this.workspace.cellSize(session));
+  }
 
   list(): Terminal[] {
-    return [...this.sessions.values()].map((s) => this.describe(s));
+    return [...this.sessions.values()].map((s) => this.workspace.describe(s));
   }
 
   get(id: string): Terminal {
-    return this.describe(this.session(id));
+    return this.workspace.describe(this.session(id));
   }
 
   focused(): Terminal {
-    const id = this.focusOrder[0];
-    const session = id === undefined ? undefined : this.sessions.get(id);
+    const session = this.workspace.focused();
     if (!session) throw terminalError("no_focused_terminal", "No terminal is currently focused");
-    return this.describe(session);
+    return this.workspace.describe(session);
   }
 
   async create(request: CreateTerminalRequest): Promise<Terminal> {
-    const location = request.location || "window";
-    if (!LOCATIONS.has(location)) {
-      throw terminalError("invalid_location", `"${location}" is not a location; use window, tab, split:left, split:right, split:up or split:down`);
-    }
-    let parent: Session | undefined;
-    if (request.parent !== undefined && request.parent !== "") parent = this.session(request.parent);
-    else if (location !== "window") parent = this.focusedSession();
-    if (parent?.kind === "quick" && location !== "window") {
-      throw terminalError("invalid_location", "the quick terminal has no tabs or splits; create a window instead");
-    }
+    const location = parseLocation(request.location);
+    const named = request.parent !== undefined && request.parent !== "" ? this.session(request.parent) : undefined;
+    const parent = this.workspace.parentFor(location, named);
     const cwd = this.workingDirectory(request.workingDirectory, parent);
     const id = randomUUID();
-    if (location === "window" || !parent) this.layout.addWindow(id, this.windowSize());
-    else if (location === "tab") this.layout.addTab(parent.id, id);
-    else this.layout.split(parent.id, id, location.slice("split:".length) as Direction | "auto");
+    this.workspace.add(id, location, parent);
     return this.start(id, "normal", cwd, request.env, request.command);
   }
 
   /** Opens the quick terminal once; later calls, concurrent ones included, return it. */
   async quickTerminal(): Promise<Terminal[]> {
-    const existing = this.quickId === undefined ? undefined : this.sessions.get(this.quickId);
-    if (existing) return [this.describe(existing)];
+    const existing = this.workspace.quick();
+    if (existing) return [this.workspace.describe(existing)];
     if (!this.quickStarting) {
       const id = randomUUID();
-      const { width } = this.windowSize();
-      this.layout.addWindow(id, { width, height: this.settings.quickRows * this.settings.cellHeight }, "quick");
-      this.quickId = id;
+      this.workspace.addQuick(id);
       this.quickStarting = this.start(id, "quick", homedir(), {}, undefined).finally(() => (this.quickStarting = undefined));
     }
     return [await this.quickStarting];
@@ -144,7 +122,7 @@ export class Terminals {
   }
 
   focus(id: string): void {
-    this.focusOn(this.session(id).id);
+    this.workspace.focus(this.session(id).id);
   }
 
   input(id: string, text: string, enter: boolean): void {
@@ -162,24 +140,7 @@ export class Terminals {
   }
 
   setStatusBar(id: string, request: SetStatusBarRequest): void {
-    const session = this.session(id);
-    const scope = request.scope || "surface";
-    if (scope !== "surface" && scope !== "window") throw terminalError("invalid_argument", `scope "${scope}" is not surface or window`);
-    const effective = this.statusBar(session);
-    let bar: Bar;
-    if (scope === "window") {
-      const windowId = this.layout.place(session.id).window.id;
-      bar = this.windowBars.get(windowId) ?? {};
-      this.windowBars.set(windowId, bar);
-    } else {
-      bar = this.bars.get(session.id) ?? {};
-      this.bars.set(session.id, bar);
-    }
-    if (request.left !== undefined) bar.left = request.left;
-    if (request.center !== undefined) bar.center = request.center;
-    if (request.right !== undefined) bar.right = request.right;
-    if (request.toggle === true) bar.visible = !effective.visible;
-    else if (request.visible !== undefined) bar.visible = request.visible;
+    this.workspace.setStatusBar(this.session(id), request);
   }
 
   key(id: string, key: string, mods: readonly string[], action: string | undefined): { sent: boolean; note?: string } {
@@ -235,8 +196,8 @@ export class Terminals {
   }
 
   commands(terminal: string | undefined): Command[] {
-    const anchor = terminal !== undefined && terminal !== "" ? this.session(terminal) : this.focusedSession();
-    const tabs = anchor && anchor.kind === "normal" ? this.layout.tabCount(anchor.id) : 0;
+    const anchor = terminal !== undefined && terminal !== "" ? this.session(terminal) : this.workspace.focused();
+    const tabs = anchor && anchor.kind === "normal" ? this.workspace.layout.tabCount(anchor.id) : 0;
     return commandCatalogue(tabs);
   }
 
@@ -272,9 +233,9 @@ export class Terminals {
         return;
       case "goto_split": {
         normal();
-        const target = this.layout.neighbour(id, action.where);
+        const target = this.workspace.layout.neighbour(id, action.where);
         if (!target) throw failed(`there is no split ${action.where} of this one`);
-        this.focusOn(target);
+        this.workspace.focus(target);
         return;
       }
       case "goto_tab":
@@ -282,13 +243,13 @@ export class Terminals {
       case "previous_tab":
       case "last_tab": {
         normal();
-        const count = this.layout.tabCount(id);
-        const current = this.layout.place(id).tabIndex + 1;
+        const count = this.workspace.layout.tabCount(id);
+        const current = this.workspace.layout.place(id).tabIndex + 1;
         const n =
           action.name === "goto_tab" ? action.tab : action.name === "last_tab" ? count : action.name === "next_tab" ? (current % count) + 1 : ((current + count - 2) % count) + 1;
-        const target = this.layout.tabTerminal(id, n);
+        const target = this.workspace.layout.tabTerminal(id, n);
         if (!target) throw failed(`the window has ${count} tab${count === 1 ? "" : "s"}`);
-        this.focusOn(target);
+        this.workspace.focus(target);
         return;
       }
       case "close_surface":
@@ -296,26 +257,26 @@ export class Terminals {
         return;
       case "close_tab":
       case "close_window": {
-        const ids = action.name === "close_tab" ? this.layout.terminalsOfTab(id) : this.layout.terminalsOfWindow(id);
+        const ids = action.name === "close_tab" ? this.workspace.layout.terminalsOfTab(id) : this.workspace.layout.terminalsOfWindow(id);
         await Promise.all(ids.map((t) => this.close(t)));
         return;
       }
       case "toggle_split_zoom":
         normal();
-        if (!this.layout.toggleZoom(id)) throw failed("the tab has a single terminal");
-        this.relayout();
+        if (!this.workspace.layout.toggleZoom(id)) throw failed("the tab has a single terminal");
+        this.workspace.relayout();
         return;
       case "equalize_splits":
         normal();
-        this.layout.equalize(id);
-        this.relayout();
+        this.workspace.layout.equalize(id);
+        this.workspace.relayout();
         return;
       case "resize_split":
         normal();
-        if (!this.layout.resize(id, action.direction, action.amount, this.cellSize(session))) {
+        if (!this.workspace.layout.resize(id, action.direction, action.amount, this.workspace.cellSize(session))) {
           throw failed(`no split divides this terminal ${action.direction === "up" || action.direction === "down" ? "vertically" : "horizontally"}`);
         }
-        this.relayout();
+        this.workspace.relayout();
         return;
       case "scroll_page_up":
         return session.emulator.scrollPages(-1);
@@ -360,14 +321,14 @@ export class Terminals {
       case "increase_font_size":
       case "decrease_font_size":
       case "reset_font_size": {
-        const base = this.settings.fontSize;
+        const base = this.workspace.baseFontSize;
         const size = action.name === "reset_font_size" ? base : session.fontSize + (action.name === "increase_font_size" ? action.points : -action.points);
         session.fontSize = Math.min(Math.max(size, 4), 96);
-        this.relayout();
+        this.workspace.relayout();
         return;
       }
       case "toggle_quick_terminal": {
-        const quick = this.quickId === undefined ? undefined : this.sessions.get(this.quickId);
+        const quick = this.workspace.quick();
         if (quick) await this.close(quick.id);
         else await this.quickTerminal();
         return;
@@ -379,37 +340,27 @@ export class Terminals {
   }
 
   private async start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {
-    const rect = this.layout.allRects().get(id);
-    const cell = this.cellSizeFor(this.settings.fontSize);
-    const columns = Math.max(1, Math.floor((rect?.width ?? 0) / cell.width));
-    const rows = Math.max(1, Math.floor((rect?.height ?? 0) / cell.height));
+    const options = {
+      id,
+      kind,
+      shell: this.shellFor(env),
+      cwd,
+      env: this.environment(id, env),
+      ...this.workspace.startingSize(id),
+      scrollback: this.settings.scrollback,
+      command,
+      fontSize: this.settings.fontSize,
+    };
     let session: Session;
     try {
-      session = await Session.start(
-        this.host,
-        {
-          id,
-          kind,
-          shell: this.shellFor(env),
-          cwd,
-          env: this.environment(id, env),
-          columns,
-          rows,
-          scrollback: this.settings.scrollback,
-          command,
-          fontSize: this.settings.fontSize,
-        },
-        (ended) => this.ended(ended),
-      );
+      session = await Session.start(this.host, options, (ended) => this.ended(ended));
     } catch (err) {
-      this.layout.remove(id);
-      if (this.quickId === id) this.quickId = undefined;
+      this.workspace.abandon(id);
       throw err;
     }
     this.sessions.set(id, session);
-    this.focusOn(id);
-    this.relayout();
-    return this.describe(session);
+    this.workspace.started(id);
+    return this.workspace.describe(session);
   }
 
   /** The shell exited on its own: the terminal closes and its space goes back. */
@@ -420,78 +371,9 @@ export class Terminals {
   }
 
   private detach(session: Session): void {
-    const id = session.id;
-    this.sessions.delete(id);
-    this.bars.delete(id);
-    this.pointers.forget(id);
-    if (this.quickId === id) this.quickId = undefined;
-    if (this.layout.has(id)) {
-      const windowId = this.layout.place(id).window.id;
-      this.layout.remove(id);
-      if (![...this.sessions.keys()].some((t) => this.layout.has(t) && this.layout.place(t).window.id === windowId)) this.windowBars.delete(windowId);
-    }
-    this.focusOrder = this.focusOrder.filter((t) => t !== id);
-    const next = this.focusOrder[0];
-    if (next !== undefined) this.layout.focus(next);
-    this.relayout();
-  }
-
-  private focusOn(id: string): void {
-    this.focusOrder = [id, ...this.focusOrder.filter((t) => t !== id)];
-    this.layout.focus(id);
-  }
-
-  private focusedSession(): Session | undefined {
-    const id = this.focusOrder[0];
-    return id === undefined ? undefined : this.sessions.get(id);
-  }
-
-  /** Gives every PTY the size its place in the layout and its font size make. */
-  private relayout(): void {
-    const rects = this.layout.allRects();
-    for (const session of this.sessions.values()) {
-      const rect = rects.get(session.id);
-      if (!rect) continue;
-      const cell = this.cellSize(session);
-      session.resize(Math.max(1, Math.floor(rect.width / cell.width)), Math.max(1, Math.floor(rect.height / cell.height)));
-    }
-  }
-
-  private describe(session: Session): Terminal {
-    const place = this.layout.place(session.id);
-    const cell = this.cellSize(session);
-    const shell = session.emulator.shell;
-    const terminal: Terminal = {
-      id: session.id,
-      title: session.title,
-      kind: session.kind === "quick" ? TerminalKind.TERMINAL_KIND_QUICK : TerminalKind.TERMINAL_KIND_NORMAL,
-      focused: this.focusOrder[0] === session.id,
-      columns: session.emulator.columns,
-      rows: session.emulator.rows,
-      cellWidth: cell.width,
-      cellHeight: cell.height,
-      statusbar: this.statusBar(session),
-      atPrompt: shell.atPrompt,
-      windowId: place.window.id,
-      tab: place.tabIndex + 1,
-      pid: session.pid,
-    };
-    const cwd = session.workingDirectory;
-    if (cwd !== undefined) terminal.workingDirectory = cwd;
-    if (shell.lastExitCode !== undefined) terminal.lastExitCode = shell.lastExitCode;
-    return terminal;
-  }
-
-  /** The terminal's own status bar values over its window's. */
-  private statusBar(session: Session): StatusBar {
-    const own = this.bars.get(session.id) ?? {};
-    const window = this.layout.has(session.id) ? (this.windowBars.get(this.layout.place(session.id).window.id) ?? {}) : {};
-    return {
-      left: own.left ?? window.left ?? "",
-      center: own.center ?? window.center ?? "",
-      right: own.right ?? window.right ?? "",
-      visible: own.visible ?? window.visible ?? false,
-    };
+    this.sessions.delete(session.id);
+    this.pointers.forget(session.id);
+    this.workspace.remove(session.id);
   }
 
   private session(id: string): Session {
@@ -499,19 +381,6 @@ export class Terminals {
     const session = this.sessions.get(id.toLowerCase());
     if (!session) throw terminalError("terminal_not_found", `no terminal ${id}`);
     return session;
-  }
-
-  private cellSize(session: Session): { width: number; height: number } {
-    return this.cellSizeFor(session.fontSize);
-  }
-
-  private cellSizeFor(fontSize: number): { width: number; height: number } {
-    const scale = fontSize / this.settings.fontSize;
-    return { width: Math.max(1, Math.round(this.settings.cellWidth * scale)), height: Math.max(1, Math.round(this.settings.cellHeight * scale)) };
-  }
-
-  private windowSize(): { width: number; height: number } {
-    return { width: this.settings.windowColumns * this.settings.cellWidth, height: this.settings.windowRows * this.settings.cellHeight };
   }
 
   private workingDirectory(requested: string | undefined, parent: Session | undefined): string {
