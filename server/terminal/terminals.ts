@@ -12,7 +12,8 @@ import type {
   WatchScreenResponse,
 } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
-import { commandCatalogue, parseAction, type Action } from "./actions";
+import { performAction } from "./action-handlers";
+import { commandCatalogue, parseAction } from "./actions";
 import { encodeKey, parseKeyAction, parseMods } from "./keys";
 import { Pointers } from "./pointer";
 import { terminalError } from "./reasons";
@@ -169,7 +170,8 @@ export class Terminals {
 
   async action(id: string, text: string): Promise<void> {
     const session = this.session(id);
-    await this.perform(session, parseAction(text));
+    const context = { session, workspace: this.workspace, pointers: this.pointers, clipboard: this.clipboard, terminals: this };
+    await performAction(context, parseAction(text));
   }
 
   screen(id: string): { id: string; contents: string } {
@@ -211,132 +213,6 @@ export class Terminals {
   async *watch(id: string, intervalMs: number | undefined, signal: AbortSignal): AsyncGenerator<WatchScreenResponse> {
     const session = this.session(id);
     yield* watchScreen(session, intervalMs, signal, () => this.sessions.has(session.id));
-  }
-
-  private async perform(session: Session, action: Action): Promise<void> {
-    const id = session.id;
-    const failed = (why: string) => terminalError("action_failed", `${action.name}: ${why}`);
-    const normal = (): void => {
-      if (session.kind === "quick") throw failed("the quick terminal has no windows, tabs or splits of its own");
-    };
-    switch (action.name) {
-      case "new_window":
-        await this.create({ location: "window", parent: id, env: {} });
-        return;
-      case "new_tab":
-        normal();
-        await this.create({ location: "tab", parent: id, env: {} });
-        return;
-      case "new_split":
-        normal();
-        await this.create({ location: `split:${action.direction}`, parent: id, env: {} });
-        return;
-      case "goto_split": {
-        normal();
-        const target = this.workspace.layout.neighbour(id, action.where);
-        if (!target) throw failed(`there is no split ${action.where} of this one`);
-        this.workspace.focus(target);
-        return;
-      }
-      case "goto_tab":
-      case "next_tab":
-      case "previous_tab":
-      case "last_tab": {
-        normal();
-        const count = this.workspace.layout.tabCount(id);
-        const current = this.workspace.layout.place(id).tabIndex + 1;
-        const n =
-          action.name === "goto_tab" ? action.tab : action.name === "last_tab" ? count : action.name === "next_tab" ? (current % count) + 1 : ((current + count - 2) % count) + 1;
-        const target = this.workspace.layout.tabTerminal(id, n);
-        if (!target) throw failed(`the window has ${count} tab${count === 1 ? "" : "s"}`);
-        this.workspace.focus(target);
-        return;
-      }
-      case "close_surface":
-        await this.close(id);
-        return;
-      case "close_tab":
-      case "close_window": {
-        const ids = action.name === "close_tab" ? this.workspace.layout.terminalsOfTab(id) : this.workspace.layout.terminalsOfWindow(id);
-        await Promise.all(ids.map((t) => this.close(t)));
-        return;
-      }
-      case "toggle_split_zoom":
-        normal();
-        if (!this.workspace.layout.toggleZoom(id)) throw failed("the tab has a single terminal");
-        this.workspace.relayout();
-        return;
-      case "equalize_splits":
-        normal();
-        this.workspace.layout.equalize(id);
-        this.workspace.relayout();
-        return;
-      case "resize_split":
-        normal();
-        if (!this.workspace.layout.resize(id, action.direction, action.amount, this.workspace.cellSize(session))) {
-          throw failed(`no split divides this terminal ${action.direction === "up" || action.direction === "down" ? "vertically" : "horizontally"}`);
-        }
-        this.workspace.relayout();
-        return;
-      case "scroll_page_up":
-        return session.emulator.scrollPages(-1);
-      case "scroll_page_down":
-        return session.emulator.scrollPages(1);
-      case "scroll_to_top":
-        return session.emulator.scrollToTop();
-      case "scroll_to_bottom":
-        return session.emulator.scrollToBottom();
-      case "scroll_page_lines":
-        return session.emulator.scrollLines(action.lines);
-      case "clear_screen":
-        this.pointers.clearSelection(session);
-        return session.emulator.clear();
-      case "reset":
-        this.pointers.clearSelection(session);
-        return session.emulator.reset();
-      case "select_all":
-        this.pointers.selectAll(session);
-        return;
-      case "copy_to_clipboard": {
-        const text = this.pointers.selectionText(session);
-        if (text === "") throw failed("nothing is selected");
-        this.clipboard.set(Buffer.from(text, "utf8"));
-        return;
-      }
-      case "paste_from_clipboard":
-        this.input(id, this.clipboard.text, false);
-        return;
-      case "text":
-        session.send(action.value);
-        return;
-      case "csi":
-        session.send(`\x1b[${action.value}`);
-        return;
-      case "esc":
-        session.send(`\x1b${action.value}`);
-        return;
-      case "set_surface_title":
-        session.titleOverride = action.value;
-        return;
-      case "increase_font_size":
-      case "decrease_font_size":
-      case "reset_font_size": {
-        const base = this.workspace.baseFontSize;
-        const size = action.name === "reset_font_size" ? base : session.fontSize + (action.name === "increase_font_size" ? action.points : -action.points);
-        session.fontSize = Math.min(Math.max(size, 4), 96);
-        this.workspace.relayout();
-        return;
-      }
-      case "toggle_quick_terminal": {
-        const quick = this.workspace.quick();
-        if (quick) await this.close(quick.id);
-        else await this.quickTerminal();
-        return;
-      }
-      case "toggle_fullscreen":
-      case "toggle_command_palette":
-        throw failed("a headless terminal has no window to show it in");
-    }
   }
 
   private async start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {
