@@ -1,7 +1,9 @@
+import type { handleUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { TerminalsService, type TerminalsServer } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { ThreadPtyHost } from "./pty-host/host";
 import { Terminals, type TerminalSettings } from "./terminals";
 
 export interface TerminalDeps {
@@ -12,50 +14,27 @@ export interface TerminalDeps {
 
 /** gRPC binding of ghostd.terminal.v1.Terminals over the Terminals domain module. */
 export function terminalService(deps: TerminalDeps): ServiceBinding {
-  const terminals = new Terminals(deps.settings, deps.clipboard);
+  const host = new ThreadPtyHost();
+  const terminals = new Terminals(deps.settings, deps.clipboard, host);
   const { logger } = deps;
   const handlers: Partial<TerminalsServer> = {
     listTerminals: unary(logger, () => ({ terminals: terminals.list() })),
     getFocusedTerminal: unary(logger, () => ({ terminal: terminals.focused() })),
     getTerminal: unary(logger, (req) => ({ terminal: terminals.get(req.id) })),
     createTerminal: unary(logger, async (req) => ({ terminal: await terminals.create(req) })),
-    closeTerminal: unary(logger, async (req) => {
-      await terminals.close(req.id);
-      return { success: true };
-    }),
-    focusTerminal: unary(logger, (req) => {
-      terminals.focus(req.id);
-      return { success: true };
-    }),
-    inputText: unary(logger, (req) => {
-      terminals.input(req.id, req.text, req.enter);
-      return { success: true };
-    }),
-    writeOutput: unary(logger, async (req) => {
-      await terminals.output(req.id, req.data);
-      return { success: true };
-    }),
-    setStatusBar: unary(logger, (req) => {
-      terminals.setStatusBar(req.id, req);
-      return { success: true };
-    }),
+    closeTerminal: acknowledge(logger, (req) => terminals.close(req.id)),
+    focusTerminal: acknowledge(logger, (req) => terminals.focus(req.id)),
+    inputText: acknowledge(logger, (req) => terminals.input(req.id, req.text, req.enter)),
+    writeOutput: acknowledge(logger, (req) => terminals.output(req.id, req.data)),
+    setStatusBar: acknowledge(logger, (req) => terminals.setStatusBar(req.id, req)),
     performAction: unary(logger, async (req) => {
       await terminals.action(req.id, req.action);
       return { success: true, action: req.action };
     }),
     sendKey: unary(logger, (req) => ({ success: true, ...terminals.key(req.id, req.key, req.mods, req.action) })),
-    sendMouseButton: unary(logger, (req) => {
-      terminals.mouseButton(req.id, req.button, req.action, req.mods);
-      return { success: true };
-    }),
-    sendMousePosition: unary(logger, (req) => {
-      terminals.mousePosition(req.id, req.x, req.y, req.mods);
-      return { success: true };
-    }),
-    sendMouseScroll: unary(logger, (req) => {
-      terminals.mouseScroll(req.id, req.x, req.y, req.precision, req.momentum);
-      return { success: true };
-    }),
+    sendMouseButton: acknowledge(logger, (req) => terminals.mouseButton(req.id, req.button, req.action, req.mods)),
+    sendMousePosition: acknowledge(logger, (req) => terminals.mousePosition(req.id, req.x, req.y, req.mods)),
+    sendMouseScroll: acknowledge(logger, (req) => terminals.mouseScroll(req.id, req.x, req.y, req.precision, req.momentum)),
     getScreen: unary(logger, (req) => terminals.screen(req.id)),
     getTerminalDetails: unary(logger, (req) => terminals.details(req.id, req.type)),
     openQuickTerminal: unary(logger, async () => ({ terminals: await terminals.quickTerminal() })),
@@ -64,5 +43,17 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     wait: unary(logger, (req, { signal }) => terminals.wait(req.id, req, signal)),
     watchScreen: serverStream(logger, (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
   };
-  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, () => terminals.closeAll());
+  const close = async (): Promise<void> => {
+    await terminals.closeAll();
+    await host.close();
+  };
+  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, close);
+}
+
+/** A handler for a method whose reply only says it worked: `{ success: true }` once `fn` is done. */
+function acknowledge<Req>(logger: Logger, fn: (request: Req) => void | Promise<void>): handleUnaryCall<Req, { success: boolean }> {
+  return unary(logger, async (request: Req) => {
+    await fn(request);
+    return { success: true };
+  });
 }

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { Emulator } from "./emulator";
 import { foregroundGroup, processCwd, processName, sessionMembers, signalQuietly } from "../proc";
-import type { PtyHandle, PtyHost } from "./pty-host/host";
+import type { PtyHandle, PtyHost } from "./pty";
 import { terminalError } from "./reasons";
 
 export interface SessionOptions {
@@ -27,7 +27,7 @@ const READY_FALLBACK_MS = 3000;
 const HANGUP_GRACE_MS = 2000;
 
 /**
- * One terminal: a shell on a real PTY feeding an emulator, and the state the API keeps for it
+ * One terminal: a shell on a PTY feeding an emulator, and the state the API keeps for it
  * (title override, font size, counters for `wait`).
  */
 export class Session {
@@ -49,7 +49,7 @@ export class Session {
   /** The count of prompts (OSC 133;A) when Enter was last sent, to tell a newer prompt. */
   promptsAtLastEnter = 0;
 
-  /** Starts the shell on a PTY of the host thread; `onExit` hears when it ends on its own. */
+  /** Starts the shell on a PTY of `host`; `onExit` hears when it ends on its own. */
   static async start(host: PtyHost, options: SessionOptions, onExit: (session: Session) => void): Promise<Session> {
     if (!existsSync(options.cwd) || !statSync(options.cwd).isDirectory()) {
       throw terminalError("invalid_argument", `working_directory ${options.cwd} is not a directory`);
@@ -104,6 +104,12 @@ export class Session {
   /** Bytes to the program, as if typed. */
   write(data: string): void {
     if (this.exitCode === undefined) this.pty?.write(data);
+  }
+
+  /** Input from the API's user; an Enter among it is remembered for `wait until: prompt`. */
+  send(data: string): void {
+    if (/[\r\n]/.test(data)) this.promptsAtLastEnter = this.emulator.shell.prompts;
+    this.write(data);
   }
 
   /** Bytes to the emulator, as if the program had written them. */

@@ -1,23 +1,7 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import type { PtyEvents, PtyHandle, PtyHost } from "../pty";
 import type { FromHost, SpawnOptions, ToHost } from "./protocol";
-
-export type { SpawnOptions };
-
-/** One PTY on the host thread, as the main thread drives it. */
-export interface PtyHandle {
-  readonly pid: number;
-  write(data: string): void;
-  resize(columns: number, rows: number): void;
-  kill(signal: string): void;
-  pause(): void;
-  resume(): void;
-}
-
-export interface PtyEvents {
-  data(chunk: Uint8Array): void;
-  exit(exitCode: number, signal: number): void;
-}
 
 export class SpawnError extends Error {}
 
@@ -25,7 +9,7 @@ export class SpawnError extends Error {}
  * The main thread's side of the PTY host thread: spawns PTYs there and routes their output and
  * exits back. Started on first use; one thread serves every terminal.
  */
-export class PtyHost {
+export class ThreadPtyHost implements PtyHost {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { events: PtyEvents; resolve: (pty: PtyHandle) => void; reject: (err: Error) => void }>();

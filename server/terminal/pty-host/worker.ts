@@ -1,6 +1,6 @@
 import { spawn, type IPty } from "node-pty";
 import { parentPort } from "node:worker_threads";
-import type { FromHost, ToHost } from "./protocol";
+import type { FromHost, SpawnOptions, ToHost } from "./protocol";
 
 // The PTY host: reads and writes every terminal's PTY on its own thread, so a PTY is drained while
 // the main thread parses what came before. Reads that arrive in one turn go out as one message.
@@ -28,62 +28,71 @@ function flush(): void {
 
 function onMessage(message: ToHost): void {
   if (message.type === "spawn") {
-    const { options } = message;
-    let pty: IPty;
-    try {
-      pty = spawn(options.file, [...options.args], {
-        name: "xterm-256color",
-        cols: options.columns,
-        rows: options.rows,
-        cwd: options.cwd,
-        env: { ...options.env },
-        encoding: null,
-      });
-    } catch (err) {
-      post({ type: "failed", id: message.id, message: err instanceof Error ? err.message : String(err) });
-      return;
-    }
-    ptys.set(message.id, pty);
-    post({ type: "spawned", id: message.id, pid: pty.pid });
-    pty.onData((data: string | Buffer) => {
-      const chunk = typeof data === "string" ? Buffer.from(data) : data;
-      const chunks = queued.get(message.id);
-      if (chunks) chunks.push(chunk);
-      else queued.set(message.id, [chunk]);
-      if (!flushing) {
-        flushing = true;
-        setImmediate(flush);
-      }
-    });
-    pty.onExit(({ exitCode, signal }) => {
-      if (queued.has(message.id)) flush();
-      ptys.delete(message.id);
-      post({ type: "exit", id: message.id, exitCode, signal: signal ?? 0 });
-    });
+    start(message.id, message.options);
     return;
   }
   const pty = ptys.get(message.id);
   if (!pty) return;
   try {
-    switch (message.type) {
-      case "write":
-        pty.write(message.data);
-        break;
-      case "resize":
-        pty.resize(message.columns, message.rows);
-        break;
-      case "kill":
-        pty.kill(message.signal);
-        break;
-      case "pause":
-        pty.pause();
-        break;
-      case "resume":
-        pty.resume();
-        break;
-    }
+    control(pty, message);
   } catch {
     // The process went away between the request and now; its exit message follows.
+  }
+}
+
+function start(id: number, options: SpawnOptions): void {
+  let pty: IPty;
+  try {
+    pty = spawn(options.file, [...options.args], {
+      name: "xterm-256color",
+      cols: options.columns,
+      rows: options.rows,
+      cwd: options.cwd,
+      env: { ...options.env },
+      encoding: null,
+    });
+  } catch (err) {
+    post({ type: "failed", id, message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  ptys.set(id, pty);
+  post({ type: "spawned", id, pid: pty.pid });
+  pty.onData((data: string | Buffer) => queue(id, typeof data === "string" ? Buffer.from(data) : data));
+  pty.onExit(({ exitCode, signal }) => {
+    if (queued.has(id)) flush();
+    ptys.delete(id);
+    post({ type: "exit", id, exitCode, signal: signal ?? 0 });
+  });
+}
+
+/** Holds a read until the end of this turn, when everything read in it goes out together. */
+function queue(id: number, chunk: Buffer): void {
+  const chunks = queued.get(id);
+  if (chunks) chunks.push(chunk);
+  else queued.set(id, [chunk]);
+  if (!flushing) {
+    flushing = true;
+    setImmediate(flush);
+  }
+}
+
+function control(pty: IPty, message: Exclude<ToHost, { type: "spawn" }>): void {
+  switch (message.type) {
+    case "write":
+      pty.write(message.data);
+      return;
+    case "resize":
+      pty.resize(message.columns, message.rows);
+      return;
+    case "kill":
+      pty.kill(message.signal);
+      return;
+    case "pause":
+      pty.pause();
+      return;
+    case "resume":
+      pty.resume();
+      return;
   }
 }
 
