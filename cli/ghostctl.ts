@@ -11,6 +11,7 @@ import { displayPath } from "../gateway/transcoder/path-template";
 import { buildRoutes } from "../gateway/transcoder/routes";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
 import { routeListMarkdown } from "../gateway/surfaces/route-list";
+import { MANIFEST_FILES } from "../server/supervisor/manifest";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
 import { contractDescriptorSet, version } from "./package-info";
@@ -151,7 +152,7 @@ function wholeNumber(value: string): number {
 
 /** The app id in a package's manifest, for `ensure` without --app-id. */
 function appIdOf(packagePath: string): string {
-  for (const name of ["vibe.yaml", "vibe.yml", "vibe.json"]) {
+  for (const name of MANIFEST_FILES) {
     let text: string;
     try {
       text = readFileSync(join(packagePath, name), "utf8");
