@@ -1,4 +1,4 @@
-import { parseDuration } from "./documents";
+import { isMapping, parseDuration, type Mapping } from "./documents";
 import type { HealthPlan, MountPlan, PortPlan, RestartPlan, SecretPlan, ServicePlan } from "./plan";
 
 /** A validated `vibe.yaml` (kind `vibe.app/v1`). */
@@ -28,9 +28,6 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Problems = string[];
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A relative path that stays inside the package: not absolute, no `..` segment. */
 export function isContainedPath(path: string): boolean {
@@ -96,15 +93,20 @@ class FieldReader {
 
 type Volume = Manifest["state"]["volumes"][number];
 
+/** A path a mount may take inside a container: absolute, no `..` segment. */
+export function isAbsoluteTarget(target: string): boolean {
+  return target.startsWith("/") && !target.split("/").includes("..");
+}
+
 /** Reads a manifest document; every problem found is listed, not just the first. */
 export function parseManifest(document: unknown): { manifest: Manifest } | { problems: Problems } {
-  if (!isObj(document)) return { problems: ["the manifest must be a mapping (kind, id, name, version, runtime...)"] };
+  if (!isMapping(document)) return { problems: ["the manifest must be a mapping (kind, id, name, version, runtime...)"] };
   // Sections are read in the order their problems are listed in.
   const read = new FieldReader();
   const { id, name, version, icon } = identityOf(document, read);
   const { mode, composeFile } = runtimeOf(document.runtime, read);
-  const state = isObj(document.state) ? document.state : {};
-  if (document.state !== undefined && !isObj(document.state)) read.problem("state: must be a mapping");
+  const state = isMapping(document.state) ? document.state : {};
+  if (document.state !== undefined && !isMapping(document.state)) read.problem("state: must be a mapping");
   const volumes = volumesOf(state.volumes, read);
   const secrets = secretsOf(document.secrets, read);
   const publisher = document.publisher === undefined ? undefined : publisherOf(document.publisher, read);
@@ -133,7 +135,7 @@ export function parseManifest(document: unknown): { manifest: Manifest } | { pro
 }
 
 /** kind, id, name, version and icon: what the app is. */
-function identityOf(document: Obj, read: FieldReader): { id?: string; name?: string; version?: string; icon?: string } {
+function identityOf(document: Mapping, read: FieldReader): { id?: string; name?: string; version?: string; icon?: string } {
   if (document.kind !== "vibe.app/v1") read.problem(`kind: must be vibe.app/v1${document.kind === undefined ? "" : `, not ${JSON.stringify(document.kind)}`}`);
   const id = read.string(document.id, "id");
   if (id !== undefined && !APP_ID.test(id)) read.problem(`id: "${id}" must be reverse-domain, like com.example.app`);
@@ -145,8 +147,8 @@ function identityOf(document: Obj, read: FieldReader): { id?: string; name?: str
 }
 
 function runtimeOf(value: unknown, read: FieldReader): { mode: unknown; composeFile?: string } {
-  const runtime = isObj(value) ? value : {};
-  if (!isObj(value)) read.problem("runtime: is required, with mode native or compose");
+  const runtime = isMapping(value) ? value : {};
+  if (!isMapping(value)) read.problem("runtime: is required, with mode native or compose");
   const mode = runtime.mode;
   if (mode !== "native" && mode !== "compose") read.problem(`runtime.mode: must be native or compose${mode === undefined ? "" : `, not ${JSON.stringify(mode)}`}`);
   return { mode, composeFile: read.relativePath(runtime.composeFile, "runtime.composeFile") };
@@ -157,7 +159,7 @@ function volumesOf(value: unknown, read: FieldReader): Volume[] {
   if (value !== undefined && !Array.isArray(value)) read.problem("state.volumes: must be a list");
   for (const [i, volume] of (Array.isArray(value) ? value : []).entries()) {
     const where = `state.volumes[${i}]`;
-    if (!isObj(volume)) {
+    if (!isMapping(volume)) {
       read.problem(`${where}: must be a mapping with name and consistency`);
       continue;
     }
@@ -174,8 +176,8 @@ function volumesOf(value: unknown, read: FieldReader): Volume[] {
 function secretsOf(value: unknown, read: FieldReader): SecretPlan[] {
   const secrets: SecretPlan[] = [];
   for (const [i, secret] of (Array.isArray(value) ? value : []).entries()) {
-    const secretName = isObj(secret) ? read.string(secret.name, `secrets[${i}].name`) : undefined;
-    if (!isObj(secret)) read.problem(`secrets[${i}]: must be a mapping with name and required`);
+    const secretName = isMapping(secret) ? read.string(secret.name, `secrets[${i}].name`) : undefined;
+    if (!isMapping(secret)) read.problem(`secrets[${i}]: must be a mapping with name and required`);
     else if (secretName !== undefined && !ENV_NAME.test(secretName)) read.problem(`secrets[${i}].name: "${secretName}" must be an environment variable name`);
     else if (secretName !== undefined) secrets.push({ name: secretName, required: read.boolean(secret.required, `secrets[${i}].required`, false) });
   }
@@ -184,14 +186,14 @@ function secretsOf(value: unknown, read: FieldReader): SecretPlan[] {
 }
 
 function publisherOf(value: unknown, read: FieldReader): Manifest["publisher"] {
-  if (!isObj(value)) {
+  if (!isMapping(value)) {
     read.problem("publisher: must be a mapping");
     return undefined;
   }
   const name = read.string(value.name, "publisher.name") ?? "";
   const signing = value.signing;
-  if (signing !== undefined && !isObj(signing)) read.problem("publisher.signing: must be a mapping");
-  if (!isObj(signing)) return { name };
+  if (signing !== undefined && !isMapping(signing)) read.problem("publisher.signing: must be a mapping");
+  if (!isMapping(signing)) return { name };
   if (signing.scheme !== "ed25519") read.problem("publisher.signing.scheme: must be ed25519");
   const signatureFile = read.relativePath(signing.signatureFile, "publisher.signing.signatureFile", true) ?? "";
   const publicKeyFile = read.relativePath(signing.publicKeyFile, "publisher.signing.publicKeyFile", true) ?? "";
@@ -221,8 +223,8 @@ function servicesOf(value: unknown, mode: unknown, volumes: ReadonlySet<string>,
   return services;
 }
 
-function stateSettingsOf(state: Obj, volumes: readonly Volume[], read: FieldReader): Manifest["state"] {
-  const retention = isObj(state.retention) ? state.retention : {};
+function stateSettingsOf(state: Mapping, volumes: readonly Volume[], read: FieldReader): Manifest["state"] {
+  const retention = isMapping(state.retention) ? state.retention : {};
   return {
     autosave: read.boolean(state.autosave, "state.autosave", false),
     autosaveDebounceSeconds: read.wholeNumber(state.autosaveDebounceSeconds, "state.autosaveDebounceSeconds", 30, 1, 86_400),
@@ -232,7 +234,7 @@ function stateSettingsOf(state: Obj, volumes: readonly Volume[], read: FieldRead
 }
 
 function securityOf(value: unknown, read: FieldReader): Manifest["security"] {
-  const security = isObj(value) ? value : {};
+  const security = isMapping(value) ? value : {};
   return {
     network: read.boolean(security.network, "security.network", false),
     allowHostFileImport: read.boolean(security.allowHostFileImport, "security.allowHostFileImport", false),
@@ -240,7 +242,7 @@ function securityOf(value: unknown, read: FieldReader): Manifest["security"] {
 }
 
 function nativeService(value: unknown, where: string, read: FieldReader, volumes: ReadonlySet<string>): ServicePlan | undefined {
-  if (!isObj(value)) {
+  if (!isMapping(value)) {
     read.problem(`${where}: must be a mapping`);
     return undefined;
   }
@@ -271,7 +273,7 @@ function nativeService(value: unknown, where: string, read: FieldReader, volumes
 function nativeEnvironment(value: unknown, at: string, read: FieldReader): Record<string, string> {
   const environment: Record<string, string> = {};
   if (value === undefined) return environment;
-  if (!isObj(value)) {
+  if (!isMapping(value)) {
     read.problem(`${at}.env: must be a mapping of names to values`);
     return environment;
   }
@@ -289,7 +291,7 @@ function nativePorts(value: unknown, at: string, read: FieldReader): PortPlan[] 
   const ports: PortPlan[] = [];
   for (const [i, port] of (Array.isArray(value) ? value : []).entries()) {
     const where = `${at}.ports[${i}]`;
-    if (!isObj(port)) {
+    if (!isMapping(port)) {
       read.problem(`${where}: must be a mapping with container`);
       continue;
     }
@@ -310,19 +312,18 @@ function nativePorts(value: unknown, at: string, read: FieldReader): PortPlan[] 
   return ports;
 }
 
-const isAbsoluteTarget = (target: string): boolean => target.startsWith("/") && !target.split("/").includes("..");
 
 /** `mounts: [{source: state:<volume>, target, readOnly}]`. */
 function nativeMounts(value: unknown, at: string, read: FieldReader, volumes: ReadonlySet<string>): MountPlan[] {
   const mounts: MountPlan[] = [];
   for (const [i, mount] of (Array.isArray(value) ? value : []).entries()) {
-    const source = isObj(mount) && typeof mount.source === "string" ? mount.source : "";
-    const target = isObj(mount) && typeof mount.target === "string" ? mount.target : "";
+    const source = isMapping(mount) && typeof mount.source === "string" ? mount.source : "";
+    const target = isMapping(mount) && typeof mount.target === "string" ? mount.target : "";
     const volume = /^state:(.+)$/.exec(source)?.[1];
     if (!volume) read.problem(`${at}.mounts[${i}].source: must be state:<volume>`);
     else if (!volumes.has(volume)) read.problem(`${at}.mounts[${i}]: volume "${volume}" is not declared in state.volumes`);
     if (!isAbsoluteTarget(target)) read.problem(`${at}.mounts[${i}].target: must be an absolute path without ..`);
-    if (volume) mounts.push({ kind: "volume", source: volume, target, readOnly: isObj(mount) && mount.readOnly === true });
+    if (volume) mounts.push({ kind: "volume", source: volume, target, readOnly: isMapping(mount) && mount.readOnly === true });
   }
   return mounts;
 }
@@ -339,7 +340,7 @@ function stateVolumeMounts(value: unknown, at: string, read: FieldReader, volume
 
 /** A compose-style healthcheck: `test` as CMD / CMD-SHELL list or a shell string, and its timings. */
 export function healthPlan(value: unknown, where: string, problems: Problems): HealthPlan | undefined {
-  if (!isObj(value)) {
+  if (!isMapping(value)) {
     problems.push(`${where}: must be a mapping`);
     return undefined;
   }
