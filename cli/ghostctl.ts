@@ -11,12 +11,12 @@ import { displayPath } from "../gateway/transcoder/path-template";
 import { buildRoutes } from "../gateway/transcoder/routes";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
 import { routeListMarkdown } from "../gateway/surfaces/route-list";
+import { GHOSTD_SERVICES } from "../server/rpc/service-names";
 import { MANIFEST_FILES } from "../server/supervisor/manifest";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
 import { contractDescriptorSet, version } from "./package-info";
 
-const SERVICES = ["ghostd.supervisor.v1.Supervisor", "ghostd.agent.v1.GuestAgent", "ghostd.terminal.v1.Terminals"];
 const identity = (b: Buffer): Buffer => b;
 
 interface GlobalFlags {
@@ -36,8 +36,8 @@ program
   .description("list every method with its HTTP route")
   .action(() => {
     const contract = loadContract(contractDescriptorSet());
-    const routes = buildRoutes(contract, SERVICES);
-    for (const name of SERVICES) {
+    const routes = buildRoutes(contract, GHOSTD_SERVICES);
+    for (const name of GHOSTD_SERVICES) {
       for (const method of contract.service(name).methods) {
         const bindings = routes.filter((r) => r.method === method).map((r) => `${r.httpMethod} ${displayPath(r.template)}`);
         process.stdout.write(`${name}/${method.name}${method.methodKind === "server_streaming" ? " (stream)" : ""}\t${bindings.join(", ")}\n`);
@@ -204,7 +204,7 @@ function targetOf(flags: GlobalFlags): string {
 
 function findMethod(contract: Contract, name: string): DescMethod {
   const [serviceName, methodName] = name.replace(/^\//, "").split("/");
-  const service = SERVICES.map((s) => contract.service(s)).find((s) => s.typeName === serviceName || s.name === serviceName);
+  const service = GHOSTD_SERVICES.map((s) => contract.service(s)).find((s) => s.typeName === serviceName || s.name === serviceName);
   const method = service?.methods.find((m) => m.name === methodName);
   if (!method) throw new Error(`no method ${name}; see ghostctl services`);
   return method;

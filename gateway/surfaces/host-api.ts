@@ -1,4 +1,5 @@
 import type { Middleware } from "koa";
+import { GUEST_AGENT } from "../../server/rpc/service-names";
 import { openApi } from "./documents";
 import { messageAndCode, messageAndCodeSchema } from "./error-dialects";
 import { localOnly } from "./local-only";
@@ -33,7 +34,7 @@ const streamingExec: Middleware = async (ctx, next) => {
 export function hostApiSurface(options: HostApiOptions): Surface {
   return {
     name: "host-api",
-    services: ["ghostd.agent.v1.GuestAgent"],
+    services: [GUEST_AGENT],
     json: { protoNames: false },
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxUploadBytes,

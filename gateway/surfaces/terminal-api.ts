@@ -1,3 +1,4 @@
+import { SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
 import { discoveryIndex, openApi } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
 import { localOnly } from "./local-only";
@@ -16,7 +17,7 @@ export interface TerminalApiOptions {
 export function terminalApiSurface(options: TerminalApiOptions): Surface {
   return {
     name: "terminal-api",
-    services: ["ghostd.terminal.v1.Terminals", "ghostd.supervisor.v1.Supervisor"],
+    services: [TERMINALS, SUPERVISOR],
     json: { protoNames: true },
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxBodyBytes,
