@@ -13,15 +13,15 @@ import { Router } from "./router";
 import { writeReply, writeReplyStream } from "./response";
 import type { Route } from "./routes";
 
-export interface TranscoderOptions {
-  readonly contract: Contract;
-  readonly routes: readonly Route[];
-  readonly codec: JsonCodec;
-  /** The gRPC client calls go through; one per upstream target. */
-  readonly upstream: () => Client;
+/** How much of a request body is read, by the kind of body a route takes. */
+export interface BodyLimits {
   readonly maxBodyBytes: number;
   /** The limit for raw (google.api.HttpBody) bodies: uploads, the clipboard. */
   readonly maxUploadBytes: number;
+}
+
+/** What differs between surfaces in how they speak HTTP around the same routes. */
+export interface HttpDialect {
   /** HTTP statuses for reasons whose status is not the one their gRPC code maps to. */
   readonly statusByReason: Readonly<Record<string, number>>;
   /** Request headers passed on as metadata under their own (lowercase) names. */
@@ -30,6 +30,14 @@ export interface TranscoderOptions {
   readonly responseHeaders: Readonly<Record<string, string>>;
   /** How an error is written, as a whole response or as a stream's last line. */
   readonly renderError: (error: HttpError) => JsonValue;
+}
+
+export interface TranscoderOptions extends BodyLimits, HttpDialect {
+  readonly contract: Contract;
+  readonly routes: readonly Route[];
+  readonly codec: JsonCodec;
+  /** The gRPC client calls go through; one per upstream target. */
+  readonly upstream: () => Client;
 }
 
 /** The HTTP-to-gRPC transcoder: one Koa middleware serving every route of a surface. */
