@@ -3,11 +3,10 @@ import { Metadata, type CallOptions, type Client, type ClientReadableStream, typ
 import type { Contract } from "../transcoder/descriptors";
 
 /**
- * Calls of a contract's methods over a grpc-js Client that moves raw bytes: messages are
- * serialised here, from the contract's descriptors, so one client serves every method of every
- * service without generated stubs. The gateway's transcoder and ghostctl both call this way.
+ * The client's serialisers pass bytes through: messages are serialised here, from the contract's
+ * descriptors, so that one grpc-js Client calls every method of every service without generated
+ * stubs. The gateway's transcoder and ghostctl both call this way.
  */
-
 const identity = (bytes: Buffer): Buffer => bytes;
 
 /** `/package.Service/Method`, the path gRPC addresses a method by. */
