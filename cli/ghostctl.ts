@@ -1,22 +1,22 @@
 #!/usr/bin/env node
-import { fromBinary, toBinary, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
-import { Client, credentials, Metadata } from "@grpc/grpc-js";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { Client, credentials, type ClientReadableStream } from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { loadContract, type Contract } from "../gateway/transcoder/descriptors";
+import { loadContract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { displayPath } from "../gateway/transcoder/path-template";
 import { buildRoutes } from "../gateway/transcoder/routes";
+import { decodeReply, encodeRequest, findMethod, serverStreamCall, unaryCall } from "../gateway/transport/method-calls";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
 import { routeListMarkdown } from "../gateway/surfaces/route-list";
+import { GHOSTD_SERVICES } from "../server/rpc/service-names";
+import { MANIFEST_FILES } from "../server/supervisor/manifest";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
 import { contractDescriptorSet, version } from "./package-info";
-
-const SERVICES = ["ghostd.supervisor.v1.Supervisor", "ghostd.agent.v1.GuestAgent", "ghostd.terminal.v1.Terminals"];
-const identity = (b: Buffer): Buffer => b;
 
 interface GlobalFlags {
   home?: string;
@@ -35,8 +35,8 @@ program
   .description("list every method with its HTTP route")
   .action(() => {
     const contract = loadContract(contractDescriptorSet());
-    const routes = buildRoutes(contract, SERVICES);
-    for (const name of SERVICES) {
+    const routes = buildRoutes(contract, GHOSTD_SERVICES);
+    for (const name of GHOSTD_SERVICES) {
       for (const method of contract.service(name).methods) {
         const bindings = routes.filter((r) => r.method === method).map((r) => `${r.httpMethod} ${displayPath(r.template)}`);
         process.stdout.write(`${name}/${method.name}${method.methodKind === "server_streaming" ? " (stream)" : ""}\t${bindings.join(", ")}\n`);
@@ -151,7 +151,7 @@ function wholeNumber(value: string): number {
 
 /** The app id in a package's manifest, for `ensure` without --app-id. */
 function appIdOf(packagePath: string): string {
-  for (const name of ["vibe.yaml", "vibe.yml", "vibe.json"]) {
+  for (const name of MANIFEST_FILES) {
     let text: string;
     try {
       text = readFileSync(join(packagePath, name), "utf8");
@@ -167,27 +167,26 @@ function appIdOf(packagePath: string): string {
 /** Calls a method with a JSON request and prints each response as a JSON line (or as `print` says). */
 async function invoke(name: string, json: JsonValue, print: (json: JsonValue) => void = (value) => process.stdout.write(`${JSON.stringify(value)}\n`)): Promise<void> {
   const contract = loadContract(contractDescriptorSet());
-  const method = findMethod(contract, name);
+  const method = findMethod(contract, GHOSTD_SERVICES, name);
+  if (!method) throw new Error(`no method ${name}; see ghostctl services`);
   const codec = new JsonCodec(contract, { protoNames: true });
-  const request = codec.decode(method.input, json);
+  const argument = encodeRequest(method, codec.decode(method.input, json));
   const client = new Client(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
-  const path = `/${method.parent.typeName}/${method.name}`;
-  const argument = Buffer.from(toBinary(method.input, request));
-  const show = (reply: Buffer): void => print(codec.encode(method.output, fromBinary(method.output, reply)));
-  await new Promise<void>((done, fail) => {
-    if (method.methodKind === "server_streaming") {
-      const call = client.makeServerStreamRequest(path, identity, identity, argument, new Metadata());
-      call.on("data", show);
-      call.on("error", fail);
-      call.on("end", done);
-    } else {
-      client.makeUnaryRequest(path, identity, identity, argument, (err, reply) => {
-        if (err) return fail(err);
-        if (reply) show(reply);
-        done();
-      });
-    }
-  }).finally(() => client.close());
+  const show = (reply: Buffer): void => print(codec.encode(method.output, decodeReply(method, reply)));
+  try {
+    if (method.methodKind === "server_streaming") await eachReply(serverStreamCall(client, method, argument), show);
+    else show(await unaryCall(client, method, argument).reply);
+  } finally {
+    client.close();
+  }
+}
+
+function eachReply(call: ClientReadableStream<Buffer>, show: (reply: Buffer) => void): Promise<void> {
+  return new Promise((done, fail) => {
+    call.on("data", show);
+    call.on("error", fail);
+    call.on("end", done);
+  });
 }
 
 program
@@ -199,14 +198,6 @@ program
 
 function targetOf(flags: GlobalFlags): string {
   return formatTarget(parseTarget(flags.target ?? `unix:${grpcSocketPath(resolveHome(flags.home))}`));
-}
-
-function findMethod(contract: Contract, name: string): DescMethod {
-  const [serviceName, methodName] = name.replace(/^\//, "").split("/");
-  const service = SERVICES.map((s) => contract.service(s)).find((s) => s.typeName === serviceName || s.name === serviceName);
-  const method = service?.methods.find((m) => m.name === methodName);
-  if (!method) throw new Error(`no method ${name}; see ghostctl services`);
-  return method;
 }
 
 // A reader that went away (`ghostctl logs -f | head`) ends the command quietly, as it ends any

@@ -53,56 +53,75 @@ export class ListenError extends Error {}
 
 /** Starts every HTTP surface of the gateway; on any failure, what had started is closed again. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const upstreams = new Map<string, Upstream>();
-  const upstreamOf = async (target: Target): Promise<Upstream> => {
-    const key = formatTarget(target);
-    let upstream = upstreams.get(key);
-    if (!upstream) {
-      upstream = await Upstream.open(target);
-      upstreams.set(key, upstream);
-    }
-    return upstream;
-  };
-  const closers: (() => Promise<void>)[] = [];
+  const upstreams = new Upstreams();
+  const closers: Closer[] = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer();
-    await Promise.all([...upstreams.values()].map((u) => u.close()));
+    await upstreams.close();
   };
-
   try {
-    let http: string | undefined;
-    if (options.http) {
-      const { host, port, allowRemote, target } = options.http;
-      await assertLocal(host, allowRemote);
-      const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, version: options.version });
-      const upstream = await upstreamOf(target);
-      const server = httpServer(options, surface, upstream);
-      await listenTcp(server, host, port);
-      closers.push(() => closeServer(server));
-      http = `http://${formatHostPort(host, server)}`;
-    }
-    const hostApi: Record<string, string> = {};
-    const surface = hostApiSurface({
-      maxBodyBytes: options.maxBodyBytes,
-      maxUploadBytes: options.maxUploadBytes,
-      clientTimeoutMs: options.clientTimeoutMs,
-      version: options.version,
-    });
-    for (const vm of options.vms) {
-      const path = join(options.hostApiDir, `${vm.name}.GhostVM.sock`);
-      const server = httpServer(options, surface, await upstreamOf(vm.target));
-      await listenUnix(server, path);
-      closers.push(async () => {
-        await closeServer(server);
-        await releaseUnixSocket(path);
-      });
-      hostApi[vm.name] = path;
-    }
+    const http = options.http ? await listenTerminalApi(options, options.http, upstreams, closers) : undefined;
+    const hostApi = await listenHostApis(options, upstreams, closers);
     return { http, hostApi, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+type Closer = () => Promise<void>;
+
+/** One gRPC channel per target, shared by every surface that calls it. */
+class Upstreams {
+  private readonly byTarget = new Map<string, Upstream>();
+
+  async of(target: Target): Promise<Upstream> {
+    const key = formatTarget(target);
+    let upstream = this.byTarget.get(key);
+    if (!upstream) {
+      upstream = await Upstream.open(target);
+      this.byTarget.set(key, upstream);
+    }
+    return upstream;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.byTarget.values()].map((u) => u.close()));
+  }
+}
+
+/** The Terminal/Supervisor listener; answers its `http://host:port`. */
+async function listenTerminalApi(options: GatewayOptions, listen: HttpListenOptions, upstreams: Upstreams, closers: Closer[]): Promise<string> {
+  const { host, port, allowRemote, target } = listen;
+  await assertLocal(host, allowRemote);
+  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, version: options.version });
+  const upstream = await upstreams.of(target);
+  const server = httpServer(options, surface, upstream);
+  await listenTcp(server, host, port);
+  closers.push(() => closeServer(server));
+  return `http://${formatHostPort(host, server)}`;
+}
+
+/** One Host API socket per VM; answers their paths by VM name. */
+async function listenHostApis(options: GatewayOptions, upstreams: Upstreams, closers: Closer[]): Promise<Record<string, string>> {
+  const hostApi: Record<string, string> = {};
+  const surface = hostApiSurface({
+    maxBodyBytes: options.maxBodyBytes,
+    maxUploadBytes: options.maxUploadBytes,
+    clientTimeoutMs: options.clientTimeoutMs,
+    version: options.version,
+  });
+  for (const vm of options.vms) {
+    const path = join(options.hostApiDir, `${vm.name}.GhostVM.sock`);
+    const server = httpServer(options, surface, await upstreams.of(vm.target));
+    await listenUnix(server, path);
+    closers.push(async () => {
+      await closeServer(server);
+      await releaseUnixSocket(path);
+    });
+    hostApi[vm.name] = path;
+  }
+  return hostApi;
 }
 
 function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): Server {

@@ -15,7 +15,9 @@ export function discoveryIndex(prefix: string, version: string): SurfaceDocument
   };
 }
 
+export const OPENAPI_PATH = "/openapi.json";
+
 /** `GET /openapi.json`: an OpenAPI 3.1 description of every route of the surface. */
 export function openApi(info: OpenApiInfo): SurfaceDocument {
-  return { paths: ["/openapi.json"], build: (routes, codec) => openApiDocument(routes, codec, info) };
+  return { paths: [OPENAPI_PATH], build: (routes, codec) => openApiDocument(routes, codec, info) };
 }

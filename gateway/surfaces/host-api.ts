@@ -1,8 +1,8 @@
 import type { Middleware } from "koa";
-import { openApi } from "./documents";
+import { GUEST_AGENT } from "../../server/rpc/service-names";
 import { messageAndCode, messageAndCodeSchema } from "./error-dialects";
 import { localOnly } from "./local-only";
-import type { Surface } from "./surface";
+import { deploySurface, type Surface, type SurfaceDescription } from "./surface";
 
 export interface HostApiOptions {
   readonly maxBodyBytes: number;
@@ -30,29 +30,31 @@ const streamingExec: Middleware = async (ctx, next) => {
  * The per-VM Unix socket surface: the guest agent's routes with GhostVM's camelCase JSON and
  * `{"error", "code"}` errors, one request per connection.
  */
+export const hostApi: SurfaceDescription = {
+  name: "host-api",
+  services: [GUEST_AGENT],
+  json: { protoNames: false },
+  // GhostVM answers an exec that ran out of time with 408 Request Timeout.
+  statusByReason: { exec_timeout: 408 },
+  requestHeaders: ["x-clipboard-type"],
+  responseHeaders: { "x-clipboard-type": "X-Clipboard-Type" },
+  renderError: messageAndCode,
+  indexes: [],
+  openApi: {
+    title: "ghostd Host API",
+    description: "The guest agent, one Unix socket per VM, one request per connection.",
+    errorSchema: messageAndCodeSchema,
+  },
+};
+
 export function hostApiSurface(options: HostApiOptions): Surface {
-  return {
-    name: "host-api",
-    services: ["ghostd.agent.v1.GuestAgent"],
-    json: { protoNames: false },
+  return deploySurface(hostApi, {
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxUploadBytes,
-    // GhostVM answers an exec that ran out of time with 408 Request Timeout.
-    statusByReason: { exec_timeout: 408 },
-    requestHeaders: ["x-clipboard-type"],
-    responseHeaders: { "x-clipboard-type": "X-Clipboard-Type" },
-    renderError: messageAndCode,
+    version: options.version,
     // A Unix socket has no Host worth checking; a browser request relayed to it is still refused.
     before: [closeAfterResponse, localOnly(false), streamingExec],
-    documents: [
-      openApi({
-        title: "ghostd Host API",
-        version: options.version,
-        description: "The guest agent, one Unix socket per VM, one request per connection.",
-        errorSchema: messageAndCodeSchema,
-      }),
-    ],
     // A slow or silent client is dropped once the timeout passes.
     server: { maxRequestsPerSocket: 1, headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: options.clientTimeoutMs },
-  };
+  });
 }

@@ -1,14 +1,15 @@
 import { methodComment, summaryOf, type Contract } from "../transcoder/descriptors";
 import { displayPath } from "../transcoder/path-template";
 import { buildRoutes } from "../transcoder/routes";
-import { hostApiSurface } from "./host-api";
-import { terminalApiSurface } from "./terminal-api";
+import { hostApi } from "./host-api";
+import { documentPaths } from "./surface";
+import { terminalApi } from "./terminal-api";
 
 /** Every HTTP route of both surfaces as Markdown, from the same route tables the gateway serves. */
 export function routeListMarkdown(contract: Contract): string {
   const surfaces = [
-    { title: "Terminal API and Supervisor: `http://127.0.0.1:19999`", surface: terminalApiSurface({ maxBodyBytes: 0, allowRemote: false, version: "" }) },
-    { title: "Host API: `<host-api-dir>/<vm>.GhostVM.sock`", surface: hostApiSurface({ maxBodyBytes: 0, maxUploadBytes: 0, clientTimeoutMs: 0, version: "" }) },
+    { title: "Terminal API and Supervisor: `http://127.0.0.1:19999`", surface: terminalApi },
+    { title: "Host API: `<host-api-dir>/<vm>.GhostVM.sock`", surface: hostApi },
   ];
   const lines = [
     "# HTTP routes",
@@ -24,7 +25,7 @@ export function routeListMarkdown(contract: Contract): string {
       const stream = route.serverStreaming ? " (stream)" : "";
       lines.push(`| ${route.httpMethod} | \`${displayPath(route.template)}\` | \`${route.method.parent.name}.${route.method.name}\`${stream} | ${summary} |`);
     }
-    const docs = surface.documents.flatMap((d) => d.paths).filter((p) => !p.endsWith("/"));
+    const docs = documentPaths(surface).filter((p) => !p.endsWith("/"));
     lines.push(`| GET | ${docs.map((p) => `\`${p}\``).join(", ")} | (gateway) | documents built from this route table |`, "");
   }
   return lines.join("\n");

@@ -1,12 +1,14 @@
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { JsonValue } from "@bufbuild/protobuf";
 import type { Client } from "@grpc/grpc-js";
 import Koa, { type Middleware } from "koa";
 import type { Logger } from "pino";
 import type { Contract } from "../transcoder/descriptors";
-import { GatewayError, type HttpError } from "../transcoder/errors";
+import { GatewayError } from "../transcoder/errors";
 import { JsonCodec, type JsonOptions } from "../transcoder/json-codec";
 import { buildRoutes, type Route } from "../transcoder/routes";
-import { transcoder } from "../transcoder/transcoder";
+import type { OpenApiInfo } from "../transcoder/openapi";
+import { transcoder, type BodyLimits, type HttpDialect } from "../transcoder/transcoder";
+import { OPENAPI_PATH, openApi } from "./documents";
 
 /** A document the gateway answers itself, built from the surface's route table. */
 export interface SurfaceDocument {
@@ -15,26 +17,46 @@ export interface SurfaceDocument {
 }
 
 /**
- * One HTTP surface: which services it serves and how it speaks. Everything that differs between
- * the Terminal/Supervisor API and the Host API is a value here, not code in the transcoder.
+ * What a surface is, wherever it is deployed: which services it serves, how it speaks, and the
+ * documents it answers. Listing its routes needs nothing more. Everything that differs between the
+ * Terminal/Supervisor API and the Host API is a value here, not code in the transcoder.
  */
-export interface Surface {
+export interface SurfaceDescription extends HttpDialect {
   readonly name: string;
   readonly services: readonly string[];
   readonly json: JsonOptions;
-  readonly maxBodyBytes: number;
-  /** The limit for raw bodies (uploads, the clipboard), where the surface takes them. */
-  readonly maxUploadBytes: number;
-  readonly statusByReason: Readonly<Record<string, number>>;
-  readonly requestHeaders: readonly string[];
-  readonly responseHeaders: Readonly<Record<string, string>>;
-  /** The surface's error dialect. */
-  readonly renderError: (error: HttpError) => JsonObject;
+  /** Documents built from the route table alone (a discovery index), answered beside the OpenAPI one. */
+  readonly indexes: readonly SurfaceDocument[];
+  /** The OpenAPI document's title, description and error schema; its version is the release's. */
+  readonly openApi: Omit<OpenApiInfo, "version">;
+}
+
+/** How one deployment runs a surface: its limits, the release it describes, guards, server settings. */
+export interface SurfaceDeployment extends BodyLimits {
+  readonly version: string;
   /** Runs before routing: guards and connection policy. */
   readonly before: readonly Middleware[];
-  readonly documents: readonly SurfaceDocument[];
   /** Settings of the Node HTTP server the surface listens with. */
   readonly server: ServerSettings;
+}
+
+/**
+ * One HTTP surface as a listener serves it, its documents built for the release. A test surface
+ * over the fixture service is written as one directly.
+ */
+export interface Surface extends Omit<SurfaceDescription, "indexes" | "openApi">, Omit<SurfaceDeployment, "version"> {
+  readonly documents: readonly SurfaceDocument[];
+}
+
+export function deploySurface(description: SurfaceDescription, deployment: SurfaceDeployment): Surface {
+  const { indexes, openApi: info, ...described } = description;
+  const { version, ...settings } = deployment;
+  return { ...described, ...settings, documents: [...indexes, openApi({ ...info, version })] };
+}
+
+/** Where a surface answers its documents, known without building them. */
+export function documentPaths(description: SurfaceDescription): string[] {
+  return [...description.indexes.flatMap((d) => d.paths), OPENAPI_PATH];
 }
 
 export interface ServerSettings {

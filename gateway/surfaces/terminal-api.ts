@@ -1,7 +1,8 @@
-import { discoveryIndex, openApi } from "./documents";
+import { SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
+import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
 import { localOnly } from "./local-only";
-import type { Surface } from "./surface";
+import { deploySurface, type Surface, type SurfaceDescription } from "./surface";
 
 export interface TerminalApiOptions {
   readonly maxBodyBytes: number;
@@ -13,29 +14,30 @@ export interface TerminalApiOptions {
  * The TCP surface on 127.0.0.1:19999: the Terminal API (v2 and the v1 `surfaces` paths) and the
  * supervisor's `/v1/...` routes, with proto field names and seed 001's error body.
  */
+export const terminalApi: SurfaceDescription = {
+  name: "terminal-api",
+  services: [TERMINALS, SUPERVISOR],
+  json: { protoNames: true },
+  // Seed 001's codes all take the status their gRPC code maps to; a wait that timed out is a
+  // 408 Request Timeout, as the Host API's exec timeout is.
+  statusByReason: { wait_timeout: 408 },
+  requestHeaders: [],
+  responseHeaders: {},
+  renderError: reasonAndMessage,
+  indexes: [discoveryIndex("/api/v2", "2")],
+  openApi: {
+    title: "ghostd Terminal API and Supervisor",
+    description: "Terminals (Terminal REST API v2 and v1 surfaces) and the supervisor's project routes.",
+    errorSchema: reasonAndMessageSchema,
+  },
+};
+
 export function terminalApiSurface(options: TerminalApiOptions): Surface {
-  return {
-    name: "terminal-api",
-    services: ["ghostd.terminal.v1.Terminals", "ghostd.supervisor.v1.Supervisor"],
-    json: { protoNames: true },
+  return deploySurface(terminalApi, {
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxBodyBytes,
-    // Seed 001's codes all take the status their gRPC code maps to; a wait that timed out is a
-    // 408 Request Timeout, as the Host API's exec timeout is.
-    statusByReason: { wait_timeout: 408 },
-    requestHeaders: [],
-    responseHeaders: {},
-    renderError: reasonAndMessage,
+    version: options.version,
     before: [localOnly(!options.allowRemote)],
-    documents: [
-      discoveryIndex("/api/v2", "2"),
-      openApi({
-        title: "ghostd Terminal API and Supervisor",
-        version: options.version,
-        description: "Terminals (Terminal REST API v2 and v1 surfaces) and the supervisor's project routes.",
-        errorSchema: reasonAndMessageSchema,
-      }),
-    ],
     server: {},
-  };
+  });
 }

@@ -10,8 +10,6 @@ export interface Route {
   readonly httpMethod: string;
   readonly template: PathTemplate;
   readonly method: DescMethod;
-  /** `/package.Service/Method`, as gRPC addresses it. */
-  readonly grpcPath: string;
   /** `""` (no body), `"*"` (the whole request) or a top-level field of the request. */
   readonly body: string;
   readonly bodyField: DescField | undefined;
@@ -74,7 +72,6 @@ function routeOf(method: DescMethod, rule: HttpRule, primary: boolean): Route {
     httpMethod,
     template,
     method,
-    grpcPath: `/${method.parent.typeName}/${method.name}`,
     body: rule.body,
     bodyField,
     responseBody,

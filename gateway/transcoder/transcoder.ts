@@ -1,25 +1,27 @@
-import { fromBinary, toBinary, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
-import type { CallOptions, Client, ClientReadableStream, Metadata, ServiceError } from "@grpc/grpc-js";
+import type { JsonValue, Message } from "@bufbuild/protobuf";
+import type { CallOptions, Client, ClientReadableStream, ClientUnaryCall, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Context, Middleware } from "koa";
-import { PassThrough } from "node:stream";
+import { decodeReply, encodeRequest, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
 import { readBody } from "./body";
 import type { Contract } from "./descriptors";
 import { fromCallError, GatewayError, type HttpError } from "./errors";
-import { isObject, type JsonCodec } from "./json-codec";
+import type { JsonCodec } from "./json-codec";
 import { deadlineOf, requestMetadata, responseHeaders } from "./metadata";
+import type { Bindings } from "./path-template";
 import { buildRequest } from "./request";
 import { Router } from "./router";
-import { HTTP_BODY, type Route } from "./routes";
+import { writeReply, writeReplyStream } from "./response";
+import type { Route } from "./routes";
 
-export interface TranscoderOptions {
-  readonly contract: Contract;
-  readonly routes: readonly Route[];
-  readonly codec: JsonCodec;
-  /** The gRPC client calls go through; one per upstream target. */
-  readonly upstream: () => Client;
+/** How much of a request body is read, by the kind of body a route takes. */
+export interface BodyLimits {
   readonly maxBodyBytes: number;
   /** The limit for raw (google.api.HttpBody) bodies: uploads, the clipboard. */
   readonly maxUploadBytes: number;
+}
+
+/** What differs between surfaces in how they speak HTTP around the same routes. */
+export interface HttpDialect {
   /** HTTP statuses for reasons whose status is not the one their gRPC code maps to. */
   readonly statusByReason: Readonly<Record<string, number>>;
   /** Request headers passed on as metadata under their own (lowercase) names. */
@@ -30,122 +32,81 @@ export interface TranscoderOptions {
   readonly renderError: (error: HttpError) => JsonValue;
 }
 
-const identity = (b: Buffer): Buffer => b;
+export interface TranscoderOptions extends BodyLimits, HttpDialect {
+  readonly contract: Contract;
+  readonly routes: readonly Route[];
+  readonly codec: JsonCodec;
+  /** The gRPC client calls go through; one per upstream target. */
+  readonly upstream: () => Client;
+}
 
 /** The HTTP-to-gRPC transcoder: one Koa middleware serving every route of a surface. */
 export function transcoder(options: TranscoderOptions): Middleware {
   const router = new Router(options.routes);
   return async (ctx) => {
-    const match = router.match(ctx.method, ctx.path);
-    if (match.kind === "not_found") throw new GatewayError(404, "not_found", `no route for ${ctx.method} ${ctx.path}`);
-    if (match.kind === "method_not_allowed") {
-      throw new GatewayError(405, "method_not_allowed", `${ctx.method} is not allowed on ${ctx.path}; it takes ${match.allow.join(", ")}`, {
-        Allow: match.allow.join(", "),
-      });
-    }
-    const { route, bindings } = match;
-    const body = await readBody(ctx.req, route.rawBody ? options.maxUploadBytes : options.maxBodyBytes);
-    const request = buildRequest(options.contract, options.codec, route, {
-      bindings,
-      query: new URLSearchParams(ctx.querystring),
-      body,
-      contentType: ctx.get("Content-Type") || undefined,
-    });
-    const argument = Buffer.from(toBinary(route.method.input, request));
+    const { route, bindings } = matchRoute(router, ctx);
+    const argument = encodeRequest(route.method, await requestOf(ctx, options, route, bindings));
     const metadata = requestMetadata(ctx.req.headers, options.requestHeaders);
-    const callOptions: CallOptions = {};
-    const deadline = deadlineOf(ctx.get("Grpc-Timeout") || undefined);
-    if (deadline) callOptions.deadline = deadline;
+    const callOptions = callOptionsOf(ctx);
     const client = options.upstream();
     if (route.serverStreaming) {
-      const call = client.makeServerStreamRequest(route.grpcPath, identity, identity, argument, metadata, callOptions);
-      await respondStream(ctx, options, route, call);
+      await respondStream(ctx, options, route, serverStreamCall(client, route.method, argument, metadata, callOptions));
     } else {
-      await respondUnary(ctx, options, route, client, argument, metadata, callOptions);
+      await respondUnary(ctx, options, route, unaryCall(client, route.method, argument, metadata, callOptions));
     }
   };
 }
 
-async function respondUnary(
-  ctx: Context,
-  options: TranscoderOptions,
-  route: Route,
-  client: Client,
-  argument: Buffer,
-  metadata: Metadata,
-  callOptions: CallOptions,
-): Promise<void> {
-  let headerMetadata: Metadata | undefined;
-  const reply = await new Promise<Buffer>((resolve, reject) => {
-    const call = client.makeUnaryRequest(route.grpcPath, identity, identity, argument, metadata, callOptions, (err, value) => {
-      if (err) reject(callFailure(err, options));
-      else resolve(value ?? Buffer.alloc(0));
+function matchRoute(router: Router, ctx: Context): { route: Route; bindings: Bindings } {
+  const match = router.match(ctx.method, ctx.path);
+  if (match.kind === "not_found") throw new GatewayError(404, "not_found", `no route for ${ctx.method} ${ctx.path}`);
+  if (match.kind === "method_not_allowed") {
+    throw new GatewayError(405, "method_not_allowed", `${ctx.method} is not allowed on ${ctx.path}; it takes ${match.allow.join(", ")}`, {
+      Allow: match.allow.join(", "),
     });
-    call.on("metadata", (md) => (headerMetadata = md));
-    cancelOnDisconnect(ctx, call);
+  }
+  return match;
+}
+
+async function requestOf(ctx: Context, options: TranscoderOptions, route: Route, bindings: Bindings): Promise<Message> {
+  const body = await readBody(ctx.req, route.rawBody ? options.maxUploadBytes : options.maxBodyBytes);
+  return buildRequest(options.contract, options.codec, route, {
+    bindings,
+    query: new URLSearchParams(ctx.querystring),
+    body,
+    contentType: ctx.get("Content-Type") || undefined,
   });
-  if (headerMetadata) ctx.set(responseHeaders(headerMetadata, options.responseHeaders));
-  const output = route.method.output;
-  writeMessage(ctx, options, route, output, fromBinary(output, reply));
 }
 
-function isHttpBodyField(field: Route["responseBody"]): boolean {
-  return field?.fieldKind === "message" && field.message.typeName === HTTP_BODY;
+function callOptionsOf(ctx: Context): CallOptions {
+  const callOptions: CallOptions = {};
+  const deadline = deadlineOf(ctx.get("Grpc-Timeout") || undefined);
+  if (deadline) callOptions.deadline = deadline;
+  return callOptions;
 }
 
-function writeMessage(ctx: Context, options: TranscoderOptions, route: Route, output: DescMessage, message: Message): void {
-  if (output.typeName === HTTP_BODY) return writeHttpBody(ctx, message);
-  const field = route.responseBody;
-  if (field && isHttpBodyField(field)) {
-    return writeHttpBody(ctx, (message as unknown as Record<string, Message | undefined>)[field.localName]);
-  }
-  const json = options.codec.encode(output, message);
-  const value = field && isObject(json) ? json[options.codec.key(field)] : json;
-  ctx.status = 200;
-  ctx.type = "application/json";
-  ctx.body = JSON.stringify(value ?? null);
+async function respondUnary(ctx: Context, options: TranscoderOptions, route: Route, { call, reply }: UnaryCall): Promise<void> {
+  const headers = followCall(ctx, call);
+  const bytes = await reply.catch((err: unknown) => {
+    throw callFailure(err as ServiceError, options);
+  });
+  copyHeaders(ctx, options, headers());
+  writeReply(ctx, route, options.codec, decodeReply(route.method, bytes));
 }
 
-interface HttpBodyShape {
-  contentType: string;
-  data: Uint8Array;
-}
-
-function writeHttpBody(ctx: Context, message: Message | undefined): void {
-  const body = message as unknown as HttpBodyShape | undefined;
-  // Nothing at all, not even a content type, is "no content".
-  if (!body || (body.data.length === 0 && !body.contentType)) {
-    ctx.status = 204;
-    ctx.body = null;
-    return;
-  }
-  ctx.status = 200;
-  // Set as given: Koa's `type` would add a charset the service did not choose.
-  ctx.set("Content-Type", body.contentType || "application/octet-stream");
-  ctx.body = Buffer.from(body.data.buffer, body.data.byteOffset, body.data.byteLength);
-}
-
-/**
- * Server streaming as chunked newline-delimited JSON (`{"result": ...}` per message, a last
- * `{"error": ...}` on failure), or raw chunks for a stream of google.api.HttpBody. Nothing is
- * committed before the first message, so an immediate failure is still an ordinary error response.
- */
+/** Nothing is committed before the first message, so an immediate failure is still an ordinary error response. */
 async function respondStream(ctx: Context, options: TranscoderOptions, route: Route, call: ClientReadableStream<Buffer>): Promise<void> {
-  const output = route.method.output;
-  const field = route.responseBody;
-  const raw = output.typeName === HTTP_BODY || isHttpBodyField(field);
-  /** The message, or its response_body field, as the part the client gets. */
-  const part = (chunk: Buffer): { body?: HttpBodyShape; json?: JsonValue } => {
-    const message = fromBinary(output, chunk);
-    if (output.typeName === HTTP_BODY) return { body: message as unknown as HttpBodyShape };
-    if (field && isHttpBodyField(field)) return { body: (message as unknown as Record<string, HttpBodyShape | undefined>)[field.localName] };
-    const json = options.codec.encode(output, message);
-    return { json: field && isObject(json) ? (json[options.codec.key(field)] ?? null) : json };
-  };
-  let headerMetadata: Metadata | undefined;
-  call.on("metadata", (md) => (headerMetadata = md));
-  cancelOnDisconnect(ctx, call);
-  const first = await new Promise<Buffer | null>((resolve, reject) => {
+  const headers = followCall(ctx, call);
+  const first = await firstReply(call).catch((err: unknown) => {
+    throw callFailure(err as ServiceError, options);
+  });
+  copyHeaders(ctx, options, headers());
+  writeReplyStream(ctx, route, options.codec, call, first, (err) => options.renderError(callFailure(err, options)));
+}
+
+/** The first message of a stream, held (the stream paused) until the response is set up; null when there is none. */
+function firstReply(call: ClientReadableStream<Buffer>): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       cleanup();
       call.pause();
@@ -157,7 +118,7 @@ async function respondStream(ctx: Context, options: TranscoderOptions, route: Ro
     };
     const onError = (err: ServiceError): void => {
       cleanup();
-      reject(callFailure(err, options));
+      reject(err);
     };
     const cleanup = (): void => {
       call.off("data", onData);
@@ -168,48 +129,25 @@ async function respondStream(ctx: Context, options: TranscoderOptions, route: Ro
     call.on("end", onEnd);
     call.on("error", onError);
   });
+}
 
-  if (headerMetadata) ctx.set(responseHeaders(headerMetadata, options.responseHeaders));
-  const out = new PassThrough();
-  const encode = (chunk: Buffer): Buffer | string => {
-    const { body, json } = part(chunk);
-    if (raw) return body ? Buffer.from(body.data) : Buffer.alloc(0);
-    return `${JSON.stringify({ result: json ?? null })}\n`;
-  };
-  ctx.status = 200;
-  if (raw) {
-    ctx.set("Content-Type", (first && part(first).body?.contentType) || "application/octet-stream");
-  } else {
-    ctx.type = "application/x-ndjson";
-  }
-  ctx.body = out;
-  if (first === null) {
-    out.end();
-    return;
-  }
-  out.write(encode(first));
-  call.on("data", (chunk: Buffer) => {
-    if (!out.write(encode(chunk))) {
-      call.pause();
-      out.once("drain", () => call.resume());
-    }
+/**
+ * Follows a call on behalf of the HTTP response: keeps its response headers (metadata) when they
+ * come, and cancels it when the client goes away before the response is complete.
+ */
+function followCall(ctx: Context, call: ClientUnaryCall | ClientReadableStream<Buffer>): () => Metadata | undefined {
+  let headerMetadata: Metadata | undefined;
+  call.on("metadata", (md: Metadata) => (headerMetadata = md));
+  ctx.res.once("close", () => {
+    if (!ctx.res.writableFinished) call.cancel();
   });
-  call.on("end", () => out.end());
-  call.on("error", (err: ServiceError) => {
-    if (ctx.res.destroyed) return void out.end();
-    if (!raw) out.write(`${JSON.stringify({ error: options.renderError(callFailure(err, options)) })}\n`);
-    out.end();
-  });
-  call.resume();
+  return () => headerMetadata;
+}
+
+function copyHeaders(ctx: Context, options: TranscoderOptions, metadata: Metadata | undefined): void {
+  if (metadata) ctx.set(responseHeaders(metadata, options.responseHeaders));
 }
 
 function callFailure(err: ServiceError, options: TranscoderOptions): GatewayError {
   return fromCallError(err, options.statusByReason);
-}
-
-/** Cancels a call when its client goes away before the response is complete. */
-function cancelOnDisconnect(ctx: Context, call: { cancel(): void }): void {
-  ctx.res.once("close", () => {
-    if (!ctx.res.writableFinished) call.cancel();
-  });
 }

@@ -1,7 +1,7 @@
 import type { ComposeField, ComposeService } from "../../generated/ghostd/supervisor/v1/supervisor";
-import { DocumentError, parseDuration, parseYaml } from "./documents";
-import { healthPlan, isContainedPath, restartPlan, SERVICE_NAME } from "./manifest";
-import { startOrder, type Condition, type DependencyPlan, type MountPlan, type PortPlan, type ServicePlan } from "./plan";
+import { DocumentError, isMapping, parseDuration, parseYaml, type Mapping } from "./documents";
+import { healthPlan, isAbsoluteTarget, isContainedPath, restartPlan, SERVICE_NAME } from "./manifest";
+import { startOrder, type Condition, type DependencyPlan, type HealthPlan, type MountPlan, type PortPlan, type RestartPlan, type ServicePlan } from "./plan";
 
 /** What an import of a Compose file found, and what it would run. */
 export interface ComposeImport {
@@ -25,8 +25,6 @@ export interface ComposeContext {
   readonly readPackageFile?: (relative: string) => string | undefined;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const SUPPORTED: Record<string, string> = {
   image: "kept",
@@ -82,59 +80,90 @@ const TOP_LEVEL: Record<string, ["supported" | "transformed" | "rejected", strin
   include: ["rejected", "include is not supported; write one file"],
 };
 
+/** The file names a compose-mode package's compose file may have, in the order they are looked for. */
+export const COMPOSE_FILES: readonly string[] = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
+
+type Report = ComposeImport["report"];
+type FieldKind = "supported" | "transformed" | "rejected";
+type ServiceError = (message: string) => void;
+
 /**
  * Imports a Compose file: parses it (hostile input included), normalises short forms, classifies
  * every field as supported, transformed or rejected, and builds the services as plans. Relative
  * bind mounts become files copied under current/files; absolute host paths are refused.
  */
 export function importCompose(text: string, context: ComposeContext = {}): ComposeImport {
-  const report: ComposeImport["report"] = { services: [], supported: [], transformed: [], rejected: [], warnings: [], errors: [] };
-  const invalid = (error: string): ComposeImport => ({ valid: false, services: [], volumes: [], report: { ...report, errors: [...report.errors, error] } });
-  let document: unknown;
-  try {
-    document = parseYaml(text, "the compose file");
-  } catch (err) {
-    return invalid(err instanceof DocumentError ? err.message : `the compose file cannot be read: ${(err as Error).message}`);
-  }
-  if (!isObj(document)) return invalid("the compose file must be a mapping with services");
-
-  for (const key of Object.keys(document)) {
-    if (key.startsWith("x-")) continue;
-    const known = TOP_LEVEL[key];
-    const [kind, reason] = known ?? ["rejected", "not part of the Compose subset; ignored"];
-    (kind === "supported" ? report.supported : kind === "transformed" ? report.transformed : report.rejected).push({ path: key, service: "", reason });
-  }
-  if (document.version !== undefined) report.warnings.push("version: obsolete in Compose; ignored");
-
-  const volumes: string[] = [];
-  if (document.volumes !== undefined) {
-    if (!isObj(document.volumes)) report.errors.push("volumes: must be a mapping of volume names");
-    else
-      for (const [name, options] of Object.entries(document.volumes)) {
-        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) report.errors.push(`volumes.${name}: not a volume name`);
-        else volumes.push(name);
-        if (isObj(options) && (options.driver !== undefined || options.external !== undefined)) {
-          report.rejected.push({ path: `volumes.${name}`, service: "", reason: "volume drivers and external volumes are not supported; a local volume is used" });
-        }
-      }
-  }
-  if (document.networks !== undefined && isObj(document.networks)) {
-    for (const [name, options] of Object.entries(document.networks)) {
-      if (isObj(options) && Object.keys(options).length > 0) {
-        report.rejected.push({ path: `networks.${name}`, service: "", reason: "custom network options are dropped; services share one project network" });
-      }
-    }
-  }
-
-  if (!isObj(document.services) || Object.keys(document.services).length === 0) {
-    return invalid("services: the compose file must define at least one service");
+  const report: Report = { services: [], supported: [], transformed: [], rejected: [], warnings: [], errors: [] };
+  const document = readDocument(text);
+  if (typeof document === "string") return invalid(report, document);
+  classifyTopLevel(document, report);
+  const volumes = topLevelVolumes(document.volumes, report);
+  rejectNetworkOptions(document.networks, report);
+  if (!isMapping(document.services) || Object.keys(document.services).length === 0) {
+    return invalid(report, "services: the compose file must define at least one service");
   }
   const services: ServicePlan[] = [];
   for (const [name, definition] of Object.entries(document.services)) {
     const service = importService(name, definition, volumes, context, report);
     if (service) services.push(service);
   }
+  return inStartOrder(services, volumes, report);
+}
 
+/** An import that cannot go on: what the report holds so far, and the error that stopped it. */
+function invalid(report: Report, error: string): ComposeImport {
+  return { valid: false, services: [], volumes: [], report: { ...report, errors: [...report.errors, error] } };
+}
+
+/** The compose file as a mapping, or why it is not one. */
+function readDocument(text: string): Mapping | string {
+  let document: unknown;
+  try {
+    document = parseYaml(text, "the compose file");
+  } catch (err) {
+    return err instanceof DocumentError ? err.message : `the compose file cannot be read: ${(err as Error).message}`;
+  }
+  return isMapping(document) ? document : "the compose file must be a mapping with services";
+}
+
+function classifyTopLevel(document: Mapping, report: Report): void {
+  for (const key of Object.keys(document)) {
+    if (key.startsWith("x-")) continue;
+    const [kind, reason] = TOP_LEVEL[key] ?? ["rejected", "not part of the Compose subset; ignored"];
+    report[kind].push({ path: key, service: "", reason });
+  }
+  if (document.version !== undefined) report.warnings.push("version: obsolete in Compose; ignored");
+}
+
+/** The named volumes the services may mount. */
+function topLevelVolumes(value: unknown, report: Report): string[] {
+  const volumes: string[] = [];
+  if (value === undefined) return volumes;
+  if (!isMapping(value)) {
+    report.errors.push("volumes: must be a mapping of volume names");
+    return volumes;
+  }
+  for (const [name, options] of Object.entries(value)) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) report.errors.push(`volumes.${name}: not a volume name`);
+    else volumes.push(name);
+    if (isMapping(options) && (options.driver !== undefined || options.external !== undefined)) {
+      report.rejected.push({ path: `volumes.${name}`, service: "", reason: "volume drivers and external volumes are not supported; a local volume is used" });
+    }
+  }
+  return volumes;
+}
+
+function rejectNetworkOptions(value: unknown, report: Report): void {
+  if (!isMapping(value)) return;
+  for (const [name, options] of Object.entries(value)) {
+    if (isMapping(options) && Object.keys(options).length > 0) {
+      report.rejected.push({ path: `networks.${name}`, service: "", reason: "custom network options are dropped; services share one project network" });
+    }
+  }
+}
+
+/** The import's result once every service is read: valid when no dependency is missing or circular. */
+function inStartOrder(services: ServicePlan[], volumes: string[], report: Report): ComposeImport {
   const names = new Set(services.map((s) => s.name));
   for (const service of services) {
     for (const dependency of service.dependsOn) {
@@ -150,61 +179,29 @@ export function importCompose(text: string, context: ComposeContext = {}): Compo
   return { valid, services: valid && "order" in order ? order.order : services, volumes, report };
 }
 
-function importService(name: string, definition: unknown, volumes: string[], context: ComposeContext, report: ComposeImport["report"]): ServicePlan | undefined {
+function importService(name: string, definition: unknown, volumes: string[], context: ComposeContext, report: Report): ServicePlan | undefined {
   const at = `services.${name}`;
-  const error = (message: string): void => void report.errors.push(`${at}.${message}`);
   if (!SERVICE_NAME.test(name)) {
     report.errors.push(`${at}: "${name}" is not a service name`);
     return undefined;
   }
-  if (!isObj(definition)) {
+  if (!isMapping(definition)) {
     report.errors.push(`${at}: must be a mapping`);
     return undefined;
   }
-  for (const key of Object.keys(definition)) {
-    if (key.startsWith("x-")) continue;
-    const field = { path: `${at}.${key}`, service: name };
-    if (key in SUPPORTED && key !== "volumes") report.supported.push({ ...field, reason: SUPPORTED[key] ?? "" });
-    else if (key in TRANSFORMED) report.transformed.push({ ...field, reason: TRANSFORMED[key] ?? "" });
-    else if (key in REJECTED) report.rejected.push({ ...field, reason: REJECTED[key] ?? "" });
-    else if (key !== "volumes") report.rejected.push({ ...field, reason: "not part of the Compose subset; ignored" });
-  }
-  if (definition.network_mode === "host") report.warnings.push(`${at}.network_mode: host is not granted; the service uses the project network`);
-
-  const image = definition.image;
-  if (image !== undefined && typeof image !== "string") error("image: must be a string");
-  if (image === undefined && definition.build === undefined && definition.command === undefined && definition.entrypoint === undefined) {
-    error("image: a service needs an image, a build or a command");
-  }
-
+  const error: ServiceError = (message) => void report.errors.push(`${at}.${message}`);
+  classifyServiceFields(definition, name, report);
+  const image = imageOf(definition, error);
   const entrypoint = commandLine(definition.entrypoint, "entrypoint", error);
   const command = commandLine(definition.command, "command", error);
   const environment = environmentOf(definition, at, context, report);
   const ports = portsOf(definition, at, report, error);
   const mounts = mountsOf(definition, name, volumes, report, error);
   const dependsOn = dependenciesOf(definition.depends_on, error);
-  const problems: string[] = [];
-  const healthcheck = definition.healthcheck === undefined ? undefined : healthPlan(definition.healthcheck, `${at}.healthcheck`, problems);
-  const restart = restartPlan(definition.restart, `${at}.restart`, problems);
-  report.errors.push(...problems);
-  let stopGraceMs: number | undefined;
-  if (definition.stop_grace_period !== undefined) {
-    stopGraceMs = parseDuration(definition.stop_grace_period);
-    if (stopGraceMs === undefined) error(`stop_grace_period: ${JSON.stringify(definition.stop_grace_period)} is not a duration`);
-  }
-  const text = (field: string): string | undefined => {
-    const value = definition[field];
-    if (value === undefined) return undefined;
-    if (typeof value !== "string" && typeof value !== "number") {
-      error(`${field}: must be a string`);
-      return undefined;
-    }
-    return String(value);
-  };
-  const workingDir = text("working_dir");
-  const user = text("user");
-  const stopSignal = text("stop_signal") ?? "SIGTERM";
-  if (definition.labels !== undefined && !isObj(definition.labels) && !Array.isArray(definition.labels)) error("labels: must be a mapping or a list");
+  const { healthcheck, restart } = healthAndRestartOf(definition, at, report);
+  const stopGraceMs = stopGraceOf(definition.stop_grace_period, error);
+  const { workingDir, user, stopSignal } = processSettingsOf(definition, error);
+  if (definition.labels !== undefined && !isMapping(definition.labels) && !Array.isArray(definition.labels)) error("labels: must be a mapping or a list");
   return {
     name,
     ...(typeof image === "string" ? { image } : {}),
@@ -219,13 +216,76 @@ function importService(name: string, definition: unknown, volumes: string[], con
     dependsOn,
     ...(healthcheck ? { healthcheck } : {}),
     restart,
-    stopSignal: stopSignal.startsWith("SIG") ? stopSignal : `SIG${stopSignal}`,
+    stopSignal,
     ...(stopGraceMs === undefined ? {} : { stopGraceMs }),
   };
 }
 
+function classifyServiceFields(definition: Mapping, service: string, report: Report): void {
+  const at = `services.${service}`;
+  for (const key of Object.keys(definition)) {
+    // Volumes are classified one by one, as their mounts are read.
+    if (key.startsWith("x-") || key === "volumes") continue;
+    const [kind, reason] = serviceFieldKind(key);
+    report[kind].push({ path: `${at}.${key}`, service, reason });
+  }
+  if (definition.network_mode === "host") report.warnings.push(`${at}.network_mode: host is not granted; the service uses the project network`);
+}
+
+function serviceFieldKind(key: string): [FieldKind, string] {
+  if (key in SUPPORTED) return ["supported", SUPPORTED[key] ?? ""];
+  if (key in TRANSFORMED) return ["transformed", TRANSFORMED[key] ?? ""];
+  if (key in REJECTED) return ["rejected", REJECTED[key] ?? ""];
+  return ["rejected", "not part of the Compose subset; ignored"];
+}
+
+/** The image, which a service may go without only when it is built or given a command. */
+function imageOf(definition: Mapping, error: ServiceError): unknown {
+  const image = definition.image;
+  if (image !== undefined && typeof image !== "string") error("image: must be a string");
+  if (image === undefined && definition.build === undefined && definition.command === undefined && definition.entrypoint === undefined) {
+    error("image: a service needs an image, a build or a command");
+  }
+  return image;
+}
+
+/** The healthcheck and restart policy, read as the manifest reads them. */
+function healthAndRestartOf(definition: Mapping, at: string, report: Report): { healthcheck?: HealthPlan; restart: RestartPlan } {
+  const problems: string[] = [];
+  const healthcheck = definition.healthcheck === undefined ? undefined : healthPlan(definition.healthcheck, `${at}.healthcheck`, problems);
+  const restart = restartPlan(definition.restart, `${at}.restart`, problems);
+  report.errors.push(...problems);
+  return { healthcheck, restart };
+}
+
+function stopGraceOf(value: unknown, error: ServiceError): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) error(`stop_grace_period: ${JSON.stringify(value)} is not a duration`);
+  return ms;
+}
+
+/** Where and as whom the process runs, and the signal that stops it (`TERM` is `SIGTERM`). */
+function processSettingsOf(definition: Mapping, error: ServiceError): { workingDir?: string; user?: string; stopSignal: string } {
+  const workingDir = textField(definition, "working_dir", error);
+  const user = textField(definition, "user", error);
+  const stopSignal = textField(definition, "stop_signal", error) ?? "SIGTERM";
+  return { workingDir, user, stopSignal: stopSignal.startsWith("SIG") ? stopSignal : `SIG${stopSignal}` };
+}
+
+/** A field Compose writes as a string, or a number it means as one (a user id). */
+function textField(definition: Mapping, field: string, error: ServiceError): string | undefined {
+  const value = definition[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" && typeof value !== "number") {
+    error(`${field}: must be a string`);
+    return undefined;
+  }
+  return String(value);
+}
+
 /** A command as Compose writes it: a list, or a string split as a shell would, without one. */
-function commandLine(value: unknown, field: string, error: (message: string) => void): string[] {
+function commandLine(value: unknown, field: string, error: ServiceError): string[] {
   if (value === undefined || value === null) return [];
   if (Array.isArray(value) && value.every((x) => typeof x === "string" || typeof x === "number")) return value.map(String);
   if (typeof value === "string") {
@@ -273,7 +333,8 @@ export function splitWords(text: string): string[] | undefined {
   return words;
 }
 
-function environmentOf(definition: Obj, at: string, context: ComposeContext, report: ComposeImport["report"]): Record<string, string> {
+/** A service's environment: its env_files first, then `environment`, which wins. */
+function environmentOf(definition: Mapping, at: string, context: ComposeContext, report: Report): Record<string, string> {
   const environment: Record<string, string> = {};
   const set = (key: string, value: string | undefined, where: string): void => {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) report.errors.push(`${where}: "${key}" is not an environment variable name`);
@@ -282,51 +343,65 @@ function environmentOf(definition: Obj, at: string, context: ComposeContext, rep
   };
   const files = definition.env_file === undefined ? [] : Array.isArray(definition.env_file) ? definition.env_file : [definition.env_file];
   for (const [i, entry] of files.entries()) {
-    const path = typeof entry === "string" ? entry : isObj(entry) && typeof entry.path === "string" ? entry.path : undefined;
-    const required = !(isObj(entry) && entry.required === false);
-    if (path === undefined || !isContainedPath(path.replace(/^\.\//, ""))) {
-      report.errors.push(`${at}.env_file[${i}]: must be a relative path inside the package`);
-      continue;
-    }
-    if (!context.readPackageFile) {
-      report.warnings.push(`${at}.env_file: ${path} is read from the package when the project is imported`);
-      continue;
-    }
-    const content = context.readPackageFile(path.replace(/^\.\//, ""));
-    if (content === undefined) {
-      if (required) report.errors.push(`${at}.env_file: ${path} does not exist in the package`);
-      continue;
-    }
-    for (const line of content.split(/\r?\n/)) {
-      const trimmed = line.trim();
-      if (trimmed === "" || trimmed.startsWith("#")) continue;
-      const eq = trimmed.indexOf("=");
-      const key = (eq < 0 ? trimmed : trimmed.slice(0, eq)).replace(/^export\s+/, "").trim();
-      const raw = eq < 0 ? undefined : trimmed.slice(eq + 1).trim();
-      set(key, raw?.replace(/^(['"])(.*)\1$/, "$2"), `${at}.env_file`);
-    }
+    const content = envFileContent(entry, `${at}.env_file`, i, context, report);
+    for (const [key, value] of envFileEntries(content ?? "")) set(key, value, `${at}.env_file`);
   }
-  const env = definition.environment;
-  if (env === undefined) return environment;
-  if (Array.isArray(env)) {
-    for (const item of env) {
+  environmentField(definition.environment, `${at}.environment`, report, set);
+  return environment;
+}
+
+/** `environment:` as a list of `KEY=value` (or bare `KEY`) or a mapping; each entry goes to `set`. */
+function environmentField(value: unknown, where: string, report: Report, set: (key: string, value: string | undefined, where: string) => void): void {
+  if (value === undefined) return;
+  if (Array.isArray(value)) {
+    for (const item of value) {
       if (typeof item !== "string") {
-        report.errors.push(`${at}.environment: list entries must be strings like KEY=value`);
+        report.errors.push(`${where}: list entries must be strings like KEY=value`);
         continue;
       }
       const eq = item.indexOf("=");
-      set(eq < 0 ? item : item.slice(0, eq), eq < 0 ? undefined : item.slice(eq + 1), `${at}.environment`);
+      set(eq < 0 ? item : item.slice(0, eq), eq < 0 ? undefined : item.slice(eq + 1), where);
     }
-  } else if (isObj(env)) {
-    for (const [key, value] of Object.entries(env)) {
-      if (value === null || value === undefined) set(key, undefined, `${at}.environment`);
-      else if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") set(key, String(value), `${at}.environment`);
-      else report.errors.push(`${at}.environment.${key}: must be a string, number or boolean`);
+  } else if (isMapping(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (item === null || item === undefined) set(key, undefined, where);
+      else if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") set(key, String(item), where);
+      else report.errors.push(`${where}.${key}: must be a string, number or boolean`);
     }
   } else {
-    report.errors.push(`${at}.environment: must be a mapping or a list`);
+    report.errors.push(`${where}: must be a mapping or a list`);
   }
-  return environment;
+}
+
+/** One env_file entry's text; undefined when it cannot be read now (and the report says why, if it matters). */
+function envFileContent(entry: unknown, where: string, i: number, context: ComposeContext, report: Report): string | undefined {
+  const path = typeof entry === "string" ? entry : isMapping(entry) && typeof entry.path === "string" ? entry.path : undefined;
+  const required = !(isMapping(entry) && entry.required === false);
+  if (path === undefined || !isContainedPath(path.replace(/^\.\//, ""))) {
+    report.errors.push(`${where}[${i}]: must be a relative path inside the package`);
+    return undefined;
+  }
+  if (!context.readPackageFile) {
+    report.warnings.push(`${where}: ${path} is read from the package when the project is imported`);
+    return undefined;
+  }
+  const content = context.readPackageFile(path.replace(/^\.\//, ""));
+  if (content === undefined && required) report.errors.push(`${where}: ${path} does not exist in the package`);
+  return content;
+}
+
+/** `KEY=value` lines (`export`, quotes and comments allowed); a bare `KEY` has no value. */
+function envFileEntries(content: string): [string, string | undefined][] {
+  const entries: [string, string | undefined][] = [];
+  for (const line of content.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const eq = trimmed.indexOf("=");
+    const key = (eq < 0 ? trimmed : trimmed.slice(0, eq)).replace(/^export\s+/, "").trim();
+    const raw = eq < 0 ? undefined : trimmed.slice(eq + 1).trim();
+    entries.push([key, raw?.replace(/^(['"])(.*)\1$/, "$2")]);
+  }
+  return entries;
 }
 
 function port(value: unknown): number | undefined {
@@ -343,7 +418,7 @@ function range(text: string): number[] | undefined {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-function portsOf(definition: Obj, at: string, report: ComposeImport["report"], error: (message: string) => void): PortPlan[] {
+function portsOf(definition: Mapping, at: string, report: Report, error: ServiceError): PortPlan[] {
   const ports: PortPlan[] = [];
   const list = definition.ports === undefined ? [] : Array.isArray(definition.ports) ? definition.ports : undefined;
   if (!list) error("ports: must be a list");
@@ -368,7 +443,7 @@ function portsOf(definition: Obj, at: string, report: ComposeImport["report"], e
         const hostPort = hostPorts?.[i];
         ports.push({ containerPort, protocol: protocol, exposure: "auto", ...(hostPort === undefined ? {} : { hostPort }) });
       });
-    } else if (isObj(entry)) {
+    } else if (isMapping(entry)) {
       const target = port(entry.target);
       const published = entry.published === undefined ? undefined : port(entry.published);
       const protocol = entry.protocol ?? "tcp";
@@ -389,95 +464,111 @@ function portsOf(definition: Obj, at: string, report: ComposeImport["report"], e
   return ports;
 }
 
-function mountsOf(definition: Obj, service: string, volumes: string[], report: ComposeImport["report"], error: (message: string) => void): MountPlan[] {
-  const at = `services.${service}`;
-  const mounts: MountPlan[] = [];
-  const absoluteTarget = (target: string): boolean => target.startsWith("/") && !target.split("/").includes("..");
-  const bind = (source: string, target: string, readOnly: boolean, where: string): void => {
-    if (source.startsWith("/") || source.startsWith("~")) {
-      report.rejected.push({ path: where, service, reason: `absolute host path ${source} refused: only paths inside the package are mounted` });
-      error(`volumes: "${source}" is a host path; only relative paths inside the package can be mounted`);
-      return;
-    }
-    const relative = source.replace(/^\.\//, "");
-    if (!isContainedPath(relative)) {
-      error(`volumes: "${source}" leaves the package`);
-      return;
-    }
-    report.transformed.push({ path: where, service, reason: `${source} is copied under the project's current/files and mounted from there` });
-    mounts.push({ kind: "files", source: relative, target, readOnly });
-  };
-  let anonymous = 0;
+/** `volumes:` in its short (`source:target[:ro]`) and long forms, and `tmpfs:`. */
+function mountsOf(definition: Mapping, service: string, volumes: string[], report: Report, error: ServiceError): MountPlan[] {
+  const mounts = new ServiceMounts(service, volumes, report, error);
   for (const [i, entry] of (Array.isArray(definition.volumes) ? definition.volumes : []).entries()) {
-    const where = `${at}.volumes[${i}]`;
-    if (typeof entry === "string") {
-      const [source = "", target, mode] = entry.split(":");
-      if (target === undefined) {
-        // An anonymous volume: a volume of its own under the project's state.
-        const name = `${service}-anonymous-${++anonymous}`;
-        if (!absoluteTarget(source)) error(`volumes: "${entry}" must mount at an absolute path`);
-        else {
-          volumes.push(name);
-          mounts.push({ kind: "volume", source: name, target: source, readOnly: false });
-          report.transformed.push({ path: where, service, reason: `an anonymous volume, kept as ${name}` });
-        }
-        continue;
-      }
-      if (!absoluteTarget(target)) {
-        error(`volumes: "${entry}" must mount at an absolute path`);
-        continue;
-      }
-      const readOnly = mode === "ro";
-      if (source.startsWith(".") || source.startsWith("/") || source.startsWith("~") || source.includes("/")) bind(source, target, readOnly, where);
-      else if (!volumes.includes(source)) error(`volumes: volume "${source}" is not declared in the top-level volumes`);
-      else {
-        report.supported.push({ path: where, service, reason: `named volume ${source}, kept under the project's state` });
-        mounts.push({ kind: "volume", source, target, readOnly });
-      }
-    } else if (isObj(entry)) {
-      const { type, source, target } = entry;
-      const readOnly = entry.read_only === true;
-      if (typeof target !== "string" || !absoluteTarget(target)) {
-        error(`volumes[${i}].target: must be an absolute path`);
-        continue;
-      }
-      if (type === "tmpfs") {
-        mounts.push({ kind: "tmpfs", source: "", target, readOnly: false });
-        report.transformed.push({ path: where, service, reason: "kept as a private temporary file system" });
-      } else if (type === "bind" && typeof source === "string") bind(source, target, readOnly, where);
-      else if ((type === "volume" || type === undefined) && typeof source === "string" && volumes.includes(source)) {
-        report.supported.push({ path: where, service, reason: `named volume ${source}, kept under the project's state` });
-        mounts.push({ kind: "volume", source, target, readOnly });
-      } else error(`volumes[${i}]: needs type volume (a declared volume), bind (a package path) or tmpfs`);
-    } else {
-      error(`volumes[${i}]: must be a string like name:/path or a mapping`);
-    }
+    if (typeof entry === "string") mounts.shortForm(entry, i);
+    else if (isMapping(entry)) mounts.longForm(entry, i);
+    else error(`volumes[${i}]: must be a string like name:/path or a mapping`);
   }
   if (definition.volumes !== undefined && !Array.isArray(definition.volumes)) error("volumes: must be a list");
   const tmpfs = definition.tmpfs === undefined ? [] : Array.isArray(definition.tmpfs) ? definition.tmpfs : [definition.tmpfs];
   for (const target of tmpfs) {
     const path = typeof target === "string" ? (target.split(":")[0] ?? "") : "";
-    if (!absoluteTarget(path)) error(`tmpfs: "${String(target)}" must be an absolute path`);
-    else mounts.push({ kind: "tmpfs", source: "", target: path, readOnly: false });
+    if (!isAbsoluteTarget(path)) error(`tmpfs: "${String(target)}" must be an absolute path`);
+    else mounts.tmpfs(path);
   }
-  return mounts;
+  return mounts.list;
+}
+
+/** One service's mounts as they are read, each classified in the report as it is added. */
+class ServiceMounts {
+  readonly list: MountPlan[] = [];
+  private anonymous = 0;
+
+  constructor(
+    private readonly service: string,
+    /** The project's named volumes; an anonymous volume is added to them. */
+    private readonly volumes: string[],
+    private readonly report: Report,
+    private readonly error: ServiceError,
+  ) {}
+
+  shortForm(entry: string, i: number): void {
+    const where = this.where(i);
+    const [source = "", target, mode] = entry.split(":");
+    if (target === undefined) return this.anonymousVolume(entry, source, where);
+    if (!isAbsoluteTarget(target)) return this.error(`volumes: "${entry}" must mount at an absolute path`);
+    const readOnly = mode === "ro";
+    if (source.startsWith(".") || source.startsWith("/") || source.startsWith("~") || source.includes("/")) this.bind(source, target, readOnly, where);
+    else if (!this.volumes.includes(source)) this.error(`volumes: volume "${source}" is not declared in the top-level volumes`);
+    else this.namedVolume(source, target, readOnly, where);
+  }
+
+  longForm(entry: Mapping, i: number): void {
+    const where = this.where(i);
+    const { type, source, target } = entry;
+    const readOnly = entry.read_only === true;
+    if (typeof target !== "string" || !isAbsoluteTarget(target)) return this.error(`volumes[${i}].target: must be an absolute path`);
+    if (type === "tmpfs") {
+      this.tmpfs(target);
+      this.report.transformed.push({ path: where, service: this.service, reason: "kept as a private temporary file system" });
+    } else if (type === "bind" && typeof source === "string") this.bind(source, target, readOnly, where);
+    else if ((type === "volume" || type === undefined) && typeof source === "string" && this.volumes.includes(source)) this.namedVolume(source, target, readOnly, where);
+    else this.error(`volumes[${i}]: needs type volume (a declared volume), bind (a package path) or tmpfs`);
+  }
+
+  tmpfs(target: string): void {
+    this.list.push({ kind: "tmpfs", source: "", target, readOnly: false });
+  }
+
+  private where(i: number): string {
+    return `services.${this.service}.volumes[${i}]`;
+  }
+
+  /** `- /path`: a volume of its own under the project's state. */
+  private anonymousVolume(entry: string, target: string, where: string): void {
+    const name = `${this.service}-anonymous-${++this.anonymous}`;
+    if (!isAbsoluteTarget(target)) return this.error(`volumes: "${entry}" must mount at an absolute path`);
+    this.volumes.push(name);
+    this.list.push({ kind: "volume", source: name, target, readOnly: false });
+    this.report.transformed.push({ path: where, service: this.service, reason: `an anonymous volume, kept as ${name}` });
+  }
+
+  private namedVolume(source: string, target: string, readOnly: boolean, where: string): void {
+    this.report.supported.push({ path: where, service: this.service, reason: `named volume ${source}, kept under the project's state` });
+    this.list.push({ kind: "volume", source, target, readOnly });
+  }
+
+  /** A bind mount of a package path, copied under current/files; a host path is refused. */
+  private bind(source: string, target: string, readOnly: boolean, where: string): void {
+    if (source.startsWith("/") || source.startsWith("~")) {
+      this.report.rejected.push({ path: where, service: this.service, reason: `absolute host path ${source} refused: only paths inside the package are mounted` });
+      return this.error(`volumes: "${source}" is a host path; only relative paths inside the package can be mounted`);
+    }
+    const relative = source.replace(/^\.\//, "");
+    if (!isContainedPath(relative)) return this.error(`volumes: "${source}" leaves the package`);
+    this.report.transformed.push({ path: where, service: this.service, reason: `${source} is copied under the project's current/files and mounted from there` });
+    this.list.push({ kind: "files", source: relative, target, readOnly });
+  }
 }
 
 const CONDITIONS = new Set<Condition>(["service_started", "service_healthy", "service_completed_successfully"]);
 
-function dependenciesOf(value: unknown, error: (message: string) => void): DependencyPlan[] {
+function dependenciesOf(value: unknown, error: ServiceError): DependencyPlan[] {
   if (value === undefined) return [];
   if (Array.isArray(value)) {
     if (!value.every((x) => typeof x === "string")) error("depends_on: must list service names");
     return value.filter((x): x is string => typeof x === "string").map((service) => ({ service, condition: "service_started", required: true }));
   }
-  if (!isObj(value)) {
+  if (!isMapping(value)) {
     error("depends_on: must be a list or a mapping");
     return [];
   }
   return Object.entries(value).map(([service, options]) => {
-    const condition = isObj(options) && typeof options.condition === "string" ? options.condition : "service_started";
+    const condition = isMapping(options) && typeof options.condition === "string" ? options.condition : "service_started";
     if (!CONDITIONS.has(condition as Condition)) error(`depends_on.${service}.condition: must be service_started, service_healthy or service_completed_successfully`);
-    return { service, condition: condition as Condition, required: !(isObj(options) && options.required === false) };
+    return { service, condition: condition as Condition, required: !(isMapping(options) && options.required === false) };
   });
 }

@@ -7,6 +7,13 @@ const MAX_NODES = 200_000;
 
 export class DocumentError extends Error {}
 
+/** A YAML mapping (a JSON object) as parsed, its values not yet checked. */
+export type Mapping = Record<string, unknown>;
+
+export function isMapping(value: unknown): value is Mapping {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /**
  * Parses YAML (or JSON, which is YAML) that may be hostile: a size cap before parsing, a cap on
  * aliases (an "anchor bomb" expands each into copies), and on nodes; errors say where.

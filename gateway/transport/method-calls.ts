@@ -1,0 +1,55 @@
+import { fromBinary, toBinary, type DescMethod, type Message } from "@bufbuild/protobuf";
+import { Metadata, type CallOptions, type Client, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
+import type { Contract } from "../transcoder/descriptors";
+
+/**
+ * The client's serialisers pass bytes through: messages are serialised here, from the contract's
+ * descriptors, so that one grpc-js Client calls every method of every service without generated
+ * stubs. The gateway's transcoder and ghostctl both call this way.
+ */
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** `/package.Service/Method`, the path gRPC addresses a method by. */
+export function grpcPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+/**
+ * A method named `Service/Method` or `package.Service/Method` (a leading `/` allowed, as in a gRPC
+ * path), looked for among the given services; undefined when none of them has it.
+ */
+export function findMethod(contract: Contract, services: readonly string[], name: string): DescMethod | undefined {
+  const [serviceName, methodName] = name.replace(/^\//, "").split("/");
+  const service = services.map((s) => contract.service(s)).find((s) => s.typeName === serviceName || s.name === serviceName);
+  return service?.methods.find((m) => m.name === methodName);
+}
+
+export function encodeRequest(method: DescMethod, request: Message): Buffer {
+  return Buffer.from(toBinary(method.input, request));
+}
+
+export function decodeReply(method: DescMethod, reply: Buffer): Message {
+  return fromBinary(method.output, reply);
+}
+
+export interface UnaryCall {
+  /** The call itself, for its response metadata and to cancel it. */
+  readonly call: ClientUnaryCall;
+  /** The reply's bytes; a failed call rejects with grpc-js's ServiceError. */
+  readonly reply: Promise<Buffer>;
+}
+
+export function unaryCall(client: Client, method: DescMethod, argument: Buffer, metadata = new Metadata(), options: CallOptions = {}): UnaryCall {
+  // A promise's executor runs at once, so `answer` is set before the call can end.
+  let answer!: (err: ServiceError | null, value?: Buffer) => void;
+  const reply = new Promise<Buffer>((resolve, reject) => {
+    answer = (err, value) => (err ? reject(err) : resolve(value ?? Buffer.alloc(0)));
+  });
+  const call = client.makeUnaryRequest(grpcPath(method), identity, identity, argument, metadata, options, (err, value) => answer(err, value));
+  return { call, reply };
+}
+
+/** A server-streaming call; each reply arrives as a Buffer `data` event, for `decodeReply`. */
+export function serverStreamCall(client: Client, method: DescMethod, argument: Buffer, metadata = new Metadata(), options: CallOptions = {}): ClientReadableStream<Buffer> {
+  return client.makeServerStreamRequest(grpcPath(method), identity, identity, argument, metadata, options);
+}
