@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { join } from "node:path";
 import pino from "pino";
-import { ConfigError, resolveHome } from "./config";
-import { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon";
+import { ConfigError } from "./config";
+import { startDaemon, type RunningDaemon } from "./daemon";
 import { HomeLockedError } from "./home-lock";
 import { version } from "./package-info";
 import { addSettings } from "./settings/commander";
+import { daemonOptions } from "./settings/daemon-options";
 import { readSetting, readSettings, type Flags } from "./settings/schema";
-import type { Mode } from "./settings/setting";
+import { ALL_MODES, type Mode } from "./settings/setting";
 import { ListenError } from "../gateway/gateway";
 import { TargetError } from "../gateway/transport/targets";
 import { SocketInUseError } from "../server/rpc/unix-socket";
@@ -18,44 +18,13 @@ const program = new Command()
   .description("ghostd: a gRPC-first supervisor for developer sandboxes")
   .version(version);
 
-addSettings(program.command("serve", { isDefault: true }).description("run the server and the gateway in one process (the default)"), "serve").action(
-  (flags: Flags) => run("serve", flags),
-);
-addSettings(program.command("agent").description("run only the gRPC server (inside a VM or container)"), "agent").action((flags: Flags) => run("agent", flags));
-addSettings(program.command("gateway").description("run only the HTTP gateway, in front of a server elsewhere"), "gateway").action((flags: Flags) =>
-  run("gateway", flags),
-);
-
-function optionsOf(mode: Mode, flags: Flags, logger: pino.Logger): DaemonOptions {
-  const settings = readSettings(flags);
-  const home = resolveHome(settings.home);
-  return {
-    home,
-    logger,
-    server: mode !== "gateway",
-    grpcTcp: settings.grpcTcp,
-    gateway: mode !== "agent",
-    target: settings.target,
-    http: settings.http,
-    allowRemote: settings.allowRemote,
-    hostApiDir: settings.hostApiDir ?? join(home, "api"),
-    vm: settings.vm,
-    vms: settings.config ?? [],
-    maxBodyBytes: settings.maxBody,
-    maxUploadBytes: settings.maxUpload,
-    clientTimeoutMs: settings.clientTimeout,
-    execOutputLimit: settings.execOutputLimit,
-    portRange: settings.portRange,
-    sandbox: settings.sandbox,
-    terminals: {
-      windowColumns: settings.windowSize.columns,
-      windowRows: settings.windowSize.rows,
-      cellWidth: settings.cellSize.width,
-      cellHeight: settings.cellSize.height,
-      scrollback: settings.scrollback,
-      shell: settings.shell,
-    },
-  };
+const descriptions: Record<Mode, string> = {
+  serve: "run the server and the gateway in one process (the default)",
+  agent: "run only the gRPC server (inside a VM or container)",
+  gateway: "run only the HTTP gateway, in front of a server elsewhere",
+};
+for (const mode of ALL_MODES) {
+  addSettings(program.command(mode, { isDefault: mode === "serve" }).description(descriptions[mode]), mode).action((flags: Flags) => run(mode, flags));
 }
 
 async function run(mode: Mode, flags: Flags): Promise<void> {
@@ -65,7 +34,7 @@ async function run(mode: Mode, flags: Flags): Promise<void> {
   const shutdown = shutdownOn(["SIGINT", "SIGTERM"], logger);
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
   try {
-    shutdown.started(await startDaemon(optionsOf(mode, flags, logger)));
+    shutdown.started(await startDaemon(daemonOptions(mode, readSettings(flags), logger)));
   } catch (err) {
     const known = [ConfigError, HomeLockedError, ListenError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
     logger.fatal(known ? { reason: (err as Error).message } : { err }, `ghostd ${mode} cannot start`);
