@@ -7,6 +7,7 @@ import { HomeLockedError } from "./home-lock";
 import { version } from "./package-info";
 import { addSettings } from "./settings/commander";
 import { daemonOptions } from "./settings/daemon-options";
+import { settingsTableMarkdown } from "./settings/markdown";
 import { readSetting, readSettings, type Flags } from "./settings/schema";
 import { ALL_MODES, type Mode } from "./settings/setting";
 import { ListenError } from "../gateway/gateway";
@@ -26,6 +27,14 @@ const descriptions: Record<Mode, string> = {
 for (const mode of ALL_MODES) {
   addSettings(program.command(mode, { isDefault: mode === "serve" }).description(descriptions[mode]), mode).action((flags: Flags) => run(mode, flags));
 }
+
+program
+  .command("settings")
+  .argument("[names...]", "only these, by flag without the dashes: window-size shell")
+  .description("print the settings as the Markdown table of README.md's Configuration section")
+  .action((names: string[]) => {
+    process.stdout.write(settingsTableMarkdown(names));
+  });
 
 async function run(mode: Mode, flags: Flags): Promise<void> {
   const logger = pino({ level: readSetting("logLevel", flags), base: { pid: process.pid, mode } });
