@@ -48,21 +48,21 @@ type Parser<T> = (text: string, name: string) => T;
 export function withDefault<T>(declaration: Declaration & { readonly default: string; readonly choices?: readonly string[]; readonly parse: Parser<T> }): Setting<T> {
   const { parse, choices } = declaration;
   const fallback = declaration.default;
-  return describe(declaration, fallback, `\`${fallback}\``, choices, (raw, name) => parse(typeof raw === "string" ? raw : fallback, name));
+  return settingOf(declaration, fallback, `\`${fallback}\``, choices, (raw, name) => parse(typeof raw === "string" ? raw : fallback, name));
 }
 
 /** A setting that may be left out; `unset` is the README's cell for what happens then. */
 export function optional<T>(declaration: Declaration & { readonly unset: string; readonly parse: Parser<T> }): Setting<T | undefined> {
   const { parse } = declaration;
-  return describe(declaration, undefined, declaration.unset, undefined, (raw, name) => (typeof raw === "string" ? parse(raw, name) : undefined));
+  return settingOf(declaration, undefined, declaration.unset, undefined, (raw, name) => (typeof raw === "string" ? parse(raw, name) : undefined));
 }
 
 /** A flag without a value: any value of its variable turns it on, as commander reads it. */
 export function toggle(declaration: Declaration & { readonly unset: string }): Setting<boolean> {
-  return describe(declaration, undefined, declaration.unset, undefined, (raw) => raw === true);
+  return settingOf(declaration, undefined, declaration.unset, undefined, (raw) => raw === true);
 }
 
-function describe<T>(
+function settingOf<T>(
   declaration: Declaration,
   fallback: string | undefined,
   readmeDefault: string,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { ConfigError } from "../../cli/config";
 import { addSettings } from "../../cli/settings/commander";
+import { settingsTableMarkdown } from "../../cli/settings/markdown";
 import { readSettings, SETTINGS, type Flags } from "../../cli/settings/schema";
 import { ALL_MODES, type Mode } from "../../cli/settings/setting";
 import { tempDir } from "../helpers/tmp";
@@ -116,6 +117,15 @@ describe("settings schema", () => {
       [{ portRange: "42000-41000" }, '--port-range "42000-41000" is not FROM-TO with ports from 1 to 65535'],
     ];
     for (const [flags, message] of refused) assert.throws(() => readSettings(flags), (err: unknown) => err instanceof ConfigError && err.message === message, message);
+  });
+
+  it("writes one README row per setting: placeholders in capitals, a one-command flag marked, the default in code", () => {
+    const rows = settingsTableMarkdown().trimEnd().split("\n").slice(2);
+    assert.equal(rows.length, all.length);
+    assert.equal(rows.find((row) => row.startsWith("| `--window-size")), "| `--window-size COLSxROWS` | `GHOSTD_WINDOW_SIZE` | `120x40` | size of a terminal window in cells |");
+    assert.ok(rows.find((row) => row.startsWith("| `--target ADDRESS` (gateway only) | `GHOSTD_TARGET` | the home's socket |")));
+    assert.deepEqual(settingsTableMarkdown(["sandbox", "vm"]).trimEnd().split("\n").slice(2).map((row) => row.split(" | ")[0]), ["| `--vm NAME`", "| `--sandbox MODE`"]);
+    assert.throws(() => settingsTableMarkdown(["shell", "colour"]), (err: unknown) => err instanceof ConfigError && err.message === "no setting --colour");
   });
 
   it("reads the VMs of --config, and none from an empty one", () => {
