@@ -1,10 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export const DEFAULT_HTTP = "127.0.0.1:19999";
-export const DEFAULT_VM = "local";
-export const DEFAULT_MAX_BODY = 1024 * 1024;
-
 /** `$GHOSTD_HOME`, else `$XDG_DATA_HOME/ghostd`, else `~/.local/share/ghostd`. */
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return flag;

@@ -10,7 +10,7 @@ import { ProcessRuntime } from "../server/supervisor/runtime/process";
 import { supervisorService } from "../server/supervisor/service";
 import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
-import { DEFAULT_TERMINAL_SETTINGS } from "../server/terminal/terminals";
+import { DEFAULT_TERMINAL_SETTINGS, type TerminalSettings } from "../server/terminal/terminals";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, endpointsPath, grpcSocketPath, runDir } from "./config";
@@ -22,12 +22,36 @@ import { lockHome } from "./home-lock";
 export interface DaemonOptions {
   readonly home: string;
   readonly logger: Logger;
-  /** Run the gRPC server (serve, agent). */
-  readonly server: boolean;
-  /** Also listen for gRPC on this `host:port`. */
-  readonly grpcTcp: string | undefined;
-  /** Run the gateway (serve, gateway). */
-  readonly gateway: boolean;
+  /** The gRPC server and its services (serve, agent); undefined when only the gateway runs. */
+  readonly server: ServerHalf | undefined;
+  /** The HTTP gateway (serve, gateway); undefined when only the server runs. */
+  readonly gateway: GatewayHalf | undefined;
+}
+
+/** The server's settings, one group per module it starts. */
+export interface ServerHalf {
+  readonly grpc: {
+    /** Also listen for gRPC on this `host:port`. */
+    readonly tcp: string | undefined;
+  };
+  readonly agent: {
+    /** Bytes of output a non-streaming exec keeps per stream. */
+    readonly execOutputLimit: number;
+  };
+  readonly supervisor: {
+    /** Host ports the supervisor hands out. */
+    readonly portRange: PortRange;
+    /** Whether project services run in bubblewrap when it is there. */
+    readonly sandbox: "auto" | "off";
+  };
+  /** How terminals are sized and started. */
+  readonly terminals: TerminalOptions;
+}
+
+/** What a user sets of the terminals; the rest is fixed, or the daemon's environment. */
+export type TerminalOptions = Omit<TerminalSettings, keyof typeof DEFAULT_TERMINAL_SETTINGS | "env">;
+
+export interface GatewayHalf {
   /** The server the gateway calls; this daemon's own socket when unset. */
   readonly target: string | undefined;
   readonly http: { host: string; port: number } | undefined;
@@ -39,23 +63,6 @@ export interface DaemonOptions {
   readonly maxBodyBytes: number;
   readonly maxUploadBytes: number;
   readonly clientTimeoutMs: number;
-  /** Bytes of output a non-streaming exec keeps per stream. */
-  readonly execOutputLimit: number;
-  /** Host ports the supervisor hands out. */
-  readonly portRange: PortRange;
-  /** Whether project services run in bubblewrap when it is there. */
-  readonly sandbox: "auto" | "off";
-  /** How terminals are sized and started. */
-  readonly terminals: TerminalOptions;
-}
-
-export interface TerminalOptions {
-  readonly windowColumns: number;
-  readonly windowRows: number;
-  readonly cellWidth: number;
-  readonly cellHeight: number;
-  readonly scrollback: number;
-  readonly shell: string | undefined;
 }
 
 export interface RunningDaemon {
@@ -96,13 +103,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     if (options.server) {
       server = await startGrpcServer({
         socketPath: grpcSocketPath(options.home),
-        tcp: options.grpcTcp,
+        tcp: options.server.grpc.tcp,
         services: [
           supervisorService({
             logger,
             home: options.home,
-            portRange: options.portRange,
-            runtime: new ProcessRuntime({ sandbox: options.sandbox, env }),
+            portRange: options.server.supervisor.portRange,
+            runtime: new ProcessRuntime({ sandbox: options.server.supervisor.sandbox, env }),
             env,
           }),
           agentService({
@@ -112,12 +119,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
             clipboard,
             home: homedir(),
             env,
-            execOutputLimit: options.execOutputLimit,
+            execOutputLimit: options.server.agent.execOutputLimit,
           }),
           terminalService({
             logger,
             clipboard,
-            settings: { ...DEFAULT_TERMINAL_SETTINGS, ...options.terminals, env },
+            settings: { ...DEFAULT_TERMINAL_SETTINGS, ...options.server.terminals, env },
           }),
         ],
         descriptorSet,
@@ -125,8 +132,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       });
     }
     if (options.gateway) {
-      const target: Target = parseTarget(options.target ?? `unix:${grpcSocketPath(options.home)}`);
-      const vms = [{ name: options.vm, target }, ...options.vms.map((vm) => ({ name: vm.name, target: parseTarget(vm.target) }))];
+      const target: Target = parseTarget(options.gateway.target ?? `unix:${grpcSocketPath(options.home)}`);
+      const vms = [{ name: options.gateway.vm, target }, ...options.gateway.vms.map((vm) => ({ name: vm.name, target: parseTarget(vm.target) }))];
       const names = vms.map((vm) => vm.name);
       const twice = names.find((name, i) => names.indexOf(name) !== i);
       if (twice !== undefined) throw new ConfigError(`VM "${twice}" is named twice (--vm and --config)`);
@@ -134,11 +141,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         contract: loadContract(descriptorSet),
         logger,
         version,
-        maxBodyBytes: options.maxBodyBytes,
-        maxUploadBytes: options.maxUploadBytes,
-        clientTimeoutMs: options.clientTimeoutMs,
-        http: options.http && { ...options.http, allowRemote: options.allowRemote, target },
-        hostApiDir: options.hostApiDir,
+        maxBodyBytes: options.gateway.maxBodyBytes,
+        maxUploadBytes: options.gateway.maxUploadBytes,
+        clientTimeoutMs: options.gateway.clientTimeoutMs,
+        http: options.gateway.http && { ...options.gateway.http, allowRemote: options.gateway.allowRemote, target },
+        hostApiDir: options.gateway.hostApiDir,
         vms,
       });
     }

@@ -11,8 +11,6 @@ export interface PortRange {
   readonly to: number;
 }
 
-export const DEFAULT_PORT_RANGE: PortRange = { from: 41000, to: 41999 };
-
 /** Whether 127.0.0.1:port can be bound right now. */
 export function isFree(port: number, protocol: "tcp" | "udp"): Promise<boolean> {
   return new Promise((resolve) => {

@@ -39,13 +39,9 @@ export interface TerminalSettings {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-export const DEFAULT_TERMINAL_SETTINGS: Omit<TerminalSettings, "env" | "shell"> = {
-  windowColumns: 120,
-  windowRows: 40,
-  cellWidth: 10,
-  cellHeight: 20,
+/** What a user does not set; the window, cell and scrollback come from the daemon's settings. */
+export const DEFAULT_TERMINAL_SETTINGS: Pick<TerminalSettings, "fontSize" | "quickRows"> = {
   fontSize: 13,
-  scrollback: 10_000,
   quickRows: 20,
 };
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { contractDescriptorSet, packageRoot } from "../../cli/package-info";
+import { settingsTableMarkdown } from "../../cli/settings/markdown";
 import { routeListMarkdown } from "../../gateway/surfaces/route-list";
 import { loadContract } from "../../gateway/transcoder/descriptors";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
@@ -14,6 +15,17 @@ interface Example {
   readonly file: string;
   readonly command: string;
   readonly expected: string;
+}
+
+/** The first Markdown table under `heading` in `file`, or "" when there is none. */
+function tableUnder(file: string, heading: string): string {
+  const lines = readFileSync(join(packageRoot, file), "utf8").split("\n");
+  const start = lines.indexOf(heading);
+  if (start < 0) return "";
+  const first = lines.findIndex((line, i) => i > start && line.startsWith("|"));
+  if (first < 0) return "";
+  const end = lines.findIndex((line, i) => i > first && !line.startsWith("|"));
+  return `${lines.slice(first, end < 0 ? undefined : end).join("\n")}\n`;
 }
 
 /** Every ```sh example block followed by a ```text block of its expected output. */
@@ -33,6 +45,15 @@ describe("documentation", () => {
   it("lists the HTTP routes as the gateway builds them (docs/http-routes.md is not stale)", () => {
     const committed = readFileSync(join(packageRoot, "docs", "http-routes.md"), "utf8");
     assert.equal(committed, routeListMarkdown(loadContract(contractDescriptorSet())), "run: node dist/cli/ghostctl.js routes > docs/http-routes.md");
+  });
+
+  it("lists the settings as cli/settings/schema.ts declares them (README.md's Configuration table is not stale)", () => {
+    assert.equal(tableUnder("README.md", "## Configuration"), settingsTableMarkdown(), "run: cli/ghostd settings, and put its table in README.md");
+  });
+
+  it("lists the terminal settings as the schema declares them (docs/terminal-api.md is not stale)", () => {
+    const names = ["window-size", "cell-size", "scrollback", "shell"];
+    assert.equal(tableUnder(join("docs", "terminal-api.md"), "## Configuration"), settingsTableMarkdown(names), `run: cli/ghostd settings ${names.join(" ")}`);
   });
 
   describe("examples run as written against a real daemon", () => {

@@ -1,0 +1,214 @@
+import { checkVmName, parseByteSize, parseCount, parseListen, parsePortRange, parseSize } from "../config";
+import { loadConfigFile } from "../config-file";
+import { ALL_MODES, GATEWAY_MODES, optional, SERVER_MODES, toggle, withDefault, type Setting } from "./setting";
+
+/**
+ * Every setting of the daemon, each declared here only: commander's options, the typed values,
+ * `--help` and the README's Configuration table are all made from this list, in its order.
+ * Keys are commander's attribute names for the flags.
+ */
+export const SETTINGS = {
+  home: optional({
+    flag: "--home <dir>",
+    env: "GHOSTD_HOME",
+    commands: ALL_MODES,
+    help: "state directory (default $XDG_DATA_HOME/ghostd or ~/.local/share/ghostd)",
+    unset: "`$XDG_DATA_HOME/ghostd`, else `~/.local/share/ghostd`",
+    sets: "state directory: `run/` (sockets, `endpoints.json`), `api/`, `registry.db`, `projects/`, `logs/`",
+    parse: (dir) => dir,
+  }),
+  http: withDefault({
+    flag: "--http <host:port>",
+    env: "GHOSTD_HTTP",
+    commands: GATEWAY_MODES,
+    default: "127.0.0.1:19999",
+    help: "Terminal and Supervisor HTTP listener, or off",
+    sets: "Terminal and Supervisor HTTP listener; `off` disables it",
+    parse: parseListen,
+  }),
+  allowRemote: toggle({
+    flag: "--allow-remote",
+    env: "GHOSTD_ALLOW_REMOTE",
+    commands: GATEWAY_MODES,
+    help: "allow a non-loopback --http address and any Host header",
+    unset: "off",
+    sets: "allow a non-loopback `--http` address and any `Host` header",
+  }),
+  hostApiDir: optional({
+    flag: "--host-api-dir <dir>",
+    env: "GHOSTD_HOST_API_DIR",
+    commands: GATEWAY_MODES,
+    help: "directory of the Host API sockets (default $GHOSTD_HOME/api)",
+    unset: "`$GHOSTD_HOME/api`",
+    sets: "directory of the `<vm>.GhostVM.sock` sockets",
+    parse: (dir) => dir,
+  }),
+  vm: withDefault({
+    flag: "--vm <name>",
+    env: "GHOSTD_VM_NAME",
+    commands: GATEWAY_MODES,
+    default: "local",
+    help: "name of the VM whose Host API socket to serve",
+    sets: "VM name of the local Host API socket",
+    parse: checkVmName,
+  }),
+  grpcTcp: optional({
+    flag: "--grpc-tcp <host:port>",
+    env: "GHOSTD_GRPC_TCP",
+    commands: SERVER_MODES,
+    help: "also serve gRPC over TCP",
+    unset: "off",
+    sets: "also serve gRPC over TCP",
+    parse: (address) => address,
+  }),
+  maxBody: withDefault({
+    flag: "--max-body <bytes>",
+    env: "GHOSTD_MAX_BODY",
+    commands: GATEWAY_MODES,
+    default: "1048576",
+    help: "largest request body accepted (1048576, 512k, 4M)",
+    sets: "largest HTTP request body (`512k`, `4M` work)",
+    parse: parseByteSize,
+  }),
+  maxUpload: withDefault({
+    flag: "--max-upload <bytes>",
+    env: "GHOSTD_MAX_UPLOAD",
+    commands: GATEWAY_MODES,
+    default: "64M",
+    help: "largest raw upload on the Host API (files, clipboard)",
+    sets: "largest raw upload (files, clipboard) on the Host API",
+    parse: parseByteSize,
+  }),
+  clientTimeout: withDefault({
+    flag: "--client-timeout <ms>",
+    env: "GHOSTD_CLIENT_TIMEOUT",
+    commands: GATEWAY_MODES,
+    default: "10000",
+    help: "how long a Host API client may take to send its request",
+    sets: "time a Host API client has to send its request",
+    parse: (text, name) => parseCount(text, name, 3_600_000),
+  }),
+  execOutputLimit: withDefault({
+    flag: "--exec-output-limit <bytes>",
+    env: "GHOSTD_EXEC_OUTPUT_LIMIT",
+    commands: SERVER_MODES,
+    default: "16M",
+    help: "output an exec keeps per stream before it is cut",
+    sets: "output an exec keeps per stream",
+    parse: parseByteSize,
+  }),
+  config: optional({
+    flag: "--config <file>",
+    env: "GHOSTD_CONFIG",
+    commands: GATEWAY_MODES,
+    help: "YAML file listing more VMs: vms: [{name, target}]",
+    unset: "none",
+    sets: "YAML listing more VMs: `vms: [{name, target}]`",
+    // An empty GHOSTD_CONFIG has always meant no file.
+    parse: (file) => (file === "" ? [] : loadConfigFile(file).vms),
+  }),
+  logLevel: withDefault({
+    flag: "--log-level <level>",
+    env: "GHOSTD_LOG_LEVEL",
+    commands: ALL_MODES,
+    default: "info",
+    help: "fatal, error, warn, info, debug or trace",
+    sets: "pino log level",
+    // pino judges the level itself, and its error is the one users have always seen.
+    parse: (level) => level,
+  }),
+  windowSize: withDefault({
+    flag: "--window-size <cols>x<rows>",
+    env: "GHOSTD_WINDOW_SIZE",
+    commands: SERVER_MODES,
+    default: "120x40",
+    help: "size of a terminal window in cells",
+    sets: "size of a terminal window in cells",
+    parse: (text, name) => {
+      const { a, b } = parseSize(text, name);
+      return { columns: a, rows: b };
+    },
+  }),
+  cellSize: withDefault({
+    flag: "--cell-size <w>x<h>",
+    env: "GHOSTD_CELL_SIZE",
+    commands: SERVER_MODES,
+    default: "10x20",
+    help: "size of a cell in pixels",
+    sets: "size of a terminal cell in pixels",
+    parse: (text, name) => {
+      const { a, b } = parseSize(text, name);
+      return { width: a, height: b };
+    },
+  }),
+  scrollback: withDefault({
+    flag: "--scrollback <lines>",
+    env: "GHOSTD_SCROLLBACK",
+    commands: SERVER_MODES,
+    default: "10000",
+    help: "scrollback lines per terminal",
+    sets: "scrollback lines per terminal",
+    parse: (text, name) => parseCount(text, name, 1_000_000),
+  }),
+  shell: optional({
+    flag: "--shell <path>",
+    env: "GHOSTD_SHELL",
+    commands: SERVER_MODES,
+    help: "shell for terminals (default $SHELL, else /bin/bash, else /bin/sh)",
+    unset: "`$SHELL`, else `/bin/bash`, else `/bin/sh`",
+    sets: "shell terminals run",
+    parse: (path) => path,
+  }),
+  portRange: withDefault({
+    flag: "--port-range <from-to>",
+    env: "GHOSTD_PORT_RANGE",
+    commands: SERVER_MODES,
+    default: "41000-41999",
+    help: "host ports the supervisor hands out",
+    sets: "host ports the supervisor hands to project services",
+    parse: (text) => parsePortRange(text),
+  }),
+  sandbox: withDefault({
+    flag: "--sandbox <mode>",
+    env: "GHOSTD_SANDBOX",
+    commands: SERVER_MODES,
+    default: "auto",
+    choices: ["auto", "off"],
+    help: "run project services in bubblewrap: auto (when installed) or off",
+    sets: "run project services in bubblewrap when installed (`auto`) or never (`off`)",
+    // commander has already refused anything but the choices.
+    parse: (mode): "auto" | "off" => (mode === "off" ? "off" : "auto"),
+  }),
+  target: optional({
+    flag: "--target <address>",
+    env: "GHOSTD_TARGET",
+    commands: ["gateway"],
+    help: "the server: unix:/path, host:port or fc-vsock:/path:port (default this home's socket)",
+    unset: "the home's socket",
+    sets: "server to call: `unix:/path`, `host:port`, `fc-vsock:/path:port`",
+    // Parsed where the gateway starts, so a bad one fails as it always has.
+    parse: (address) => address,
+  }),
+};
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Every setting's typed value. */
+export type Settings = { readonly [K in SettingName]: ReturnType<(typeof SETTINGS)[K]["read"]> };
+
+/** What commander collected, by attribute name; a command without a flag leaves it out. */
+export type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+/** The schema as the compiler sees it per name, so reading one keeps its type. */
+const BY_NAME: { readonly [K in SettingName]: Setting<Settings[K]> } = SETTINGS;
+
+/** Parses one setting from what commander collected; one the command lacks takes its default. */
+export function readSetting<K extends SettingName>(name: K, flags: Flags): Settings[K] {
+  const setting = BY_NAME[name];
+  return setting.read(flags[setting.attribute]);
+}
+
+/** Parses every setting, in the schema's order, so the first bad one is the one reported. */
+export function readSettings(flags: Flags): Settings {
+  return Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, readSetting(name as SettingName, flags)])) as Settings;
+}
