@@ -163,7 +163,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
     ...appHandlers(logger, apps, { home, env }),
   };
-  return bindService("ghostd.agent.v1.GuestAgent", GuestAgentService, handlers, async () => {
+  return bindService(GuestAgentService, handlers, async () => {
     execHost.close();
     await apps.quitAll();
   });

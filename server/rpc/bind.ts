@@ -11,6 +11,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { statusError, toServiceError } from "./errors";
+import { serviceNameOf } from "./service-names";
 
 /** A service ready to add to the gRPC server. */
 export interface ServiceBinding {
@@ -29,11 +30,11 @@ type MethodOf<D> = D extends Record<infer K, unknown> ? K : never;
  * UNIMPLEMENTED, naming the method, instead of made-up data.
  */
 export function bindService<D extends ServiceDefinition>(
-  name: string,
   definition: D,
   handlers: Partial<Record<MethodOf<D>, UntypedServiceImplementation[string]>>,
   close?: () => Promise<void>,
 ): ServiceBinding {
+  const name = serviceNameOf(definition);
   const implementation: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(definition)) {
     implementation[key] = (handlers as Record<string, UntypedServiceImplementation[string] | undefined>)[key] ?? unimplemented(method.path, method.responseStream);

@@ -25,5 +25,5 @@ export function supervisorService(deps: SupervisorDeps): ServiceBinding {
     validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
   };
-  return bindService("ghostd.supervisor.v1.Supervisor", SupervisorService, handlers, () => supervisor.close());
+  return bindService(SupervisorService, handlers, () => supervisor.close());
 }

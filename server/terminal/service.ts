@@ -47,7 +47,7 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     await terminals.closeAll();
     await host.close();
   };
-  return bindService("ghostd.terminal.v1.Terminals", TerminalsService, handlers, close);
+  return bindService(TerminalsService, handlers, close);
 }
 
 /** A handler for a method whose reply only says it worked: `{ success: true }` once `fn` is done. */

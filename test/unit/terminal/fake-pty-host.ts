@@ -1,5 +1,8 @@
 import { ClipboardStore } from "../../../server/clipboard/store";
 import type { PtyEvents, PtyHandle, PtyHost, SpawnOptions } from "../../../server/terminal/pty";
+import pino from "pino";
+import { daemonOptions } from "../../../cli/settings/daemon-options";
+import { readSettings } from "../../../cli/settings/schema";
 import { DEFAULT_TERMINAL_SETTINGS, Terminals, type TerminalSettings } from "../../../server/terminal/terminals";
 
 /**
@@ -87,7 +90,10 @@ export class FakePtyHost implements PtyHost {
   }
 }
 
-export const TEST_SETTINGS: TerminalSettings = { ...DEFAULT_TERMINAL_SETTINGS, shell: undefined, env: { PATH: "/usr/bin:/bin" } };
+/** The daemon's defaults, read from its settings schema as `ghostd serve` reads them with no flags. */
+const DAEMON_DEFAULTS = daemonOptions("serve", readSettings({}), pino({ level: "silent" })).server?.terminals;
+
+export const TEST_SETTINGS: TerminalSettings = { ...DEFAULT_TERMINAL_SETTINGS, ...DAEMON_DEFAULTS!, shell: undefined, env: { PATH: "/usr/bin:/bin" } };
 
 /** Terminals over a fake host, and the clipboard they copy to. Close them with `terminals.closeAll()`. */
 export function fakeTerminals(settings: Partial<TerminalSettings> = {}): { terminals: Terminals; host: FakePtyHost; clipboard: ClipboardStore } {
