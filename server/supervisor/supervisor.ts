@@ -4,10 +4,6 @@ import { constants as osConstants } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "pino";
 import {
-  LogStream,
-  ProjectStatus,
-  Protocol,
-  ServiceState,
   type DeleteProjectRuntimeResponse,
   type EnsureProjectRequest,
   type EnsureProjectResponse,
@@ -15,7 +11,7 @@ import {
   type GetProjectStatusResponse,
   type ListProjectsResponse,
   type OpenProjectResponse,
-  type PortMapping,
+  type ProjectStatus,
   type ResolvePortsResponse,
   type ServiceStatus,
   type StartProjectResponse,
@@ -29,6 +25,7 @@ import { HealthMonitor } from "./health";
 import { interpolate } from "./interpolate";
 import { ProjectLogs, type LogLine } from "./logs";
 import { eventStream } from "../event-stream";
+import { logPages, portMapping, projectStateOf, projectStatusOf, serviceStateOf } from "./contract";
 import { parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
@@ -291,9 +288,9 @@ export class Supervisor {
     const followed = follow ? eventStream<LogLine[]>(signal, (sink) => logs.follow((lines) => void sink.push(lines.filter(wanted))))[Symbol.asyncIterator]() : undefined;
     const pending = followed?.next();
     try {
-      yield* inPages(logs.tail(tailLines ?? 100, only).map(logEntry));
+      yield* logPages(logs.tail(tailLines ?? 100, only));
       if (!followed || !pending) return;
-      for (let step = await pending; !step.done; step = await followed.next()) yield* inPages(step.value.flat().map(logEntry));
+      for (let step = await pending; !step.done; step = await followed.next()) yield* logPages(step.value.flat());
     } finally {
       await followed?.return?.();
     }
@@ -785,46 +782,4 @@ function envName(service: string): string {
 function signalNumber(signal: string | null): number {
   const numbers: Partial<Record<string, number>> = osConstants.signals;
   return signal ? (numbers[signal] ?? 0) : 0;
-}
-
-const PROJECT_STATES: [ProjectState, ProjectStatus][] = [
-  ["registered", ProjectStatus.PROJECT_STATUS_REGISTERED],
-  ["open", ProjectStatus.PROJECT_STATUS_OPEN],
-  ["starting", ProjectStatus.PROJECT_STATUS_STARTING],
-  ["running", ProjectStatus.PROJECT_STATUS_RUNNING],
-  ["degraded", ProjectStatus.PROJECT_STATUS_DEGRADED],
-  ["stopping", ProjectStatus.PROJECT_STATUS_STOPPING],
-  ["stopped", ProjectStatus.PROJECT_STATUS_STOPPED],
-  ["failed", ProjectStatus.PROJECT_STATUS_FAILED],
-];
-
-function projectStatusOf(state: ProjectState): ProjectStatus {
-  return PROJECT_STATES.find(([s]) => s === state)?.[1] ?? ProjectStatus.PROJECT_STATUS_UNSPECIFIED;
-}
-
-function projectStateOf(status: ProjectStatus): ProjectState | undefined {
-  return PROJECT_STATES.find(([, s]) => s === status)?.[0];
-}
-
-function serviceStateOf(state: ServiceStateName): ServiceState {
-  const table: Record<ServiceStateName, ServiceState> = {
-    stopped: ServiceState.SERVICE_STATE_STOPPED,
-    starting: ServiceState.SERVICE_STATE_STARTING,
-    running: ServiceState.SERVICE_STATE_RUNNING,
-    stopping: ServiceState.SERVICE_STATE_STOPPING,
-    failed: ServiceState.SERVICE_STATE_FAILED,
-  };
-  return table[state];
-}
-
-function portMapping(row: PortRow): PortMapping {
-  return { serviceName: row.serviceName, containerPort: row.containerPort, hostPort: row.hostPort, protocol: row.protocol === "udp" ? Protocol.PROTOCOL_UDP : Protocol.PROTOCOL_TCP };
-}
-
-function* inPages(entries: GetProjectLogsResponse["entries"]): Generator<GetProjectLogsResponse> {
-  for (let i = 0; i < entries.length; i += 500) yield { entries: entries.slice(i, i + 500) };
-}
-
-function logEntry(line: { timestamp: Date; service: string; stream: "stdout" | "stderr"; line: string }): GetProjectLogsResponse["entries"][number] {
-  return { timestamp: line.timestamp, serviceName: line.service, stream: line.stream === "stdout" ? LogStream.LOG_STREAM_STDOUT : LogStream.LOG_STREAM_STDERR, line: line.line };
 }
