@@ -20,7 +20,7 @@ export function supervisorService(deps: SupervisorDeps): ServiceBinding {
     stopProject: unary(logger, (req) => supervisor.stop(req.projectId, req.timeoutSeconds)),
     deleteProjectRuntime: unary(logger, (req) => supervisor.deleteRuntime(req.projectId, req.force)),
     listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
-    getProjectStatus: unary(logger, (req) => supervisor.status(req.projectId)),
+    getProjectStatus: unary(logger, (req) => supervisor.describe(req.projectId)),
     getProjectLogs: serverStream(logger, (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
     validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),

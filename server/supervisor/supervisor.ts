@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "pino";
@@ -30,6 +30,7 @@ import { parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
 import { supervisorError, underReason } from "./reasons";
+import { StateLayout, StateMeter } from "./state-layout";
 import { Registry, type PortRow, type ProjectRow, type ProjectState, type ServiceRow, type ServiceState as ServiceStateName } from "./registry";
 import { mountVariable, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
 
@@ -90,6 +91,7 @@ export class Supervisor {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly logBooks = new Map<string, ProjectLogs>();
   private readonly autosave = new Map<string, { source: string; enabled: boolean }>();
+  private readonly meter = new StateMeter();
   private closing = false;
 
   constructor(private readonly settings: SupervisorSettings) {
@@ -105,14 +107,14 @@ export class Supervisor {
       const existing = this.registry.project(projectId);
       if (existing) checkSameRegistration(existing, request);
       if (!isDirectory(packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${packagePath} is not a directory`);
-      const statePath = request.statePath || existing?.statePath || join(this.settings.home, "projects", projectId);
+      const layout = StateLayout.of(this.settings.home, projectId, request.statePath || existing?.statePath);
       const source = request.manifest ?? readManifest(packagePath);
       const { manifest, plan } = this.load(source, packagePath);
       if (request.appId !== manifest.id) throw supervisorError("INVALID_MANIFEST", `app_id ${request.appId} does not match the manifest's id ${manifest.id}`);
-      makeStateDirectories(statePath, manifest.state.volumes.map((v) => v.name));
+      layout.create(manifest.state.volumes.map((v) => v.name));
       const namespace = namespaceOf(projectId);
       if (existing) this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
-      else this.registry.insertProject({ projectId, appId: manifest.id, packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
+      else this.registry.insertProject({ projectId, appId: manifest.id, packagePath, statePath: layout.root, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
       return Promise.resolve({ projectId, namespace, created: !existing });
     });
   }
@@ -131,8 +133,13 @@ export class Supervisor {
     };
   }
 
+  /**
+   * A project's status with its state's disk usage as last measured (none before a first
+   * `describe`): synchronous, for callers that want the registry's view without a disk walk.
+   */
   status(projectId: string): GetProjectStatusResponse {
     const row = this.row(projectId);
+    const usage = this.meter.lastOf(new StateLayout(row.statePath));
     return {
       projectId,
       appId: row.appId,
@@ -141,10 +148,16 @@ export class Supervisor {
       status: projectStatusOf(row.status),
       services: this.serviceStatuses(row),
       ports: this.registry.ports(projectId).map(portMapping),
-      stateSizeBytes: diskUsage(join(row.statePath, "current")),
-      snapshotCount: countSnapshots(row.statePath),
+      stateSizeBytes: usage.sizeBytes,
+      snapshotCount: usage.snapshotCount,
       autosaveEnabled: this.autosaveOf(row),
     };
+  }
+
+  /** GetProjectStatus: the status, with the state measured now (an asynchronous walk of current/). */
+  async describe(projectId: string): Promise<GetProjectStatusResponse> {
+    await this.meter.measure(new StateLayout(this.row(projectId).statePath));
+    return this.status(projectId);
   }
 
   /**
@@ -174,12 +187,7 @@ export class Supervisor {
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
       const { plan } = this.loadAgain(row);
       const prepared = await this.settings.runtime.prepare(plan.services);
-      for (const service of plan.services) {
-        for (const mount of service.mounts) {
-          if (mount.kind === "files") copyFiles(join(row.packagePath, mount.source), join(row.statePath, "current", "files", mount.source));
-          if (mount.kind === "volume") mkdirSync(join(row.statePath, "current", "volumes", mount.source), { recursive: true, mode: 0o700 });
-        }
-      }
+      new StateLayout(row.statePath).populate(row.packagePath, plan.services);
       const stored: ProjectPlan = { ...plan, warnings: [...plan.warnings, ...prepared.warnings] };
       this.registry.setPlan(projectId, JSON.stringify(stored), plan.services.map((s) => s.name), "open");
       return { projectId, services: this.serviceStatuses(this.row(projectId)), imagesPulled: prepared.imagesPulled, warnings: [...stored.warnings] };
@@ -626,12 +634,8 @@ export class Supervisor {
     const own = project.ports.filter((p) => p.serviceName === service.name);
     for (const port of own) variables[`GHOSTD_PORT_${port.containerPort}`] = String(port.hostPort);
     if (own[0]) variables.PORT = String(own[0].hostPort);
-    const mounts: ResolvedMount[] = service.mounts.map((mount) => ({
-      kind: mount.kind,
-      target: mount.target,
-      readOnly: mount.readOnly,
-      hostPath: mount.kind === "volume" ? join(row.statePath, "current", "volumes", mount.source) : mount.kind === "files" ? join(row.statePath, "current", "files", mount.source) : "",
-    }));
+    const layout = new StateLayout(row.statePath);
+    const mounts: ResolvedMount[] = service.mounts.map((mount) => ({ kind: mount.kind, target: mount.target, readOnly: mount.readOnly, hostPath: layout.hostPath(mount) }));
     for (const mount of mounts) variables[mountVariable(mount.target)] = this.settings.runtime.visiblePath(mount);
     Object.assign(variables, project.secrets);
     const env: Record<string, string> = { ...variables };
@@ -709,17 +713,6 @@ function checkSameRegistration(existing: ProjectRow, request: EnsureProjectReque
   if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
 }
 
-/** Made before the project is registered, so a state_path that cannot hold state registers nothing. */
-function makeStateDirectories(statePath: string, volumes: readonly string[]): void {
-  try {
-    for (const dir of [join(statePath, "current", "files"), ...volumes.map((v) => join(statePath, "current", "volumes", v))]) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    }
-  } catch (err) {
-    throw supervisorError("PATH_NOT_FOUND", `state_path ${statePath} cannot hold the project's state: ${(err as Error).message}`);
-  }
-}
-
 function readManifest(packagePath: string): string {
   const file = MANIFEST_FILES.map((f) => join(packagePath, f)).find((f) => existsSync(f));
   if (!file) throw supervisorError("INVALID_MANIFEST", `no manifest: ${packagePath} has no ${MANIFEST_FILES.join(" or ")}, and the request carries none`);
@@ -737,40 +730,6 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
-  }
-}
-
-/** Copies a package path under current/files once: afterwards the copy is the project's state. */
-function copyFiles(source: string, destination: string): void {
-  if (existsSync(destination)) return;
-  if (existsSync(source)) cpSync(source, destination, { recursive: true });
-  else mkdirSync(destination, { recursive: true, mode: 0o700 });
-}
-
-function diskUsage(path: string): number {
-  let total = 0;
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) total += statSync(full, { throwIfNoEntry: false })?.size ?? 0;
-    }
-  };
-  walk(path);
-  return total;
-}
-
-function countSnapshots(statePath: string): number {
-  try {
-    return readdirSync(join(statePath, "snapshots")).filter((f) => f.endsWith(".json")).length;
-  } catch {
-    return 0;
   }
 }
 
