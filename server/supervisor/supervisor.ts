@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "pino";
@@ -20,14 +20,13 @@ import {
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../errors";
 import { importCompose } from "./compose";
-import { DocumentError, parseYaml } from "./documents";
 import { HealthMonitor } from "./health";
 import { interpolate } from "./interpolate";
 import { ProjectLogs, type LogLine } from "./logs";
 import { eventStream } from "../event-stream";
 import { logPages, portMapping, projectStateOf, projectStatusOf, serviceStateOf } from "./contract";
-import { parseManifest, type Manifest } from "./manifest";
-import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
+import { loadPlan, loadRegisteredPlan, parseManifestText, readManifest } from "./plan-loader";
+import type { ProjectPlan, ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
 import { supervisorError, underReason } from "./reasons";
 import { StateLayout, StateMeter } from "./state-layout";
@@ -45,8 +44,6 @@ export interface SupervisorSettings {
 }
 
 const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const COMPOSE_FILES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
-const MANIFEST_FILES = ["vibe.yaml", "vibe.yml", "vibe.json"];
 const DEFAULT_STOP_MS = 30_000;
 /** How long the youngest service must have run when StartProject returns. */
 const START_SETTLE_MS = 100;
@@ -109,7 +106,7 @@ export class Supervisor {
       if (!isDirectory(packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${packagePath} is not a directory`);
       const layout = StateLayout.of(this.settings.home, projectId, request.statePath || existing?.statePath);
       const source = request.manifest ?? readManifest(packagePath);
-      const { manifest, plan } = this.load(source, packagePath);
+      const { manifest, plan } = loadPlan(source, packagePath);
       if (request.appId !== manifest.id) throw supervisorError("INVALID_MANIFEST", `app_id ${request.appId} does not match the manifest's id ${manifest.id}`);
       layout.create(manifest.state.volumes.map((v) => v.name));
       const namespace = namespaceOf(projectId);
@@ -185,7 +182,7 @@ export class Supervisor {
     return this.locked(projectId, async () => {
       const row = this.row(projectId);
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
-      const { plan } = this.loadAgain(row);
+      const { plan } = loadRegisteredPlan(row.manifest, row.packagePath);
       const prepared = await this.settings.runtime.prepare(plan.services);
       new StateLayout(row.statePath).populate(row.packagePath, plan.services);
       const stored: ProjectPlan = { ...plan, warnings: [...plan.warnings, ...prepared.warnings] };
@@ -395,50 +392,6 @@ export class Supervisor {
     }
     this.autosave.set(row.projectId, { source: row.manifest, enabled });
     return enabled;
-  }
-
-  /** A manifest's text as a validated manifest and its plan; every problem is INVALID_MANIFEST. */
-  private load(source: string, packagePath: string): { manifest: Manifest; plan: ProjectPlan } {
-    const manifest = parseManifestText(source);
-    if (manifest.runtime.mode === "native") {
-      const withHealth = new Set(manifest.services.filter((s) => s.healthcheck).map((s) => s.name));
-      const services = manifest.services.map((s) => ({
-        ...s,
-        dependsOn: s.dependsOn.map((d) => ({ ...d, condition: withHealth.has(d.service) ? ("service_healthy" as const) : d.condition })),
-      }));
-      const order = startOrder(services);
-      if ("cycle" in order) throw supervisorError("INVALID_MANIFEST", `dependsOn has a cycle: ${order.cycle.join(" -> ")}`);
-      return { manifest, plan: { mode: "native", services: order.order, volumes: manifest.state.volumes.map((v) => v.name), secrets: manifest.secrets, warnings: [] } };
-    }
-    const file = manifest.runtime.composeFile ?? COMPOSE_FILES.find((f) => existsSync(join(packagePath, f)));
-    if (!file || !existsSync(join(packagePath, file))) {
-      throw supervisorError("INVALID_MANIFEST", `compose mode needs a compose file: ${manifest.runtime.composeFile ?? COMPOSE_FILES.join(", ")} not found in ${packagePath}`);
-    }
-    const imported = importCompose(readFileSync(join(packagePath, file), "utf8"), {
-      readPackageFile: (relative) => {
-        const path = join(packagePath, relative);
-        return existsSync(path) ? readFileSync(path, "utf8") : undefined;
-      },
-    });
-    if (!imported.valid) throw supervisorError("INVALID_MANIFEST", `${file} cannot be imported: ${imported.report.errors.join("; ")}`);
-    const rejected = imported.report.rejected.map((f) => `${f.path}: ${f.reason}`);
-    return {
-      manifest,
-      plan: { mode: "compose", services: imported.services, volumes: imported.volumes, secrets: manifest.secrets, warnings: [...imported.report.warnings, ...rejected] },
-    };
-  }
-
-  /**
-   * A registered project's plan, from its manifest and the package as it is now. A package that
-   * stopped loading since EnsureProject leaves nothing to prepare: OpenProject's contract tells
-   * that as IMAGE_PULL_FAILED, with INVALID_MANIFEST as its cause.
-   */
-  private loadAgain(row: ProjectRow): { manifest: Manifest; plan: ProjectPlan } {
-    try {
-      return this.load(row.manifest, row.packagePath);
-    } catch (err) {
-      throw err instanceof DomainError ? underReason("IMAGE_PULL_FAILED", err, `the package ${row.packagePath} no longer loads: ${err.message}; fix it, or call EnsureProject again`) : err;
-    }
   }
 
   private async startProject(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
@@ -679,19 +632,6 @@ function newLiveService(plan: ServicePlan): LiveService {
   return { plan, status: "stopped", running: undefined, context: undefined, startedAt: undefined, restartCount: 0, consecutive: 0, stopping: false, health: undefined, lastExit: undefined, backoff: undefined, exitWaiters: [] };
 }
 
-/** A manifest's text as a validated manifest; every problem is INVALID_MANIFEST. */
-function parseManifestText(source: string): Manifest {
-  let document: unknown;
-  try {
-    document = parseYaml(source, "the manifest");
-  } catch (err) {
-    throw supervisorError("INVALID_MANIFEST", err instanceof DocumentError ? err.message : String(err));
-  }
-  const parsed = parseManifest(document);
-  if ("problems" in parsed) throw supervisorError("INVALID_MANIFEST", `the manifest has ${parsed.problems.length} problem${parsed.problems.length > 1 ? "s" : ""}: ${parsed.problems.join("; ")}`);
-  return parsed.manifest;
-}
-
 /** The arguments of EnsureProject that are malformed whatever is registered: told before anything else. */
 function checkEnsureArguments(request: EnsureProjectRequest): void {
   if (!PROJECT_ID.test(request.projectId)) throw supervisorError("INVALID_ARGUMENT", `project_id "${request.projectId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
@@ -711,12 +651,6 @@ function checkSameRegistration(existing: ProjectRow, request: EnsureProjectReque
     request.statePath && existing.statePath !== request.statePath && `state_path ${existing.statePath}`,
   ].filter(Boolean);
   if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
-}
-
-function readManifest(packagePath: string): string {
-  const file = MANIFEST_FILES.map((f) => join(packagePath, f)).find((f) => existsSync(f));
-  if (!file) throw supervisorError("INVALID_MANIFEST", `no manifest: ${packagePath} has no ${MANIFEST_FILES.join(" or ")}, and the request carries none`);
-  return readFileSync(file, "utf8");
 }
 
 /** `ghostd-<project id, slugged>-<hash>`: readable, and unique even where two ids slug alike. */
