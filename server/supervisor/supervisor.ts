@@ -30,12 +30,14 @@ import type { ProjectPlan, ServicePlan } from "./plan";
 import { allocatePorts, heldByGroup, type PortRange } from "./ports";
 import { supervisorError, underReason } from "./reasons";
 import { StateLayout, StateMeter } from "./state-layout";
-import { Registry, type PortRow, type ProjectRow, type ProjectState, type ServiceRow, type ServiceState as ServiceStateName } from "./registry";
+import type { PortRow, ProjectRow, ProjectState, Registry, ServiceRow, ServiceState as ServiceStateName } from "./registry";
 import { mountVariable, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
 
 export interface SupervisorSettings {
-  /** GHOSTD_HOME: the registry, default state paths and logs live under it. */
+  /** GHOSTD_HOME: default state paths and logs live under it. */
   readonly home: string;
+  /** Opened and closed by whoever made the supervisor: it outlives close(). */
+  readonly registry: Registry;
   readonly portRange: PortRange;
   readonly runtime: RuntimeDriver;
   readonly logger: Logger;
@@ -83,7 +85,6 @@ interface LiveProject {
  * takes and returns the contract's messages and raises seed 002's reasons.
  */
 export class Supervisor {
-  private readonly registry: Registry;
   private readonly live = new Map<string, LiveProject>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly logBooks = new Map<string, ProjectLogs>();
@@ -91,8 +92,10 @@ export class Supervisor {
   private readonly meter = new StateMeter();
   private closing = false;
 
+  private readonly registry: Registry;
+
   constructor(private readonly settings: SupervisorSettings) {
-    this.registry = new Registry(join(settings.home, "registry.db"));
+    this.registry = settings.registry;
   }
 
   // ---- registration -------------------------------------------------------------------------
@@ -339,7 +342,6 @@ export class Supervisor {
         if (row && RUNNING_STATES.has(row.status)) this.registry.setStatus(project.id, "stopped");
       }),
     );
-    this.registry.close();
   }
 
   // ---- internals ------------------------------------------------------------------------------

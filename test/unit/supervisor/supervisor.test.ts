@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import pino from "pino";
 import { EnsureProjectRequest, ProjectStatus, ServiceState } from "../../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../../../server/errors";
+import { Registry } from "../../../server/supervisor/registry";
 import { Supervisor } from "../../../server/supervisor/supervisor";
 import { FakeRuntime } from "../../helpers/fake-runtime";
 import { writePackage } from "../../helpers/supervisor";
@@ -14,16 +15,19 @@ import { tempDir } from "../../helpers/tmp";
 describe("supervisor over a fake runtime", () => {
   let home: ReturnType<typeof tempDir>;
   let runtime: FakeRuntime;
+  let registry: Registry;
   let supervisor: Supervisor;
 
   beforeEach(() => {
     home = tempDir();
     runtime = new FakeRuntime();
-    supervisor = new Supervisor({ home: home.path, portRange: { from: 46400, to: 46449 }, runtime, logger: pino({ level: "silent" }), env: {} });
+    registry = new Registry(join(home.path, "registry.db"));
+    supervisor = new Supervisor({ home: home.path, registry, portRange: { from: 46400, to: 46449 }, runtime, logger: pino({ level: "silent" }), env: {} });
   });
 
   afterEach(async () => {
     await supervisor.close();
+    registry.close();
     home.remove();
   });
 
