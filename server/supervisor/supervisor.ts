@@ -234,7 +234,7 @@ export class Supervisor {
         await this.stopServices(project, 10_000);
       }
       for (const record of this.registry.services(projectId)) {
-        const cleaned = this.settings.runtime.cleanup(record);
+        const cleaned = this.settings.runtime.cleanup({ pid: record.pid ?? 0, pidStart: record.pidStart ?? 0 });
         if (cleaned) removed.push(`${cleaned} (${record.name}, left by an earlier run)`);
       }
       for (const port of this.registry.ports(projectId)) removed.push(`port 127.0.0.1:${port.hostPort}/${port.protocol} (${port.serviceName}:${port.containerPort})`);
@@ -308,9 +308,9 @@ export class Supervisor {
   async reconcile(): Promise<void> {
     for (const row of this.registry.projects()) {
       for (const record of this.registry.services(row.projectId)) {
-        const cleaned = this.settings.runtime.cleanup(record);
+        const cleaned = this.settings.runtime.cleanup({ pid: record.pid ?? 0, pidStart: record.pidStart ?? 0 });
         if (cleaned) this.settings.logger.warn({ project: row.projectId, service: record.name, cleaned }, "removed what an earlier run left");
-        this.registry.updateService({ ...record, status: "stopped", pid: 0, pidStart: 0 });
+        this.registry.updateService({ ...record, status: "stopped", handle: undefined, pid: 0, pidStart: 0 });
       }
       if (!row.desiredRunning || row.plan === undefined) {
         if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
@@ -555,6 +555,7 @@ export class Supervisor {
       projectId: project.id,
       name: live.plan.name,
       status,
+      handle: running && { driver: this.settings.runtime.name, id: `${running.pid}@${running.pidStart}` },
       pid: running?.pid ?? 0,
       pidStart: running?.pidStart ?? 0,
       startedAt: live.startedAt?.toISOString(),
@@ -612,7 +613,7 @@ export class Supervisor {
       const status: ServiceStatus = {
         name: record.name,
         status: serviceStateOf(live?.status ?? record.status),
-        containerId: record.pid > 0 ? String(record.pid) : "",
+        containerId: record.pid !== undefined && record.pid > 0 ? String(record.pid) : "",
         restartCount: record.restartCount,
       };
       if (record.startedAt) status.startedAt = new Date(record.startedAt);

@@ -25,6 +25,15 @@ export interface Exit {
   readonly signal: string | null;
 }
 
+/**
+ * A task as its runtime names it: the driver's name and the runtime's own id (`<pid>@<start
+ * time>` for the process runtime, the engine's container id for a container runtime).
+ */
+export interface TaskHandle {
+  readonly driver: string;
+  readonly id: string;
+}
+
 /** A service the driver started. */
 export interface RunningService {
   /** The driver's handle: a container id, or the process id for the process runtime. */
