@@ -27,11 +27,12 @@ import { eventStream } from "../event-stream";
 import { logPages, portMapping, projectStateOf, projectStatusOf, serviceStateOf } from "./contract";
 import { loadPlan, loadRegisteredPlan, parseManifestText, readManifest } from "./plan-loader";
 import type { ProjectPlan, ServicePlan } from "./plan";
-import { allocatePorts, heldByGroup, type PortRange } from "./ports";
+import { allocatePorts, type PortRange } from "./ports";
 import { supervisorError, underReason } from "./reasons";
 import { StateLayout, StateMeter } from "./state-layout";
 import type { PortRow, ProjectRow, ProjectState, Registry, ServiceRow, ServiceState as ServiceStateName } from "./registry";
-import { mountVariable, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
+import { mountVariable, type ResolvedMount, type RunningTask, type RuntimeDriver, type ServiceContext, type TaskHandle } from "./runtime/driver";
+import type { RuntimeRegistry } from "./runtime/runtimes";
 
 export interface SupervisorSettings {
   /** GHOSTD_HOME: default state paths and logs live under it. */
@@ -39,7 +40,8 @@ export interface SupervisorSettings {
   /** Opened and closed by whoever made the supervisor: it outlives close(). */
   readonly registry: Registry;
   readonly portRange: PortRange;
-  readonly runtime: RuntimeDriver;
+  /** The runtime drivers, by name; each service runs on the one its plan names. */
+  readonly runtimes: RuntimeRegistry;
   readonly logger: Logger;
   /** The environment services start from, filtered to what a service needs (PATH, locale). */
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -55,8 +57,9 @@ const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running"
 
 interface LiveService {
   readonly plan: ServicePlan;
+  readonly driver: RuntimeDriver;
   status: ServiceStateName;
-  running: RunningService | undefined;
+  running: RunningTask | undefined;
   context: ServiceContext | undefined;
   startedAt: Date | undefined;
   restartCount: number;
@@ -167,8 +170,9 @@ export class Supervisor {
    */
   validateCompose(content: Uint8Array): ValidateComposeResponse {
     const { valid, services, report } = importCompose(Buffer.from(content).toString("utf8"));
-    const { runtime } = this.settings;
-    const unrunnable = valid ? runtime.problems(services).map((p) => `services.${p.service}: cannot run on the ${runtime.name} runtime: ${p.problem}`) : [];
+    const { shares, unknown } = this.settings.runtimes.share(services);
+    const judged = shares.flatMap(({ driver, services: shared }) => driver.problems(shared).map((p) => `services.${p.service}: cannot run on the ${driver.name} runtime: ${p.problem}`));
+    const unrunnable = valid ? [...unknown.map((p) => `services.${p.service}: ${p.problem}`), ...judged] : [];
     return {
       valid,
       services: report.services,
@@ -186,7 +190,7 @@ export class Supervisor {
       const row = this.row(projectId);
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
       const { plan } = loadRegisteredPlan(row.manifest, row.packagePath);
-      const prepared = await this.settings.runtime.prepare(plan.services);
+      const prepared = await this.prepare(plan.services);
       new StateLayout(row.statePath).populate(row.packagePath, plan.services);
       const stored: ProjectPlan = { ...plan, warnings: [...plan.warnings, ...prepared.warnings] };
       this.registry.setPlan(projectId, JSON.stringify(stored), plan.services.map((s) => s.name), "open");
@@ -230,13 +234,10 @@ export class Supervisor {
       if (RUNNING_STATES.has(row.status) && project) {
         if (!force) throw supervisorError("STILL_RUNNING", `project ${projectId} is running; stop it first, or pass force`);
         this.registry.setDesiredRunning(projectId, false);
-        for (const service of project.services.values()) if (service.running) removed.push(`process ${service.running.pid} (${service.plan.name})`);
+        for (const service of project.services.values()) if (service.running) removed.push(`${service.driver.name} ${service.driver.displayId(service.running.handle)} (${service.plan.name})`);
         await this.stopServices(project, 10_000);
       }
-      for (const record of this.registry.services(projectId)) {
-        const cleaned = this.settings.runtime.cleanup({ pid: record.pid ?? 0, pidStart: record.pidStart ?? 0 });
-        if (cleaned) removed.push(`${cleaned} (${record.name}, left by an earlier run)`);
-      }
+      for (const { service, removed: what } of await this.removeLeftovers(row)) removed.push(`${what} (${service}, left by an earlier run)`);
       for (const port of this.registry.ports(projectId)) removed.push(`port 127.0.0.1:${port.hostPort}/${port.protocol} (${port.serviceName}:${port.containerPort})`);
       this.registry.deletePorts(projectId);
       const logs = this.logsOf(projectId);
@@ -259,9 +260,9 @@ export class Supervisor {
       const project = this.live.get(projectId);
       if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running; refresh re-checks the ports of a running project`);
       const before = new Map(project.ports.map((p) => [`${p.serviceName}:${p.containerPort}/${p.protocol}`, p.hostPort]));
-      const owned = (port: PortRow): boolean => {
-        const pid = project.services.get(port.serviceName)?.running?.pid;
-        return pid !== undefined && heldByGroup(port.hostPort, port.protocol, pid);
+      const owned = async (port: PortRow): Promise<boolean> => {
+        const service = project.services.get(port.serviceName);
+        return service?.running !== undefined && (await service.driver.holdsPort(service.running.handle, port.hostPort, port.protocol));
       };
       project.ports = await allocatePorts(this.registry, this.settings.portRange, projectId, project.plan.services, true, owned);
       // A service whose port moved is started again, to listen where it now should.
@@ -307,11 +308,8 @@ export class Supervisor {
   /** On daemon start: projects that were running are started again; nothing is left half-started. */
   async reconcile(): Promise<void> {
     for (const row of this.registry.projects()) {
-      for (const record of this.registry.services(row.projectId)) {
-        const cleaned = this.settings.runtime.cleanup({ pid: record.pid ?? 0, pidStart: record.pidStart ?? 0 });
-        if (cleaned) this.settings.logger.warn({ project: row.projectId, service: record.name, cleaned }, "removed what an earlier run left");
-        this.registry.updateService({ ...record, status: "stopped", handle: undefined, pid: 0, pidStart: 0 });
-      }
+      for (const { service, removed } of await this.removeLeftovers(row)) this.settings.logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
+      for (const record of this.registry.services(row.projectId)) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
       if (!row.desiredRunning || row.plan === undefined) {
         if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
         continue;
@@ -361,6 +359,47 @@ export class Supervisor {
     return next;
   }
 
+  /** Every driver prepares its services; a service no driver here can run fails the open, naming all of them. */
+  private async prepare(services: readonly ServicePlan[]): Promise<{ imagesPulled: string[]; warnings: string[] }> {
+    const { shares, unknown } = this.settings.runtimes.share(services);
+    if (unknown.length > 0) {
+      throw supervisorError("IMAGE_PULL_FAILED", unknown.map((p) => `${p.service}: ${p.problem}`).join("; "), { services: unknown.map((p) => p.service).join(",") });
+    }
+    const imagesPulled: string[] = [];
+    const warnings: string[] = [];
+    for (const { driver, services: shared } of shares) {
+      const prepared = await driver.prepare(shared);
+      imagesPulled.push(...prepared.imagesPulled);
+      warnings.push(...prepared.warnings);
+    }
+    return { imagesPulled, warnings };
+  }
+
+  /**
+   * Removes what runs of a project that this daemon did not start: what each driver lists in the
+   * project's namespace, and the tasks the registry names (a registry from before task records).
+   * Each driver checks a handle is still its task before it ends anything.
+   */
+  private async removeLeftovers(row: ProjectRow): Promise<{ service: string; removed: string }[]> {
+    const found = new Map<string, { handle: TaskHandle; service: string }>();
+    for (const driver of this.settings.runtimes.all()) {
+      for (const task of await driver.list(row.namespace)) found.set(`${task.handle.driver}/${task.handle.id}`, { handle: task.handle, service: task.service ?? "?" });
+    }
+    for (const record of this.registry.services(row.projectId)) {
+      if (record.handle) found.set(`${record.handle.driver}/${record.handle.id}`, { handle: record.handle, service: record.name });
+    }
+    const removed: { service: string; removed: string }[] = [];
+    for (const { handle, service } of found.values()) {
+      const what = await this.settings.runtimes.ofHandle(handle)?.remove(handle);
+      if (what) removed.push({ service, removed: what });
+    }
+    return removed;
+  }
+
+  private displayId(handle: TaskHandle): string {
+    return this.settings.runtimes.ofHandle(handle)?.displayId(handle) ?? handle.id;
+  }
+
   private row(projectId: string): ProjectRow {
     const row = this.registry.project(projectId);
     if (!row) throw supervisorError("NOT_FOUND", `no project ${projectId}`);
@@ -405,7 +444,7 @@ export class Supervisor {
     const project: LiveProject = {
       id: projectId,
       plan,
-      services: new Map(plan.services.map((s) => [s.name, newLiveService(s)])),
+      services: new Map(plan.services.map((s) => [s.name, newLiveService(s, this.settings.runtimes.of(s))])),
       logs: this.logsOf(projectId),
       secrets,
       ports,
@@ -470,23 +509,23 @@ export class Supervisor {
     live.stopping = false;
     live.lastExit = undefined;
     this.setService(project, live, "starting");
-    const running = await this.settings.runtime.start(context, (stream, chunk) => project.logs.write(live.plan.name, stream, chunk));
+    const running = await live.driver.start(context, (stream, chunk) => project.logs.write(live.plan.name, stream, chunk));
     live.running = running;
     live.startedAt = new Date();
     this.setService(project, live, "running");
-    project.logs.note(live.plan.name, `started (${this.settings.runtime.name} ${running.id})`);
+    project.logs.note(live.plan.name, `started (${live.driver.name} ${live.driver.displayId(running.handle)})`);
     void running.exited.then((exit) => this.exited(project, live, running, exit.code ?? 128 + signalNumber(exit.signal)));
     if (live.plan.healthcheck) {
       const check = live.plan.healthcheck;
       live.health?.stop();
-      live.health = new HealthMonitor(check, () => this.settings.runtime.exec(context, check.test, check.timeoutMs), (health) => {
+      live.health = new HealthMonitor(check, () => live.driver.exec(context, check.test, { timeoutMs: check.timeoutMs }), (health) => {
         project.logs.note(live.plan.name, `health: ${health}`);
       });
     }
   }
 
   /** A service ended without being asked to: its restart policy decides what comes next. */
-  private exited(project: LiveProject, live: LiveService, running: RunningService, code: number): void {
+  private exited(project: LiveProject, live: LiveService, running: RunningTask, code: number): void {
     if (live.running !== running) return;
     project.logs.flush(live.plan.name);
     live.running = undefined;
@@ -540,7 +579,7 @@ export class Supervisor {
     const running = live.running;
     if (running) {
       this.setService(project, live, "stopping");
-      await this.settings.runtime.stop(running, live.plan.stopSignal, graceMs ?? live.plan.stopGraceMs ?? DEFAULT_STOP_MS);
+      await live.driver.stop(running.handle, { stopSignal: live.plan.stopSignal, graceMs: graceMs ?? live.plan.stopGraceMs ?? DEFAULT_STOP_MS });
       project.logs.flush(live.plan.name);
       project.logs.note(live.plan.name, "stopped");
       live.running = undefined;
@@ -555,9 +594,7 @@ export class Supervisor {
       projectId: project.id,
       name: live.plan.name,
       status,
-      handle: running && { driver: this.settings.runtime.name, id: `${running.pid}@${running.pidStart}` },
-      pid: running?.pid ?? 0,
-      pidStart: running?.pidStart ?? 0,
+      handle: running?.handle,
       startedAt: live.startedAt?.toISOString(),
       restartCount: live.restartCount,
     };
@@ -592,7 +629,8 @@ export class Supervisor {
     if (own[0]) variables.PORT = String(own[0].hostPort);
     const layout = new StateLayout(row.statePath);
     const mounts: ResolvedMount[] = service.mounts.map((mount) => ({ kind: mount.kind, target: mount.target, readOnly: mount.readOnly, hostPath: layout.hostPath(mount) }));
-    for (const mount of mounts) variables[mountVariable(mount.target)] = this.settings.runtime.visiblePath(mount);
+    const driver = this.settings.runtimes.of(service);
+    for (const mount of mounts) variables[mountVariable(mount.target)] = driver.visiblePath(mount);
     Object.assign(variables, project.secrets);
     const env: Record<string, string> = { ...variables };
     for (const [key, value] of Object.entries(service.environment)) env[key] = interpolate(value, variables);
@@ -613,7 +651,7 @@ export class Supervisor {
       const status: ServiceStatus = {
         name: record.name,
         status: serviceStateOf(live?.status ?? record.status),
-        containerId: record.pid !== undefined && record.pid > 0 ? String(record.pid) : "",
+        containerId: record.handle ? this.displayId(record.handle) : "",
         restartCount: record.restartCount,
       };
       if (record.startedAt) status.startedAt = new Date(record.startedAt);
@@ -631,8 +669,8 @@ class DependencyError extends Error {
   }
 }
 
-function newLiveService(plan: ServicePlan): LiveService {
-  return { plan, status: "stopped", running: undefined, context: undefined, startedAt: undefined, restartCount: 0, consecutive: 0, stopping: false, health: undefined, lastExit: undefined, backoff: undefined, exitWaiters: [] };
+function newLiveService(plan: ServicePlan, driver: RuntimeDriver): LiveService {
+  return { plan, driver, status: "stopped", running: undefined, context: undefined, startedAt: undefined, restartCount: 0, consecutive: 0, stopping: false, health: undefined, lastExit: undefined, backoff: undefined, exitWaiters: [] };
 }
 
 /** The arguments of EnsureProject that are malformed whatever is registered: told before anything else. */

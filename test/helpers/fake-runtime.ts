@@ -1,5 +1,5 @@
 import { supervisorError } from "../../server/supervisor/reasons";
-import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext } from "../../server/supervisor/runtime/driver";
+import type { Exit, OutputSink, Prepared, ResolvedMount, RunningTask, RuntimeDriver, ServiceContext, TaskHandle, TaskInfo } from "../../server/supervisor/runtime/driver";
 
 /** Above any pid_max, so no process, and no process group, ever has it. */
 const FIRST_PID = 2 ** 22 + 1;
@@ -9,40 +9,55 @@ export class FakeRuntime implements RuntimeDriver {
   readonly name = "fake";
   failStarts = false;
   private nextPid = FIRST_PID;
-  private readonly ends = new Map<number, (exit: Exit) => void>();
+  private readonly ends = new Map<string, (exit: Exit) => void>();
+  private readonly exits = new Map<string, Promise<Exit>>();
 
   problems(): [] {
     return [];
   }
 
-  prepare(): Promise<{ imagesPulled: string[]; warnings: string[] }> {
+  prepare(): Promise<Prepared> {
     return Promise.resolve({ imagesPulled: [], warnings: [] });
   }
 
-  start(context: ServiceContext): Promise<RunningService> {
+  start(context: ServiceContext, _output: OutputSink): Promise<RunningTask> {
     if (this.failStarts) return Promise.reject(supervisorError("START_FAILED", `${context.service.name}: cannot run it any more`));
-    const pid = this.nextPid++;
-    const exited = new Promise<Exit>((resolve) => this.ends.set(pid, resolve));
-    return Promise.resolve({ id: String(pid), pid, pidStart: 1, exited });
+    const id = String(this.nextPid++);
+    const exited = new Promise<Exit>((resolve) => this.ends.set(id, resolve));
+    this.exits.set(id, exited);
+    return Promise.resolve({ handle: { driver: this.name, id }, exited });
   }
 
-  stop(running: RunningService): Promise<void> {
-    this.ends.get(running.pid)?.({ code: null, signal: "SIGTERM" });
-    return running.exited.then(() => undefined);
+  async stop(handle: TaskHandle): Promise<void> {
+    this.ends.get(handle.id)?.({ code: null, signal: "SIGTERM" });
+    await this.exits.get(handle.id);
   }
 
-  pause(): void {}
-  resume(): void {}
+  pause(): Promise<void> {
+    return Promise.resolve();
+  }
+  resume(): Promise<void> {
+    return Promise.resolve();
+  }
   exec(): Promise<number> {
     return Promise.resolve(0);
   }
-  inspect(): { alive: boolean } {
-    return { alive: true };
+  state(): Promise<{ alive: boolean }> {
+    return Promise.resolve({ alive: true });
   }
-  cleanup(): undefined {
-    return undefined;
+  list(): Promise<TaskInfo[]> {
+    return Promise.resolve([]);
+  }
+  remove(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+  holdsPort(): Promise<boolean> {
+    return Promise.resolve(false);
   }
   visiblePath(mount: ResolvedMount): string {
     return mount.hostPath;
+  }
+  displayId(handle: TaskHandle): string {
+    return handle.id;
   }
 }

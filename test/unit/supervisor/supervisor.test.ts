@@ -6,6 +6,7 @@ import pino from "pino";
 import { EnsureProjectRequest, ProjectStatus, ServiceState } from "../../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../../../server/errors";
 import { Registry } from "../../../server/supervisor/registry";
+import { RuntimeRegistry } from "../../../server/supervisor/runtime/runtimes";
 import { Supervisor } from "../../../server/supervisor/supervisor";
 import { FakeRuntime } from "../../helpers/fake-runtime";
 import { writePackage } from "../../helpers/supervisor";
@@ -22,7 +23,7 @@ describe("supervisor over a fake runtime", () => {
     home = tempDir();
     runtime = new FakeRuntime();
     registry = new Registry(join(home.path, "registry.db"));
-    supervisor = new Supervisor({ home: home.path, registry, portRange: { from: 46400, to: 46449 }, runtime, logger: pino({ level: "silent" }), env: {} });
+    supervisor = new Supervisor({ home: home.path, registry, portRange: { from: 46400, to: 46449 }, runtimes: new RuntimeRegistry([runtime], runtime.name), logger: pino({ level: "silent" }), env: {} });
   });
 
   afterEach(async () => {
