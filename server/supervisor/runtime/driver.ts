@@ -49,10 +49,15 @@ export interface TaskInfo {
   readonly service: string | undefined;
 }
 
-/** Why one service cannot run on a runtime, and what to do about it. */
+/**
+ * Why one service cannot run on a runtime, and what to do about it. `executable`: its program is
+ * missing, so a start would fail; `runtime`: it needs what the runtime does not do (an image, a
+ * build, a runtime this daemon lacks).
+ */
 export interface ServiceProblem {
   readonly service: string;
   readonly problem: string;
+  readonly kind: "executable" | "runtime";
 }
 
 export interface Prepared {
@@ -124,9 +129,15 @@ export function mountVariable(target: string): string {
   return `GHOSTD_MOUNT_${target.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase()}`;
 }
 
-/** IMAGE_PULL_FAILED naming every service that cannot run, so one OpenProject tells all to fix. */
+/**
+ * IMAGE_PULL_FAILED naming every service that cannot run, so one OpenProject tells all to fix:
+ * it is OpenProject's only reason (seed 002) for a plan it cannot prepare. A missing program is
+ * a failure to start, not to pull, so when every service refused lacks only its program, that
+ * own reason, START_FAILED, travels as the `cause` (docs/errors.md).
+ */
 export function cannotRun(runtime: string, problems: readonly ServiceProblem[]): Error {
   const count = `${problems.length} service${problems.length === 1 ? "" : "s"}`;
   const metadata: Record<string, string> = { services: problems.map((p) => p.service).join(",") };
+  if (problems.every((p) => p.kind === "executable")) metadata.cause = "START_FAILED";
   return supervisorError("IMAGE_PULL_FAILED", `${count} cannot run on the ${runtime} runtime: ${problems.map((p) => `${p.service}: ${p.problem}`).join("; ")}`, metadata);
 }

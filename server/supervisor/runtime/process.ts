@@ -71,7 +71,7 @@ export class ProcessRuntime implements RuntimeDriver {
   problems(services: readonly ServicePlan[]): ServiceProblem[] {
     return services.flatMap((service) => {
       const problem = this.problemOf(service);
-      return problem === undefined ? [] : [{ service: service.name, problem }];
+      return problem === undefined ? [] : [{ service: service.name, ...problem }];
     });
   }
 
@@ -215,15 +215,15 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   /** The process runtime runs a command: without one, or with a program this machine lacks, nothing runs. */
-  private problemOf(service: ServicePlan): string | undefined {
+  private problemOf(service: ServicePlan): Omit<ServiceProblem, "service"> | undefined {
     const program = [...service.entrypoint, ...service.command][0];
-    if (program === undefined) return withoutCommand(service);
+    if (program === undefined) return { problem: withoutCommand(service), kind: "runtime" };
     // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
     if (program.includes("$") || program.startsWith(".") || (program.includes("/") && !isAbsolute(program))) return undefined;
     const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
     const found = program.includes("/") ? isExecutable(program) : findOnPath(program, path) !== undefined;
     if (found) return undefined;
-    return `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`;
+    return { problem: `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`, kind: "executable" };
   }
 
   private spawn(context: ServiceContext, argv: readonly string[]): ChildProcess {

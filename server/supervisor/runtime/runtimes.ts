@@ -60,7 +60,7 @@ export class RuntimeRegistry {
     for (const service of services) {
       const driver = this.drivers.get(this.nameOf(service));
       if (driver) byDriver.set(driver, [...(byDriver.get(driver) ?? []), service]);
-      else unknown.push({ service: service.name, problem: `no runtime "${this.nameOf(service)}" here; this daemon has ${[...this.drivers.keys()].join(", ")}` });
+      else unknown.push({ service: service.name, problem: `no runtime "${this.nameOf(service)}" here; this daemon has ${[...this.drivers.keys()].join(", ")}`, kind: "runtime" });
     }
     return { shares: [...byDriver].map(([driver, shared]) => ({ driver, services: shared })), unknown };
   }

@@ -35,6 +35,16 @@ describe("process runtime: can each service run here", () => {
     assert.deepEqual(err.metadata, { services: "db,tool,bare" });
   });
 
+  it("prepare tells a missing program as a failure to start: cause START_FAILED under OpenProject's IMAGE_PULL_FAILED", async () => {
+    const err = await runtime.prepare([service("ok", { command: ["sleep", "1"] }), service("tool", { command: ["no-such-program-ghostd"] })]).then(
+      () => assert.fail("prepare succeeded"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DomainError, String(err));
+    assert.deepEqual([err.reason, err.metadata], ["IMAGE_PULL_FAILED", { services: "tool", cause: "START_FAILED" }]);
+    assert.deepEqual(runtime.problems(services).map((p) => [p.service, p.kind]), [["db", "runtime"], ["tool", "executable"], ["bare", "runtime"]]);
+  });
+
   it("problems names each service that cannot run, why, and what to do", () => {
     assert.deepEqual(runtime.problems(services).map((p) => p.service), ["db", "tool", "bare"]);
     const [built] = runtime.problems([service("api", { build: true })]);
