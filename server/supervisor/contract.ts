@@ -5,9 +5,11 @@ import {
   ServiceState,
   type GetProjectLogsResponse,
   type PortMapping,
+  type ProjectSummary,
+  type ServiceStatus,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import type { LogLine } from "./logs";
-import type { PortRow, ProjectState, ServiceState as ServiceStateName } from "./registry";
+import type { PortRow, ProjectState, ProjectSummaryRow, ServiceRow, ServiceState as ServiceStateName } from "./registry";
 
 /*
  * The supervisor's words in seed 002's contract: its enums and messages. Only the facade that
@@ -48,6 +50,17 @@ export function projectStateOf(status: ProjectStatus): ProjectState | undefined 
 
 export function serviceStateOf(state: ServiceStateName): ServiceState {
   return SERVICE_STATES[state];
+}
+
+export function projectSummary(row: ProjectSummaryRow): ProjectSummary {
+  return { projectId: row.projectId, appId: row.appId, name: row.name, status: projectStatusOf(row.status), serviceCount: row.serviceCount, portCount: row.portCount };
+}
+
+/** A service as ServiceStatus tells it: `state` is the live one when the service runs in this daemon. */
+export function serviceStatus(record: ServiceRow, state: ServiceStateName, containerId: string): ServiceStatus {
+  const status: ServiceStatus = { name: record.name, status: serviceStateOf(state), containerId, restartCount: record.restartCount };
+  if (record.startedAt) status.startedAt = new Date(record.startedAt);
+  return status;
 }
 
 export function portMapping(row: PortRow): PortMapping {

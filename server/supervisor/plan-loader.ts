@@ -82,3 +82,28 @@ function composePlan(manifest: Manifest, packagePath: string): ProjectPlan {
 function readIfThere(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, "utf8") : undefined;
 }
+
+/**
+ * Whether a registered project autosaves, from its manifest parsed once per text (GetProjectStatus
+ * asks each call). A manifest this daemon no longer accepts (stricter rules since it was
+ * registered) autosaves nothing: GetProjectStatus, whose only reason is NOT_FOUND, still answers,
+ * and OpenProject says what is wrong.
+ */
+export class AutosaveSettings {
+  private readonly known = new Map<string, { source: string; enabled: boolean }>();
+
+  constructor(private readonly invalid: (projectId: string, err: unknown) => void) {}
+
+  of(projectId: string, source: string): boolean {
+    const cached = this.known.get(projectId);
+    if (cached?.source === source) return cached.enabled;
+    let enabled = false;
+    try {
+      enabled = parseManifestText(source).state.autosave;
+    } catch (err) {
+      this.invalid(projectId, err);
+    }
+    this.known.set(projectId, { source, enabled });
+    return enabled;
+  }
+}
