@@ -26,7 +26,6 @@ import { ProjectRun, type RunSettings } from "./project-run";
 import { supervisorError, underReason } from "./reasons";
 import { registerProject, type Registration } from "./registration";
 import type { ProjectRow, ProjectState, Registry } from "./registry";
-import type { TaskHandle } from "./runtime/driver";
 import type { Removed, RuntimeRegistry } from "./runtime/runtimes";
 import { StateLayout, StateMeter } from "./state-layout";
 
@@ -171,7 +170,7 @@ export class Supervisor {
       if (RUNNING_STATES.has(row.status) && run) {
         if (!force) throw supervisorError("STILL_RUNNING", `project ${projectId} is running; stop it first, or pass force`);
         this.registry.setDesiredRunning(projectId, false);
-        removed.push(...run.tasks().map(({ service, handle }) => `${handle.driver} ${this.displayId(handle)} (${service})`));
+        removed.push(...run.tasks().map(({ service, handle }) => `${handle.driver} ${this.settings.runtimes.displayId(handle)} (${service})`));
         await run.stop(10_000);
       }
       removed.push(...(await this.removeLeftovers(row)).map(({ service, removed: what }) => `${what} (${service}, left by an earlier run)`));
@@ -219,27 +218,14 @@ export class Supervisor {
     for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) yield* logPages(lines);
   }
 
-  /** On daemon start: what an earlier daemon left is removed, and projects that were running are started again. */
+  /**
+   * On daemon start: what an earlier daemon left is removed, and projects that were running are
+   * started again. A project whose leftovers cannot be told (a runtime that does not answer) is
+   * not started over what may still run; the others go on.
+   */
   async reconcile(): Promise<void> {
     for (const row of this.registry.projects()) {
-      for (const { service, removed } of await this.removeLeftovers(row)) this.settings.logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
-      for (const record of this.registry.services(row.projectId)) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
-      if (!row.desiredRunning || row.plan === undefined) {
-        if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
-        continue;
-      }
-      const plan = JSON.parse(row.plan) as ProjectPlan;
-      this.registry.setStatus(row.projectId, "stopped");
-      const needed = plan.secrets.filter((s) => s.required).map((s) => s.name);
-      if (needed.length > 0) {
-        // Secrets are never stored: a project that needs them waits for StartProject.
-        this.registry.setDesiredRunning(row.projectId, false);
-        this.logBooks.of(row.projectId).note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
-        continue;
-      }
-      await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {})).catch((err: unknown) => {
-        this.settings.logger.error({ err, project: row.projectId }, "could not start the project again");
-      });
+      await this.reconcileProject(row).catch((err: unknown) => this.settings.logger.error({ err, project: row.projectId }, "could not bring the project back"));
     }
   }
 
@@ -253,6 +239,24 @@ export class Supervisor {
         if (row && RUNNING_STATES.has(row.status)) this.registry.setStatus(run.id, "stopped");
       }),
     );
+  }
+
+  private async reconcileProject(row: ProjectRow): Promise<void> {
+    const { logger } = this.settings;
+    if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
+    for (const { service, removed } of await this.removeLeftovers(row)) logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
+    for (const record of this.registry.services(row.projectId)) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
+    if (!row.desiredRunning || row.plan === undefined) return;
+    this.registry.setStatus(row.projectId, "stopped");
+    const plan = JSON.parse(row.plan) as ProjectPlan;
+    const needed = plan.secrets.filter((s) => s.required).map((s) => s.name);
+    if (needed.length > 0) {
+      // Secrets are never stored: a project that needs them waits for StartProject.
+      this.registry.setDesiredRunning(row.projectId, false);
+      this.logBooks.of(row.projectId).note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
+      return;
+    }
+    await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}));
   }
 
   private async startRun(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
@@ -287,12 +291,9 @@ export class Supervisor {
 
   private serviceStatuses(projectId: string): ServiceStatus[] {
     const run = this.runs.get(projectId);
-    return this.registry.services(projectId).map((record) => serviceStatus(record, run?.services.get(record.name)?.status ?? record.status, record.handle ? this.displayId(record.handle) : ""));
+    return this.registry.services(projectId).map((record) => serviceStatus(record, run?.services.get(record.name)?.status ?? record.status, record.handle ? this.settings.runtimes.displayId(record.handle) : ""));
   }
 
-  private displayId(handle: TaskHandle): string {
-    return this.settings.runtimes.ofHandle(handle)?.displayId(handle) ?? handle.id;
-  }
 }
 
 /** One lifecycle operation at a time per project; the others wait their turn, in order. */

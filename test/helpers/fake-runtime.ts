@@ -35,6 +35,8 @@ export class FakeRuntime implements RuntimeDriver {
   readonly journal: string[] = [];
   /** Tasks `list` reports in a namespace though this runtime did not start them (an earlier daemon's). */
   readonly leftovers = new Map<string, TaskInfo[]>();
+  /** Namespaces whose listing fails, as an engine that does not answer. */
+  readonly unlistable = new Set<string>();
   private readonly tasks = new Map<string, FakeTask>();
 
   constructor(name = "fake") {
@@ -99,6 +101,7 @@ export class FakeRuntime implements RuntimeDriver {
   }
 
   list(namespace: string): Promise<TaskInfo[]> {
+    if (this.unlistable.has(namespace)) return Promise.reject(new Error(`cannot list ${namespace}`));
     const own = [...this.tasks].filter(([, t]) => t.namespace === namespace).map(([id, t]) => ({ handle: { driver: this.name, id }, service: t.service }));
     return Promise.resolve([...(this.leftovers.get(namespace) ?? []), ...own]);
   }

@@ -8,6 +8,7 @@ export interface TaskRecord {
 }
 
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const TASK_FILE = /^\d+@\d+\.json$/;
 
 /**
  * The process runtime's own book of the tasks it started, by namespace, as containerd's shims
@@ -42,7 +43,8 @@ export class TaskRecords {
     const place = this.place(namespace);
     if (place === undefined) return [...(this.memory.get(namespace)?.values() ?? [])];
     const files = await readdir(place).catch(() => []);
-    return Promise.all(files.filter((f) => f.endsWith(".json")).map(async (file) => ({ id: file.slice(0, -".json".length), service: await serviceIn(join(place, file)) })));
+    // Only files of the runtime's own naming: anything else there is not a task of it.
+    return Promise.all(files.filter((f) => TASK_FILE.test(f)).map(async (file) => ({ id: file.slice(0, -".json".length), service: await serviceIn(join(place, file)) })));
   }
 
   /** The namespace's directory; a name that could leave `dir` is refused, never joined. */

@@ -54,6 +54,11 @@ export class RuntimeRegistry {
     return this.drivers.get(handle.driver);
   }
 
+  /** A handle as users see it (ServiceStatus.container_id); its raw id if its driver is gone. */
+  displayId(handle: TaskHandle): string {
+    return this.ofHandle(handle)?.displayId(handle) ?? handle.id;
+  }
+
   /** Services by driver, and a problem for each whose driver is not registered here. */
   share(services: readonly ServicePlan[]): { shares: DriverShare[]; unknown: ServiceProblem[] } {
     const byDriver = new Map<RuntimeDriver, ServicePlan[]>();

@@ -207,6 +207,19 @@ describe("supervisor lifecycle over a fake runtime and a manual clock", () => {
     assert.ok(after.services.every((s) => s.containerId !== "" && !before.includes(s.containerId)), "new tasks");
     await next.supervisor.close();
   });
+
+  it("reconcile does not start a project over what it could not list, and goes on with the others", async () => {
+    const unknown = await life.project("a", "services:\n  app:\n    command: [app]\n");
+    await life.project("b", "services:\n  app:\n    command: [app]\n");
+    await life.start("a");
+    await life.start("b");
+    const next = new Harness(home.path, registry, new FakeRuntime());
+    next.runtime.unlistable.add(unknown);
+    await next.clock.until(next.supervisor.reconcile());
+    assert.deepEqual([next.supervisor.status("a").status, next.supervisor.status("b").status], [ProjectStatus.PROJECT_STATUS_STOPPED, ProjectStatus.PROJECT_STATUS_RUNNING]);
+    assert.equal(next.runtime.journal.filter((j) => j.startsWith("start")).length, 1);
+    await next.supervisor.close();
+  });
 });
 
 describe("project status from its services", () => {
