@@ -16,7 +16,7 @@ import {
   SupervisorClient,
 } from "../generated/ghostd/supervisor/v1/supervisor";
 import type { ServicePlan } from "../server/supervisor/plan";
-import type { RunningService } from "../server/supervisor/runtime/driver";
+import type { RunningTask } from "../server/supervisor/runtime/driver";
 import { ProcessRuntime } from "../server/supervisor/runtime/process";
 import { line, percentile, time, timeMeasured, waitForFile } from "./load";
 
@@ -78,12 +78,12 @@ async function main(): Promise<void> {
     const runtime = new ProcessRuntime({ sandbox: SANDBOX, env: process.env });
     const context = (i: number) => ({ projectId: "bench", namespace: "bench", packagePath, service: servicePlan(i), env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, mounts: [] });
     const runtimeOnly = await timeMeasured(STARTS, () => {
-      const running: RunningService[] = [];
+      const running: RunningTask[] = [];
       return measured(
         async () => {
           for (let i = 0; i < CHAIN; i++) running.push(await runtime.start(context(i), () => undefined));
         },
-        () => Promise.all(running.map((r) => runtime.stop(r, "SIGTERM", 5000))),
+        () => Promise.all(running.map((r) => runtime.stop(r.handle, { stopSignal: "SIGTERM", graceMs: 5000 }))),
       );
     });
     const bareSpawn = await timeMeasured(STARTS, () => {

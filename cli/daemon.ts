@@ -7,6 +7,7 @@ import { agentService } from "../server/agent/service";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
 import type { PortRange } from "../server/supervisor/ports";
 import { ProcessRuntime } from "../server/supervisor/runtime/process";
+import { RuntimeRegistry } from "../server/supervisor/runtime/runtimes";
 import { supervisorService } from "../server/supervisor/service";
 import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
@@ -109,7 +110,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
             logger,
             home: options.home,
             portRange: options.server.supervisor.portRange,
-            runtime: new ProcessRuntime({ sandbox: options.server.supervisor.sandbox, env }),
+            runtimes: new RuntimeRegistry([new ProcessRuntime({ sandbox: options.server.supervisor.sandbox, env, taskDir: join(options.home, "runtime", "process") })]),
             env,
           }),
           agentService({

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from "./clock";
 import type { HealthPlan } from "./plan";
 
 export type Health = "starting" | "healthy" | "unhealthy";
@@ -10,16 +11,18 @@ export type Health = "starting" | "healthy" | "unhealthy";
 export class HealthMonitor {
   private state: Health = "starting";
   private failures = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private cancel: (() => void) | undefined;
   private stopped = false;
-  private readonly started = Date.now();
+  private readonly started: number;
   private readonly waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     private readonly plan: HealthPlan,
     private readonly probe: () => Promise<number>,
     private readonly changed: (health: Health) => void,
+    private readonly clock: Clock = systemClock,
   ) {
+    this.started = clock.now();
     this.schedule(Math.min(250, plan.intervalMs));
   }
 
@@ -36,13 +39,13 @@ export class HealthMonitor {
 
   stop(reason = "the service stopped"): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancel?.();
     for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(reason));
   }
 
   private schedule(delay: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.check(), delay);
+    this.cancel = this.clock.after(delay, () => void this.check());
   }
 
   private async check(): Promise<void> {
@@ -51,7 +54,7 @@ export class HealthMonitor {
     if (code === 0) {
       this.failures = 0;
       this.set("healthy");
-    } else if (Date.now() - this.started >= this.plan.startPeriodMs) {
+    } else if (this.clock.now() - this.started >= this.plan.startPeriodMs) {
       this.failures++;
       if (this.failures >= this.plan.retries) this.set("unhealthy");
     }

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { eventStream } from "../event-stream";
 
 export interface LogLine {
   readonly timestamp: Date;
@@ -83,6 +84,24 @@ export class ProjectLogs {
     return lines.slice(-count).map(({ order: _order, ...line }) => line);
   }
 
+  /**
+   * The last `tail` lines (across services, or of one), then, with `follow`, the lines stored
+   * from now on, in batches, until `signal` aborts.
+   */
+  async *read(tail: number, service: string | undefined, follow: boolean, signal: AbortSignal): AsyncGenerator<LogLine[]> {
+    const wanted = (line: LogLine): boolean => service === undefined || line.service === service;
+    // Subscribed before the tail is read (both synchronous), so no line falls between the two.
+    const followed = follow ? eventStream<LogLine[]>(signal, (sink) => this.follow((lines) => void sink.push(lines.filter(wanted))))[Symbol.asyncIterator]() : undefined;
+    const pending = followed?.next();
+    try {
+      yield this.tail(tail, service);
+      if (!followed || !pending) return;
+      for (let step = await pending; !step.done; step = await followed.next()) yield step.value.flat();
+    } finally {
+      await followed?.return?.();
+    }
+  }
+
   /** Calls `listener` with every line stored from now on; returns the unsubscribe. */
   follow(listener: (lines: LogLine[]) => void): () => void {
     this.events.on("lines", listener);
@@ -162,5 +181,21 @@ function parse(service: string, entry: string): LogLine | undefined {
     return { timestamp: new Date(value.t), service, stream: value.s === "o" ? "stdout" : "stderr", line: value.l };
   } catch {
     return undefined;
+  }
+}
+
+/** One log book per project under `dir`, whether it runs or not, so followers see the next start too. */
+export class LogBooks {
+  private readonly books = new Map<string, ProjectLogs>();
+
+  constructor(private readonly dir: string) {}
+
+  of(projectId: string): ProjectLogs {
+    let logs = this.books.get(projectId);
+    if (!logs) {
+      logs = new ProjectLogs(join(this.dir, projectId));
+      this.books.set(projectId, logs);
+    }
+    return logs;
   }
 }

@@ -45,6 +45,8 @@ export interface RestartPlan {
 
 export interface ServicePlan {
   readonly name: string;
+  /** The runtime driver that runs it, by name; the daemon's default (the process runtime) when unset. */
+  readonly runtime?: string;
   readonly image?: string;
   /** Compose `build:`: the image is to be built from the package; whether a runtime can is its call. */
   readonly build?: boolean;

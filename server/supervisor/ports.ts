@@ -33,7 +33,7 @@ const keyOf = (service: string, port: PortPlan | PortRow): string =>
  * Host ports for a project's services, on 127.0.0.1: a port asked for by number (`8080:80`) must
  * be free, else PORT_CONFLICT; the others come from the range. A project keeps its ports from one
  * start to the next; `recheck` moves those something else has taken since (`owned` says which of
- * the taken ones the project's own services hold).
+ * the taken ones the project's own services hold, as their runtime tells).
  */
 export async function allocatePorts(
   registry: Registry,
@@ -41,7 +41,7 @@ export async function allocatePorts(
   projectId: string,
   services: readonly ServicePlan[],
   recheck: boolean,
-  owned: (port: PortRow) => boolean = () => false,
+  owned: (port: PortRow) => Promise<boolean> = () => Promise.resolve(false),
 ): Promise<PortRow[]> {
   const existing = new Map(registry.ports(projectId).map((row) => [keyOf(row.serviceName, row), row]));
   const wanted = services.flatMap((service) => service.ports.filter((p) => p.exposure === "auto").map((p) => ({ service: service.name, port: p })));
@@ -52,7 +52,7 @@ export async function allocatePorts(
     taken.add(`${row.hostPort}/${row.protocol}`);
     result.push(row);
   };
-  const usable = async (row: PortRow): Promise<boolean> => !recheck || owned(row) || (await isFree(row.hostPort, row.protocol));
+  const usable = async (row: PortRow): Promise<boolean> => !recheck || (await owned(row)) || (await isFree(row.hostPort, row.protocol));
 
   for (const { service, port } of wanted) {
     const current = existing.get(keyOf(service, port));
@@ -60,7 +60,7 @@ export async function allocatePorts(
     if (port.hostPort !== undefined) {
       const row: PortRow = { ...base, hostPort: port.hostPort, fixed: true };
       const ours = current?.hostPort === port.hostPort;
-      if (taken.has(`${port.hostPort}/${port.protocol}`) || (!(ours && !recheck) && !owned(row) && !(await isFree(port.hostPort, port.protocol)))) {
+      if (taken.has(`${port.hostPort}/${port.protocol}`) || (!(ours && !recheck) && !(await owned(row)) && !(await isFree(port.hostPort, port.protocol)))) {
         throw supervisorError("PORT_CONFLICT", `${service} asks for host port ${port.hostPort}/${port.protocol}, which something else holds`, { service, host_port: String(port.hostPort), protocol: port.protocol });
       }
       claim(row);

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { TaskHandle } from "./runtime/driver";
 
 /** A project's status, as the registry stores it (the contract's lowercase spellings). */
 export type ProjectState = "registered" | "open" | "starting" | "running" | "degraded" | "stopping" | "stopped" | "failed";
@@ -29,9 +30,15 @@ export interface ServiceRow {
   readonly projectId: string;
   readonly name: string;
   readonly status: ServiceState;
-  readonly pid: number;
-  /** The process's start time (clock ticks since boot), to tell it from a later process with its pid. */
-  readonly pidStart: number;
+  /** The task running the service, as its runtime names it; none while it does not run. */
+  readonly handle?: TaskHandle | undefined;
+  /**
+   * Schema 1's process columns, from before runtimes named their tasks: stored and read back as
+   * given, while the supervisor writes and reads only the handle (migration 2 moved their values
+   * into it).
+   */
+  readonly pid?: number;
+  readonly pidStart?: number;
   readonly startedAt: string | undefined;
   readonly restartCount: number;
 }
@@ -84,6 +91,11 @@ const MIGRATIONS: readonly string[] = [
      UNIQUE (host_port, protocol)
    );
    CREATE INDEX projects_status ON projects(status);`,
+  // A running service is named by its runtime's handle (driver + the runtime's own id), not by a
+  // pid: a container runtime has none. pid/pid_start stay, unread, as SQLite keeps columns.
+  `ALTER TABLE services ADD COLUMN runtime TEXT;
+   ALTER TABLE services ADD COLUMN handle TEXT;
+   UPDATE services SET runtime = 'process', handle = pid || '@' || pid_start WHERE pid > 0;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -131,7 +143,8 @@ export class Registry {
       deleteServices: db.prepare("DELETE FROM services WHERE project_id = ?"),
       insertService: db.prepare("INSERT INTO services (project_id, name, status) VALUES (?, ?, 'stopped')"),
       updateService: db.prepare(
-        "UPDATE services SET status = @status, pid = @pid, pid_start = @pidStart, started_at = @startedAt, restart_count = @restartCount WHERE project_id = @projectId AND name = @name",
+        `UPDATE services SET status = @status, runtime = @runtime, handle = @handle, pid = @pid, pid_start = @pidStart, started_at = @startedAt, restart_count = @restartCount
+         WHERE project_id = @projectId AND name = @name`,
       ),
       ports: db.prepare("SELECT * FROM ports WHERE project_id = ? ORDER BY service_name, container_port, protocol"),
       allPorts: db.prepare("SELECT host_port, protocol FROM ports"),
@@ -209,6 +222,7 @@ export class Registry {
       projectId: r.project_id,
       name: r.name,
       status: r.status as ServiceState,
+      handle: r.runtime !== null && r.handle !== null ? { driver: r.runtime, id: r.handle } : undefined,
       pid: r.pid,
       pidStart: r.pid_start,
       startedAt: r.started_at ?? undefined,
@@ -217,7 +231,17 @@ export class Registry {
   }
 
   updateService(row: ServiceRow): void {
-    this.statements.updateService.run({ ...row, startedAt: row.startedAt ?? null });
+    this.statements.updateService.run({
+      projectId: row.projectId,
+      name: row.name,
+      status: row.status,
+      runtime: row.handle?.driver ?? null,
+      handle: row.handle?.id ?? null,
+      pid: row.pid ?? 0,
+      pidStart: row.pidStart ?? 0,
+      startedAt: row.startedAt ?? null,
+      restartCount: row.restartCount,
+    });
   }
 
   ports(projectId: string): PortRow[] {
@@ -285,6 +309,8 @@ interface RawService {
   project_id: string;
   name: string;
   status: string;
+  runtime: string | null;
+  handle: string | null;
   pid: number;
   pid_start: number;
   started_at: string | null;

@@ -1,15 +1,16 @@
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { Registry } from "./registry";
 import { Supervisor, type SupervisorSettings } from "./supervisor";
 
-export interface SupervisorDeps extends SupervisorSettings {
-  readonly logger: Logger;
-}
+export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly logger: Logger };
 
 /** gRPC binding of ghostd.supervisor.v1.Supervisor over the Supervisor domain module. */
 export function supervisorService(deps: SupervisorDeps): ServiceBinding {
-  const supervisor = new Supervisor(deps);
+  const registry = new Registry(join(deps.home, "registry.db"));
+  const supervisor = new Supervisor({ ...deps, registry });
   const { logger } = deps;
   // Projects that were running when the daemon stopped come back, without holding the start-up.
   void supervisor.reconcile().catch((err: unknown) => logger.error({ err }, "reconciling projects failed"));
@@ -20,10 +21,17 @@ export function supervisorService(deps: SupervisorDeps): ServiceBinding {
     stopProject: unary(logger, (req) => supervisor.stop(req.projectId, req.timeoutSeconds)),
     deleteProjectRuntime: unary(logger, (req) => supervisor.deleteRuntime(req.projectId, req.force)),
     listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
-    getProjectStatus: unary(logger, (req) => supervisor.status(req.projectId)),
+    getProjectStatus: unary(logger, (req) => supervisor.describe(req.projectId)),
     getProjectLogs: serverStream(logger, (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
     validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
   };
-  return bindService(SupervisorService, handlers, () => supervisor.close());
+  const close = async (): Promise<void> => {
+    try {
+      await supervisor.close();
+    } finally {
+      registry.close();
+    }
+  };
+  return bindService(SupervisorService, handlers, close);
 }

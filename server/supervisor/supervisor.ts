@@ -1,164 +1,119 @@
-import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { constants as osConstants } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import type { Logger } from "pino";
-import {
-  LogStream,
+import type {
+  DeleteProjectRuntimeResponse,
+  EnsureProjectResponse,
+  GetProjectLogsResponse,
+  GetProjectStatusResponse,
+  ListProjectsResponse,
+  OpenProjectResponse,
   ProjectStatus,
-  Protocol,
-  ServiceState,
-  type DeleteProjectRuntimeResponse,
-  type EnsureProjectRequest,
-  type EnsureProjectResponse,
-  type GetProjectLogsResponse,
-  type GetProjectStatusResponse,
-  type ListProjectsResponse,
-  type OpenProjectResponse,
-  type PortMapping,
-  type ResolvePortsResponse,
-  type ServiceStatus,
-  type StartProjectResponse,
-  type StopProjectResponse,
-  type ValidateComposeResponse,
+  ResolvePortsResponse,
+  ServiceStatus,
+  StartProjectResponse,
+  StopProjectResponse,
+  ValidateComposeResponse,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../errors";
+import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
-import { DocumentError, parseYaml } from "./documents";
-import { HealthMonitor } from "./health";
-import { interpolate } from "./interpolate";
-import { ProjectLogs, type LogLine } from "./logs";
-import { eventStream } from "../event-stream";
-import { parseManifest, type Manifest } from "./manifest";
-import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
-import { allocatePorts, heldByGroup, type PortRange } from "./ports";
+import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus } from "./contract";
+import { LogBooks } from "./logs";
+import type { ProjectPlan } from "./plan";
+import { AutosaveSettings, loadRegisteredPlan } from "./plan-loader";
+import { allocatePorts, type PortRange } from "./ports";
+import { ProjectRun, type RunSettings } from "./project-run";
 import { supervisorError, underReason } from "./reasons";
-import { Registry, type PortRow, type ProjectRow, type ProjectState, type ServiceRow, type ServiceState as ServiceStateName } from "./registry";
-import { mountVariable, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
+import { registerProject, type Registration } from "./registration";
+import type { ProjectRow, ProjectState, Registry } from "./registry";
+import type { Removed, RuntimeRegistry } from "./runtime/runtimes";
+import { StateLayout, StateMeter } from "./state-layout";
 
 export interface SupervisorSettings {
-  /** GHOSTD_HOME: the registry, default state paths and logs live under it. */
+  /** GHOSTD_HOME: default state paths and logs live under it. */
   readonly home: string;
+  /** Opened and closed by whoever made the supervisor: it outlives close(). */
+  readonly registry: Registry;
   readonly portRange: PortRange;
-  readonly runtime: RuntimeDriver;
+  /** The runtime drivers, by name; each service runs on the one its plan names. */
+  readonly runtimes: RuntimeRegistry;
   readonly logger: Logger;
   /** The environment services start from, filtered to what a service needs (PATH, locale). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Time for restarts, healthchecks and the start settle; the system's unless a test moves it by hand. */
+  readonly clock?: Clock;
 }
 
-const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const COMPOSE_FILES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
-const MANIFEST_FILES = ["vibe.yaml", "vibe.yml", "vibe.json"];
-const DEFAULT_STOP_MS = 30_000;
-/** How long the youngest service must have run when StartProject returns. */
-const START_SETTLE_MS = 100;
-/** Host environment a service inherits; everything else comes from its plan. */
-const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TMPDIR"];
 const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running", "degraded"]);
 
-interface LiveService {
-  readonly plan: ServicePlan;
-  status: ServiceStateName;
-  running: RunningService | undefined;
-  context: ServiceContext | undefined;
-  startedAt: Date | undefined;
-  restartCount: number;
-  /** Restarts in a row, for the backoff; reset when a run lasts. */
-  consecutive: number;
-  stopping: boolean;
-  health: HealthMonitor | undefined;
-  lastExit: number | undefined;
-  backoff: NodeJS.Timeout | undefined;
-  exitWaiters: ((code: number) => void)[];
-}
-
-interface LiveProject {
-  readonly id: string;
-  readonly plan: ProjectPlan;
-  readonly services: Map<string, LiveService>;
-  readonly logs: ProjectLogs;
-  secrets: Readonly<Record<string, string>>;
-  ports: PortRow[];
-  stopping: boolean;
-}
-
 /**
- * The supervisor: registers projects, turns their manifests into plans, runs them through a
- * runtime driver, and keeps the registry, logs and ports. It knows nothing of gRPC or HTTP; it
- * takes and returns the contract's messages and raises seed 002's reasons.
+ * The supervisor's face to seed 002's contract: it takes and returns the contract's messages and
+ * raises its reasons, one lifecycle operation at a time per project. What happens underneath is
+ * in its own modules: registration, plan loading, a ProjectRun per running project over a
+ * ServiceInstance per service, the runtime drivers, the state layout and the registry.
  */
 export class Supervisor {
+  private readonly runs = new Map<string, ProjectRun>();
+  private readonly locks = new ProjectLocks();
+  private readonly logBooks: LogBooks;
+  private readonly meter = new StateMeter();
+  private readonly autosave: AutosaveSettings;
+  /** Aborted by close(): no restart, preparation or listing goes on after it. */
+  private readonly lifetime = new AbortController();
   private readonly registry: Registry;
-  private readonly live = new Map<string, LiveProject>();
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly logBooks = new Map<string, ProjectLogs>();
-  private readonly autosave = new Map<string, { source: string; enabled: boolean }>();
-  private closing = false;
+  private readonly runSettings: RunSettings;
 
   constructor(private readonly settings: SupervisorSettings) {
-    this.registry = new Registry(join(settings.home, "registry.db"));
+    this.registry = settings.registry;
+    this.logBooks = new LogBooks(join(settings.home, "logs"));
+    this.autosave = new AutosaveSettings((project, err) => settings.logger.warn({ err, project }, "the registered manifest no longer loads"));
+    this.runSettings = { registry: settings.registry, runtimes: settings.runtimes, clock: settings.clock ?? systemClock, lifetime: this.lifetime.signal, hostEnv: settings.env };
   }
 
-  // ---- registration -------------------------------------------------------------------------
-
-  ensure(request: EnsureProjectRequest): Promise<EnsureProjectResponse> {
-    return this.locked(request.projectId, () => {
-      const { projectId, packagePath } = request;
-      checkEnsureArguments(request);
-      const existing = this.registry.project(projectId);
-      if (existing) checkSameRegistration(existing, request);
-      if (!isDirectory(packagePath)) throw supervisorError("PATH_NOT_FOUND", `package_path ${packagePath} is not a directory`);
-      const statePath = request.statePath || existing?.statePath || join(this.settings.home, "projects", projectId);
-      const source = request.manifest ?? readManifest(packagePath);
-      const { manifest, plan } = this.load(source, packagePath);
-      if (request.appId !== manifest.id) throw supervisorError("INVALID_MANIFEST", `app_id ${request.appId} does not match the manifest's id ${manifest.id}`);
-      makeStateDirectories(statePath, manifest.state.volumes.map((v) => v.name));
-      const namespace = namespaceOf(projectId);
-      if (existing) this.registry.updateManifest(projectId, source, manifest.name, manifest.version, plan.services.length);
-      else this.registry.insertProject({ projectId, appId: manifest.id, packagePath, statePath, manifest: source, name: manifest.name, version: manifest.version, namespace, serviceCount: plan.services.length });
-      return Promise.resolve({ projectId, namespace, created: !existing });
-    });
+  ensure(request: Registration): Promise<EnsureProjectResponse> {
+    return this.locks.run(request.projectId, () => Promise.resolve(registerProject(this.registry, this.settings.home, request)));
   }
 
   list(filter: ProjectStatus | undefined): ListProjectsResponse {
     const status = filter === undefined ? undefined : projectStateOf(filter);
-    return {
-      projects: this.registry.summaries(status).map((row) => ({
-        projectId: row.projectId,
-        appId: row.appId,
-        name: row.name,
-        status: projectStatusOf(row.status),
-        serviceCount: row.serviceCount,
-        portCount: row.portCount,
-      })),
-    };
+    return { projects: this.registry.summaries(status).map(projectSummary) };
   }
 
+  /**
+   * A project's status with its state's disk usage as last measured (none before a first
+   * `describe`): synchronous, for callers that want the registry's view without a disk walk.
+   */
   status(projectId: string): GetProjectStatusResponse {
     const row = this.row(projectId);
+    const usage = this.meter.lastOf(new StateLayout(row.statePath));
     return {
       projectId,
       appId: row.appId,
       name: row.name,
       version: row.version,
       status: projectStatusOf(row.status),
-      services: this.serviceStatuses(row),
+      services: this.serviceStatuses(projectId),
       ports: this.registry.ports(projectId).map(portMapping),
-      stateSizeBytes: diskUsage(join(row.statePath, "current")),
-      snapshotCount: countSnapshots(row.statePath),
-      autosaveEnabled: this.autosaveOf(row),
+      stateSizeBytes: usage.sizeBytes,
+      snapshotCount: usage.snapshotCount,
+      autosaveEnabled: this.autosave.of(projectId, row.manifest),
     };
   }
 
+  /** GetProjectStatus: the status, with the state measured now (an asynchronous walk of current/). */
+  async describe(projectId: string): Promise<GetProjectStatusResponse> {
+    await this.meter.measure(new StateLayout(this.row(projectId).statePath));
+    return this.status(projectId);
+  }
+
   /**
-   * A file that imports stays `valid` even with services this runtime cannot run (it is valid
-   * Compose); each of those is a warning, naming what OpenProject would refuse. An invalid
-   * file's services are not judged: their errors come first.
+   * A file that imports stays `valid` even with services this daemon's runtimes cannot run (it
+   * is valid Compose); each of those is a warning, naming what OpenProject would refuse. An
+   * invalid file's services are not judged: their errors come first.
    */
   validateCompose(content: Uint8Array): ValidateComposeResponse {
     const { valid, services, report } = importCompose(Buffer.from(content).toString("utf8"));
-    const { runtime } = this.settings;
-    const unrunnable = valid ? runtime.problems(services).map((p) => `services.${p.service}: cannot run on the ${runtime.name} runtime: ${p.problem}`) : [];
+    const unrunnable = valid ? this.settings.runtimes.unrunnable(services).map((w) => `services.${w}`) : [];
     return {
       valid,
       services: report.services,
@@ -169,74 +124,60 @@ export class Supervisor {
     };
   }
 
-  // ---- lifecycle ------------------------------------------------------------------------------
-
   open(projectId: string): Promise<OpenProjectResponse> {
-    return this.locked(projectId, async () => {
+    return this.locks.run(projectId, async () => {
       const row = this.row(projectId);
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
-      const { plan } = this.loadAgain(row);
-      const prepared = await this.settings.runtime.prepare(plan.services);
-      for (const service of plan.services) {
-        for (const mount of service.mounts) {
-          if (mount.kind === "files") copyFiles(join(row.packagePath, mount.source), join(row.statePath, "current", "files", mount.source));
-          if (mount.kind === "volume") mkdirSync(join(row.statePath, "current", "volumes", mount.source), { recursive: true, mode: 0o700 });
-        }
-      }
+      const { plan } = loadRegisteredPlan(row.manifest, row.packagePath);
+      const prepared = await this.settings.runtimes.prepare(plan.services, { signal: this.lifetime.signal });
+      new StateLayout(row.statePath).populate(row.packagePath, plan.services);
       const stored: ProjectPlan = { ...plan, warnings: [...plan.warnings, ...prepared.warnings] };
       this.registry.setPlan(projectId, JSON.stringify(stored), plan.services.map((s) => s.name), "open");
-      return { projectId, services: this.serviceStatuses(this.row(projectId)), imagesPulled: prepared.imagesPulled, warnings: [...stored.warnings] };
+      return { projectId, services: this.serviceStatuses(projectId), imagesPulled: prepared.imagesPulled, warnings: [...stored.warnings] };
     });
   }
 
   start(projectId: string, secrets: Readonly<Record<string, string>>): Promise<StartProjectResponse> {
-    return this.locked(projectId, async () => {
+    return this.locks.run(projectId, async () => {
       const row = this.row(projectId);
       if (row.plan === undefined) throw supervisorError("NOT_OPEN", `project ${projectId} is not open; call OpenProject first`);
       if (RUNNING_STATES.has(row.status)) throw supervisorError("ALREADY_RUNNING", `project ${projectId} is ${row.status}`);
       const plan = JSON.parse(row.plan) as ProjectPlan;
       const missing = plan.secrets.filter((s) => s.required && !(s.name in secrets)).map((s) => s.name);
       if (missing.length > 0) throw supervisorError("MISSING_SECRET", `project ${projectId} needs the secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
-      await this.startProject(row, plan, secrets);
-      const after = this.row(projectId);
-      return { projectId, services: this.serviceStatuses(after), ports: this.registry.ports(projectId).map(portMapping) };
+      await this.startRun(row, plan, secrets);
+      return { projectId, services: this.serviceStatuses(projectId), ports: this.registry.ports(projectId).map(portMapping) };
     });
   }
 
   stop(projectId: string, timeoutSeconds: number | undefined): Promise<StopProjectResponse> {
-    return this.locked(projectId, async () => {
-      const row = this.row(projectId);
-      const project = this.live.get(projectId);
-      if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running`);
+    return this.locks.run(projectId, async () => {
+      const run = this.running(projectId, `project ${projectId} is not running`);
       if (timeoutSeconds !== undefined && (timeoutSeconds < 0 || timeoutSeconds > 3600)) throw supervisorError("INVALID_ARGUMENT", "timeout_seconds must be from 0 to 3600");
       this.registry.setDesiredRunning(projectId, false);
       this.registry.setStatus(projectId, "stopping");
-      await this.stopServices(project, timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000);
+      await run.stop(timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000);
       this.registry.setStatus(projectId, "stopped");
-      return { projectId, services: this.serviceStatuses(this.row(projectId)) };
+      return { projectId, services: this.serviceStatuses(projectId) };
     });
   }
 
   deleteRuntime(projectId: string, force: boolean): Promise<DeleteProjectRuntimeResponse> {
-    return this.locked(projectId, async () => {
+    return this.locks.run(projectId, async () => {
       const row = this.row(projectId);
-      const project = this.live.get(projectId);
+      const run = this.runs.get(projectId);
       const removed: string[] = [];
-      if (RUNNING_STATES.has(row.status) && project) {
+      if (RUNNING_STATES.has(row.status) && run) {
         if (!force) throw supervisorError("STILL_RUNNING", `project ${projectId} is running; stop it first, or pass force`);
         this.registry.setDesiredRunning(projectId, false);
-        for (const service of project.services.values()) if (service.running) removed.push(`process ${service.running.pid} (${service.plan.name})`);
-        await this.stopServices(project, 10_000);
+        removed.push(...run.tasks().map(({ service, handle }) => `${handle.driver} ${this.settings.runtimes.displayId(handle)} (${service})`));
+        await run.stop(10_000);
       }
-      for (const record of this.registry.services(projectId)) {
-        const cleaned = this.settings.runtime.cleanup(record);
-        if (cleaned) removed.push(`${cleaned} (${record.name}, left by an earlier run)`);
-      }
-      for (const port of this.registry.ports(projectId)) removed.push(`port 127.0.0.1:${port.hostPort}/${port.protocol} (${port.serviceName}:${port.containerPort})`);
+      removed.push(...(await this.removeLeftovers(row)).map(({ service, removed: what }) => `${what} (${service}, left by an earlier run)`));
+      removed.push(...this.registry.ports(projectId).map((p) => `port 127.0.0.1:${p.hostPort}/${p.protocol} (${p.serviceName}:${p.containerPort})`));
       this.registry.deletePorts(projectId);
-      const logs = this.logsOf(projectId);
-      removed.push(...logs.remove().map((file) => `log ${file}`));
-      this.live.delete(projectId);
+      removed.push(...this.logBooks.of(projectId).remove().map((file) => `log ${file}`));
+      this.runs.delete(projectId);
       this.registry.setPlan(projectId, undefined, [], "registered");
       return { projectId, resourcesRemoved: removed };
     });
@@ -245,31 +186,21 @@ export class Supervisor {
   /**
    * A project keeps its ports while stopped, so without `refresh` the answer is the allocation
    * kept (none before a first start). Re-checking ports is about the services holding them, so
-   * `refresh` needs the project running.
+   * `refresh` needs the project running; a service whose port moved starts again to listen
+   * where it now should.
    */
-  async resolvePorts(projectId: string, refresh: boolean): Promise<ResolvePortsResponse> {
-    return this.locked(projectId, async () => {
-      const row = this.row(projectId);
+  resolvePorts(projectId: string, refresh: boolean): Promise<ResolvePortsResponse> {
+    return this.locks.run(projectId, async () => {
+      this.row(projectId);
       if (!refresh) return { ports: this.registry.ports(projectId).map(portMapping) };
-      const project = this.live.get(projectId);
-      if (!project || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", `project ${projectId} is not running; refresh re-checks the ports of a running project`);
-      const before = new Map(project.ports.map((p) => [`${p.serviceName}:${p.containerPort}/${p.protocol}`, p.hostPort]));
-      const owned = (port: PortRow): boolean => {
-        const pid = project.services.get(port.serviceName)?.running?.pid;
-        return pid !== undefined && heldByGroup(port.hostPort, port.protocol, pid);
-      };
-      project.ports = await allocatePorts(this.registry, this.settings.portRange, projectId, project.plan.services, true, owned);
-      // A service whose port moved is started again, to listen where it now should.
-      const moved = new Set(project.ports.filter((p) => before.get(`${p.serviceName}:${p.containerPort}/${p.protocol}`) !== p.hostPort).map((p) => p.serviceName));
-      for (const name of moved) {
-        const service = project.services.get(name);
-        if (!service) continue;
-        project.logs.note(name, "restarted: its host port moved");
-        await this.stopService(project, service, undefined);
-        // ResolvePorts has no START_FAILED: a service that cannot start again fails as after a crash.
-        await this.startService(project, service).catch((err: unknown) => this.restartFailed(project, service, err));
-      }
-      return { ports: project.ports.map(portMapping) };
+      const run = this.running(projectId, `project ${projectId} is not running; refresh re-checks the ports of a running project`);
+      const keyOf = (p: { serviceName: string; containerPort: number; protocol: string }): string => `${p.serviceName}:${p.containerPort}/${p.protocol}`;
+      const before = new Map(run.ports.map((p) => [keyOf(p), p.hostPort]));
+      const ports = await allocatePorts(this.registry, this.settings.portRange, projectId, run.plan.services, true, (port) => run.holds(port));
+      run.movePorts(ports);
+      // ResolvePorts has no START_FAILED: a service that cannot start again fails as after a crash.
+      for (const name of new Set(ports.filter((p) => before.get(keyOf(p)) !== p.hostPort).map((p) => p.serviceName))) await run.restart(name, "its host port moved");
+      return { ports: ports.map(portMapping) };
     });
   }
 
@@ -280,81 +211,68 @@ export class Supervisor {
   async *logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, signal: AbortSignal): AsyncGenerator<GetProjectLogsResponse> {
     const row = this.row(projectId);
     if (tailLines !== undefined && (tailLines < 0 || tailLines > 100_000)) throw supervisorError("INVALID_ARGUMENT", "tail_lines must be from 0 to 100000");
-    if (service !== undefined && service !== "") {
-      const names = row.plan === undefined ? [] : (JSON.parse(row.plan) as ProjectPlan).services.map((s) => s.name);
-      if (!names.includes(service)) throw supervisorError("NOT_FOUND", `project ${projectId} has no service ${service}`);
-    }
     const only = service || undefined;
-    const logs = this.logsOf(projectId);
-    const wanted = (line: LogLine): boolean => only === undefined || line.service === only;
-    // Subscribed before the tail is read (both synchronous), so no line falls between the two.
-    const followed = follow ? eventStream<LogLine[]>(signal, (sink) => logs.follow((lines) => void sink.push(lines.filter(wanted))))[Symbol.asyncIterator]() : undefined;
-    const pending = followed?.next();
-    try {
-      yield* inPages(logs.tail(tailLines ?? 100, only).map(logEntry));
-      if (!followed || !pending) return;
-      for (let step = await pending; !step.done; step = await followed.next()) yield* inPages(step.value.flat().map(logEntry));
-    } finally {
-      await followed?.return?.();
+    if (only !== undefined && !(row.plan === undefined ? [] : (JSON.parse(row.plan) as ProjectPlan).services.map((s) => s.name)).includes(only)) {
+      throw supervisorError("NOT_FOUND", `project ${projectId} has no service ${only}`);
     }
+    for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) yield* logPages(lines);
   }
 
-  /** On daemon start: projects that were running are started again; nothing is left half-started. */
+  /**
+   * On daemon start: what an earlier daemon left is removed, and projects that were running are
+   * started again. A project whose leftovers cannot be told (a runtime that does not answer) is
+   * not started over what may still run; the others go on.
+   */
   async reconcile(): Promise<void> {
     for (const row of this.registry.projects()) {
-      for (const record of this.registry.services(row.projectId)) {
-        const cleaned = this.settings.runtime.cleanup(record);
-        if (cleaned) this.settings.logger.warn({ project: row.projectId, service: record.name, cleaned }, "removed what an earlier run left");
-        this.registry.updateService({ ...record, status: "stopped", pid: 0, pidStart: 0 });
-      }
-      if (!row.desiredRunning || row.plan === undefined) {
-        if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
-        continue;
-      }
-      const plan = JSON.parse(row.plan) as ProjectPlan;
-      const needed = plan.secrets.filter((s) => s.required).map((s) => s.name);
-      if (needed.length > 0) {
-        // Secrets are never stored: a project that needs them waits for StartProject.
-        this.registry.setStatus(row.projectId, "stopped");
-        this.registry.setDesiredRunning(row.projectId, false);
-        this.logsOf(row.projectId).note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
-        continue;
-      }
-      this.registry.setStatus(row.projectId, "stopped");
-      await this.locked(row.projectId, () => this.startProject(this.row(row.projectId), plan, {})).catch((err: unknown) => {
-        this.settings.logger.error({ err, project: row.projectId }, "could not start the project again");
-      });
+      await this.reconcileProject(row).catch((err: unknown) => this.settings.logger.error({ err, project: row.projectId }, "could not bring the project back"));
     }
   }
 
   /** On daemon stop: services stop, and projects that were running start again with the next daemon. */
   async close(): Promise<void> {
-    this.closing = true;
+    this.lifetime.abort();
     await Promise.all(
-      [...this.live.values()].map(async (project) => {
-        const row = this.registry.project(project.id);
-        await this.stopServices(project, 5000);
-        if (row && RUNNING_STATES.has(row.status)) this.registry.setStatus(project.id, "stopped");
+      [...this.runs.values()].map(async (run) => {
+        const row = this.registry.project(run.id);
+        await run.stop(5000);
+        if (row && RUNNING_STATES.has(row.status)) this.registry.setStatus(run.id, "stopped");
       }),
     );
-    this.registry.close();
   }
 
-  // ---- internals ------------------------------------------------------------------------------
+  private async reconcileProject(row: ProjectRow): Promise<void> {
+    const { logger } = this.settings;
+    if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
+    for (const { service, removed } of await this.removeLeftovers(row)) logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
+    for (const record of this.registry.services(row.projectId)) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
+    if (!row.desiredRunning || row.plan === undefined) return;
+    this.registry.setStatus(row.projectId, "stopped");
+    const plan = JSON.parse(row.plan) as ProjectPlan;
+    const needed = plan.secrets.filter((s) => s.required).map((s) => s.name);
+    if (needed.length > 0) {
+      // Secrets are never stored: a project that needs them waits for StartProject.
+      this.registry.setDesiredRunning(row.projectId, false);
+      this.logBooks.of(row.projectId).note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
+      return;
+    }
+    await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}));
+  }
 
-  /** One lifecycle operation at a time per project. */
-  private locked<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(projectId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(projectId, settled);
-    void settled.then(() => {
-      if (this.locks.get(projectId) === settled) this.locks.delete(projectId);
+  private async startRun(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
+    // StartProject's contract has START_FAILED for all that stops a start; PORT_CONFLICT is its cause.
+    const ports = await allocatePorts(this.registry, this.settings.portRange, row.projectId, plan.services, false).catch((err: unknown) => {
+      throw err instanceof DomainError ? underReason("START_FAILED", err) : err;
     });
-    return next;
+    const run = new ProjectRun({ project: row, plan, logs: this.logBooks.of(row.projectId), secrets, ports }, this.runSettings);
+    this.runs.set(row.projectId, run);
+    await run.start();
+  }
+
+  /** What each runtime finds in the project's namespace, and what the registry says runs, that this daemon did not start. */
+  private removeLeftovers(row: ProjectRow): Promise<Removed[]> {
+    const known = this.registry.services(row.projectId).flatMap((s) => (s.handle ? [{ handle: s.handle, service: s.name }] : []));
+    return this.settings.runtimes.removeLeftovers(row.namespace, known, { signal: this.lifetime.signal });
   }
 
   private row(projectId: string): ProjectRow {
@@ -363,468 +281,36 @@ export class Supervisor {
     return row;
   }
 
-  /** One log book per project, whether it runs or not, so followers see the next start too. */
-  private logsOf(projectId: string): ProjectLogs {
-    let logs = this.logBooks.get(projectId);
-    if (!logs) {
-      logs = new ProjectLogs(join(this.settings.home, "logs", projectId));
-      this.logBooks.set(projectId, logs);
-    }
-    return logs;
+  /** The project's run, if the project is running: NOT_RUNNING (with `message`) otherwise. */
+  private running(projectId: string, message: string): ProjectRun {
+    const row = this.row(projectId);
+    const run = this.runs.get(projectId);
+    if (!run || !RUNNING_STATES.has(row.status)) throw supervisorError("NOT_RUNNING", message);
+    return run;
   }
 
-  /**
-   * Whether a registered project autosaves, from its manifest parsed once per text (GetProjectStatus
-   * asks each call). A manifest this daemon no longer accepts (stricter rules since it was
-   * registered) autosaves nothing: GetProjectStatus, whose only reason is NOT_FOUND, still answers,
-   * and OpenProject says what is wrong.
-   */
-  private autosaveOf(row: ProjectRow): boolean {
-    const cached = this.autosave.get(row.projectId);
-    if (cached?.source === row.manifest) return cached.enabled;
-    let enabled = false;
-    try {
-      enabled = parseManifestText(row.manifest).state.autosave;
-    } catch (err) {
-      this.settings.logger.warn({ err, project: row.projectId }, "the registered manifest no longer loads");
-    }
-    this.autosave.set(row.projectId, { source: row.manifest, enabled });
-    return enabled;
+  private serviceStatuses(projectId: string): ServiceStatus[] {
+    const run = this.runs.get(projectId);
+    return this.registry.services(projectId).map((record) => serviceStatus(record, run?.services.get(record.name)?.status ?? record.status, record.handle ? this.settings.runtimes.displayId(record.handle) : ""));
   }
 
-  /** A manifest's text as a validated manifest and its plan; every problem is INVALID_MANIFEST. */
-  private load(source: string, packagePath: string): { manifest: Manifest; plan: ProjectPlan } {
-    const manifest = parseManifestText(source);
-    if (manifest.runtime.mode === "native") {
-      const withHealth = new Set(manifest.services.filter((s) => s.healthcheck).map((s) => s.name));
-      const services = manifest.services.map((s) => ({
-        ...s,
-        dependsOn: s.dependsOn.map((d) => ({ ...d, condition: withHealth.has(d.service) ? ("service_healthy" as const) : d.condition })),
-      }));
-      const order = startOrder(services);
-      if ("cycle" in order) throw supervisorError("INVALID_MANIFEST", `dependsOn has a cycle: ${order.cycle.join(" -> ")}`);
-      return { manifest, plan: { mode: "native", services: order.order, volumes: manifest.state.volumes.map((v) => v.name), secrets: manifest.secrets, warnings: [] } };
-    }
-    const file = manifest.runtime.composeFile ?? COMPOSE_FILES.find((f) => existsSync(join(packagePath, f)));
-    if (!file || !existsSync(join(packagePath, file))) {
-      throw supervisorError("INVALID_MANIFEST", `compose mode needs a compose file: ${manifest.runtime.composeFile ?? COMPOSE_FILES.join(", ")} not found in ${packagePath}`);
-    }
-    const imported = importCompose(readFileSync(join(packagePath, file), "utf8"), {
-      readPackageFile: (relative) => {
-        const path = join(packagePath, relative);
-        return existsSync(path) ? readFileSync(path, "utf8") : undefined;
-      },
+}
+
+/** One lifecycle operation at a time per project; the others wait their turn, in order. */
+class ProjectLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(projectId) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(projectId, settled);
+    void settled.then(() => {
+      if (this.tails.get(projectId) === settled) this.tails.delete(projectId);
     });
-    if (!imported.valid) throw supervisorError("INVALID_MANIFEST", `${file} cannot be imported: ${imported.report.errors.join("; ")}`);
-    const rejected = imported.report.rejected.map((f) => `${f.path}: ${f.reason}`);
-    return {
-      manifest,
-      plan: { mode: "compose", services: imported.services, volumes: imported.volumes, secrets: manifest.secrets, warnings: [...imported.report.warnings, ...rejected] },
-    };
+    return next;
   }
-
-  /**
-   * A registered project's plan, from its manifest and the package as it is now. A package that
-   * stopped loading since EnsureProject leaves nothing to prepare: OpenProject's contract tells
-   * that as IMAGE_PULL_FAILED, with INVALID_MANIFEST as its cause.
-   */
-  private loadAgain(row: ProjectRow): { manifest: Manifest; plan: ProjectPlan } {
-    try {
-      return this.load(row.manifest, row.packagePath);
-    } catch (err) {
-      throw err instanceof DomainError ? underReason("IMAGE_PULL_FAILED", err, `the package ${row.packagePath} no longer loads: ${err.message}; fix it, or call EnsureProject again`) : err;
-    }
-  }
-
-  private async startProject(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
-    const projectId = row.projectId;
-    // StartProject's contract has START_FAILED for all that stops a start; PORT_CONFLICT is its cause.
-    const ports = await allocatePorts(this.registry, this.settings.portRange, projectId, plan.services, false).catch((err: unknown) => {
-      throw err instanceof DomainError ? underReason("START_FAILED", err) : err;
-    });
-    const project: LiveProject = {
-      id: projectId,
-      plan,
-      services: new Map(plan.services.map((s) => [s.name, newLiveService(s)])),
-      logs: this.logsOf(projectId),
-      secrets,
-      ports,
-      stopping: false,
-    };
-    project.logs.redact(Object.values(secrets));
-    this.live.set(projectId, project);
-    this.registry.setDesiredRunning(projectId, true);
-    this.registry.setStatus(projectId, "starting");
-    let current = plan.services[0]?.name ?? "";
-    try {
-      for (const service of plan.services) {
-        const live = project.services.get(service.name);
-        if (!live) continue;
-        current = service.name;
-        await this.awaitDependencies(project, service);
-        await this.startService(project, live);
-      }
-      // A service that dies at once (a missing file, a port in use) fails the start: the call
-      // returns once each service has run a moment, not while it is already on its way out.
-      const youngest = Math.max(...[...project.services.values()].map((s) => s.startedAt?.getTime() ?? 0));
-      if (youngest + START_SETTLE_MS > Date.now()) await new Promise((resolve) => setTimeout(resolve, youngest + START_SETTLE_MS - Date.now()));
-      const crashed = [...project.services.values()].find((s) => s.status === "failed");
-      if (crashed) throw new DependencyError(crashed.plan.name, `${crashed.plan.name} exited with ${crashed.lastExit ?? "a signal"} right after it started`);
-    } catch (err) {
-      const cause = err instanceof DomainError ? underReason("START_FAILED", err).metadata : {};
-      const failedService = err instanceof DependencyError ? err.service : current;
-      const lines = project.logs.tail(10, failedService).map((l) => l.line).filter((l) => !l.startsWith("[ghostd]"));
-      project.logs.note(failedService, `the project failed to start: ${(err as Error).message}`);
-      await this.stopServices(project, 5000);
-      this.registry.setDesiredRunning(projectId, false);
-      this.registry.setStatus(projectId, "failed");
-      throw supervisorError("START_FAILED", `${(err as Error).message}${lines.length > 0 ? `; last lines of ${failedService}: ${lines.join(" | ")}` : ""}`, cause);
-    }
-    this.updateProjectStatus(project);
-  }
-
-  private async awaitDependencies(project: LiveProject, service: ServicePlan): Promise<void> {
-    for (const dependency of service.dependsOn) {
-      const other = project.services.get(dependency.service);
-      if (!other) continue;
-      if (dependency.condition === "service_healthy") {
-        if (!other.health) throw new DependencyError(dependency.service, `${service.name} waits for ${dependency.service} to be healthy, and it has no healthcheck`);
-        await other.health.healthy().catch((err: unknown) => {
-          throw new DependencyError(dependency.service, `${dependency.service} did not become healthy: ${(err as Error).message}`);
-        });
-      } else if (dependency.condition === "service_completed_successfully") {
-        const code = other.lastExit ?? (await new Promise<number>((resolve) => other.exitWaiters.push(resolve)));
-        if (code !== 0) throw new DependencyError(dependency.service, `${dependency.service} exited with ${code}; ${service.name} needs it to complete successfully`);
-      } else if (other.status === "failed") {
-        throw new DependencyError(dependency.service, `${dependency.service} exited with ${other.lastExit ?? "a signal"}; ${service.name} needs it running`);
-      } else if (!other.running && other.lastExit === undefined) {
-        throw new DependencyError(dependency.service, `${dependency.service} is not running`);
-      }
-    }
-  }
-
-  private async startService(project: LiveProject, live: LiveService): Promise<void> {
-    const row = this.row(project.id);
-    const context = this.context(row, project, live.plan);
-    live.context = context;
-    live.stopping = false;
-    live.lastExit = undefined;
-    this.setService(project, live, "starting");
-    const running = await this.settings.runtime.start(context, (stream, chunk) => project.logs.write(live.plan.name, stream, chunk));
-    live.running = running;
-    live.startedAt = new Date();
-    this.setService(project, live, "running");
-    project.logs.note(live.plan.name, `started (${this.settings.runtime.name} ${running.id})`);
-    void running.exited.then((exit) => this.exited(project, live, running, exit.code ?? 128 + signalNumber(exit.signal)));
-    if (live.plan.healthcheck) {
-      const check = live.plan.healthcheck;
-      live.health?.stop();
-      live.health = new HealthMonitor(check, () => this.settings.runtime.exec(context, check.test, check.timeoutMs), (health) => {
-        project.logs.note(live.plan.name, `health: ${health}`);
-      });
-    }
-  }
-
-  /** A service ended without being asked to: its restart policy decides what comes next. */
-  private exited(project: LiveProject, live: LiveService, running: RunningService, code: number): void {
-    if (live.running !== running) return;
-    project.logs.flush(live.plan.name);
-    live.running = undefined;
-    live.lastExit = code;
-    live.health?.stop(`${live.plan.name} exited with ${code}`);
-    for (const waiter of live.exitWaiters.splice(0)) waiter(code);
-    if (live.stopping || project.stopping || this.closing) return;
-    project.logs.note(live.plan.name, `exited with ${code}`);
-    const ranMs = Date.now() - (live.startedAt?.getTime() ?? Date.now());
-    if (ranMs > 10_000) live.consecutive = 0;
-    const { policy, maxRetries } = live.plan.restart;
-    const restart = policy === "always" || policy === "unless-stopped" || (policy === "on-failure" && code !== 0 && (maxRetries === undefined || live.restartCount < maxRetries));
-    if (!restart) {
-      this.setService(project, live, code === 0 ? "stopped" : "failed");
-      this.updateProjectStatus(project);
-      return;
-    }
-    live.restartCount++;
-    live.consecutive++;
-    const delay = Math.min(100 * 2 ** (live.consecutive - 1), 30_000);
-    this.setService(project, live, "starting");
-    project.logs.note(live.plan.name, `restarting in ${delay} ms (restart ${live.restartCount}, policy ${policy})`);
-    live.backoff = setTimeout(() => {
-      live.backoff = undefined;
-      if (live.stopping || project.stopping || this.closing) return;
-      this.startService(project, live).then(
-        () => this.updateProjectStatus(project),
-        (err: unknown) => this.restartFailed(project, live, err),
-      );
-    }, delay);
-  }
-
-  private restartFailed(project: LiveProject, live: LiveService, err: unknown): void {
-    project.logs.note(live.plan.name, `could not restart: ${(err as Error).message}`);
-    this.setService(project, live, "failed");
-    this.updateProjectStatus(project);
-  }
-
-  private async stopServices(project: LiveProject, graceMs: number | undefined): Promise<void> {
-    project.stopping = true;
-    for (const live of [...project.services.values()].reverse()) await this.stopService(project, live, graceMs);
-    project.stopping = false;
-  }
-
-  private async stopService(project: LiveProject, live: LiveService, graceMs: number | undefined): Promise<void> {
-    live.stopping = true;
-    clearTimeout(live.backoff);
-    live.backoff = undefined;
-    live.health?.stop();
-    live.health = undefined;
-    const running = live.running;
-    if (running) {
-      this.setService(project, live, "stopping");
-      await this.settings.runtime.stop(running, live.plan.stopSignal, graceMs ?? live.plan.stopGraceMs ?? DEFAULT_STOP_MS);
-      project.logs.flush(live.plan.name);
-      project.logs.note(live.plan.name, "stopped");
-      live.running = undefined;
-    }
-    this.setService(project, live, "stopped");
-  }
-
-  private setService(project: LiveProject, live: LiveService, status: ServiceStateName): void {
-    live.status = status;
-    const running = live.running;
-    const row: ServiceRow = {
-      projectId: project.id,
-      name: live.plan.name,
-      status,
-      pid: running?.pid ?? 0,
-      pidStart: running?.pidStart ?? 0,
-      startedAt: live.startedAt?.toISOString(),
-      restartCount: live.restartCount,
-    };
-    this.registry.updateService(row);
-  }
-
-  private updateProjectStatus(project: LiveProject): void {
-    const states = [...project.services.values()].map((s) => {
-      const completed = s.status === "stopped" && s.lastExit === 0 && [...project.services.values()].some((o) => o.plan.dependsOn.some((d) => d.service === s.plan.name && d.condition === "service_completed_successfully"));
-      return completed ? "done" : s.status;
-    });
-    const active = states.filter((s) => s !== "done");
-    const status: ProjectState =
-      active.every((s) => s === "running") ? "running" : active.some((s) => s === "running" || s === "starting") ? (active.some((s) => s === "failed") ? "degraded" : "running") : "failed";
-    this.registry.setStatus(project.id, status);
-  }
-
-  /** The service's final environment, mounts and place. */
-  private context(row: ProjectRow, project: LiveProject, service: ServicePlan): ServiceContext {
-    const variables: Record<string, string> = {};
-    for (const name of INHERITED_ENV) {
-      const value = this.settings.env[name];
-      if (value !== undefined) variables[name] = value;
-    }
-    variables.GHOSTD_PROJECT_ID = row.projectId;
-    variables.GHOSTD_NAMESPACE = row.namespace;
-    variables.GHOSTD_SERVICE = service.name;
-    variables.HOST = "127.0.0.1";
-    for (const port of project.ports) variables[`GHOSTD_PORT_${envName(port.serviceName)}_${port.containerPort}`] = String(port.hostPort);
-    const own = project.ports.filter((p) => p.serviceName === service.name);
-    for (const port of own) variables[`GHOSTD_PORT_${port.containerPort}`] = String(port.hostPort);
-    if (own[0]) variables.PORT = String(own[0].hostPort);
-    const mounts: ResolvedMount[] = service.mounts.map((mount) => ({
-      kind: mount.kind,
-      target: mount.target,
-      readOnly: mount.readOnly,
-      hostPath: mount.kind === "volume" ? join(row.statePath, "current", "volumes", mount.source) : mount.kind === "files" ? join(row.statePath, "current", "files", mount.source) : "",
-    }));
-    for (const mount of mounts) variables[mountVariable(mount.target)] = this.settings.runtime.visiblePath(mount);
-    Object.assign(variables, project.secrets);
-    const env: Record<string, string> = { ...variables };
-    for (const [key, value] of Object.entries(service.environment)) env[key] = interpolate(value, variables);
-    return {
-      projectId: row.projectId,
-      namespace: row.namespace,
-      packagePath: row.packagePath,
-      service: { ...service, entrypoint: service.entrypoint.map((a) => interpolate(a, env)), command: service.command.map((a) => interpolate(a, env)) },
-      env,
-      mounts,
-    };
-  }
-
-  private serviceStatuses(row: ProjectRow): ServiceStatus[] {
-    const project = this.live.get(row.projectId);
-    return this.registry.services(row.projectId).map((record) => {
-      const live = project?.services.get(record.name);
-      const status: ServiceStatus = {
-        name: record.name,
-        status: serviceStateOf(live?.status ?? record.status),
-        containerId: record.pid > 0 ? String(record.pid) : "",
-        restartCount: record.restartCount,
-      };
-      if (record.startedAt) status.startedAt = new Date(record.startedAt);
-      return status;
-    });
-  }
-}
-
-class DependencyError extends Error {
-  constructor(
-    readonly service: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function newLiveService(plan: ServicePlan): LiveService {
-  return { plan, status: "stopped", running: undefined, context: undefined, startedAt: undefined, restartCount: 0, consecutive: 0, stopping: false, health: undefined, lastExit: undefined, backoff: undefined, exitWaiters: [] };
-}
-
-/** A manifest's text as a validated manifest; every problem is INVALID_MANIFEST. */
-function parseManifestText(source: string): Manifest {
-  let document: unknown;
-  try {
-    document = parseYaml(source, "the manifest");
-  } catch (err) {
-    throw supervisorError("INVALID_MANIFEST", err instanceof DocumentError ? err.message : String(err));
-  }
-  const parsed = parseManifest(document);
-  if ("problems" in parsed) throw supervisorError("INVALID_MANIFEST", `the manifest has ${parsed.problems.length} problem${parsed.problems.length > 1 ? "s" : ""}: ${parsed.problems.join("; ")}`);
-  return parsed.manifest;
-}
-
-/** The arguments of EnsureProject that are malformed whatever is registered: told before anything else. */
-function checkEnsureArguments(request: EnsureProjectRequest): void {
-  if (!PROJECT_ID.test(request.projectId)) throw supervisorError("INVALID_ARGUMENT", `project_id "${request.projectId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
-  if (!isAbsolute(request.packagePath)) throw supervisorError("INVALID_ARGUMENT", `package_path "${request.packagePath}" must be an absolute path`);
-  if (request.statePath && !isAbsolute(request.statePath)) throw supervisorError("INVALID_ARGUMENT", `state_path "${request.statePath}" must be an absolute path`);
-}
-
-/**
- * A registered project is ensured again only as what it is: another app or package, or a
- * state_path given and different, is CONFLICT whatever the package now holds. An omitted
- * state_path means the one it has.
- */
-function checkSameRegistration(existing: ProjectRow, request: EnsureProjectRequest): void {
-  const differs = [
-    existing.appId !== request.appId && `app_id ${existing.appId}`,
-    existing.packagePath !== request.packagePath && `package_path ${existing.packagePath}`,
-    request.statePath && existing.statePath !== request.statePath && `state_path ${existing.statePath}`,
-  ].filter(Boolean);
-  if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
-}
-
-/** Made before the project is registered, so a state_path that cannot hold state registers nothing. */
-function makeStateDirectories(statePath: string, volumes: readonly string[]): void {
-  try {
-    for (const dir of [join(statePath, "current", "files"), ...volumes.map((v) => join(statePath, "current", "volumes", v))]) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    }
-  } catch (err) {
-    throw supervisorError("PATH_NOT_FOUND", `state_path ${statePath} cannot hold the project's state: ${(err as Error).message}`);
-  }
-}
-
-function readManifest(packagePath: string): string {
-  const file = MANIFEST_FILES.map((f) => join(packagePath, f)).find((f) => existsSync(f));
-  if (!file) throw supervisorError("INVALID_MANIFEST", `no manifest: ${packagePath} has no ${MANIFEST_FILES.join(" or ")}, and the request carries none`);
-  return readFileSync(file, "utf8");
-}
-
-/** `ghostd-<project id, slugged>-<hash>`: readable, and unique even where two ids slug alike. */
-export function namespaceOf(projectId: string): string {
-  const slug = projectId.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
-  return `ghostd-${slug || "project"}-${createHash("sha256").update(projectId).digest("hex").slice(0, 8)}`;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** Copies a package path under current/files once: afterwards the copy is the project's state. */
-function copyFiles(source: string, destination: string): void {
-  if (existsSync(destination)) return;
-  if (existsSync(source)) cpSync(source, destination, { recursive: true });
-  else mkdirSync(destination, { recursive: true, mode: 0o700 });
-}
-
-function diskUsage(path: string): number {
-  let total = 0;
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) total += statSync(full, { throwIfNoEntry: false })?.size ?? 0;
-    }
-  };
-  walk(path);
-  return total;
-}
-
-function countSnapshots(statePath: string): number {
-  try {
-    return readdirSync(join(statePath, "snapshots")).filter((f) => f.endsWith(".json")).length;
-  } catch {
-    return 0;
-  }
-}
-
-function envName(service: string): string {
-  return service.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-}
-
-/** A signal's number, for the shell's 128 + n exit code of a process it ended. */
-function signalNumber(signal: string | null): number {
-  const numbers: Partial<Record<string, number>> = osConstants.signals;
-  return signal ? (numbers[signal] ?? 0) : 0;
-}
-
-const PROJECT_STATES: [ProjectState, ProjectStatus][] = [
-  ["registered", ProjectStatus.PROJECT_STATUS_REGISTERED],
-  ["open", ProjectStatus.PROJECT_STATUS_OPEN],
-  ["starting", ProjectStatus.PROJECT_STATUS_STARTING],
-  ["running", ProjectStatus.PROJECT_STATUS_RUNNING],
-  ["degraded", ProjectStatus.PROJECT_STATUS_DEGRADED],
-  ["stopping", ProjectStatus.PROJECT_STATUS_STOPPING],
-  ["stopped", ProjectStatus.PROJECT_STATUS_STOPPED],
-  ["failed", ProjectStatus.PROJECT_STATUS_FAILED],
-];
-
-function projectStatusOf(state: ProjectState): ProjectStatus {
-  return PROJECT_STATES.find(([s]) => s === state)?.[1] ?? ProjectStatus.PROJECT_STATUS_UNSPECIFIED;
-}
-
-function projectStateOf(status: ProjectStatus): ProjectState | undefined {
-  return PROJECT_STATES.find(([, s]) => s === status)?.[0];
-}
-
-function serviceStateOf(state: ServiceStateName): ServiceState {
-  const table: Record<ServiceStateName, ServiceState> = {
-    stopped: ServiceState.SERVICE_STATE_STOPPED,
-    starting: ServiceState.SERVICE_STATE_STARTING,
-    running: ServiceState.SERVICE_STATE_RUNNING,
-    stopping: ServiceState.SERVICE_STATE_STOPPING,
-    failed: ServiceState.SERVICE_STATE_FAILED,
-  };
-  return table[state];
-}
-
-function portMapping(row: PortRow): PortMapping {
-  return { serviceName: row.serviceName, containerPort: row.containerPort, hostPort: row.hostPort, protocol: row.protocol === "udp" ? Protocol.PROTOCOL_UDP : Protocol.PROTOCOL_TCP };
-}
-
-function* inPages(entries: GetProjectLogsResponse["entries"]): Generator<GetProjectLogsResponse> {
-  for (let i = 0; i < entries.length; i += 500) yield { entries: entries.slice(i, i + 500) };
-}
-
-function logEntry(line: { timestamp: Date; service: string; stream: "stdout" | "stderr"; line: string }): GetProjectLogsResponse["entries"][number] {
-  return { timestamp: line.timestamp, serviceName: line.service, stream: line.stream === "stdout" ? LogStream.LOG_STREAM_STDOUT : LogStream.LOG_STREAM_STDERR, line: line.line };
 }

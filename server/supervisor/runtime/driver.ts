@@ -12,6 +12,7 @@ export interface ResolvedMount {
 /** Everything a driver needs to run one service of one project. */
 export interface ServiceContext {
   readonly projectId: string;
+  /** The project's namespace: what `list` later finds the service's task under. */
   readonly namespace: string;
   readonly packagePath: string;
   readonly service: ServicePlan;
@@ -25,53 +26,99 @@ export interface Exit {
   readonly signal: string | null;
 }
 
-/** A service the driver started. */
-export interface RunningService {
-  /** The driver's handle: a container id, or the process id for the process runtime. */
+/**
+ * A task as its runtime names it, which is all the registry keeps of a running service: the
+ * driver's name and the runtime's own id (`<pid>@<start time>` for the process runtime, the
+ * engine's container id for a container runtime).
+ */
+export interface TaskHandle {
+  readonly driver: string;
   readonly id: string;
-  readonly pid: number;
-  /** Its start time as the kernel counts it, to recognise it after a daemon restart. */
-  readonly pidStart: number;
+}
+
+/** A task the driver started in this daemon: its handle, and how it ends. */
+export interface RunningTask {
+  readonly handle: TaskHandle;
   readonly exited: Promise<Exit>;
 }
 
-/** Why one service cannot run on a runtime, and what to do about it. */
-export interface ServiceProblem {
-  readonly service: string;
-  readonly problem: string;
-}
-
-/** What a previous daemon recorded of a service, to clean it up. */
-export interface ServiceRecord {
-  readonly pid: number;
-  readonly pidStart: number;
+/** A task `list` found in a namespace, started by this daemon or by an earlier one. */
+export interface TaskInfo {
+  readonly handle: TaskHandle;
+  /** The service it runs, when the runtime recorded it. */
+  readonly service: string | undefined;
 }
 
 /**
- * A runtime: how services are made to run. The supervisor talks only to this interface, so a
- * container driver (Docker Engine API) can sit beside the process runtime without changing it.
+ * Why one service cannot run on a runtime, and what to do about it. `executable`: its program is
+ * missing, so a start would fail; `runtime`: it needs what the runtime does not do (an image, a
+ * build, a runtime this daemon lacks).
+ */
+export interface ServiceProblem {
+  readonly service: string;
+  readonly problem: string;
+  readonly kind: "executable" | "runtime";
+}
+
+export interface Prepared {
+  readonly imagesPulled: string[];
+  readonly warnings: string[];
+}
+
+/** Where waiting is involved, the caller may give up: the driver then ends what it started for the call. */
+export interface Cancellable {
+  readonly signal?: AbortSignal;
+}
+
+export interface StopOptions extends Cancellable {
+  /** Sent first; the task's own stop signal (SIGTERM unless its plan says otherwise). */
+  readonly stopSignal: string;
+  /** How long the task has to end before it is killed; an abort of `signal` cuts it short. */
+  readonly graceMs: number;
+}
+
+export interface ExecOptions extends Cancellable {
+  readonly timeoutMs: number;
+}
+
+export type OutputSink = (stream: "stdout" | "stderr", chunk: Buffer) => void;
+
+/**
+ * A runtime, as containerd's PlatformRuntime and Task see one: how services are made to run, each
+ * a task in its project's namespace, named by a handle the runtime issues. The supervisor talks
+ * only to this interface, and picks a driver per service by name (RuntimeRegistry), so a container
+ * driver (Docker Engine API) is one more registered driver beside the process runtime.
  */
 export interface RuntimeDriver {
   readonly name: string;
   /**
    * What keeps each service from running on this runtime, one entry per service that cannot;
    * the only judge of that, so ValidateCompose warns of what OpenProject would refuse.
+   * Synchronous on purpose: it judges a plan, not the runtime's state, and ValidateCompose has
+   * no project and nothing to wait for.
    */
   problems(services: readonly ServicePlan[]): ServiceProblem[];
   /** Fails with `cannotRun` unless every service can run here, then fetches what they need (images). */
-  prepare(services: readonly ServicePlan[]): Promise<{ imagesPulled: string[]; warnings: string[] }>;
-  start(context: ServiceContext, output: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<RunningService>;
-  /** Sends the stop signal, then kills after `graceMs`; resolves when nothing of it runs. */
-  stop(running: RunningService, signal: string, graceMs: number): Promise<void>;
-  pause(running: RunningService): void;
-  resume(running: RunningService): void;
-  /** Runs a command beside the service (healthchecks); resolves with its exit code. */
-  exec(context: ServiceContext, argv: readonly string[], timeoutMs: number): Promise<number>;
-  inspect(running: RunningService): { readonly alive: boolean };
-  /** Removes what a previous daemon left of a service; says what it removed, if anything. */
-  cleanup(record: ServiceRecord): string | undefined;
-  /** Where the service sees a mount: its target in a sandbox, else the host path itself. */
+  prepare(services: readonly ServicePlan[], options?: Cancellable): Promise<Prepared>;
+  /** Resolves once the task runs (an abort before then ends it and rejects). */
+  start(context: ServiceContext, output: OutputSink, options?: Cancellable): Promise<RunningTask>;
+  /** Sends the stop signal, then kills after the grace; resolves when nothing of the task runs. */
+  stop(handle: TaskHandle, options: StopOptions): Promise<void>;
+  pause(handle: TaskHandle): Promise<void>;
+  resume(handle: TaskHandle): Promise<void>;
+  /** Runs a command beside the task (healthchecks); resolves with its exit code. */
+  exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number>;
+  state(handle: TaskHandle): Promise<{ readonly alive: boolean }>;
+  /** What of a namespace is really there on this runtime, whatever the registry says. */
+  list(namespace: string, options?: Cancellable): Promise<TaskInfo[]>;
+  /** Ends a task and forgets it, whoever started it; says what it removed, if anything was left. */
+  remove(handle: TaskHandle): Promise<string | undefined>;
+  /** Whether the task holds a host port (listens on it, or has it bound for UDP). */
+  holdsPort(handle: TaskHandle, port: number, protocol: "tcp" | "udp"): Promise<boolean>;
+  /** Where the service sees a mount: its target in a sandbox, else the host path itself. Pure mapping. */
   visiblePath(mount: ResolvedMount): string;
+  /** The handle as users are shown it (ServiceStatus.container_id): the pid for processes. Pure mapping. */
+  displayId(handle: TaskHandle): string;
 }
 
 /**
@@ -82,10 +129,15 @@ export function mountVariable(target: string): string {
   return `GHOSTD_MOUNT_${target.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase()}`;
 }
 
-/** IMAGE_PULL_FAILED naming every service that cannot run, so one OpenProject tells all to fix. */
+/**
+ * IMAGE_PULL_FAILED naming every service that cannot run, so one OpenProject tells all to fix:
+ * it is OpenProject's only reason (seed 002) for a plan it cannot prepare. A missing program is
+ * a failure to start, not to pull, so when every service refused lacks only its program, that
+ * own reason, START_FAILED, travels as the `cause` (docs/errors.md).
+ */
 export function cannotRun(runtime: string, problems: readonly ServiceProblem[]): Error {
   const count = `${problems.length} service${problems.length === 1 ? "" : "s"}`;
-  return supervisorError("IMAGE_PULL_FAILED", `${count} cannot run on the ${runtime} runtime: ${problems.map((p) => `${p.service}: ${p.problem}`).join("; ")}`, {
-    services: problems.map((p) => p.service).join(","),
-  });
+  const metadata: Record<string, string> = { services: problems.map((p) => p.service).join(",") };
+  if (problems.every((p) => p.kind === "executable")) metadata.cause = "START_FAILED";
+  return supervisorError("IMAGE_PULL_FAILED", `${count} cannot run on the ${runtime} runtime: ${problems.map((p) => `${p.service}: ${p.problem}`).join("; ")}`, metadata);
 }

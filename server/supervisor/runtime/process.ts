@@ -4,45 +4,78 @@ import { isAbsolute } from "node:path";
 import type { ServicePlan } from "../plan";
 import { findOnPath, isExecutable } from "../../executables";
 import { groupMembers, processStart, signalQuietly } from "../../proc";
+import { heldByGroup } from "../ports";
 import { supervisorError } from "../reasons";
-import { cannotRun, type Exit, type ResolvedMount, type RunningService, type RuntimeDriver, type ServiceContext, type ServiceProblem, type ServiceRecord } from "./driver";
+import {
+  cannotRun,
+  type Cancellable,
+  type ExecOptions,
+  type Exit,
+  type OutputSink,
+  type Prepared,
+  type ResolvedMount,
+  type RunningTask,
+  type RuntimeDriver,
+  type ServiceContext,
+  type ServiceProblem,
+  type StopOptions,
+  type TaskHandle,
+  type TaskInfo,
+} from "./driver";
+import { TaskRecords } from "./process-tasks";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-function groupAlive(pgid: number): boolean {
-  return groupMembers(pgid).length > 0;
-}
-
 
 export interface ProcessRuntimeOptions {
   /** Run services in bubblewrap when it is installed (the default), or never. */
   readonly sandbox: "auto" | "off";
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Where the runtime records the tasks it starts, so the next daemon finds what this one left
+   * (under GHOSTD_HOME); without it, only this daemon's own tasks are listed.
+   */
+  readonly taskDir?: string;
+}
+
+/** A task this daemon started. */
+interface LiveTask {
+  readonly namespace: string;
+  readonly pid: number;
+  readonly exited: Promise<Exit>;
+  /** Settles once the task has exited and its record is gone. */
+  readonly forgotten: Promise<void>;
 }
 
 /**
  * The process runtime: a service's entrypoint + command as a process group on this machine. With
  * bubblewrap, inside a sandbox: the host file system read-only, the project's volumes and files
  * bound at their targets, a private /tmp and PID namespace; without it, a plain child process.
+ * A task is its process group, named `<pid>@<start time>` so a later process given the same pid
+ * is never taken for it.
  */
 export class ProcessRuntime implements RuntimeDriver {
   readonly name = "process";
   readonly bwrap: string | undefined;
+  private readonly tasks = new Map<string, LiveTask>();
+  private readonly records: TaskRecords;
+  /** Namespaces of tasks `list` found that an earlier daemon started, so `remove` drops their records. */
+  private readonly found = new Map<string, string>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {
     const bwrap = options.sandbox === "auto" ? findOnPath("bwrap", options.env.PATH ?? DEFAULT_PATH) : undefined;
     // Installed is not enough: a machine without user namespaces cannot make a sandbox.
     this.bwrap = bwrap && sandboxWorks(bwrap) ? bwrap : undefined;
+    this.records = new TaskRecords(options.taskDir);
   }
 
   problems(services: readonly ServicePlan[]): ServiceProblem[] {
     return services.flatMap((service) => {
       const problem = this.problemOf(service);
-      return problem === undefined ? [] : [{ service: service.name, problem }];
+      return problem === undefined ? [] : [{ service: service.name, ...problem }];
     });
   }
 
-  prepare(services: readonly ServicePlan[]): Promise<{ imagesPulled: string[]; warnings: string[] }> {
+  prepare(services: readonly ServicePlan[]): Promise<Prepared> {
     const problems = this.problems(services);
     if (problems.length > 0) return Promise.reject(cannotRun(this.name, problems));
     const warnings: string[] = [];
@@ -55,87 +88,142 @@ export class ProcessRuntime implements RuntimeDriver {
     return Promise.resolve({ imagesPulled: [], warnings });
   }
 
-  start(context: ServiceContext, output: (stream: "stdout" | "stderr", chunk: Buffer) => void): Promise<RunningService> {
+  async start(context: ServiceContext, output: OutputSink, options: Cancellable = {}): Promise<RunningTask> {
+    options.signal?.throwIfAborted();
     const argv = [...context.service.entrypoint, ...context.service.command];
     const child = this.spawn(context, argv);
     child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
     child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
     const exited = new Promise<Exit>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
-    return new Promise((resolve, reject) => {
-      child.once("error", (err) => reject(supervisorError("START_FAILED", `${context.service.name}: cannot run ${argv[0] ?? ""}: ${err.message}`)));
-      child.once("spawn", () => {
-        const pid = child.pid ?? 0;
-        resolve({ id: String(pid), pid, pidStart: processStart(pid), exited });
-      });
-    });
+    const pid = await spawned(child, `${context.service.name}: cannot run ${argv[0] ?? ""}`, options.signal);
+    const id = `${pid}@${processStart(pid)}`;
+    const recorded = this.records.add(context.namespace, { id, service: context.service.name });
+    // Forgotten only once recorded too: a task that exits at once must not leave its record behind.
+    const forgotten = Promise.all([exited, recorded.catch(() => undefined)]).then(() => this.forget(context.namespace, id));
+    this.tasks.set(id, { namespace: context.namespace, pid, exited, forgotten });
+    try {
+      await recorded;
+    } catch (err) {
+      signalQuietly(-pid, "SIGKILL");
+      await forgotten;
+      throw supervisorError("START_FAILED", `${context.service.name}: cannot record its process: ${(err as Error).message}`);
+    }
+    return { handle: { driver: this.name, id }, exited };
   }
 
-  async stop(running: RunningService, signal: string, graceMs: number): Promise<void> {
+  async stop(handle: TaskHandle, options: StopOptions): Promise<void> {
+    const task = this.tasks.get(handle.id);
+    if (!task) {
+      await this.remove(handle);
+      return;
+    }
     if (this.bwrap) {
       // bubblewrap itself would die of SIGTERM and take the sandbox down with SIGKILL: the stop
       // signal goes to what runs inside (its PID 1 ignores it, as a namespace init does).
-      for (const member of groupMembers(running.pid)) if (member.pid !== running.pid) signalQuietly(member.pid, signal);
+      for (const member of groupMembers(task.pid)) if (member.pid !== task.pid) signalQuietly(member.pid, options.stopSignal);
     } else {
-      signalQuietly(-running.pid, signal);
+      signalQuietly(-task.pid, options.stopSignal);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = await Promise.race([running.exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
-    clearTimeout(timer);
-    if (graceOver) signalQuietly(-running.pid, "SIGKILL");
-    await running.exited;
+    if (await graceRunsOut(task.exited, options.graceMs, options.signal)) signalQuietly(-task.pid, "SIGKILL");
+    await task.exited;
     // What the service started in its group and left behind goes too: no orphans.
-    if (groupAlive(running.pid)) signalQuietly(-running.pid, "SIGKILL");
+    if (groupMembers(task.pid).length > 0) signalQuietly(-task.pid, "SIGKILL");
+    await task.forgotten;
   }
 
-  pause(running: RunningService): void {
-    signalQuietly(-running.pid, "SIGSTOP");
+  pause(handle: TaskHandle): Promise<void> {
+    signalQuietly(-pidOf(handle), "SIGSTOP");
+    return Promise.resolve();
   }
 
-  resume(running: RunningService): void {
-    signalQuietly(-running.pid, "SIGCONT");
+  resume(handle: TaskHandle): Promise<void> {
+    signalQuietly(-pidOf(handle), "SIGCONT");
+    return Promise.resolve();
   }
 
-  exec(context: ServiceContext, argv: readonly string[], timeoutMs: number): Promise<number> {
+  exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const child = this.spawn(context, argv);
     child.stdout?.resume();
     child.stderr?.resume();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => signalQuietly(-(child.pid ?? 0), "SIGKILL"), timeoutMs);
-      child.once("error", () => {
+    const kill = (): void => signalQuietly(-(child.pid ?? 0), "SIGKILL");
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(kill, options.timeoutMs);
+      const abort = (): void => {
+        kill();
+        reject(signal?.reason as Error);
+      };
+      signal?.addEventListener("abort", abort, { once: true });
+      const settle = (code: number): void => {
         clearTimeout(timer);
-        resolve(127);
-      });
-      child.once("close", (code) => {
-        clearTimeout(timer);
-        resolve(code ?? 128);
-      });
+        signal?.removeEventListener("abort", abort);
+        resolve(code);
+      };
+      child.once("error", () => settle(127));
+      child.once("close", (code) => settle(code ?? 128));
     });
   }
 
-  inspect(running: RunningService): { alive: boolean } {
-    return { alive: processStart(running.pid) === running.pidStart && running.pidStart !== 0 };
+  state(handle: TaskHandle): Promise<{ alive: boolean }> {
+    const { pid, start } = parseId(handle.id);
+    return Promise.resolve({ alive: start !== 0 && processStart(pid) === start });
   }
 
-  cleanup(record: ServiceRecord): string | undefined {
-    if (record.pid <= 0 || processStart(record.pid) !== record.pidStart) return undefined;
-    signalQuietly(-record.pid, "SIGKILL");
-    return `process group ${record.pid}`;
+  async list(namespace: string, options: Cancellable = {}): Promise<TaskInfo[]> {
+    options.signal?.throwIfAborted();
+    const tasks: TaskInfo[] = [];
+    for (const record of await this.records.list(namespace)) {
+      if (isThere(record.id)) {
+        if (!this.tasks.has(record.id)) this.found.set(record.id, namespace);
+        tasks.push({ handle: { driver: this.name, id: record.id }, service: record.service });
+      } else if (!this.tasks.has(record.id)) {
+        // Gone since it was recorded (the daemon died before it could forget it).
+        await this.records.delete(namespace, record.id);
+      }
+    }
+    return tasks;
+  }
+
+  async remove(handle: TaskHandle): Promise<string | undefined> {
+    const pid = pidOf(handle);
+    const there = isThere(handle.id);
+    if (there) signalQuietly(-pid, "SIGKILL");
+    const task = this.tasks.get(handle.id);
+    const namespace = this.found.get(handle.id);
+    this.found.delete(handle.id);
+    if (task) await task.forgotten;
+    else if (namespace !== undefined) await this.records.delete(namespace, handle.id);
+    return there ? `process group ${pid}` : undefined;
+  }
+
+  holdsPort(handle: TaskHandle, port: number, protocol: "tcp" | "udp"): Promise<boolean> {
+    return Promise.resolve(heldByGroup(port, protocol, pidOf(handle)));
   }
 
   visiblePath(mount: ResolvedMount): string {
     return this.bwrap ? mount.target : mount.hostPath;
   }
 
+  displayId(handle: TaskHandle): string {
+    return String(pidOf(handle));
+  }
+
+  private forget(namespace: string, id: string): Promise<void> {
+    this.tasks.delete(id);
+    return this.records.delete(namespace, id);
+  }
+
   /** The process runtime runs a command: without one, or with a program this machine lacks, nothing runs. */
-  private problemOf(service: ServicePlan): string | undefined {
+  private problemOf(service: ServicePlan): Omit<ServiceProblem, "service"> | undefined {
     const program = [...service.entrypoint, ...service.command][0];
-    if (program === undefined) return withoutCommand(service);
+    if (program === undefined) return { problem: withoutCommand(service), kind: "runtime" };
     // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
     if (program.includes("$") || program.startsWith(".") || (program.includes("/") && !isAbsolute(program))) return undefined;
     const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
     const found = program.includes("/") ? isExecutable(program) : findOnPath(program, path) !== undefined;
     if (found) return undefined;
-    return `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`;
+    return { problem: `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`, kind: "executable" };
   }
 
   private spawn(context: ServiceContext, argv: readonly string[]): ChildProcess {
@@ -158,6 +246,65 @@ export class ProcessRuntime implements RuntimeDriver {
     if (this.bwrap ? mounted || isDirectory(wanted) : isDirectory(wanted)) return wanted;
     return context.packagePath;
   }
+}
+
+/** The pid of a spawned child; a child that cannot run is START_FAILED, one aborted before it ran is killed. */
+function spawned(child: ChildProcess, cannot: string, signal: AbortSignal | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const abort = (): void => {
+      if (child.pid !== undefined) signalQuietly(-child.pid, "SIGKILL");
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    child.once("error", (err) => {
+      signal?.removeEventListener("abort", abort);
+      reject(supervisorError("START_FAILED", `${cannot}: ${err.message}`));
+    });
+    child.once("spawn", () => {
+      signal?.removeEventListener("abort", abort);
+      resolve(child.pid ?? 0);
+    });
+  });
+}
+
+/** Whether the grace ran out (or was cut short) before the task exited. */
+async function graceRunsOut(exited: Promise<Exit>, graceMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  let abort: (() => void) | undefined;
+  const over = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), graceMs);
+    abort = () => resolve(true);
+    if (signal?.aborted) resolve(true);
+    signal?.addEventListener("abort", abort, { once: true });
+  });
+  try {
+    return await Promise.race([exited.then(() => false), over]);
+  } finally {
+    clearTimeout(timer);
+    if (abort) signal?.removeEventListener("abort", abort);
+  }
+}
+
+function parseId(id: string): { pid: number; start: number } {
+  const match = /^(\d+)@(\d+)$/.exec(id);
+  if (!match) throw new Error(`not a process task: ${JSON.stringify(id)}`);
+  return { pid: Number(match[1]), start: Number(match[2]) };
+}
+
+function pidOf(handle: TaskHandle): number {
+  return parseId(handle.id).pid;
+}
+
+/**
+ * Whether anything of the task runs: its leader, the very process (same start time, so not a
+ * later one given its pid), or, the leader gone, members of its group, which the kernel keeps
+ * its pid from being reused for.
+ */
+function isThere(id: string): boolean {
+  const { pid, start } = parseId(id);
+  const now = processStart(pid);
+  if (start !== 0 && now === start) return true;
+  return now === 0 && groupMembers(pid).length > 0;
 }
 
 /** Why a service without a command cannot run as a process, by what it has instead. */

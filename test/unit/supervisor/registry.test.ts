@@ -36,6 +36,17 @@ const service = (name: string, ...ports: ServicePlan["ports"]): ServicePlan => (
 
 
 
+/** The schema of registries written before task handles (user_version 1), as such a ghostd made it. */
+const SCHEMA_1 = `CREATE TABLE projects (project_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, package_path TEXT NOT NULL, state_path TEXT NOT NULL,
+    manifest TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, namespace TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    desired_running INTEGER NOT NULL DEFAULT 0, service_count INTEGER NOT NULL DEFAULT 0, plan TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE TABLE services (project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE, name TEXT NOT NULL, status TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0, pid_start INTEGER NOT NULL DEFAULT 0, started_at TEXT, restart_count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (project_id, name));
+  CREATE TABLE ports (project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE, service_name TEXT NOT NULL, container_port INTEGER NOT NULL,
+    protocol TEXT NOT NULL, host_port INTEGER NOT NULL, fixed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (project_id, service_name, container_port, protocol),
+    UNIQUE (host_port, protocol));
+  CREATE INDEX projects_status ON projects(status);`;
+
 describe("supervisor registry", () => {
   let dir: ReturnType<typeof tempDir>;
   let registry: Registry;
@@ -80,6 +91,32 @@ describe("supervisor registry", () => {
     assert.equal(row.desiredRunning, true);
     assert.equal(row.plan, '{"services":[]}');
     assert.deepEqual(registry.services("p1").map((s) => [s.name, s.status, s.pid, s.restartCount]), [["db", "stopped", 0, 0], ["web", "running", 42, 2]]);
+  });
+
+  it("keeps a service's task handle, and clears it", () => {
+    registry.insertProject(project("p1"));
+    registry.setPlan("p1", '{"services":[]}', ["web"], "open");
+    const row = { projectId: "p1", name: "web", startedAt: undefined, restartCount: 0 };
+    registry.updateService({ ...row, status: "running", handle: { driver: "process", id: "42@7" } });
+    assert.deepEqual(registry.services("p1").map((s) => s.handle), [{ driver: "process", id: "42@7" }]);
+    registry.updateService({ ...row, status: "stopped", handle: undefined });
+    assert.deepEqual(registry.services("p1").map((s) => s.handle), [undefined]);
+  });
+
+  it("migrates schema 1's pid and start time into the process runtime's handle", () => {
+    registry.close();
+    const path = join(dir.path, "schema1.db");
+    const db = new Database(path);
+    db.exec(SCHEMA_1);
+    db.pragma("user_version = 1");
+    db.exec(`INSERT INTO projects VALUES ('p1', 'com.example.app', '/pkg', '/state', 'kind: vibe.app/v1', 'App', '1.0.0', 'ns-p1', 'running', 1, 2, '{}', 'now', 'now');
+             INSERT INTO services VALUES ('p1', 'web', 'running', 42, 7, 'now', 1), ('p1', 'db', 'stopped', 0, 0, NULL, 0);`);
+    db.close();
+    registry = new Registry(path);
+    assert.deepEqual(
+      registry.services("p1").map((s) => [s.name, s.handle]),
+      [["web", { driver: "process", id: "42@7" }], ["db", undefined]],
+    );
   });
 
   it("rolls a failed transaction back whole", () => {

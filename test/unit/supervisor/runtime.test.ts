@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { processStart, signalQuietly } from "../../../server/proc";
 import { DomainError } from "../../../server/errors";
 import type { ServicePlan } from "../../../server/supervisor/plan";
+import type { ServiceContext } from "../../../server/supervisor/runtime/driver";
 import { ProcessRuntime } from "../../../server/supervisor/runtime/process";
+import { tempDir } from "../../helpers/tmp";
 
 function service(name: string, fields: Partial<ServicePlan> = {}): ServicePlan {
   return { name, entrypoint: [], command: [], environment: {}, ports: [], mounts: [], dependsOn: [], restart: { policy: "no" }, stopSignal: "SIGTERM", ...fields };
@@ -31,6 +35,16 @@ describe("process runtime: can each service run here", () => {
     assert.deepEqual(err.metadata, { services: "db,tool,bare" });
   });
 
+  it("prepare tells a missing program as a failure to start: cause START_FAILED under OpenProject's IMAGE_PULL_FAILED", async () => {
+    const err = await runtime.prepare([service("ok", { command: ["sleep", "1"] }), service("tool", { command: ["no-such-program-ghostd"] })]).then(
+      () => assert.fail("prepare succeeded"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DomainError, String(err));
+    assert.deepEqual([err.reason, err.metadata], ["IMAGE_PULL_FAILED", { services: "tool", cause: "START_FAILED" }]);
+    assert.deepEqual(runtime.problems(services).map((p) => [p.service, p.kind]), [["db", "runtime"], ["tool", "executable"], ["bare", "runtime"]]);
+  });
+
   it("problems names each service that cannot run, why, and what to do", () => {
     assert.deepEqual(runtime.problems(services).map((p) => p.service), ["db", "tool", "bare"]);
     const [built] = runtime.problems([service("api", { build: true })]);
@@ -45,5 +59,64 @@ describe("process runtime: can each service run here", () => {
     const prepared = await runtime.prepare([service("ok", { image: "busybox", command: ["sleep", "1"] })]);
     assert.deepEqual(prepared.imagesPulled, []);
     assert.ok(prepared.warnings.some((w) => w.startsWith("ok: image busybox is ignored")), prepared.warnings.join("\n"));
+  });
+});
+
+describe("process runtime: tasks", () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => {
+    dir.remove();
+  });
+
+  const options = () => ({ sandbox: "off" as const, env: { PATH: process.env.PATH }, taskDir: join(dir.path, "tasks") });
+  const context = (name: string): ServiceContext => ({
+    projectId: "p",
+    namespace: "ghostd-p-12345678",
+    packagePath: dir.path,
+    service: service(name, { command: ["sleep", "1000"] }),
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    mounts: [],
+  });
+
+  it("names a task by pid and start time, and lists it in its namespace until it is stopped", async () => {
+    const runtime = new ProcessRuntime(options());
+    const task = await runtime.start(context("web"), () => undefined);
+    const pid = Number(runtime.displayId(task.handle));
+    assert.equal(task.handle.id, `${pid}@${processStart(pid)}`);
+    assert.deepEqual(await runtime.state(task.handle), { alive: true });
+    assert.deepEqual(await runtime.list("ghostd-p-12345678"), [{ handle: task.handle, service: "web" }]);
+    assert.deepEqual(await runtime.list("ghostd-other-12345678"), []);
+    await runtime.stop(task.handle, { stopSignal: "SIGTERM", graceMs: 5000 });
+    assert.deepEqual(await runtime.state(task.handle), { alive: false });
+    assert.deepEqual(await runtime.list("ghostd-p-12345678"), []);
+  });
+
+  it("lists what an earlier daemon left, and removes it", async () => {
+    const earlier = new ProcessRuntime(options());
+    const task = await earlier.start(context("web"), () => undefined);
+    const pid = Number(earlier.displayId(task.handle));
+    try {
+      // The next daemon: a runtime of its own over the same task records.
+      const next = new ProcessRuntime(options());
+      const [left] = await next.list("ghostd-p-12345678");
+      assert.deepEqual(left, { handle: task.handle, service: "web" });
+      assert.equal(await next.remove(task.handle), `process group ${pid}`);
+      await task.exited;
+      assert.deepEqual(await next.list("ghostd-p-12345678"), []);
+      assert.equal(await next.remove(task.handle), undefined, "nothing left the second time");
+    } finally {
+      signalQuietly(-pid, "SIGKILL");
+    }
+  });
+
+  it("gives up a stop's grace when its signal aborts", async () => {
+    const runtime = new ProcessRuntime(options());
+    const task = await runtime.start({ ...context("stubborn"), service: service("stubborn", { command: ["sh", "-c", "trap '' TERM; sleep 1000"] }) }, () => undefined);
+    const began = Date.now();
+    await runtime.stop(task.handle, { stopSignal: "SIGTERM", graceMs: 30_000, signal: AbortSignal.timeout(50) });
+    assert.ok(Date.now() - began < 5000, "killed without waiting out the grace");
   });
 });

@@ -5,72 +5,30 @@ import Database from "better-sqlite3";
 import pino from "pino";
 import { EnsureProjectRequest, ProjectStatus, ServiceState } from "../../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../../../server/errors";
-import { supervisorError } from "../../../server/supervisor/reasons";
-import type { Exit, ResolvedMount, RunningService, RuntimeDriver, ServiceContext } from "../../../server/supervisor/runtime/driver";
+import { Registry } from "../../../server/supervisor/registry";
+import { RuntimeRegistry } from "../../../server/supervisor/runtime/runtimes";
 import { Supervisor } from "../../../server/supervisor/supervisor";
+import { FakeRuntime } from "../../helpers/fake-runtime";
 import { writePackage } from "../../helpers/supervisor";
 import { closeServer, listen } from "../../helpers/ports";
 import { tempDir } from "../../helpers/tmp";
 
-/** Above any pid_max, so no process, and no process group, ever has it. */
-const FIRST_PID = 2 ** 22 + 1;
-
-/** A runtime that runs nothing: a start is a handle that lasts until stopped, or fails when told to. */
-class FakeRuntime implements RuntimeDriver {
-  readonly name = "fake";
-  failStarts = false;
-  private nextPid = FIRST_PID;
-  private readonly ends = new Map<number, (exit: Exit) => void>();
-
-  problems(): [] {
-    return [];
-  }
-
-  prepare(): Promise<{ imagesPulled: string[]; warnings: string[] }> {
-    return Promise.resolve({ imagesPulled: [], warnings: [] });
-  }
-
-  start(context: ServiceContext): Promise<RunningService> {
-    if (this.failStarts) return Promise.reject(supervisorError("START_FAILED", `${context.service.name}: cannot run it any more`));
-    const pid = this.nextPid++;
-    const exited = new Promise<Exit>((resolve) => this.ends.set(pid, resolve));
-    return Promise.resolve({ id: String(pid), pid, pidStart: 1, exited });
-  }
-
-  stop(running: RunningService): Promise<void> {
-    this.ends.get(running.pid)?.({ code: null, signal: "SIGTERM" });
-    return running.exited.then(() => undefined);
-  }
-
-  pause(): void {}
-  resume(): void {}
-  exec(): Promise<number> {
-    return Promise.resolve(0);
-  }
-  inspect(): { alive: boolean } {
-    return { alive: true };
-  }
-  cleanup(): undefined {
-    return undefined;
-  }
-  visiblePath(mount: ResolvedMount): string {
-    return mount.hostPath;
-  }
-}
-
 describe("supervisor over a fake runtime", () => {
   let home: ReturnType<typeof tempDir>;
   let runtime: FakeRuntime;
+  let registry: Registry;
   let supervisor: Supervisor;
 
   beforeEach(() => {
     home = tempDir();
     runtime = new FakeRuntime();
-    supervisor = new Supervisor({ home: home.path, portRange: { from: 46400, to: 46449 }, runtime, logger: pino({ level: "silent" }), env: {} });
+    registry = new Registry(join(home.path, "registry.db"));
+    supervisor = new Supervisor({ home: home.path, registry, portRange: { from: 46400, to: 46449 }, runtimes: new RuntimeRegistry([runtime], runtime.name), logger: pino({ level: "silent" }), env: {} });
   });
 
   afterEach(async () => {
     await supervisor.close();
+    registry.close();
     home.remove();
   });
 

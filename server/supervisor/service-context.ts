@@ -1,0 +1,72 @@
+import { interpolate } from "./interpolate";
+import type { ServicePlan } from "./plan";
+import type { PortRow, ProjectRow } from "./registry";
+import { mountVariable, type ResolvedMount, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
+import { StateLayout } from "./state-layout";
+
+/** Host environment a service inherits; everything else comes from its plan. */
+const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TMPDIR"];
+
+export interface ContextSources {
+  readonly project: Pick<ProjectRow, "projectId" | "namespace" | "packagePath" | "statePath">;
+  readonly service: ServicePlan;
+  readonly driver: RuntimeDriver;
+  /** Every service's host ports: each service is told where the others listen. */
+  readonly ports: readonly PortRow[];
+  readonly secrets: Readonly<Record<string, string>>;
+  /** The daemon's environment, of which a service inherits only INHERITED_ENV. */
+  readonly hostEnv: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A service's final environment, mounts and place. Its own `environment` and its command are
+ * interpolated against ghostd's variables (ports, mounts, project) and the secrets, which is why
+ * those come first.
+ */
+export function serviceContext({ project, service, driver, ports, secrets, hostEnv }: ContextSources): ServiceContext {
+  const layout = new StateLayout(project.statePath);
+  const mounts: ResolvedMount[] = service.mounts.map((mount) => ({ kind: mount.kind, target: mount.target, readOnly: mount.readOnly, hostPath: layout.hostPath(mount) }));
+  const variables: Record<string, string> = {
+    ...inherited(hostEnv),
+    GHOSTD_PROJECT_ID: project.projectId,
+    GHOSTD_NAMESPACE: project.namespace,
+    GHOSTD_SERVICE: service.name,
+    HOST: "127.0.0.1",
+    ...portVariables(service.name, ports),
+  };
+  for (const mount of mounts) variables[mountVariable(mount.target)] = driver.visiblePath(mount);
+  Object.assign(variables, secrets);
+  const env: Record<string, string> = { ...variables };
+  for (const [key, value] of Object.entries(service.environment)) env[key] = interpolate(value, variables);
+  return {
+    projectId: project.projectId,
+    namespace: project.namespace,
+    packagePath: project.packagePath,
+    service: { ...service, entrypoint: service.entrypoint.map((a) => interpolate(a, env)), command: service.command.map((a) => interpolate(a, env)) },
+    env,
+    mounts,
+  };
+}
+
+function inherited(hostEnv: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const value = hostEnv[name];
+    if (value !== undefined) variables[name] = value;
+  }
+  return variables;
+}
+
+/** GHOSTD_PORT_<SERVICE>_<port> for every service; GHOSTD_PORT_<port>, and PORT (its first), for its own. */
+function portVariables(service: string, ports: readonly PortRow[]): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const port of ports) variables[`GHOSTD_PORT_${envName(port.serviceName)}_${port.containerPort}`] = String(port.hostPort);
+  const own = ports.filter((p) => p.serviceName === service);
+  for (const port of own) variables[`GHOSTD_PORT_${port.containerPort}`] = String(port.hostPort);
+  if (own[0]) variables.PORT = String(own[0].hostPort);
+  return variables;
+}
+
+function envName(service: string): string {
+  return service.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+}
