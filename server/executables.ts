@@ -11,6 +11,15 @@ export function isExecutable(path: string): boolean {
   }
 }
 
+/** Whether `path` is a directory (following links); false when it is anything else or nothing. */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** The first executable `program` in the directories of `path` (a PATH value), as a shell finds it. */
 export function findOnPath(program: string, path: string): string | undefined {
   for (const dir of path.split(delimiter).filter(Boolean)) {

@@ -1,16 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DomainError } from "../errors";
-import { importCompose } from "./compose";
+import { COMPOSE_FILES, importCompose } from "./compose";
 import { DocumentError, parseYaml } from "./documents";
-import { parseManifest, type Manifest } from "./manifest";
+import { MANIFEST_FILES, parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { supervisorError, underReason } from "./reasons";
-
-/** Where a package's manifest is looked for when EnsureProject carries none, in this order. */
-export const MANIFEST_FILES: readonly string[] = ["vibe.yaml", "vibe.yml", "vibe.json"];
-/** Compose mode's file when the manifest names none, in this order. */
-export const COMPOSE_FILES: readonly string[] = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 
 export interface LoadedPlan {
   readonly manifest: Manifest;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
+import { isDirectory } from "../executables";
 import { isAbsolute } from "node:path";
 import { loadPlan, readManifest } from "./plan-loader";
 import { supervisorError } from "./reasons";
@@ -67,10 +67,3 @@ function checkSameRegistration(existing: ProjectRow, request: Registration): voi
   if (differs.length > 0) throw supervisorError("CONFLICT", `project ${request.projectId} is registered with ${differs.join(", ")}`);
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}

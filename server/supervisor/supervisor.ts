@@ -260,6 +260,7 @@ export class Supervisor {
   }
 
   private async startRun(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
+    this.settings.runtimes.checkStartable(plan.services);
     // StartProject's contract has START_FAILED for all that stops a start; PORT_CONFLICT is its cause.
     const ports = await allocatePorts(this.registry, this.settings.portRange, row.projectId, plan.services, false).catch((err: unknown) => {
       throw err instanceof DomainError ? underReason("START_FAILED", err) : err;

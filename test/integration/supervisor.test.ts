@@ -401,10 +401,14 @@ services:
       await assert.rejects(tailLogs(client, { projectId: id }), (err: ServiceError) => err.code === Code.NOT_FOUND);
     });
 
-    it("OpenProject: IMAGE_PULL_FAILED, ALREADY_OPEN; StartProject: NOT_OPEN, ALREADY_RUNNING", async () => {
+    it("OpenProject: IMAGE_PULL_FAILED, ALREADY_OPEN; StartProject: NOT_OPEN, ALREADY_RUNNING, START_FAILED for a missing program", async () => {
       const missing = newPackage({ "vibe.yaml": composeManifest("dev.test.missing"), "compose.yaml": "services:\n  app:\n    image: postgres:16\n    command: [no-such-program-ghostd]\n" });
       await ensure({ projectId: missing.id, appId: "dev.test.missing", packagePath: missing.path, statePath: missing.state });
-      await failsWith(open(missing.id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /app: the executable "no-such-program-ghostd" does not exist/);
+      const warned = await open(missing.id);
+      assert.ok(warned.warnings.some((w) => /app: the executable "no-such-program-ghostd" does not exist/.test(w)), warned.warnings.join("\n"));
+      const notStarted = await failsWith(start(missing.id), Code.INTERNAL, "START_FAILED", /app: the executable "no-such-program-ghostd" does not exist/);
+      assert.deepEqual(errorMetadataOf(notStarted), { services: "app" });
+      assert.equal((await status(missing.id)).status, ProjectStatus.PROJECT_STATUS_OPEN, "nothing started, nothing lost: still open");
       const imageOnly = newPackage({ "vibe.yaml": composeManifest("dev.test.imageonly"), "compose.yaml": "services:\n  db:\n    image: postgres:16\n" });
       await ensure({ projectId: imageOnly.id, appId: "dev.test.imageonly", packagePath: imageOnly.path, statePath: imageOnly.state });
       await failsWith(open(imageOnly.id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /image postgres:16 needs a container runtime/);

@@ -98,7 +98,10 @@ export interface RuntimeDriver {
    * no project and nothing to wait for.
    */
   problems(services: readonly ServicePlan[]): ServiceProblem[];
-  /** Fails with `cannotRun` unless every service can run here, then fetches what they need (images). */
+  /**
+   * Fails with `cannotRun` when a service needs what this runtime does not do, then fetches what
+   * they need (images); a missing program is only a warning here, since StartProject fails on it.
+   */
   prepare(services: readonly ServicePlan[], options?: Cancellable): Promise<Prepared>;
   /** Resolves once the task runs (an abort before then ends it and rejects). */
   start(context: ServiceContext, output: OutputSink, options?: Cancellable): Promise<RunningTask>;
@@ -130,14 +133,20 @@ export function mountVariable(target: string): string {
 }
 
 /**
- * IMAGE_PULL_FAILED naming every service that cannot run, so one OpenProject tells all to fix:
- * it is OpenProject's only reason (seed 002) for a plan it cannot prepare. A missing program is
- * a failure to start, not to pull, so when every service refused lacks only its program, that
- * own reason, START_FAILED, travels as the `cause` (docs/errors.md).
+ * IMAGE_PULL_FAILED naming every service the runtime cannot prepare, so one OpenProject tells
+ * all to fix: it is OpenProject's only reason (seed 002) for a plan it cannot prepare.
  */
 export function cannotRun(runtime: string, problems: readonly ServiceProblem[]): Error {
   const count = `${problems.length} service${problems.length === 1 ? "" : "s"}`;
-  const metadata: Record<string, string> = { services: problems.map((p) => p.service).join(",") };
-  if (problems.every((p) => p.kind === "executable")) metadata.cause = "START_FAILED";
-  return supervisorError("IMAGE_PULL_FAILED", `${count} cannot run on the ${runtime} runtime: ${problems.map((p) => `${p.service}: ${p.problem}`).join("; ")}`, metadata);
+  return supervisorError("IMAGE_PULL_FAILED", `${count} cannot run on the ${runtime} runtime: ${problems.map((p) => `${p.service}: ${p.problem}`).join("; ")}`, {
+    services: problems.map((p) => p.service).join(","),
+  });
+}
+
+/**
+ * START_FAILED naming every service whose program is missing: a failure to start, never to pull,
+ * so StartProject tells it (before anything starts) and OpenProject only warns of it.
+ */
+export function cannotStart(problems: readonly ServiceProblem[]): Error {
+  return supervisorError("START_FAILED", problems.map((p) => `${p.service}: ${p.problem}`).join("; "), { services: problems.map((p) => p.service).join(",") });
 }

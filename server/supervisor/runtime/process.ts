@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { ServicePlan } from "../plan";
-import { findOnPath, isExecutable } from "../../executables";
+import { findOnPath, isDirectory, isExecutable } from "../../executables";
 import { groupMembers, processStart, signalQuietly } from "../../proc";
 import { heldByGroup } from "../ports";
 import { supervisorError } from "../reasons";
@@ -77,8 +77,9 @@ export class ProcessRuntime implements RuntimeDriver {
 
   prepare(services: readonly ServicePlan[]): Promise<Prepared> {
     const problems = this.problems(services);
-    if (problems.length > 0) return Promise.reject(cannotRun(this.name, problems));
-    const warnings: string[] = [];
+    const refused = problems.filter((p) => p.kind === "runtime");
+    if (refused.length > 0) return Promise.reject(cannotRun(this.name, refused));
+    const warnings = problems.map((p) => `${p.service}: ${p.problem}; StartProject fails until then`);
     if (!this.bwrap) warnings.push("bubblewrap (bwrap) is not installed: services run as plain processes, and their mounts are not at their targets (see GHOSTD_MOUNT_* variables)");
     for (const service of services) {
       if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command`);
@@ -380,14 +381,6 @@ function readLink(path: string): string | undefined {
     return readlinkSync(path);
   } catch {
     return undefined;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ServicePlan } from "../plan";
 import { supervisorError } from "../reasons";
-import type { Cancellable, Prepared, RuntimeDriver, ServiceProblem, TaskHandle } from "./driver";
+import { cannotStart, type Cancellable, type Prepared, type RuntimeDriver, type ServiceProblem, type TaskHandle } from "./driver";
 
 /** The runtime a service runs on when its plan names none. */
 export const DEFAULT_RUNTIME = "process";
@@ -79,6 +79,12 @@ export class RuntimeRegistry {
     const { shares, unknown } = this.share(services);
     const judged = shares.flatMap(({ driver, services: shared }) => driver.problems(shared).map((p) => `${p.service}: cannot run on the ${driver.name} runtime: ${p.problem}`));
     return [...unknown.map((p) => `${p.service}: ${p.problem}`), ...judged];
+  }
+
+  /** START_FAILED, naming each, when a service's program is missing on its runtime. */
+  checkStartable(services: readonly ServicePlan[]): void {
+    const missing = this.share(services).shares.flatMap(({ driver, services: shared }) => driver.problems(shared).filter((p) => p.kind === "executable"));
+    if (missing.length > 0) throw cannotStart(missing);
   }
 
   /** Every driver prepares its services; a service no driver here runs fails the open, naming all such services. */

@@ -5,6 +5,7 @@ import { DomainError } from "../../../server/errors";
 import type { ServicePlan } from "../../../server/supervisor/plan";
 import type { ServiceContext } from "../../../server/supervisor/runtime/driver";
 import { ProcessRuntime } from "../../../server/supervisor/runtime/process";
+import { RuntimeRegistry } from "../../../server/supervisor/runtime/runtimes";
 import { tempDir } from "../../helpers/tmp";
 
 function service(name: string, fields: Partial<ServicePlan> = {}): ServicePlan {
@@ -20,28 +21,35 @@ describe("process runtime: can each service run here", () => {
     service("bare"),
   ];
 
-  it("prepare names every service that cannot run, not only the first", async () => {
+  it("prepare names every service the runtime cannot run, not only the first", async () => {
     const err = await runtime.prepare(services).then(
       () => assert.fail("prepare succeeded"),
       (e: unknown) => e,
     );
     assert.ok(err instanceof DomainError, String(err));
     assert.equal(err.reason, "IMAGE_PULL_FAILED");
-    assert.match(err.message, /^3 services cannot run on the process runtime: /);
+    assert.match(err.message, /^2 services cannot run on the process runtime: /);
     assert.match(err.message, /db: image postgres:16 needs a container runtime/);
-    assert.match(err.message, /tool: the executable "no-such-program-ghostd" does not exist on this machine/);
     assert.match(err.message, /bare: the service has no command/);
-    assert.doesNotMatch(err.message, /ok:/);
-    assert.deepEqual(err.metadata, { services: "db,tool,bare" });
+    assert.doesNotMatch(err.message, /ok:|tool:/);
+    assert.deepEqual(err.metadata, { services: "db,bare" });
   });
 
-  it("prepare tells a missing program as a failure to start: cause START_FAILED under OpenProject's IMAGE_PULL_FAILED", async () => {
-    const err = await runtime.prepare([service("ok", { command: ["sleep", "1"] }), service("tool", { command: ["no-such-program-ghostd"] })]).then(
-      () => assert.fail("prepare succeeded"),
-      (e: unknown) => e,
-    );
+  it("a missing program is a failure to start, never to pull: prepare warns, StartProject's check is START_FAILED", async () => {
+    const startable = [service("ok", { command: ["sleep", "1"] }), service("tool", { command: ["no-such-program-ghostd"] })];
+    const prepared = await runtime.prepare(startable);
+    assert.ok(prepared.warnings.some((w) => /^tool: the executable "no-such-program-ghostd" does not exist on this machine.*StartProject fails until then$/.test(w)), prepared.warnings.join("\n"));
+    const err = (() => {
+      try {
+        new RuntimeRegistry([runtime]).checkStartable(startable);
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
     assert.ok(err instanceof DomainError, String(err));
-    assert.deepEqual([err.reason, err.metadata], ["IMAGE_PULL_FAILED", { services: "tool", cause: "START_FAILED" }]);
+    assert.deepEqual([err.reason, err.metadata], ["START_FAILED", { services: "tool" }]);
+    assert.match(err.message, /^tool: the executable "no-such-program-ghostd" does not exist/);
     assert.deepEqual(runtime.problems(services).map((p) => [p.service, p.kind]), [["db", "runtime"], ["tool", "executable"], ["bare", "runtime"]]);
   });
 
