@@ -12,7 +12,8 @@ export class HealthMonitor {
   private state: Health = "starting";
   private failures = 0;
   private cancel: (() => void) | undefined;
-  private stopped = false;
+  /** Why it stopped, once it has: told to whoever asks afterwards, who would otherwise wait forever. */
+  private stopped: string | undefined;
   private readonly started: number;
   private readonly waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
@@ -34,23 +35,24 @@ export class HealthMonitor {
   healthy(): Promise<void> {
     if (this.state === "healthy") return Promise.resolve();
     if (this.state === "unhealthy") return Promise.reject(new Error(`unhealthy after ${this.plan.retries} failed checks`));
+    if (this.stopped !== undefined) return Promise.reject(new Error(this.stopped));
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   stop(reason = "the service stopped"): void {
-    this.stopped = true;
+    this.stopped ??= reason;
     this.cancel?.();
     for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(reason));
   }
 
   private schedule(delay: number): void {
-    if (this.stopped) return;
+    if (this.stopped !== undefined) return;
     this.cancel = this.clock.after(delay, () => void this.check());
   }
 
   private async check(): Promise<void> {
     const code = await this.probe().catch(() => 1);
-    if (this.stopped) return;
+    if (this.stopped !== undefined) return;
     if (code === 0) {
       this.failures = 0;
       this.set("healthy");

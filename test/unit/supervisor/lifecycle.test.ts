@@ -124,6 +124,26 @@ describe("supervisor lifecycle over a fake runtime and a manual clock", () => {
     assert.equal(life.supervisor.status("p").status, ProjectStatus.PROJECT_STATUS_FAILED);
   });
 
+  it("fails the start, not hangs, when a healthcheck's service exits before its dependent asks", async () => {
+    const compose =
+      "services:\n  web:\n    command: [web]\n    depends_on: {setup: {condition: service_completed_successfully}, db: {condition: service_healthy}}\n" +
+      "  setup:\n    command: [setup]\n  db:\n    command: [db]\n    healthcheck: {test: [CMD, check], interval: 1s, retries: 5}\n";
+    await life.project("p", compose);
+    life.runtime.execCode = () => 1;
+    const started = life.supervisor.start("p", {});
+    await life.clock.advance(10);
+    life.runtime.crash("db", 3);
+    await life.clock.advance(10);
+    life.runtime.crash("setup", 0);
+    const err = await life.clock.until(started).then(
+      () => assert.fail("started"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DomainError);
+    assert.equal(err.reason, "START_FAILED");
+    assert.match(err.message, /^db did not become healthy: db exited with 3/);
+  });
+
   it("fails the start when a service exits before it settled", async () => {
     await life.project("p", "services:\n  boom:\n    command: [boom]\n");
     const started = life.supervisor.start("p", {});
