@@ -129,7 +129,8 @@ function readDocument(text: string): Mapping | string {
 function classifyTopLevel(document: Mapping, report: Report): void {
   for (const key of Object.keys(document)) {
     if (key.startsWith("x-")) continue;
-    const [kind, reason] = TOP_LEVEL[key] ?? ["rejected", "not part of the Compose subset; ignored"];
+    // Own keys only: a top-level `constructor:` is a field this subset does not know, not Object's.
+    const [kind, reason] = (Object.hasOwn(TOP_LEVEL, key) ? TOP_LEVEL[key] : undefined) ?? ["rejected", "not part of the Compose subset; ignored"];
     report[kind].push({ path: key, service: "", reason });
   }
   if (document.version !== undefined) report.warnings.push("version: obsolete in Compose; ignored");
@@ -233,9 +234,9 @@ function classifyServiceFields(definition: Mapping, service: string, report: Rep
 }
 
 function serviceFieldKind(key: string): [FieldKind, string] {
-  if (key in SUPPORTED) return ["supported", SUPPORTED[key] ?? ""];
-  if (key in TRANSFORMED) return ["transformed", TRANSFORMED[key] ?? ""];
-  if (key in REJECTED) return ["rejected", REJECTED[key] ?? ""];
+  if (Object.hasOwn(SUPPORTED, key)) return ["supported", SUPPORTED[key] ?? ""];
+  if (Object.hasOwn(TRANSFORMED, key)) return ["transformed", TRANSFORMED[key] ?? ""];
+  if (Object.hasOwn(REJECTED, key)) return ["rejected", REJECTED[key] ?? ""];
   return ["rejected", "not part of the Compose subset; ignored"];
 }
 

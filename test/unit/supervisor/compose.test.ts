@@ -201,6 +201,18 @@ describe("compose import", () => {
     assert.match(result.report.errors.join("\n"), /"BAD-NAME=" is not an environment variable name/);
   });
 
+  it("takes keys named like Object's own properties as unknown fields, not as Object's", () => {
+    const top = importCompose("constructor: {}\ntoString: 1\nservices:\n  a: {command: [x]}\n");
+    assert.equal(top.valid, true);
+    assert.deepEqual(top.report.rejected.map((f) => f.path), ["constructor", "toString"]);
+    const field = importCompose("services:\n  a: {command: [x], toString: 1, hasOwnProperty: 2}\n");
+    assert.deepEqual(field.report.rejected.map((f) => [f.path, f.reason]), [
+      ["services.a.toString", "not part of the Compose subset; ignored"],
+      ["services.a.hasOwnProperty", "not part of the Compose subset; ignored"],
+    ]);
+    assert.ok(!field.report.supported.some((f) => f.path === "services.a.toString"));
+  });
+
   it("splits command lines as a shell would, without expanding", () => {
     assert.deepEqual(splitWords(`sh -c 'echo "$HOME"' "a b" c\\ d ""`), ["sh", "-c", 'echo "$HOME"', "a b", "c d", ""]);
     assert.deepEqual(splitWords("  spaced   out  "), ["spaced", "out"]);
