@@ -89,9 +89,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // The server owns the home's registry and services: a second one must not touch them.
   const lock = options.server ? lockHome(options.home) : undefined;
   const descriptorSet = contractDescriptorSet();
-  const env = userEnvironment(process.env);
-  // One clipboard per daemon: what terminals copy, the guest agent serves.
-  const clipboard = new ClipboardStore();
   let server: RunningGrpcServer | undefined;
   let gateway: RunningGateway | undefined;
   const close = async (): Promise<void> => {
@@ -101,66 +98,63 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     lock?.release();
   };
   try {
-    if (options.server) {
-      server = await startGrpcServer({
-        socketPath: grpcSocketPath(options.home),
-        tcp: options.server.grpc.tcp,
-        services: [
-          supervisorService({
-            logger,
-            home: options.home,
-            portRange: options.server.supervisor.portRange,
-            runtimes: new RuntimeRegistry([new ProcessRuntime({ sandbox: options.server.supervisor.sandbox, env, taskDir: join(options.home, "runtime", "process") })]),
-            env,
-          }),
-          agentService({
-            logger,
-            version,
-            stateDir: join(options.home, "agent"),
-            clipboard,
-            home: homedir(),
-            env,
-            execOutputLimit: options.server.agent.execOutputLimit,
-          }),
-          terminalService({
-            logger,
-            clipboard,
-            settings: { ...DEFAULT_TERMINAL_SETTINGS, ...options.server.terminals, env },
-          }),
-        ],
-        descriptorSet,
-        logger,
-      });
-    }
-    if (options.gateway) {
-      const target: Target = parseTarget(options.gateway.target ?? `unix:${grpcSocketPath(options.home)}`);
-      const vms = [{ name: options.gateway.vm, target }, ...options.gateway.vms.map((vm) => ({ name: vm.name, target: parseTarget(vm.target) }))];
-      const names = vms.map((vm) => vm.name);
-      const twice = names.find((name, i) => names.indexOf(name) !== i);
-      if (twice !== undefined) throw new ConfigError(`VM "${twice}" is named twice (--vm and --config)`);
-      gateway = await startGateway({
-        contract: loadContract(descriptorSet),
-        logger,
-        version,
-        maxBodyBytes: options.gateway.maxBodyBytes,
-        maxUploadBytes: options.gateway.maxUploadBytes,
-        clientTimeoutMs: options.gateway.clientTimeoutMs,
-        http: options.gateway.http && { ...options.gateway.http, allowRemote: options.gateway.allowRemote, target },
-        hostApiDir: options.gateway.hostApiDir,
-        vms,
-      });
-    }
+    if (options.server) server = await startServer(options, options.server, descriptorSet);
+    if (options.gateway) gateway = await startGatewayHalf(options, options.gateway, descriptorSet);
   } catch (err) {
     await close();
     throw err;
   }
+  const endpoints = endpointsOf(server, gateway);
+  await writeAtomically(endpointsPath(options.home), `${JSON.stringify(endpoints, null, 2)}\n`);
+  logger.info({ endpoints, version }, `ghostd listening: ${describe(endpoints)}`);
+  return { endpoints, close };
+}
+
+/** The gRPC server with the three services, sharing one clipboard: what terminals copy, the guest agent serves. */
+function startServer(options: DaemonOptions, half: ServerHalf, descriptorSet: Buffer): Promise<RunningGrpcServer> {
+  const { logger, home } = options;
+  const env = userEnvironment(process.env);
+  const clipboard = new ClipboardStore();
+  const runtimes = new RuntimeRegistry([new ProcessRuntime({ sandbox: half.supervisor.sandbox, env, taskDir: join(home, "runtime", "process") })]);
+  return startGrpcServer({
+    socketPath: grpcSocketPath(home),
+    tcp: half.grpc.tcp,
+    services: [
+      supervisorService({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
+      agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
+      terminalService({ logger, clipboard, settings: { ...DEFAULT_TERMINAL_SETTINGS, ...half.terminals, env } }),
+    ],
+    descriptorSet,
+    logger,
+  });
+}
+
+/** The gateway in front of this home's server, or `--target`'s, and one Host API socket per VM. */
+function startGatewayHalf(options: DaemonOptions, half: GatewayHalf, descriptorSet: Buffer): Promise<RunningGateway> {
+  const target: Target = parseTarget(half.target ?? `unix:${grpcSocketPath(options.home)}`);
+  const vms = [{ name: half.vm, target }, ...half.vms.map((vm) => ({ name: vm.name, target: parseTarget(vm.target) }))];
+  const names = vms.map((vm) => vm.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new ConfigError(`VM "${twice}" is named twice (--vm and --config)`);
+  return startGateway({
+    contract: loadContract(descriptorSet),
+    logger: options.logger,
+    version,
+    maxBodyBytes: half.maxBodyBytes,
+    maxUploadBytes: half.maxUploadBytes,
+    clientTimeoutMs: half.clientTimeoutMs,
+    http: half.http && { ...half.http, allowRemote: half.allowRemote, target },
+    hostApiDir: half.hostApiDir,
+    vms,
+  });
+}
+
+function endpointsOf(server: RunningGrpcServer | undefined, gateway: RunningGateway | undefined): Endpoints {
   const endpoints: Endpoints = { pid: process.pid, host_api: { ...gateway?.hostApi } };
   if (server) endpoints.grpc = server.addresses.unix;
   if (server?.addresses.tcp) endpoints.grpc_tcp = server.addresses.tcp;
   if (gateway?.http) endpoints.http = gateway.http;
-  await writeAtomically(endpointsPath(options.home), `${JSON.stringify(endpoints, null, 2)}\n`);
-  logger.info({ endpoints, version }, `ghostd listening: ${describe(endpoints)}`);
-  return { endpoints, close };
+  return endpoints;
 }
 
 function describe(endpoints: Endpoints): string {
