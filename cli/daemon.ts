@@ -1,4 +1,5 @@
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import { replaceFile } from "../server/atomic-file";
 import type { Logger } from "pino";
 import { startGateway, type RunningGateway } from "../gateway/gateway";
 import { loadContract } from "../gateway/transcoder/descriptors";
@@ -105,7 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     throw err;
   }
   const endpoints = endpointsOf(server, gateway);
-  await writeAtomically(endpointsPath(options.home), `${JSON.stringify(endpoints, null, 2)}\n`);
+  await replaceFile(endpointsPath(options.home), `${JSON.stringify(endpoints, null, 2)}\n`);
   logger.info({ endpoints, version }, `ghostd listening: ${describe(endpoints)}`);
   return { endpoints, close };
 }
@@ -164,10 +165,4 @@ function describe(endpoints: Endpoints): string {
   if (endpoints.http) parts.push(`HTTP ${endpoints.http}`);
   for (const [vm, path] of Object.entries(endpoints.host_api)) parts.push(`Host API ${vm} unix:${path}`);
   return parts.join(", ");
-}
-
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, content, { mode: 0o600 });
-  await rename(temp, path);
 }

@@ -4,7 +4,7 @@ import { constants as os } from "node:os";
 import type { Cgroups } from "../cgroup";
 import { findOnPath } from "../executables";
 import { ExecJob } from "./exec-job";
-import { guestPath } from "./paths";
+import { checkNoNul, guestPath } from "./paths";
 import { agentError, fsError } from "./reasons";
 
 export const DEFAULT_EXEC_TIMEOUT_SECONDS = 30;
@@ -89,6 +89,9 @@ export async function execute(request: ExecRequest, context: ExecContext, sinks:
 }
 
 function prepare(request: ExecRequest, context: ExecContext): Prepared {
+  checkNoNul(request.command, "command");
+  request.args.forEach((arg, i) => checkNoNul(arg, `args[${i}]`));
+  for (const [key, value] of Object.entries(request.env)) checkNoNul(key + value, `env ${JSON.stringify(key.slice(0, 100))}`);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(context.env)) if (value !== undefined) env[key] = value;
   Object.assign(env, request.env);

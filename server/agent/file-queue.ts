@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { replaceFile } from "../atomic-file";
+import { KeyedSerial } from "../serial";
 import { guestPath } from "./paths";
 import { agentError, fsError } from "./reasons";
 
@@ -10,6 +12,8 @@ import { agentError, fsError } from "./reasons";
  */
 export class FileQueue {
   private files: string[];
+  /** Changes one at a time: each reads the queue as the one before it left it. */
+  private readonly changes = new KeyedSerial();
 
   constructor(private readonly file: string) {
     this.files = FileQueue.load(file);
@@ -28,22 +32,22 @@ export class FileQueue {
       await stat(full).catch((err: unknown) => Promise.reject(fsError(err, full)));
       resolved.push(full);
     }
-    const next = [...this.files];
-    for (const path of resolved) if (!next.includes(path)) next.push(path);
-    await this.save(next);
-    return this.list();
+    return this.change((files) => [...files, ...resolved.filter((path, i) => !files.includes(path) && resolved.indexOf(path) === i)]);
   }
 
   async clear(): Promise<void> {
-    await this.save([]);
+    await this.change(() => []);
   }
 
-  private async save(files: string[]): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify({ files }, null, 2)}\n`, { mode: 0o600 });
-    await rename(temp, this.file);
-    this.files = files;
+  /** Saves what `next` makes of the queue, after every change asked for before it; returns the queue. */
+  private change(next: (files: readonly string[]) => string[]): Promise<string[]> {
+    return this.changes.run("queue", async () => {
+      const files = next(this.files);
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      await replaceFile(this.file, `${JSON.stringify({ files }, null, 2)}\n`);
+      this.files = files;
+      return this.list();
+    });
   }
 
   private static load(file: string): string[] {

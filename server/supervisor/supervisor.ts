@@ -15,6 +15,7 @@ import type {
   ValidateComposeResponse,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../errors";
+import { KeyedSerial } from "../serial";
 import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
 import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus } from "./contract";
@@ -54,7 +55,7 @@ const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running"
  */
 export class Supervisor {
   private readonly runs = new Map<string, ProjectRun>();
-  private readonly locks = new ProjectLocks();
+  private readonly locks = new KeyedSerial();
   private readonly logBooks: LogBooks;
   private readonly meter = new StateMeter();
   private readonly autosave: AutosaveSettings;
@@ -298,20 +299,3 @@ export class Supervisor {
 }
 
 /** One lifecycle operation at a time per project; the others wait their turn, in order. */
-class ProjectLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(projectId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(projectId, settled);
-    void settled.then(() => {
-      if (this.tails.get(projectId) === settled) this.tails.delete(projectId);
-    });
-    return next;
-  }
-}
