@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { replaceFile } from "../server/atomic-file";
 import type { Logger } from "pino";
-import { startGateway, type RunningGateway } from "../gateway/gateway";
+import { assertLocal, startGateway, type RunningGateway } from "../gateway/gateway";
 import { loadContract } from "../gateway/transcoder/descriptors";
 import { parseTarget, type Target } from "../gateway/transport/targets";
 import { agentService } from "../server/agent/service";
@@ -35,6 +35,8 @@ export interface ServerHalf {
   readonly grpc: {
     /** Also listen for gRPC on this `host:port`. */
     readonly tcp: string | undefined;
+    /** Whether `tcp` may be a non-loopback address. */
+    readonly allowRemote: boolean;
   };
   readonly agent: {
     /** Bytes of output a non-streaming exec keeps per stream. */
@@ -112,8 +114,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 }
 
 /** The gRPC server with the three services, sharing one clipboard: what terminals copy, the guest agent serves. */
-function startServer(options: DaemonOptions, half: ServerHalf, descriptorSet: Buffer): Promise<RunningGrpcServer> {
+async function startServer(options: DaemonOptions, half: ServerHalf, descriptorSet: Buffer): Promise<RunningGrpcServer> {
   const { logger, home } = options;
+  if (half.grpc.tcp !== undefined) await assertLocal(half.grpc.tcp.slice(0, half.grpc.tcp.lastIndexOf(":")), half.grpc.allowRemote);
   const env = userEnvironment(process.env);
   const clipboard = new ClipboardStore();
   const runtimes = new RuntimeRegistry([new ProcessRuntime({ sandbox: half.supervisor.sandbox, env, taskDir: join(home, "runtime", "process") })]);

@@ -135,8 +135,11 @@ function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstrea
   return server;
 }
 
-/** Refuses a non-loopback listen address unless remote access was asked for explicitly. */
-async function assertLocal(host: string, allowRemote: boolean): Promise<void> {
+/**
+ * Refuses a non-loopback listen address unless remote access was asked for explicitly: the HTTP
+ * listener and the gRPC TCP listener both serve unauthenticated exec to whoever reaches them.
+ */
+export async function assertLocal(host: string, allowRemote: boolean): Promise<void> {
   if (allowRemote || isLoopback(host)) return;
   const addresses = await lookup(host, { all: true }).catch(() => []);
   if (addresses.length > 0 && addresses.every((a) => isLoopback(a.address))) return;

@@ -29,10 +29,10 @@ export const SETTINGS = {
   allowRemote: toggle({
     flag: "--allow-remote",
     env: "GHOSTD_ALLOW_REMOTE",
-    commands: GATEWAY_MODES,
-    help: "allow a non-loopback --http address and any Host header",
+    commands: ALL_MODES,
+    help: "allow a non-loopback --http or --grpc-tcp address and any Host header",
     unset: "off",
-    sets: "allow a non-loopback `--http` address and any `Host` header",
+    sets: "allow a non-loopback `--http` or `--grpc-tcp` address and any `Host` header",
   }),
   hostApiDir: optional({
     flag: "--host-api-dir <dir>",

@@ -75,13 +75,21 @@ function readEndpoints(file: string): Endpoints | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Endpoints) : undefined;
 }
 
-/** Runs ghostd to completion (for start-up failures) and returns its exit code and output. */
-export function runGhostd(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs ghostd to completion (for start-up failures) and returns its exit code and output. One
+ * that is still running after `timeoutMs` (it started when it should have refused) is killed,
+ * and its code is null.
+ */
+export function runGhostd(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [GHOSTD, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.stdout.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    child.once("exit", (code) => resolve({ code, output }));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
   });
 }

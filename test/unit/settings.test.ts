@@ -42,11 +42,11 @@ describe("settings schema", () => {
     for (const setting of all) assert.match(setting.env, /^GHOSTD_[A-Z_]+$/, setting.name);
   });
 
-  it("gives each command the flags it had", () => {
+  it("gives each command the flags it had, and agent --allow-remote for its --grpc-tcp", () => {
     const server = ["--grpc-tcp", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
     assert.deepEqual(flagsOf("serve").sort(), ["--home", "--log-level", ...gateway, ...server].sort());
-    assert.deepEqual(flagsOf("agent").sort(), ["--home", "--log-level", ...server].sort());
+    assert.deepEqual(flagsOf("agent").sort(), ["--home", "--log-level", "--allow-remote", ...server].sort());
     assert.deepEqual(flagsOf("gateway").sort(), ["--home", "--log-level", ...gateway, "--target"].sort());
   });
 
