@@ -1,4 +1,5 @@
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { ownerOnlyDirectory } from "../server/owner-only";
 import { replaceFile } from "../server/atomic-file";
 import type { Logger } from "pino";
 import { assertLocal, startGateway, type RunningGateway } from "../gateway/gateway";
@@ -87,8 +88,8 @@ export interface Endpoints {
 /** Starts the halves the options ask for, writes the endpoints file, and says where it listens. */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { logger } = options;
-  await mkdir(options.home, { recursive: true, mode: 0o700 });
-  await mkdir(runDir(options.home), { recursive: true, mode: 0o700 });
+  // Everything under the home is the owner's alone, a home made by hand with 0755 included.
+  for (const dir of [options.home, runDir(options.home), join(options.home, "api")]) ownerOnlyDirectory(dir);
   // The server owns the home's registry and services: a second one must not touch them.
   const lock = options.server ? lockHome(options.home) : undefined;
   const descriptorSet = contractDescriptorSet();

@@ -12,6 +12,7 @@ import { readSetting, readSettings, type Flags } from "./settings/schema";
 import { ALL_MODES, type Mode } from "./settings/setting";
 import { ListenError } from "../gateway/gateway";
 import { TargetError } from "../gateway/transport/targets";
+import { NotOwnerOnlyError } from "../server/owner-only";
 import { SocketInUseError } from "../server/rpc/unix-socket";
 
 const program = new Command()
@@ -45,7 +46,7 @@ async function run(mode: Mode, flags: Flags): Promise<void> {
   try {
     shutdown.started(await startDaemon(daemonOptions(mode, readSettings(flags), logger)));
   } catch (err) {
-    const known = [ConfigError, HomeLockedError, ListenError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
+    const known = [ConfigError, HomeLockedError, ListenError, NotOwnerOnlyError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
     logger.fatal(known ? { reason: (err as Error).message } : { err }, `ghostd ${mode} cannot start`);
     process.stderr.write(`ghostd: ${(err as Error).message}\n`);
     process.exit(1);

@@ -1,3 +1,4 @@
+import { ownerOnlyFile } from "../server/owner-only";
 import Database from "better-sqlite3";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +28,7 @@ export interface HomeLock {
  * exist.
  */
 export function lockHome(home: string): HomeLock {
+  ownerOnlyFile(join(runDir(home), "daemon.lock"));
   const db = new Database(join(runDir(home), "daemon.lock"), { timeout: 0 });
   try {
     db.pragma("journal_mode = MEMORY");

@@ -1,5 +1,5 @@
+import { ownerOnlyDirectory, ownerOnlyFile } from "../owner-only";
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { TaskHandle } from "./runtime/driver";
 
@@ -110,7 +110,8 @@ export class Registry {
   private summaryCache: { version: number; rows: readonly ProjectSummaryRow[] } | undefined;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    ownerOnlyDirectory(dirname(path));
+    ownerOnlyFile(path);
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
