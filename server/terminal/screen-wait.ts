@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { WaitRequest, WaitResponse, WatchScreenResponse } from "../../generated/ghostd/terminal/v1/terminal";
 import { eventStream } from "../event-stream";
+import { linearRegExp } from "../linear-regexp";
 import { terminalError } from "./reasons";
 import type { Session } from "./session";
 
@@ -76,9 +77,10 @@ function waitCondition(request: WaitRequest): WaitCondition {
 
 function regExp(match: string): RegExp {
   try {
-    return new RegExp(match, "m");
+    return linearRegExp(match, "m");
   } catch (err) {
-    throw terminalError("invalid_match", `"${match}" is not a regular expression: ${(err as Error).message}`);
+    const shown = match.length > 200 ? `${match.slice(0, 200)}…` : match;
+    throw terminalError("invalid_match", `"${shown}" is not a regular expression this API matches: ${(err as Error).message}`);
   }
 }
 
