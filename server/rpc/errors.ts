@@ -23,8 +23,22 @@ function grpcStatusOf(code: Code): GrpcStatus {
   return name in GrpcStatus ? GrpcStatus[name as keyof typeof GrpcStatus] : GrpcStatus.UNKNOWN;
 }
 
-export function statusError(code: GrpcStatus, reason: string, message: string, metadata: Readonly<Record<string, string>> = {}): Partial<ServiceError> {
-  const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: { ...metadata } }).finish();
+/**
+ * An error's text travels twice in HTTP/2 trailers (grpc-message and the details), which a
+ * client refuses past its header limit (8 KiB by default) by tearing the connection down: a
+ * message echoing a 100 KB value stalled every call on the channel. Long values are cut here.
+ */
+const MAX_MESSAGE_CHARS = 1024;
+const MAX_METADATA_CHARS = 256;
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+export function statusError(code: GrpcStatus, reason: string, fullMessage: string, fullMetadata: Readonly<Record<string, string>> = {}): Partial<ServiceError> {
+  const message = bounded(fullMessage, MAX_MESSAGE_CHARS);
+  const metadata = Object.fromEntries(Object.entries(fullMetadata).map(([key, value]) => [key, bounded(value, MAX_METADATA_CHARS)]));
+  const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata }).finish();
   const details = Status.encode({
     code,
     message,
