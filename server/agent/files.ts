@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
-import { cp, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
-import { basename, dirname, extname, join } from "node:path";
+import { cp, lstat, mkdir, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { dirname, extname, join } from "node:path";
 import type { DirectoryEntry } from "../../generated/ghostd/agent/v1/agent";
-import { DomainError } from "../errors";
+import { replaceFile } from "../atomic-file";
 import { guestPath } from "./paths";
 import { agentError, fsError } from "./reasons";
 
@@ -121,19 +121,6 @@ export async function writeFileAtomic(path: string, data: Uint8Array, parents: b
   if (parents) await mkdir(dirname(file), { recursive: true }).catch((err: unknown) => Promise.reject(fsError(err, dirname(file))));
   const existing = await stat(file).catch(() => undefined);
   if (existing?.isDirectory()) throw agentError("is_a_directory", `${file} is a directory`);
-  const temp = join(dirname(file), `.${basename(file)}.ghostd-${process.pid}-${Date.now()}`);
-  try {
-    const handle = await open(temp, "wx", existing ? existing.mode & 0o7777 : 0o644);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err instanceof DomainError ? err : fsError(err, file);
-  }
+  await replaceFile(file, data, existing ? existing.mode & 0o7777 : 0o644).catch((err: unknown) => Promise.reject(fsError(err, file)));
   return file;
 }
