@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       ),
     );
     const runtime = new ProcessRuntime({ sandbox: SANDBOX, env: process.env });
-    const context = (i: number) => ({ projectId: "bench", namespace: "bench", packagePath, service: servicePlan(i), env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, mounts: [] });
+    const context = (i: number) => ({ projectId: "bench", namespace: "bench", packagePath, service: servicePlan(i), env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, mounts: [], network: { services: [servicePlan(i).name], ports: [], egress: false } });
     const runtimeOnly = await timeMeasured(STARTS, () => {
       const running: RunningTask[] = [];
       return measured(

@@ -73,3 +73,10 @@ export function parsePortRange(text: string): { from: number; to: number } {
   if (!match || from < 1 || to > 65535 || from > to) throw new ConfigError(`--port-range "${text}" is not FROM-TO with ports from 1 to 65535`);
   return { from, to };
 }
+
+/** A uid for services: any but root's, which would give services root's files. */
+export function parseServiceUid(text: string): number {
+  const uid = parseCount(text, "--service-uid", 2 ** 32 - 2);
+  if (uid === 0) throw new ConfigError("--service-uid 0 would run services as root; choose an unprivileged uid");
+  return uid;
+}

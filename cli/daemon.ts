@@ -48,6 +48,8 @@ export interface ServerHalf {
     readonly portRange: PortRange;
     /** Whether project services run in bubblewrap when it is there. */
     readonly sandbox: "auto" | "off";
+    /** Whom services run as when the daemon is root. */
+    readonly serviceUid: number;
   };
   /** How terminals are sized and started. */
   readonly terminals: TerminalOptions;
@@ -120,7 +122,7 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
   if (half.grpc.tcp !== undefined) await assertLocal(half.grpc.tcp.slice(0, half.grpc.tcp.lastIndexOf(":")), half.grpc.allowRemote);
   const env = userEnvironment(process.env);
   const clipboard = new ClipboardStore();
-  const runtimes = new RuntimeRegistry([new ProcessRuntime({ sandbox: half.supervisor.sandbox, env, taskDir: join(home, "runtime", "process") })]);
+  const runtimes = new RuntimeRegistry([new ProcessRuntime({ sandbox: half.supervisor.sandbox, serviceUid: half.supervisor.serviceUid, env, taskDir: join(home, "runtime", "process") })]);
   return startGrpcServer({
     socketPath: grpcSocketPath(home),
     tcp: half.grpc.tcp,

@@ -20,7 +20,7 @@ function serverHalf(settings: Settings): ServerHalf {
   return {
     grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote },
     agent: { execOutputLimit: settings.execOutputLimit },
-    supervisor: { portRange: settings.portRange, sandbox: settings.sandbox },
+    supervisor: { portRange: settings.portRange, sandbox: settings.sandbox, serviceUid: settings.serviceUid },
     terminals: {
       windowColumns: settings.windowSize.columns,
       windowRows: settings.windowSize.rows,

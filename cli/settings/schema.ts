@@ -1,5 +1,6 @@
-import { checkVmName, parseByteSize, parseCount, parseListen, parsePortRange, parseSize } from "../config";
+import { checkVmName, parseByteSize, parseCount, parseListen, parsePortRange, parseServiceUid, parseSize } from "../config";
 import { loadConfigFile } from "../config-file";
+import { DEFAULT_SERVICE_ID } from "../../server/supervisor/runtime/sandbox/identity";
 import { ALL_MODES, GATEWAY_MODES, optional, SERVER_MODES, toggle, withDefault, type Setting } from "./setting";
 
 /**
@@ -178,6 +179,15 @@ export const SETTINGS = {
     sets: "run project services in bubblewrap when installed (`auto`) or never (`off`)",
     // commander has already refused anything but the choices.
     parse: (mode): "auto" | "off" => (mode === "off" ? "off" : "auto"),
+  }),
+  serviceUid: withDefault({
+    flag: "--service-uid <uid>",
+    env: "GHOSTD_SERVICE_UID",
+    commands: SERVER_MODES,
+    default: String(DEFAULT_SERVICE_ID),
+    help: "uid and gid project services run as when ghostd runs as root",
+    sets: "uid and gid project services run as when ghostd runs as root (a non-root ghostd runs them as itself)",
+    parse: parseServiceUid,
   }),
   target: optional({
     flag: "--target <address>",

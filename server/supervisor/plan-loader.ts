@@ -60,7 +60,7 @@ function nativePlan(manifest: Manifest): ProjectPlan {
   }));
   const order = startOrder(services);
   if ("cycle" in order) throw supervisorError("INVALID_MANIFEST", `dependsOn has a cycle: ${order.cycle.join(" -> ")}`);
-  return { mode: "native", services: order.order, volumes: manifest.state.volumes.map((v) => v.name), secrets: manifest.secrets, warnings: [] };
+  return { mode: "native", services: order.order, volumes: manifest.state.volumes.map((v) => v.name), secrets: manifest.secrets, warnings: [], egress: manifest.security.network };
 }
 
 function composePlan(manifest: Manifest, packagePath: string): ProjectPlan {
@@ -71,7 +71,7 @@ function composePlan(manifest: Manifest, packagePath: string): ProjectPlan {
   const imported = importCompose(readFileSync(join(packagePath, file), "utf8"), { readPackageFile: (relative) => readIfThere(join(packagePath, relative)) });
   if (!imported.valid) throw supervisorError("INVALID_MANIFEST", `${file} cannot be imported: ${imported.report.errors.join("; ")}`);
   const rejected = imported.report.rejected.map((f) => `${f.path}: ${f.reason}`);
-  return { mode: "compose", services: imported.services, volumes: imported.volumes, secrets: manifest.secrets, warnings: [...imported.report.warnings, ...rejected] };
+  return { mode: "compose", services: imported.services, volumes: imported.volumes, secrets: manifest.secrets, warnings: [...imported.report.warnings, ...rejected], egress: manifest.security.network };
 }
 
 function readIfThere(path: string): string | undefined {

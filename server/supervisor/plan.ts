@@ -77,6 +77,8 @@ export interface ProjectPlan {
   readonly volumes: readonly string[];
   readonly secrets: readonly SecretPlan[];
   readonly warnings: readonly string[];
+  /** The manifest's security.network: services may reach beyond this machine. */
+  readonly egress: boolean;
 }
 
 /**

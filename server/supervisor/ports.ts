@@ -89,14 +89,15 @@ export async function allocatePorts(
 
 /**
  * Whether a process of the group `pgid` holds the port (a listening TCP or bound UDP socket on
- * it), read from /proc: the socket's inode, then the group's file descriptors.
+ * it), read from /proc: the socket's inode in the socket table of the group leader's network
+ * namespace (a sandboxed project's own), then the group's file descriptors.
  */
 export function heldByGroup(port: number, protocol: "tcp" | "udp", pgid: number): boolean {
   const inodes = new Set<string>();
   for (const table of protocol === "tcp" ? ["tcp", "tcp6"] : ["udp", "udp6"]) {
     let text: string;
     try {
-      text = readFileSync(`/proc/net/${table}`, "utf8");
+      text = readFileSync(`/proc/${pgid}/net/${table}`, "utf8");
     } catch {
       continue;
     }

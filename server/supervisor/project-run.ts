@@ -164,7 +164,7 @@ export class ProjectRun {
       plan,
       driver,
       clock,
-      context: () => serviceContext({ project, service: plan, driver, ports: this.spec.ports, secrets, hostEnv }),
+      context: () => serviceContext({ project, service: plan, driver, ports: this.spec.ports, secrets, hostEnv, projectPlan: this.spec.plan }),
       mayRestart: () => !this.stopping && !lifetime.aborted,
       events,
     });

@@ -1,5 +1,5 @@
 import { interpolate } from "./interpolate";
-import type { ServicePlan } from "./plan";
+import type { ProjectPlan, ServicePlan } from "./plan";
 import type { PortRow, ProjectRow } from "./registry";
 import { mountVariable, type ResolvedMount, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
 import { StateLayout } from "./state-layout";
@@ -16,6 +16,8 @@ export interface ContextSources {
   readonly secrets: Readonly<Record<string, string>>;
   /** The daemon's environment, of which a service inherits only INHERITED_ENV. */
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
+  /** The whole project's plan: its services' names and its egress make the network. */
+  readonly projectPlan: Pick<ProjectPlan, "services" | "egress">;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface ContextSources {
  * interpolated against ghostd's variables (ports, mounts, project) and the secrets, which is why
  * those come first.
  */
-export function serviceContext({ project, service, driver, ports, secrets, hostEnv }: ContextSources): ServiceContext {
+export function serviceContext({ project, service, driver, ports, secrets, hostEnv, projectPlan }: ContextSources): ServiceContext {
   const layout = new StateLayout(project.statePath);
   const mounts: ResolvedMount[] = service.mounts.map((mount) => ({ kind: mount.kind, target: mount.target, readOnly: mount.readOnly, hostPath: layout.hostPath(mount) }));
   const variables: Record<string, string> = {
@@ -45,6 +47,7 @@ export function serviceContext({ project, service, driver, ports, secrets, hostE
     service: { ...service, entrypoint: service.entrypoint.map((a) => interpolate(a, env)), command: service.command.map((a) => interpolate(a, env)) },
     env,
     mounts,
+    network: { services: projectPlan.services.map((s) => s.name), ports: ports.map(({ hostPort, protocol }) => ({ hostPort, protocol })), egress: projectPlan.egress },
   };
 }
 

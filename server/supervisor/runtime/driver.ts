@@ -19,6 +19,18 @@ export interface ServiceContext {
   /** The final environment: the plan's, interpolated, with ports and secrets. */
   readonly env: Readonly<Record<string, string>>;
   readonly mounts: readonly ResolvedMount[];
+  readonly network: ProjectNetwork;
+}
+
+/**
+ * The network a project's services share: they reach each other by service name, the host
+ * reaches them through its published ports, and they reach beyond this machine only with the
+ * manifest's `security.network: true`.
+ */
+export interface ProjectNetwork {
+  readonly services: readonly string[];
+  readonly ports: readonly { readonly hostPort: number; readonly protocol: "tcp" | "udp" }[];
+  readonly egress: boolean;
 }
 
 export interface Exit {

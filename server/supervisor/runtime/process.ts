@@ -1,5 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { isAbsolute } from "node:path";
 import type { ServicePlan } from "../plan";
 import { findOnPath, isDirectory, isExecutable } from "../../executables";
@@ -23,6 +22,9 @@ import {
   type TaskInfo,
 } from "./driver";
 import { TaskRecords } from "./process-tasks";
+import type { Pod } from "./sandbox/pod";
+import { serviceIdentity, type ServiceIdentity } from "./sandbox/identity";
+import { findSandboxTools, Sandbox, sandboxWorks } from "./sandbox/sandbox";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -35,6 +37,8 @@ export interface ProcessRuntimeOptions {
    * (under GHOSTD_HOME); without it, only this daemon's own tasks are listed.
    */
   readonly taskDir?: string;
+  /** The uid (and gid) services run as when the daemon is root. */
+  readonly serviceUid?: number;
 }
 
 /** A task this daemon started. */
@@ -48,23 +52,25 @@ interface LiveTask {
 
 /**
  * The process runtime: a service's entrypoint + command as a process group on this machine. With
- * bubblewrap, inside a sandbox: the host file system read-only, the project's volumes and files
- * bound at their targets, a private /tmp and PID namespace; without it, a plain child process.
+ * bubblewrap, inside a sandbox (see Sandbox): the system's directories read-only, the project's
+ * volumes and files bound at their targets, private /tmp, PIDs and network shared with the
+ * project's other services, as an unprivileged user; without it, a plain child process.
  * A task is its process group, named `<pid>@<start time>` so a later process given the same pid
  * is never taken for it.
  */
 export class ProcessRuntime implements RuntimeDriver {
   readonly name = "process";
-  readonly bwrap: string | undefined;
+  readonly sandbox: Sandbox | undefined;
+  readonly identity: ServiceIdentity;
   private readonly tasks = new Map<string, LiveTask>();
   private readonly records: TaskRecords;
   /** Namespaces of tasks `list` found that an earlier daemon started, so `remove` drops their records. */
   private readonly found = new Map<string, string>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {
-    const bwrap = options.sandbox === "auto" ? findOnPath("bwrap", options.env.PATH ?? DEFAULT_PATH) : undefined;
-    // Installed is not enough: a machine without user namespaces cannot make a sandbox.
-    this.bwrap = bwrap && sandboxWorks(bwrap) ? bwrap : undefined;
+    this.identity = serviceIdentity(options.serviceUid);
+    const tools = options.sandbox === "auto" ? findSandboxTools(options.env.PATH ?? DEFAULT_PATH) : undefined;
+    this.sandbox = tools && sandboxWorks(tools, this.identity) ? new Sandbox(tools, this.identity) : undefined;
     this.records = new TaskRecords(options.taskDir);
   }
 
@@ -80,7 +86,8 @@ export class ProcessRuntime implements RuntimeDriver {
     const refused = problems.filter((p) => p.kind === "runtime");
     if (refused.length > 0) return Promise.reject(cannotRun(this.name, refused));
     const warnings = problems.map((p) => `${p.service}: ${p.problem}; StartProject fails until then`);
-    if (!this.bwrap) warnings.push("bubblewrap (bwrap) is not installed: services run as plain processes, and their mounts are not at their targets (see GHOSTD_MOUNT_* variables)");
+    const unsandboxed = this.unsandboxed();
+    if (unsandboxed) warnings.push(unsandboxed);
     for (const service of services) {
       if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command`);
       if (service.build) warnings.push(`${service.name}: build is not done by the process runtime, which runs the service's command`);
@@ -92,7 +99,15 @@ export class ProcessRuntime implements RuntimeDriver {
   async start(context: ServiceContext, output: OutputSink, options: Cancellable = {}): Promise<RunningTask> {
     options.signal?.throwIfAborted();
     const argv = [...context.service.entrypoint, ...context.service.command];
-    const child = this.spawn(context, argv);
+    if (this.refusesToRun()) throw supervisorError("START_FAILED", `${context.service.name}: ${this.unsandboxed() ?? ""}`);
+    const pod = await this.sandbox?.enter(context);
+    let child: ChildProcess;
+    try {
+      child = this.spawn(context, argv, pod);
+    } catch (err) {
+      await this.sandbox?.leave(context.namespace);
+      throw supervisorError("START_FAILED", `${context.service.name}: cannot run ${argv[0] ?? ""}: ${(err as Error).message}`);
+    }
     child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
     child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
     const exited = new Promise<Exit>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
@@ -100,7 +115,10 @@ export class ProcessRuntime implements RuntimeDriver {
     const id = `${pid}@${processStart(pid)}`;
     const recorded = this.records.add(context.namespace, { id, service: context.service.name });
     // Forgotten only once recorded too: a task that exits at once must not leave its record behind.
-    const forgotten = Promise.all([exited, recorded.catch(() => undefined)]).then(() => this.forget(context.namespace, id));
+    const forgotten = Promise.all([exited, recorded.catch(() => undefined)]).then(async () => {
+      await this.sandbox?.leave(context.namespace);
+      await this.forget(context.namespace, id);
+    });
     this.tasks.set(id, { namespace: context.namespace, pid, exited, forgotten });
     try {
       await recorded;
@@ -118,7 +136,7 @@ export class ProcessRuntime implements RuntimeDriver {
       await this.remove(handle);
       return;
     }
-    if (this.bwrap) {
+    if (this.sandbox) {
       // bubblewrap itself would die of SIGTERM and take the sandbox down with SIGKILL: the stop
       // signal goes to what runs inside (its PID 1 ignores it, as a namespace init does).
       for (const member of groupMembers(task.pid)) if (member.pid !== task.pid) signalQuietly(member.pid, options.stopSignal);
@@ -142,10 +160,21 @@ export class ProcessRuntime implements RuntimeDriver {
     return Promise.resolve();
   }
 
-  exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number> {
+  async exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number> {
+    options.signal?.throwIfAborted();
+    if (this.refusesToRun()) return 127;
+    const pod = await this.sandbox?.enter(context);
+    try {
+      return await this.execIn(context, argv, options, pod);
+    } finally {
+      await this.sandbox?.leave(context.namespace);
+    }
+  }
+
+  private execIn(context: ServiceContext, argv: readonly string[], options: ExecOptions, pod: Pod | undefined): Promise<number> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const child = this.spawn(context, argv);
+    const child = this.spawn(context, argv, pod);
     child.stdout?.resume();
     child.stderr?.resume();
     const kill = (): void => signalQuietly(-(child.pid ?? 0), "SIGKILL");
@@ -199,11 +228,13 @@ export class ProcessRuntime implements RuntimeDriver {
   }
 
   holdsPort(handle: TaskHandle, port: number, protocol: "tcp" | "udp"): Promise<boolean> {
+    const task = this.tasks.get(handle.id);
+    if (task && this.sandbox?.publishes(task.namespace, { hostPort: port, protocol })) return Promise.resolve(true);
     return Promise.resolve(heldByGroup(port, protocol, pidOf(handle)));
   }
 
   visiblePath(mount: ResolvedMount): string {
-    return this.bwrap ? mount.target : mount.hostPath;
+    return this.sandbox ? mount.target : mount.hostPath;
   }
 
   displayId(handle: TaskHandle): string {
@@ -227,16 +258,33 @@ export class ProcessRuntime implements RuntimeDriver {
     return { problem: `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`, kind: "executable" };
   }
 
-  private spawn(context: ServiceContext, argv: readonly string[]): ChildProcess {
+  /** Why services run unconfined here, if they do. */
+  private unsandboxed(): string | undefined {
+    if (this.sandbox) return undefined;
+    if (this.options.sandbox === "off") return `the sandbox is off (--sandbox off): services run as plain processes${this.identity.dropsRoot ? " as root" : ""}, with the host's network and files`;
+    const missing = "bubblewrap (bwrap), util-linux's unshare and nsenter, and user namespaces for the services' user are needed";
+    if (this.identity.dropsRoot) return `the sandbox cannot be made here (${missing}): ghostd runs as root and will not run services unconfined; install bubblewrap, or pass --sandbox off`;
+    return `bubblewrap (bwrap) is not installed or cannot work here (${missing}): services run as plain processes, and their mounts are not at their targets (see GHOSTD_MOUNT_* variables)`;
+  }
+
+  /** A root daemon runs nothing of a project's unconfined unless told to with --sandbox off. */
+  private refusesToRun(): boolean {
+    return !this.sandbox && this.options.sandbox === "auto" && this.identity.dropsRoot;
+  }
+
+  private spawn(context: ServiceContext, argv: readonly string[], pod: Pod | undefined): ChildProcess {
     const env = { ...context.env };
     const cwd = this.workingDirectory(context);
-    if (!this.bwrap) {
+    if (!this.sandbox || !pod) {
       const [file = "", ...args] = argv;
       return spawn(file, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     }
-    // The host home is read-only in the sandbox; programs that write to HOME get the private /tmp.
+    // Nothing of the host's home is in the sandbox; programs that write to HOME get the private /tmp.
     env.HOME = "/tmp";
-    return spawn(this.bwrap, [...sandboxArguments(context, cwd), "--", ...argv], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const launch = this.sandbox.launch(pod, context, cwd, argv);
+    const child = spawn(launch.file, launch.args, { cwd: "/", env, detached: true, stdio: launch.fds.stdio(["ignore", "pipe", "pipe"]) });
+    launch.fds.feed(child);
+    return child;
   }
 
   /** working_dir when it exists (or is a mount target in the sandbox), else the package. */
@@ -244,7 +292,7 @@ export class ProcessRuntime implements RuntimeDriver {
     const wanted = context.service.workingDir;
     if (wanted === undefined) return context.packagePath;
     const mounted = context.mounts.some((m) => m.target === wanted);
-    if (this.bwrap ? mounted || isDirectory(wanted) : isDirectory(wanted)) return wanted;
+    if (this.sandbox ? mounted || isDirectory(wanted) : isDirectory(wanted)) return wanted;
     return context.packagePath;
   }
 }
@@ -314,77 +362,4 @@ function withoutCommand(service: ServicePlan): string {
   if (service.image) return `image ${service.image} needs a container runtime, and only the process runtime is here; ${instead}`;
   if (service.build) return `build: images are not built here; ${instead}, or a prebuilt image for a container runtime`;
   return `the service has no command; ${instead}`;
-}
-
-/**
- * bubblewrap's arguments: a fresh root holding the host's file system read-only, a private /tmp,
- * /proc and /dev, the package read-only at its own path (it may live under /tmp), the mounts,
- * and the working directory. The network is the host's: services serve their host ports.
- */
-function sandboxArguments(context: ServiceContext, cwd: string): string[] {
-  const args = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--tmpfs", "/"];
-  args.push(...hostReadOnly(context.mounts.map((m) => m.target)));
-  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", context.packagePath, context.packagePath);
-  for (const mount of context.mounts) {
-    if (mount.kind === "tmpfs") args.push("--tmpfs", mount.target);
-    else args.push(mount.readOnly ? "--ro-bind" : "--bind", mount.hostPath, mount.target);
-  }
-  args.push("--chdir", cwd);
-  return args;
-}
-
-/**
- * Binds the host's file system read-only, entry by entry from the root. A directory on the way
- * to a mount target (/srv for /srv/files) is not bound whole, since nothing could be created in
- * it: it is made afresh and its own entries are bound, leaving room for the target.
- */
-function hostReadOnly(targets: readonly string[]): string[] {
-  const args: string[] = [];
-  const wanted = new Set(targets);
-  const onTheWay = new Set(targets.flatMap((target) => target.split("/").slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join("/")}`)));
-  const expose = (dir: string): void => {
-    for (const entry of readdirQuiet(dir)) {
-      const path = dir === "/" ? `/${entry}` : `${dir}/${entry}`;
-      if (dir === "/" && ["proc", "dev", "tmp", "lost+found"].includes(entry)) continue;
-      if (wanted.has(path)) continue;
-      const link = readLink(path);
-      const info = link === undefined ? statQuiet(path) : undefined;
-      if (link !== undefined) args.push("--symlink", link, path);
-      else if (info?.isDirectory() && onTheWay.has(path)) {
-        args.push("--dir", path);
-        expose(path);
-      } else if (info?.isDirectory() || info?.isFile()) args.push("--ro-bind", path, path);
-    }
-  };
-  expose("/");
-  return args;
-}
-
-function readdirQuiet(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function statQuiet(path: string): ReturnType<typeof statSync> | undefined {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-}
-
-function readLink(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether bubblewrap can make a sandbox here (it needs user or mount namespaces). */
-export function sandboxWorks(bwrap: string): boolean {
-  return spawnSync(bwrap, ["--ro-bind", "/", "/", "--unshare-pid", "--", "/bin/true"], { stdio: "ignore", timeout: 5000 }).status === 0;
 }

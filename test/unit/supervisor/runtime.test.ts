@@ -87,6 +87,7 @@ describe("process runtime: tasks", () => {
     service: service(name, { command: ["sleep", "1000"] }),
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
     mounts: [],
+    network: { services: [name], ports: [], egress: false },
   });
 
   it("names a task by pid and start time, and lists it in its namespace until it is stopped", async () => {
