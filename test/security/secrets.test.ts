@@ -1,10 +1,56 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EnsureProjectRequest, OpenProjectRequest, StartProjectRequest, StopProjectRequest, type LogEntry, type SupervisorClient } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { EnsureProjectRequest, GetProjectStatusRequest, OpenProjectRequest, ProjectStatus, StartProjectRequest, StopProjectRequest, type LogEntry, type SupervisorClient } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { composeManifest, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
+import { waitFor } from "../helpers/wait";
+
+const GHOSTCTL = join(packageRoot, "cli", "ghostctl");
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** What /proc said ghostctl's command line was while it ran. */
+  readonly cmdline: string;
+}
+
+/** Every argv this file hands to a process: no secret value may be in one. */
+const spawnedArgv: string[][] = [];
+
+/** A fresh value, so that finding it anywhere can only mean it leaked from this run. */
+const secretValue = (label: string): string => `${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+
+/**
+ * Runs cli/ghostctl with only the given environment on top of the test's (GHOSTD_* dropped), and
+ * `input` on its standard input. Its /proc/<pid>/cmdline is read right after it is started: a
+ * process that has exec'd but not yet finished loading is certainly still there.
+ */
+function ghostctl(args: readonly string[], options: { home: string; env?: Record<string, string>; input?: string }): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.GHOSTD_HOME;
+  delete env.GHOSTD_TARGET;
+  const argv = ["--home", options.home, ...args];
+  spawnedArgv.push([GHOSTCTL, ...argv]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(GHOSTCTL, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const cmdline = readFileSync(`/proc/${child.pid ?? 0}/cmdline`, "utf8").split("\0").join(" ");
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // ghostctl reads its standard input only with --secrets-from-stdin; one that has already
+    // exited closes the pipe, which is no failure of the test.
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input ?? "");
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr, cmdline }));
+  });
+}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -34,6 +80,7 @@ describe("security: secrets", function () {
     work.remove();
   });
 
+  const projectStatus = async (projectId: string) => (await unary<{ status: ProjectStatus }>((cb) => client.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId }), cb))).status;
   const stop = (projectId: string) => unary((cb) => client.stopProject(StopProjectRequest.fromPartial({ projectId, timeoutSeconds: 5 }), cb));
 
   /** An ensured and opened compose project needing `secrets`; returns its id and state path. */
@@ -46,6 +93,85 @@ describe("security: secrets", function () {
     await unary((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId: id }), cb));
     return { id, state };
   }
+
+  describe("ghostctl start keeps secret values out of its command line", () => {
+    /** A service that writes each secret it got into a file of its volume, for the test to read. */
+    const RECORDER = "services:\n  app:\n    command: [sh, -c, 'printf %s \"$$API_TOKEN\" > $$GHOSTD_MOUNT_DATA/API_TOKEN; printf %s \"$$DB_PASSWORD\" > $$GHOSTD_MOUNT_DATA/DB_PASSWORD; sleep 1000']\n    volumes: [data:/data]\nvolumes:\n  data:\n";
+    const recorderProject = () => openProject(RECORDER, {}, ["API_TOKEN", "DB_PASSWORD"]);
+    const received = (state: string, name: string): Promise<string> => {
+      const file = join(state, "current", "volumes", "data", name);
+      return waitFor(`the service to record ${name}`, () => statSync(file, { throwIfNoEntry: false }) && readFileSync(file, "utf8"));
+    };
+
+    it("takes --secret NAME from its environment and --secret-file NAME=PATH from a file", async () => {
+      const token = secretValue("token");
+      const password = secretValue("password");
+      const file = join(work.path, "db-password");
+      writeFileSync(file, `${password}\n`, { mode: 0o600 });
+      const { id, state } = await recorderProject();
+      const run = await ghostctl(["start", id, "--secret", "API_TOKEN", "--secret-file", `DB_PASSWORD=${file}`], { home: daemon.home, env: { API_TOKEN: token } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, "", "no warning: no value was on the command line");
+      assert.equal(await received(state, "API_TOKEN"), token);
+      assert.equal(await received(state, "DB_PASSWORD"), password, "one trailing newline of the file is not part of the value");
+      assert.match(run.cmdline, /start .* --secret API_TOKEN --secret-file DB_PASSWORD=/, "the command line read is ghostctl's");
+      for (const value of [token, password]) {
+        assert.ok(!run.cmdline.includes(value), "the value is not in /proc/<pid>/cmdline");
+        assert.ok(!spawnedArgv.flat().some((arg) => arg.includes(value)), "the value is in no argv the test ran");
+      }
+      await stop(id);
+    });
+
+    it("reads NAME=VALUE lines from standard input with --secrets-from-stdin", async () => {
+      const token = secretValue("token");
+      const password = `${secretValue("pass")} with spaces # and a hash`;
+      const { id, state } = await recorderProject();
+      const input = `# the project's secrets\n\nAPI_TOKEN=${token}\nexport DB_PASSWORD="${password}"\n`;
+      const run = await ghostctl(["start", id, "--secrets-from-stdin"], { home: daemon.home, input });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, "");
+      assert.equal(await received(state, "API_TOKEN"), token);
+      assert.equal(await received(state, "DB_PASSWORD"), password, "quotes around a value are taken off, and what is inside is kept");
+      assert.ok(![token, password].some((value) => run.cmdline.includes(value)));
+      await stop(id);
+    });
+
+    it("still takes --secret NAME=VALUE, warning that other users can read it, without repeating it", async () => {
+      const token = secretValue("token");
+      const password = secretValue("password");
+      const { id, state } = await recorderProject();
+      const run = await ghostctl(["start", id, "--secret", `API_TOKEN=${token}`, "--secret", "DB_PASSWORD"], { home: daemon.home, env: { DB_PASSWORD: password } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /^ghostctl: warning: --secret API_TOKEN=VALUE puts the value on the command line, .*process list.*--secret-file/);
+      assert.equal(run.stderr.split("\n").filter(Boolean).length, 1, "one warning, for the one value on the command line");
+      assert.ok(!run.stderr.includes(token), "the warning does not repeat the value");
+      assert.equal(await received(state, "API_TOKEN"), token);
+      assert.equal(await received(state, "DB_PASSWORD"), password);
+      await stop(id);
+    });
+
+    it("fails clearly before starting anything, never echoing a value, when a secret cannot be read", async () => {
+      const { id } = await recorderProject();
+      const leaked = secretValue("leaked");
+      const attempts: { args: string[]; input?: string; env?: Record<string, string>; says: RegExp }[] = [
+        { args: ["--secret", "GHOSTD_TEST_UNSET_SECRET"], says: /^ghostctl: --secret GHOSTD_TEST_UNSET_SECRET: the environment variable GHOSTD_TEST_UNSET_SECRET is not set/ },
+        { args: ["--secret-file", `API_TOKEN=${join(work.path, "no-such-file")}`], says: new RegExp(`^ghostctl: --secret-file API_TOKEN: cannot read ${join(work.path, "no-such-file")}: no such file`) },
+        { args: ["--secret-file", "API_TOKEN"], says: /^ghostctl: --secret-file takes NAME=PATH/ },
+        { args: ["--secrets-from-stdin"], input: `API_TOKEN=ok-value\n${leaked}\n`, says: /^ghostctl: --secrets-from-stdin: line 2 is not NAME=VALUE/ },
+        { args: ["--secrets-from-stdin"], input: `1API=${leaked}\n`, says: /^ghostctl: --secrets-from-stdin: line 1: the name before = is not an environment variable name/ },
+        { args: ["--secret", `not a name=${leaked}`], says: /^ghostctl: --secret: the name before = is not an environment variable name/ },
+        { args: ["--secret", "API_TOKEN", "--secrets-from-stdin"], input: `API_TOKEN=${leaked}\n`, env: { API_TOKEN: leaked }, says: /^ghostctl: the secret API_TOKEN is given twice/ },
+      ];
+      for (const attempt of attempts) {
+        const run = await ghostctl(["start", id, ...attempt.args], { home: daemon.home, input: attempt.input, env: attempt.env });
+        const what = attempt.args.join(" ");
+        assert.equal(run.code, 1, `${what}: ${run.stderr}`);
+        assert.match(run.stderr.split("\n").filter((line) => !line.includes("warning")).join("\n"), attempt.says, what);
+        assert.ok(!run.stderr.includes(leaked), `${what}: the error does not echo the value`);
+      }
+      assert.equal(await projectStatus(id), ProjectStatus.PROJECT_STATUS_OPEN, "nothing was started with the secrets that could be read");
+    });
+  });
 
   describe("the logs mask a secret's encodings as they mask the secret", () => {
     /** A service printing its secret in every form a program commonly prints one. */
