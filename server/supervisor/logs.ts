@@ -44,7 +44,8 @@ export class ProjectLogs {
       // A runaway line is stored (cut) before its end comes. Its last characters wait for the
       // next chunk, since they may begin a secret that chunk ends.
       const [head, tail] = this.mask.holdBack(rest);
-      lines.push(head);
+      // A secret longer than a line can keep back all of it: then nothing is stored yet.
+      if (head !== "") lines.push(head);
       rest = tail;
     }
     this.partial.set(key, rest);

@@ -77,6 +77,17 @@ describe("service logs", () => {
     assert.doesNotMatch(readFileSync(join(dir.path, "web.log"), "utf8"), /ss|c3N/);
   });
 
+  it("stores no empty line while a secret longer than a line keeps a runaway line back", () => {
+    const logs = new ProjectLogs(dir.path);
+    const secret = "s".repeat(8 * 1024);
+    logs.redact([secret]);
+    logs.write("web", "stdout", "x".repeat(17 * 1024));
+    assert.deepEqual(logs.tail(10), [], "all of it may begin the secret");
+    logs.write("web", "stdout", `${"y".repeat(17 * 1024)}\n`);
+    const lines = logs.tail(10).map((l) => l.line);
+    assert.ok(lines.length >= 1 && lines.every((line) => line.length > 0), lines.map((l) => l.length).join(","));
+  });
+
   it("follows new lines until unsubscribed, and removes its files", () => {
     const logs = new ProjectLogs(dir.path);
     const seen: LogLine[] = [];
