@@ -16,6 +16,7 @@ import { GHOSTD_SERVICES } from "../server/rpc/service-names";
 import { MANIFEST_FILES } from "../server/supervisor/manifest";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
+import { readSecrets, type SecretOptions } from "./secrets";
 import { contractDescriptorSet, version } from "./package-info";
 
 interface GlobalFlags {
@@ -89,13 +90,39 @@ program
   .argument("<project>")
   .action((project: string) => invoke("Supervisor/OpenProject", { project_id: project }));
 
+const repeatable = (value: string, all: string[] = []): string[] => [...all, value];
+
 program
   .command("start")
   .description("start a project's services in dependency order")
   .argument("<project>")
-  .option("--secret <name=value>", "a secret, as an environment variable (repeatable)", (value: string, all: string[]) => [...all, value], [] as string[])
-  .action((project: string, flags: { secret: string[] }) => {
-    const secrets = Object.fromEntries(flags.secret.map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)]));
+  .option("--secret <NAME>", "a secret, its value taken from ghostctl's environment variable NAME (repeatable)", repeatable)
+  .option("--secret-file <NAME=PATH>", "a secret read from a file, less one trailing newline (repeatable)", repeatable)
+  .option("--secrets-from-stdin", "read secrets from standard input: NAME=VALUE lines, # comments")
+  .addHelpText(
+    "after",
+    `
+Secret values never go on the command line this way: other local users can read a process's
+arguments (ps, /proc/<pid>/cmdline). --secret NAME=VALUE still works, with a warning.
+
+  API_TOKEN="$(pass show shop/api-token)" ghostctl start shop --secret API_TOKEN
+  ghostctl start shop --secret-file DB_PASSWORD=$HOME/.secrets/db
+  pass show shop.env | ghostctl start shop --secrets-from-stdin
+
+--secrets-from-stdin reads NAME=VALUE (or export NAME=VALUE) lines; the value is everything after
+the first =, as it is, less one pair of matching quotes around it. Blank lines and lines starting
+with # are skipped.`,
+  )
+  .action((project: string, flags: SecretOptions) => {
+    const secrets = readSecrets(flags, {
+      env: process.env,
+      readFile: (path) => readFileSync(path, "utf8"),
+      readStdin: () => {
+        if (process.stdin.isTTY) process.stderr.write("ghostctl: reading NAME=VALUE lines; end with Ctrl-D\n");
+        return readFileSync(0, "utf8");
+      },
+      warn: (message) => process.stderr.write(`ghostctl: warning: ${message}\n`),
+    });
     return invoke("Supervisor/StartProject", { project_id: project, secrets });
   });
 

@@ -1,7 +1,9 @@
 import { EventEmitter } from "node:events";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { eventStream } from "../event-stream";
+import { SecretMask } from "./secret-mask";
 
 export interface LogLine {
   readonly timestamp: Date;
@@ -20,7 +22,9 @@ const MAX_LINE = 16 * 1024;
 export class ProjectLogs {
   private readonly events = new EventEmitter();
   private readonly partial = new Map<string, string>();
-  private secrets: string[] = [];
+  /** Per stream: a character whose UTF-8 bytes two chunks share is decoded whole, so a secret holding it still matches. */
+  private readonly decoders = new Map<string, StringDecoder>();
+  private mask = new SecretMask([]);
   private readonly sizes = new Map<string, number>();
 
   constructor(
@@ -33,11 +37,18 @@ export class ProjectLogs {
   /** Takes a chunk of a service's output; whole lines are stored, the rest waits for its end. */
   write(service: string, stream: "stdout" | "stderr", chunk: Buffer | string): void {
     const key = `${service}\0${stream}`;
-    const text = (this.partial.get(key) ?? "") + chunk.toString();
+    const text = (this.partial.get(key) ?? "") + (typeof chunk === "string" ? chunk : this.decoderOf(key).write(chunk));
     const lines = text.split("\n");
-    const rest = lines.pop() ?? "";
-    this.partial.set(key, rest.length > MAX_LINE ? "" : rest);
-    if (rest.length > MAX_LINE) lines.push(rest);
+    let rest = lines.pop() ?? "";
+    if (rest.length > MAX_LINE) {
+      // A runaway line is stored (cut) before its end comes. Its last characters wait for the
+      // next chunk, since they may begin a secret that chunk ends.
+      const [head, tail] = this.mask.holdBack(rest);
+      // A secret longer than a line can keep back all of it: then nothing is stored yet.
+      if (head !== "") lines.push(head);
+      rest = tail;
+    }
+    this.partial.set(key, rest);
     this.store(service, stream, lines.map((line) => line.replace(/\r$/, "")));
   }
 
@@ -45,18 +56,20 @@ export class ProjectLogs {
   flush(service: string): void {
     for (const stream of ["stdout", "stderr"] as const) {
       const key = `${service}\0${stream}`;
-      const rest = this.partial.get(key);
+      const rest = (this.partial.get(key) ?? "") + (this.decoders.get(key)?.end() ?? "");
       this.partial.delete(key);
+      this.decoders.delete(key);
       if (rest) this.store(service, stream, [rest]);
     }
   }
 
   /**
-   * Values that never reach a log file or a follower (a service that prints its secrets): each is
-   * replaced by `***`. Very short values are left, as masking them would garble every line.
+   * Values that never reach a log file or a follower (a service that prints its secrets): each,
+   * and its common encodings (`secret-mask.ts`), is replaced by `***`. Very short values are left,
+   * as masking them would garble every line.
    */
   redact(values: Iterable<string>): void {
-    this.secrets = [...new Set(values)].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
+    this.mask = new SecretMask(values);
   }
 
   /** A line of the supervisor's own about a service (started, exited, restarted). */
@@ -129,7 +142,8 @@ export class ProjectLogs {
 
   private store(service: string, stream: "stdout" | "stderr", raw: string[]): void {
     if (raw.length === 0) return;
-    const lines = raw.map((line) => this.secrets.reduce((text, secret) => text.replaceAll(secret, "***"), line.slice(0, MAX_LINE)));
+    // Masked before the cut, so that a secret the cut goes through is masked whole.
+    const lines = raw.map((line) => this.mask.apply(line).slice(0, MAX_LINE));
     const timestamp = new Date();
     const t = timestamp.toISOString();
     const s = stream === "stdout" ? "o" : "e";
@@ -158,6 +172,15 @@ export class ProjectLogs {
     }
     this.sizes.set(service, size + bytes);
     this.emit(service, stream, timestamp, lines);
+  }
+
+  private decoderOf(key: string): StringDecoder {
+    let decoder = this.decoders.get(key);
+    if (!decoder) {
+      decoder = new StringDecoder("utf8");
+      this.decoders.set(key, decoder);
+    }
+    return decoder;
   }
 
   private emit(service: string, stream: "stdout" | "stderr", timestamp: Date, lines: readonly string[]): void {

@@ -56,6 +56,38 @@ describe("service logs", () => {
     assert.doesNotMatch(readFileSync(join(dir.path, "web.log"), "utf8"), /hunter2/);
   });
 
+  it("masks a secret split across chunks, in the middle of a character or of a runaway line", () => {
+    const logs = new ProjectLogs(dir.path);
+    const secret = "pässwörd-123";
+    logs.redact([secret]);
+    const bytes = Buffer.from(`a ${secret} b\n`);
+    const cut = bytes.indexOf(0xc3) + 1;
+    logs.write("web", "stdout", bytes.subarray(0, cut));
+    logs.write("web", "stdout", bytes.subarray(cut));
+    const base64 = Buffer.from(secret).toString("base64");
+    logs.write("web", "stdout", `${"z".repeat(20 * 1024)}${base64.slice(0, 6)}`);
+    logs.write("web", "stdout", `${base64.slice(6)} end\n`);
+    logs.write("web", "stderr", Buffer.from(secret).subarray(0, 2));
+    logs.flush("web");
+    const lines = logs.tail(10).map((l) => l.line);
+    assert.equal(lines[0], "a *** b");
+    assert.equal(lines[1], "z".repeat(16 * 1024), "a runaway line is cut as before");
+    assert.match(lines[2] ?? "", /^z*\*\*\* end$/, "the secret the cut went through is masked whole with the line's last characters");
+    assert.equal(lines[3], "p\ufffd", "a character cut short at the end is flushed as it is");
+    assert.doesNotMatch(readFileSync(join(dir.path, "web.log"), "utf8"), /ss|c3N/);
+  });
+
+  it("stores no empty line while a secret longer than a line keeps a runaway line back", () => {
+    const logs = new ProjectLogs(dir.path);
+    const secret = "s".repeat(8 * 1024);
+    logs.redact([secret]);
+    logs.write("web", "stdout", "x".repeat(17 * 1024));
+    assert.deepEqual(logs.tail(10), [], "all of it may begin the secret");
+    logs.write("web", "stdout", `${"y".repeat(17 * 1024)}\n`);
+    const lines = logs.tail(10).map((l) => l.line);
+    assert.ok(lines.length >= 1 && lines.every((line) => line.length > 0), lines.map((l) => l.length).join(","));
+  });
+
   it("follows new lines until unsubscribed, and removes its files", () => {
     const logs = new ProjectLogs(dir.path);
     const seen: LogLine[] = [];
