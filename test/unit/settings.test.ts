@@ -43,7 +43,7 @@ describe("settings schema", () => {
   });
 
   it("gives each command the flags it had, and agent --allow-remote for its --grpc-tcp", () => {
-    const server = ["--grpc-tcp", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox"];
+    const server = ["--grpc-tcp", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--service-uid"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
     assert.deepEqual(flagsOf("serve").sort(), ["--home", "--log-level", ...gateway, ...server].sort());
     assert.deepEqual(flagsOf("agent").sort(), ["--home", "--log-level", "--allow-remote", ...server].sort());
@@ -74,6 +74,7 @@ describe("settings schema", () => {
       shell: undefined,
       portRange: { from: 41000, to: 41999 },
       sandbox: "auto",
+      serviceUid: 65532,
       target: undefined,
     });
   });
