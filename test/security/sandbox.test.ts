@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -132,6 +133,32 @@ describe("security: the service sandbox", function () {
       assert.equal(answer.status, 200, "the host reaches a service through its published port");
     } finally {
       await stop("net");
+    }
+  });
+
+  it("publishes UDP ports into the project as well as TCP ones", async () => {
+    const echo = "import socket, os\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', int(os.environ['PORT'])))\nprint('ready', flush=True)\nwhile True:\n    data, peer = s.recvfrom(2048)\n    s.sendto(b'echo:' + data, peer)\n";
+    const pkg = join(work.path, "pkg-udp");
+    writePackage(pkg, { "vibe.yaml": composeManifest("dev.test.udp"), "compose.yaml": JSON.stringify({ services: { echo: { command: ["python3", "echo.py"], ports: ["53/udp"] } } }), "echo.py": echo });
+    await unary((cb) => client.ensureProject(EnsureProjectRequest.fromPartial({ projectId: "udp", appId: "dev.test.udp", packagePath: pkg, statePath: join(work.path, "state-udp") }), cb));
+    await unary((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId: "udp" }), cb));
+    const started = await unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId: "udp" }), cb));
+    try {
+      await followLogs(client, { projectId: "udp", serviceName: "echo" }, (all) => all.some((e) => e.line === "ready"));
+      const port = started.ports[0]?.hostPort ?? 0;
+      const socket = createSocket("udp4");
+      try {
+        const reply = await new Promise<string>((resolve, reject) => {
+          socket.once("message", (message) => resolve(message.toString()));
+          socket.once("error", reject);
+          socket.send("ping", port, "127.0.0.1");
+        });
+        assert.equal(reply, "echo:ping");
+      } finally {
+        socket.close();
+      }
+    } finally {
+      await stop("udp");
     }
   });
 
