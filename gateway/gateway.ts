@@ -127,7 +127,9 @@ async function listenHostApis(options: GatewayOptions, upstreams: Upstreams, clo
 function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): Server {
   const app = surfaceApp(options.contract, surface, () => upstream.client, options.logger.child({ surface: surface.name }));
   const handle = app.callback();
-  const server = createServer({ connectionsCheckingInterval: checkingInterval(surface.server) }, (req, res) => void handle(req, res));
+  // A request without Host is the surface's to judge (and answer in its JSON), not Node's bare 400.
+  const settings = { connectionsCheckingInterval: checkingInterval(surface.server), requireHostHeader: false };
+  const server = createServer(settings, (req, res) => void handle(req, res));
   const { maxRequestsPerSocket, headersTimeoutMs, requestTimeoutMs } = surface.server;
   if (maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = maxRequestsPerSocket;
   if (headersTimeoutMs !== undefined) server.headersTimeout = headersTimeoutMs;

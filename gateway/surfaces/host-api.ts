@@ -53,7 +53,9 @@ export function hostApiSurface(options: HostApiOptions): Surface {
     maxUploadBytes: options.maxUploadBytes,
     version: options.version,
     // A Unix socket has no Host worth checking; a browser request relayed to it is still refused.
-    before: [closeAfterResponse, localOnly(false), streamingExec],
+    // No browser can connect to a socket, so bodies need no JSON type: uploads and the
+    // clipboard are raw bytes of any type, and `curl -d` sends a form type.
+    before: [closeAfterResponse, localOnly({ checkHost: false }), streamingExec],
     // A slow or silent client is dropped once the timeout passes.
     server: { maxRequestsPerSocket: 1, headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: options.clientTimeoutMs },
   });

@@ -1,6 +1,7 @@
 import { SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
 import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
+import { jsonBodiesOnly } from "./json-bodies";
 import { localOnly } from "./local-only";
 import { deploySurface, type Surface, type SurfaceDescription } from "./surface";
 
@@ -37,7 +38,8 @@ export function terminalApiSurface(options: TerminalApiOptions): Surface {
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxBodyBytes,
     version: options.version,
-    before: [localOnly(!options.allowRemote)],
+    // Browsers reach this listener: only its own origin, and JSON bodies, get through.
+    before: [localOnly({ checkHost: !options.allowRemote }), jsonBodiesOnly()],
     server: {},
   });
 }
