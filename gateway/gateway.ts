@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import { lookup } from "node:dns/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { PeerPolicy } from "../server/peer-credentials";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "../server/rpc/unix-socket";
 import { hostApiSurface } from "./surfaces/host-api";
 import { isLoopback } from "./surfaces/local-only";
@@ -16,6 +17,8 @@ export interface HttpListenOptions {
   readonly port: number;
   /** Listen on a non-loopback address and accept any Host header. */
   readonly allowRemote: boolean;
+  /** Which users' loopback clients are served. */
+  readonly peers: PeerPolicy;
   /** The server the Terminal and Supervisor routes call. */
   readonly target: Target;
 }
@@ -92,9 +95,9 @@ class Upstreams {
 
 /** The Terminal/Supervisor listener; answers its `http://host:port`. */
 async function listenTerminalApi(options: GatewayOptions, listen: HttpListenOptions, upstreams: Upstreams, closers: Closer[]): Promise<string> {
-  const { host, port, allowRemote, target } = listen;
+  const { host, port, allowRemote, peers, target } = listen;
   await assertLocal(host, allowRemote);
-  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, version: options.version });
+  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, peers, version: options.version });
   const upstream = await upstreams.of(target);
   const server = httpServer(options, surface, upstream);
   await listenTcp(server, host, port);

@@ -34,6 +34,17 @@ export const SETTINGS = {
     unset: "off",
     sets: "allow a non-loopback `--http` or `--grpc-tcp` address and any `Host` header",
   }),
+  rootClients: withDefault({
+    flag: "--root-clients <mode>",
+    env: "GHOSTD_ROOT_CLIENTS",
+    commands: ALL_MODES,
+    default: "allow",
+    choices: ["allow", "refuse"],
+    help: "serve loopback TCP clients running as root (allow) or only the daemon's own user (refuse)",
+    sets: "whether loopback TCP clients (HTTP, `--grpc-tcp`) running as root are served (`allow`) or only those of the daemon's own user (`refuse`); other users are always refused",
+    // commander has already refused anything but the choices.
+    parse: (mode): "allow" | "refuse" => (mode === "refuse" ? "refuse" : "allow"),
+  }),
   hostApiDir: optional({
     flag: "--host-api-dir <dir>",
     env: "GHOSTD_HOST_API_DIR",

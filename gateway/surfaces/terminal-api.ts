@@ -1,13 +1,17 @@
+import type { PeerPolicy } from "../../server/peer-credentials";
 import { SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
 import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
 import { jsonBodiesOnly } from "./json-bodies";
 import { localOnly } from "./local-only";
+import { sameUser } from "./same-user";
 import { deploySurface, type Surface, type SurfaceDescription } from "./surface";
 
 export interface TerminalApiOptions {
   readonly maxBodyBytes: number;
   readonly allowRemote: boolean;
+  /** Which users' loopback clients are served. */
+  readonly peers: PeerPolicy;
   readonly version: string;
 }
 
@@ -38,8 +42,9 @@ export function terminalApiSurface(options: TerminalApiOptions): Surface {
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxBodyBytes,
     version: options.version,
-    // Browsers reach this listener: only its own origin, and JSON bodies, get through.
-    before: [localOnly({ checkHost: !options.allowRemote }), jsonBodiesOnly()],
+    // Any local user can connect, so the caller's user is checked first; browsers can reach
+    // the listener too, so only its own origin, and JSON bodies, get through.
+    before: [sameUser(options.peers), localOnly({ checkHost: !options.allowRemote }), jsonBodiesOnly()],
     server: {},
   });
 }

@@ -4,7 +4,9 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatusMap } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ServiceBinding } from "./bind";
+import type { PeerPolicy } from "../peer-credentials";
 import { MAX_MESSAGE_BYTES } from "./limits";
+import { TcpPeers } from "./tcp-peers";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "./unix-socket";
 
 
@@ -13,6 +15,8 @@ export interface GrpcServerOptions {
   readonly socketPath: string;
   /** `host:port` to also listen on over TCP. */
   readonly tcp?: string | undefined;
+  /** Which users' clients are served over TCP; the Unix socket's mode limits it to its owner. */
+  readonly peers: PeerPolicy;
   readonly services: readonly ServiceBinding[];
   /** The contract's FileDescriptorSet, served through reflection. */
   readonly descriptorSet: Buffer;
@@ -27,10 +31,12 @@ export interface RunningGrpcServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const peers = new TcpPeers(options.peers);
   const server = new Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
     "grpc.enable_channelz": 0,
+    interceptors: [peers.interceptor],
   });
   for (const binding of options.services) server.addService(binding.definition, binding.implementation);
 
@@ -46,15 +52,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   await bind(server, `unix:${options.socketPath}`);
   await restrictUnixSocket(options.socketPath);
   let tcp: string | undefined;
+  let stopTcp: (() => void) | undefined;
   if (options.tcp) {
-    const port = await bind(server, options.tcp);
-    tcp = `${options.tcp.slice(0, options.tcp.lastIndexOf(":"))}:${port}`;
+    const listener = await peers.listen(server, options.tcp);
+    stopTcp = listener.close;
+    tcp = `${options.tcp.slice(0, options.tcp.lastIndexOf(":"))}:${listener.port}`;
   }
 
   return {
     addresses: tcp ? { unix: `unix:${options.socketPath}`, tcp } : { unix: `unix:${options.socketPath}` },
     async close(graceMs = 2000) {
       for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
+      stopTcp?.();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
