@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { PeerPolicy } from "../server/peer-credentials";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "../server/rpc/unix-socket";
+import { answerClientErrors } from "./surfaces/client-errors";
 import { hostApiSurface } from "./surfaces/host-api";
 import { isLoopback } from "./surfaces/local-only";
 import { checkingInterval, surfaceApp, type Surface } from "./surfaces/surface";
@@ -133,6 +134,7 @@ function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstrea
   // A request without Host is the surface's to judge (and answer in its JSON), not Node's bare 400.
   const settings = { connectionsCheckingInterval: checkingInterval(surface.server), requireHostHeader: false };
   const server = createServer(settings, (req, res) => void handle(req, res));
+  answerClientErrors(server, surface.renderError);
   const { maxRequestsPerSocket, headersTimeoutMs, requestTimeoutMs } = surface.server;
   if (maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = maxRequestsPerSocket;
   if (headersTimeoutMs !== undefined) server.headersTimeout = headersTimeoutMs;
