@@ -35,8 +35,9 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly version: string;
   readonly maxBodyBytes: number;
-  /** Host API: the limit for uploads and the clipboard, and how long a client may take. */
+  /** Host API: the limit for uploads and the clipboard. */
   readonly maxUploadBytes: number;
+  /** Every listener: how long a client may take over its headers, and pause while sending a body. */
   readonly clientTimeoutMs: number;
   /** The Terminal/Supervisor listener; none when undefined (`--http off`). */
   readonly http: HttpListenOptions | undefined;
@@ -98,7 +99,7 @@ class Upstreams {
 async function listenTerminalApi(options: GatewayOptions, listen: HttpListenOptions, upstreams: Upstreams, closers: Closer[]): Promise<string> {
   const { host, port, allowRemote, peers, target } = listen;
   await assertLocal(host, allowRemote);
-  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, peers, version: options.version });
+  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, clientTimeoutMs: options.clientTimeoutMs, allowRemote, peers, version: options.version });
   const upstream = await upstreams.of(target);
   const server = httpServer(options, surface, upstream);
   await listenTcp(server, host, port);

@@ -95,8 +95,8 @@ export const SETTINGS = {
     env: "GHOSTD_CLIENT_TIMEOUT",
     commands: GATEWAY_MODES,
     default: "10000",
-    help: "how long a Host API client may take to send its request",
-    sets: "time a Host API client has to send its request",
+    help: "how long an HTTP client may take over its headers, or pause while sending a body",
+    sets: "time an HTTP client (TCP listener and Host API) has to send its headers, and may pause while sending a body; then 408",
     parse: (text, name) => parseCount(text, name, 3_600_000),
   }),
   execOutputLimit: withDefault({
