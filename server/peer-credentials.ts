@@ -36,12 +36,14 @@ const PROC_TABLES: SocketTables = () => Promise.all(["/proc/net/tcp", "/proc/net
  * Whether the client at the far end of `ends` may call. A client on this machine is found in the
  * socket table and must run as the policy's user (or root, when allowed). A peer that is not on
  * this machine has no row: it is served, since only `--allow-remote` lets one connect at all.
- * A loopback peer without a row is refused: who it is cannot be told.
+ * A loopback peer without a row, or a connection already gone, is refused: who it is cannot be told.
  */
 export async function judgePeer(policy: PeerPolicy, ends: TcpEnds, tables: SocketTables = PROC_TABLES): Promise<PeerVerdict> {
-  const owner = socketOwner(await tables(), ends);
+  // A socket's addresses vanish when it closes: taken now, before the table is read.
+  const { localAddress, localPort, remoteAddress, remotePort } = ends;
+  const owner = socketOwner(await tables(), { localAddress, localPort, remoteAddress, remotePort });
   if (owner === undefined) {
-    if (!isLoopbackAddress(ends.remoteAddress ?? "")) return { allowed: true };
+    if (remoteAddress !== undefined && !isLoopbackAddress(remoteAddress)) return { allowed: true };
     return { allowed: false, message: "this API cannot tell which user the client runs as, so it refuses it" };
   }
   if (owner === policy.uid || (owner === 0 && policy.allowRoot)) return { allowed: true };

@@ -6,9 +6,9 @@ import { statusError } from "./errors";
 /**
  * The gRPC server's TCP listener, judging its clients. grpc-js gives no hook per connection, so
  * the listener is a plain TCP server of ours: each connection is judged once, from the kernel's
- * socket table, as it is accepted, then handed to grpc-js. An interceptor on every method
- * (services, health, reflection, unary and streaming alike) waits for its connection's verdict
- * before the call's handler sees anything, and answers a refused one PERMISSION_DENIED.
+ * socket table, as it is accepted, then handed to grpc-js. The TCP server's interceptor, on every
+ * method (services, health, reflection, unary and streaming alike), waits for its connection's
+ * verdict before the call's handler sees anything, and answers a refused one PERMISSION_DENIED.
  */
 export class TcpPeers {
   private readonly verdicts = new Map<string, Promise<PeerVerdict>>();
@@ -34,12 +34,7 @@ export class TcpPeers {
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, pass) => {
-            const verdict = this.verdictOf(call.getConnectionInfo());
-            if (!verdict) {
-              pass(metadata);
-              return;
-            }
-            void verdict.then((judged) => {
+            void this.verdictOf(call.getConnectionInfo()).then((judged) => {
               if (judged.allowed) pass(metadata);
               else call.sendStatus(refusal(judged.message));
             });
@@ -54,11 +49,9 @@ export class TcpPeers {
     socket.once("close", () => this.verdicts.delete(key));
   }
 
-  /** Undefined for a Unix socket's calls, which the socket's mode has already limited to its owner. */
-  private verdictOf(info: ConnectionInfo): Promise<PeerVerdict> | undefined {
-    if (info.remoteAddress === undefined) return undefined;
-    // Every TCP connection came through admit(); one that did not is refused, not waved through.
-    return this.verdicts.get(keyOf(info)) ?? Promise.resolve({ allowed: false, message: "this connection was not checked, so it is refused" });
+  /** Every connection of this server came through admit(); one that cannot be matched to it (gone already) is refused. */
+  private verdictOf(info: ConnectionInfo): Promise<PeerVerdict> {
+    return this.verdicts.get(keyOf(info)) ?? Promise.resolve({ allowed: false, message: "this API cannot tell which user the client runs as, so it refuses it" });
   }
 }
 

@@ -51,6 +51,7 @@ describe("peer credentials from the kernel's socket table", () => {
     assert.deepEqual(other, { allowed: false, message: "this API serves only uid 1000 (the daemon's user) and root; the client runs as uid 1001" });
     assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40009), tables)).allowed, false, "a loopback peer with no row");
     assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40009, "10.0.0.9"), tables)).allowed, true, "a peer on another machine");
+    assert.equal((await judgePeer({ uid: 1001, allowRoot: true }, {}, tables)).allowed, false, "a connection already gone has no address to look up");
     const rootTable = () => Promise.resolve([[HEADER, row(`${LOOPBACK_V4}:9C40`, `${LOOPBACK_V4}:4E1F`, "01", 0)].join("\n")]);
     assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40000), rootTable)).allowed, true);
     assert.equal((await judgePeer({ uid: 1000, allowRoot: false }, ends(40000), rootTable)).allowed, false);
