@@ -6,6 +6,7 @@ import { assertLocal, startGateway, type RunningGateway } from "../gateway/gatew
 import { loadContract } from "../gateway/transcoder/descriptors";
 import { parseTarget, type Target } from "../gateway/transport/targets";
 import { agentService } from "../server/agent/service";
+import { daemonPeerPolicy } from "../server/peer-credentials";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
 import type { PortRange } from "../server/supervisor/ports";
 import { ProcessRuntime } from "../server/supervisor/runtime/process";
@@ -38,6 +39,8 @@ export interface ServerHalf {
     readonly tcp: string | undefined;
     /** Whether `tcp` may be a non-loopback address. */
     readonly allowRemote: boolean;
+    /** Whether loopback clients running as root are served besides the daemon's own user. */
+    readonly allowRootClients: boolean;
   };
   readonly agent: {
     /** Bytes of output a non-streaming exec keeps per stream. */
@@ -63,6 +66,8 @@ export interface GatewayHalf {
   readonly target: string | undefined;
   readonly http: { host: string; port: number } | undefined;
   readonly allowRemote: boolean;
+  /** Whether loopback clients running as root are served besides the daemon's own user. */
+  readonly allowRootClients: boolean;
   readonly hostApiDir: string;
   readonly vm: string;
   /** More VMs, from `--config`, each with its own Host API socket and guest. */
@@ -126,6 +131,7 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
   return startGrpcServer({
     socketPath: grpcSocketPath(home),
     tcp: half.grpc.tcp,
+    peers: daemonPeerPolicy(half.grpc.allowRootClients),
     services: [
       supervisorService({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
       agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
@@ -150,7 +156,7 @@ function startGatewayHalf(options: DaemonOptions, half: GatewayHalf, descriptorS
     maxBodyBytes: half.maxBodyBytes,
     maxUploadBytes: half.maxUploadBytes,
     clientTimeoutMs: half.clientTimeoutMs,
-    http: half.http && { ...half.http, allowRemote: half.allowRemote, target },
+    http: half.http && { ...half.http, allowRemote: half.allowRemote, peers: daemonPeerPolicy(half.allowRootClients), target },
     hostApiDir: half.hostApiDir,
     vms,
   });

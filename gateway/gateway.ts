@@ -2,7 +2,9 @@ import { createServer, type Server } from "node:http";
 import { lookup } from "node:dns/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { PeerPolicy } from "../server/peer-credentials";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "../server/rpc/unix-socket";
+import { answerClientErrors } from "./surfaces/client-errors";
 import { hostApiSurface } from "./surfaces/host-api";
 import { isLoopback } from "./surfaces/local-only";
 import { checkingInterval, surfaceApp, type Surface } from "./surfaces/surface";
@@ -16,6 +18,8 @@ export interface HttpListenOptions {
   readonly port: number;
   /** Listen on a non-loopback address and accept any Host header. */
   readonly allowRemote: boolean;
+  /** Which users' loopback clients are served. */
+  readonly peers: PeerPolicy;
   /** The server the Terminal and Supervisor routes call. */
   readonly target: Target;
 }
@@ -31,8 +35,9 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly version: string;
   readonly maxBodyBytes: number;
-  /** Host API: the limit for uploads and the clipboard, and how long a client may take. */
+  /** Host API: the limit for uploads and the clipboard. */
   readonly maxUploadBytes: number;
+  /** Every listener: how long a client may take over its headers, and pause while sending a body. */
   readonly clientTimeoutMs: number;
   /** The Terminal/Supervisor listener; none when undefined (`--http off`). */
   readonly http: HttpListenOptions | undefined;
@@ -92,9 +97,9 @@ class Upstreams {
 
 /** The Terminal/Supervisor listener; answers its `http://host:port`. */
 async function listenTerminalApi(options: GatewayOptions, listen: HttpListenOptions, upstreams: Upstreams, closers: Closer[]): Promise<string> {
-  const { host, port, allowRemote, target } = listen;
+  const { host, port, allowRemote, peers, target } = listen;
   await assertLocal(host, allowRemote);
-  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, allowRemote, version: options.version });
+  const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, clientTimeoutMs: options.clientTimeoutMs, allowRemote, peers, version: options.version });
   const upstream = await upstreams.of(target);
   const server = httpServer(options, surface, upstream);
   await listenTcp(server, host, port);
@@ -127,7 +132,10 @@ async function listenHostApis(options: GatewayOptions, upstreams: Upstreams, clo
 function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): Server {
   const app = surfaceApp(options.contract, surface, () => upstream.client, options.logger.child({ surface: surface.name }));
   const handle = app.callback();
-  const server = createServer({ connectionsCheckingInterval: checkingInterval(surface.server) }, (req, res) => void handle(req, res));
+  // A request without Host is the surface's to judge (and answer in its JSON), not Node's bare 400.
+  const settings = { connectionsCheckingInterval: checkingInterval(surface.server), requireHostHeader: false };
+  const server = createServer(settings, (req, res) => void handle(req, res));
+  answerClientErrors(server, surface.renderError);
   const { maxRequestsPerSocket, headersTimeoutMs, requestTimeoutMs } = surface.server;
   if (maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = maxRequestsPerSocket;
   if (headersTimeoutMs !== undefined) server.headersTimeout = headersTimeoutMs;

@@ -24,6 +24,10 @@ export function ownerOnlyFile(path: string): void {
 function tighten(path: string, mode: number): void {
   const info = statSync(path);
   if ((info.mode & 0o777) === mode) return;
+  // A sticky directory is a shared one (/tmp): taking it over would break everyone else's use.
+  if (info.isDirectory() && (info.mode & 0o1000) !== 0) {
+    throw new NotOwnerOnlyError(`${path} is a shared directory (sticky, mode ${(info.mode & 0o7777).toString(8)}); ghostd keeps its sockets and state in a directory of its own: choose one inside it`);
+  }
   try {
     chmodSync(path, mode);
   } catch (err) {

@@ -18,7 +18,7 @@ export function daemonOptions(mode: Mode, settings: Settings, logger: Logger): D
 
 function serverHalf(settings: Settings): ServerHalf {
   return {
-    grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote },
+    grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote, allowRootClients: settings.rootClients === "allow" },
     agent: { execOutputLimit: settings.execOutputLimit },
     supervisor: { portRange: settings.portRange, sandbox: settings.sandbox, serviceUid: settings.serviceUid },
     terminals: {
@@ -37,6 +37,7 @@ function gatewayHalf(settings: Settings, home: string): GatewayHalf {
     target: settings.target,
     http: settings.http,
     allowRemote: settings.allowRemote,
+    allowRootClients: settings.rootClients === "allow",
     hostApiDir: settings.hostApiDir ?? join(home, "api"),
     vm: settings.vm,
     vms: settings.config ?? [],

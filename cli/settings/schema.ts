@@ -35,6 +35,17 @@ export const SETTINGS = {
     unset: "off",
     sets: "allow a non-loopback `--http` or `--grpc-tcp` address and any `Host` header",
   }),
+  rootClients: withDefault({
+    flag: "--root-clients <mode>",
+    env: "GHOSTD_ROOT_CLIENTS",
+    commands: ALL_MODES,
+    default: "allow",
+    choices: ["allow", "refuse"],
+    help: "serve loopback TCP clients running as root (allow) or only the daemon's own user (refuse)",
+    sets: "whether loopback TCP clients (HTTP, `--grpc-tcp`) running as root are served (`allow`) or only those of the daemon's own user (`refuse`); other users are always refused",
+    // commander has already refused anything but the choices.
+    parse: (mode): "allow" | "refuse" => (mode === "refuse" ? "refuse" : "allow"),
+  }),
   hostApiDir: optional({
     flag: "--host-api-dir <dir>",
     env: "GHOSTD_HOST_API_DIR",
@@ -85,8 +96,8 @@ export const SETTINGS = {
     env: "GHOSTD_CLIENT_TIMEOUT",
     commands: GATEWAY_MODES,
     default: "10000",
-    help: "how long a Host API client may take to send its request",
-    sets: "time a Host API client has to send its request",
+    help: "how long an HTTP client may take over its headers, or pause while sending a body",
+    sets: "time an HTTP client (TCP listener and Host API) has to send its headers, and may pause while sending a body; then 408",
     parse: (text, name) => parseCount(text, name, 3_600_000),
   }),
   execOutputLimit: withDefault({

@@ -8,7 +8,7 @@ export interface HostApiOptions {
   readonly maxBodyBytes: number;
   /** The limit for uploads and the clipboard, which arrive as raw bytes. */
   readonly maxUploadBytes: number;
-  /** How long a client may take to send its whole request, headers and body. */
+  /** How long a client may take over its headers, and pause while sending a body. */
   readonly clientTimeoutMs: number;
   readonly version: string;
 }
@@ -51,10 +51,14 @@ export function hostApiSurface(options: HostApiOptions): Surface {
   return deploySurface(hostApi, {
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxUploadBytes,
+    bodyIdleMs: options.clientTimeoutMs,
     version: options.version,
     // A Unix socket has no Host worth checking; a browser request relayed to it is still refused.
-    before: [closeAfterResponse, localOnly(false), streamingExec],
-    // A slow or silent client is dropped once the timeout passes.
-    server: { maxRequestsPerSocket: 1, headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: options.clientTimeoutMs },
+    // No browser can connect to a socket, so bodies need no JSON type: uploads and the
+    // clipboard are raw bytes of any type, and `curl -d` sends a form type.
+    before: [closeAfterResponse, localOnly({ checkHost: false }), streamingExec],
+    // A silent or stalled client is answered 408 and dropped once the timeout passes; an upload
+    // that keeps coming is never cut, however large, so there is no whole-request bound.
+    server: { maxRequestsPerSocket: 1, headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: 0 },
   });
 }

@@ -1,4 +1,4 @@
-import type { Middleware } from "koa";
+import type { Context, Middleware } from "koa";
 import { isIP } from "node:net";
 import { GatewayError } from "../transcoder/errors";
 
@@ -12,40 +12,58 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
-function hostOfHeader(value: string): string {
-  // "[::1]:19999", "localhost:19999", "127.0.0.1"
-  if (value.startsWith("[")) return value.slice(0, value.indexOf("]") + 1);
-  const colon = value.lastIndexOf(":");
-  return colon >= 0 ? value.slice(0, colon) : value;
+export interface LocalOnlyOptions {
+  /**
+   * Whether `Host` must name the listener the request came in on. Off under `--allow-remote`,
+   * where clients reach it by whatever name the network gives it, and on a Unix socket, which
+   * has no name a client could spell.
+   */
+  readonly checkHost: boolean;
 }
 
 /**
- * Keeps an HTTP listener local: a page in a browser must not reach it, neither through a DNS name
- * rebound to 127.0.0.1 (the Host header gives it away, checked when `checkHost`) nor by a
- * cross-site request (Origin or Sec-Fetch-Site do, always checked).
+ * Keeps an HTTP listener to its own clients. A page in a browser must not reach it: not through
+ * a DNS name rebound to 127.0.0.1, nor another loopback name or address (`Host` gives those
+ * away), nor by a request from another origin, a project's web service on another loopback port
+ * included (`Origin`, `Sec-Fetch-Site`). No CORS header is ever sent, so a browser lets no other
+ * origin read an answer either.
  */
-export function localOnly(checkHost: boolean): Middleware {
+export function localOnly(options: LocalOnlyOptions): Middleware {
   return async (ctx, next) => {
     const host = ctx.get("Host");
-    if (checkHost && host && !isLoopback(hostOfHeader(host))) {
-      throw new GatewayError(403, "forbidden", `Host "${host}" is not a loopback name; this API only answers local clients`);
-    }
+    if (options.checkHost) checkHost(host, ctx);
     const origin = ctx.get("Origin");
-    if (origin && !isLoopbackOrigin(origin)) {
-      throw new GatewayError(403, "forbidden", `requests from origin "${origin}" are refused; this API only answers local clients`);
+    if (origin && origin !== ownOrigin(host)) {
+      throw new GatewayError(403, "forbidden", `requests from origin "${origin}" are refused; this API answers its own origin only`);
     }
-    if (ctx.get("Sec-Fetch-Site") === "cross-site") {
-      throw new GatewayError(403, "forbidden", "cross-site browser requests are refused");
+    const site = ctx.get("Sec-Fetch-Site");
+    if (site && site !== "same-origin" && site !== "none") {
+      throw new GatewayError(403, "forbidden", `browser requests from ${site} pages are refused; this API answers its own origin only`);
     }
     await next();
   };
 }
 
-function isLoopbackOrigin(origin: string): boolean {
+/**
+ * `Host` must be exactly one of the names of the listener the connection came in on: `localhost`
+ * or the loopback address it is bound to, with its port. Without a port it may only be the
+ * scheme's default, 80. 127.0.0.2 is not 127.0.0.1, and `evil.localhost` is not `localhost`.
+ */
+function checkHost(host: string, ctx: Context): void {
+  const { localAddress, localPort } = ctx.req.socket;
+  const address = localAddress?.includes(":") ? `[${localAddress}]` : (localAddress ?? "");
+  const names = ["localhost", address].flatMap((name) => (localPort === 80 ? [name, `${name}:80`] : [`${name}:${localPort}`]));
+  if (!names.includes(host.toLowerCase())) {
+    const said = host ? `Host "${host}"` : "a request without Host";
+    throw new GatewayError(403, "forbidden", `${said} does not name this listener (${names.join(" or ")}); this API only answers local clients`);
+  }
+}
+
+/** The origin a page of this API would have, reached by `host`, as a browser writes it in `Origin`. */
+function ownOrigin(host: string): string | undefined {
   try {
-    const url = new URL(origin);
-    return (url.protocol === "http:" || url.protocol === "https:") && isLoopback(url.hostname);
+    return new URL(`http://${host}`).origin;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -62,15 +62,16 @@ export function documentPaths(description: SurfaceDescription): string[] {
 export interface ServerSettings {
   /** Requests one connection may carry; later ones on it get no answer but a 503. */
   readonly maxRequestsPerSocket?: number;
-  /** How long a client may take to send its headers. */
+  /** How long a client may take to send its headers (408 `request_timeout` after it). */
   readonly headersTimeoutMs?: number;
-  /** How long a client may take to send its whole request. */
+  /** How long a client may take to send its whole request; 0 is no bound. */
   readonly requestTimeoutMs?: number;
 }
 
 /** How often the server looks for clients past their timeouts: often enough to honour them. */
 export function checkingInterval(settings: ServerSettings): number {
-  const shortest = Math.min(settings.headersTimeoutMs ?? 30_000, settings.requestTimeoutMs ?? 30_000);
+  const bounds = [settings.headersTimeoutMs, settings.requestTimeoutMs].filter((ms): ms is number => ms !== undefined && ms > 0);
+  const shortest = Math.min(30_000, ...bounds);
   return Math.max(100, Math.min(30_000, Math.floor(shortest / 4)));
 }
 
@@ -91,6 +92,7 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
       upstream,
       maxBodyBytes: surface.maxBodyBytes,
       maxUploadBytes: surface.maxUploadBytes,
+      bodyIdleMs: surface.bodyIdleMs,
       statusByReason: surface.statusByReason,
       requestHeaders: surface.requestHeaders,
       responseHeaders: surface.responseHeaders,

@@ -1,12 +1,19 @@
+import type { PeerPolicy } from "../../server/peer-credentials";
 import { SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
 import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
+import { jsonBodiesOnly } from "./json-bodies";
 import { localOnly } from "./local-only";
+import { sameUser } from "./same-user";
 import { deploySurface, type Surface, type SurfaceDescription } from "./surface";
 
 export interface TerminalApiOptions {
   readonly maxBodyBytes: number;
+  /** How long a client may take over its headers, and pause while sending a body. */
+  readonly clientTimeoutMs: number;
   readonly allowRemote: boolean;
+  /** Which users' loopback clients are served. */
+  readonly peers: PeerPolicy;
   readonly version: string;
 }
 
@@ -36,8 +43,13 @@ export function terminalApiSurface(options: TerminalApiOptions): Surface {
   return deploySurface(terminalApi, {
     maxBodyBytes: options.maxBodyBytes,
     maxUploadBytes: options.maxBodyBytes,
+    bodyIdleMs: options.clientTimeoutMs,
     version: options.version,
-    before: [localOnly(!options.allowRemote)],
-    server: {},
+    // Any local user can connect, so the caller's user is checked first; browsers can reach
+    // the listener too, so only its own origin, and JSON bodies, get through.
+    before: [sameUser(options.peers), localOnly({ checkHost: !options.allowRemote }), jsonBodiesOnly()],
+    // A silent or stalled client is answered 408 and dropped; a body that keeps coming is never
+    // cut, so Node's whole-request bound (300 s, with an empty 408) is off.
+    server: { headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: 0 },
   });
 }

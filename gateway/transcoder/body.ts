@@ -8,16 +8,19 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 /**
  * Reads a request body up to `limit` bytes. Over the limit is 413, found from Content-Length
- * before reading, or while streaming a chunked body, never after buffering it whole.
+ * before reading, or while streaming a chunked body, never after buffering it whole. A body that
+ * stops coming for `idleMs` (0: no bound) is 408 `request_timeout`, and the connection closes.
+ * Only a pause counts, never the whole time: a large body that keeps flowing is read however
+ * long it takes.
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, idleMs: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   // Without Content-Length or Transfer-Encoding, HTTP/1.1 says there is no body.
   if (declared === undefined && req.headers["transfer-encoding"] === undefined) return EMPTY;
   const length = declared === undefined ? undefined : Number(declared);
   if (length !== undefined && length > limit) throw await tooLarge(req, limit);
   try {
-    return await getRawBody(req, { limit, length });
+    return await whileFlowing(req, getRawBody(req, { limit, length }), idleMs);
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === "entity.too.large") throw await tooLarge(req, limit);
@@ -28,6 +31,25 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** `reading`, unless no byte of the body arrives for `idleMs`: then 408, with the connection closed. */
+function whileFlowing(req: IncomingMessage, reading: Promise<Buffer>, idleMs: number): Promise<Buffer> {
+  if (idleMs <= 0) return reading;
+  return new Promise((resolve, reject) => {
+    const stalled = (): void => {
+      req.off("data", restart);
+      // The read itself fails once the connection closes, unheard: the 408 is the answer.
+      reject(new GatewayError(408, "request_timeout", `the request body stalled: no bytes of it arrived for ${idleMs} ms`, { Connection: "close" }));
+    };
+    const timer = setTimeout(stalled, idleMs);
+    const restart = (): void => void timer.refresh();
+    req.on("data", restart);
+    void reading.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      req.off("data", restart);
+    });
+  });
+}
 
 /**
  * 413, once the rest of the body is read and dropped (up to a bound): a client still sending

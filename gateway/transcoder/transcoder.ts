@@ -18,6 +18,8 @@ export interface BodyLimits {
   readonly maxBodyBytes: number;
   /** The limit for raw (google.api.HttpBody) bodies: uploads, the clipboard. */
   readonly maxUploadBytes: number;
+  /** How long a body may pause between bytes before the request is 408 (0: no bound). */
+  readonly bodyIdleMs: number;
 }
 
 /** What differs between surfaces in how they speak HTTP around the same routes. */
@@ -69,7 +71,7 @@ function matchRoute(router: Router, ctx: Context): { route: Route; bindings: Bin
 }
 
 async function requestOf(ctx: Context, options: TranscoderOptions, route: Route, bindings: Bindings): Promise<Message> {
-  const body = await readBody(ctx.req, route.rawBody ? options.maxUploadBytes : options.maxBodyBytes);
+  const body = await readBody(ctx.req, route.rawBody ? options.maxUploadBytes : options.maxBodyBytes, options.bodyIdleMs);
   return buildRequest(options.contract, options.codec, route, {
     bindings,
     query: new URLSearchParams(ctx.querystring),

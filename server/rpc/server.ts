@@ -1,18 +1,21 @@
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer, loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatusMap } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ServiceBinding } from "./bind";
+import type { PeerPolicy } from "../peer-credentials";
 import { MAX_MESSAGE_BYTES } from "./limits";
+import { TcpPeers } from "./tcp-peers";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "./unix-socket";
-
 
 export interface GrpcServerOptions {
   /** Unix socket path; the socket is made owner-only. */
   readonly socketPath: string;
   /** `host:port` to also listen on over TCP. */
   readonly tcp?: string | undefined;
+  /** Which users' clients are served over TCP; the Unix socket's mode limits it to its owner. */
+  readonly peers: PeerPolicy;
   readonly services: readonly ServiceBinding[];
   /** The contract's FileDescriptorSet, served through reflection. */
   readonly descriptorSet: Buffer;
@@ -26,49 +29,72 @@ export interface RunningGrpcServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The gRPC server on its Unix socket and, when asked, TCP. They are two grpc-js servers with the
+ * same services: only the TCP one judges its callers (its interceptor refuses any call whose
+ * connection it did not admit), while the Unix socket's mode already keeps other users out.
+ */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const server = new Server({
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-    "grpc.enable_channelz": 0,
-  });
-  for (const binding of options.services) server.addService(binding.definition, binding.implementation);
-
   const statuses: ServingStatusMap = { "": "SERVING" };
   for (const binding of options.services) statuses[binding.name] = "SERVING";
   const health = new HealthImplementation(statuses);
-  health.addToServer(server);
   // Reflection describes the contract and the health service beside it, as grpcurl expects.
   const described = { ...loadFileDescriptorSetFromBuffer(options.descriptorSet), ...loadSync(healthProtoPath) };
-  new ReflectionService(described).addToServer(server);
+  const serve = (interceptors: ServerInterceptor[]): Server => {
+    const server = new Server({
+      "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+      "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+      "grpc.enable_channelz": 0,
+      interceptors,
+    });
+    for (const binding of options.services) server.addService(binding.definition, binding.implementation);
+    health.addToServer(server);
+    new ReflectionService(described).addToServer(server);
+    return server;
+  };
 
+  const unix = serve([]);
   await claimUnixSocket(options.socketPath);
-  await bind(server, `unix:${options.socketPath}`);
+  await bind(unix, `unix:${options.socketPath}`);
   await restrictUnixSocket(options.socketPath);
-  let tcp: string | undefined;
-  if (options.tcp) {
-    const port = await bind(server, options.tcp);
-    tcp = `${options.tcp.slice(0, options.tcp.lastIndexOf(":"))}:${port}`;
-  }
+  const tcp = options.tcp === undefined ? undefined : await listenTcp(serve, options.peers, options.tcp).catch(async (err: unknown) => {
+    await shutdown(unix, 0);
+    await releaseUnixSocket(options.socketPath);
+    throw err;
+  });
 
   return {
-    addresses: tcp ? { unix: `unix:${options.socketPath}`, tcp } : { unix: `unix:${options.socketPath}` },
+    addresses: tcp ? { unix: `unix:${options.socketPath}`, tcp: tcp.address } : { unix: `unix:${options.socketPath}` },
     async close(graceMs = 2000) {
       for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      tcp?.stopAccepting();
+      await Promise.all([shutdown(unix, graceMs), tcp && shutdown(tcp.server, graceMs)]);
       await Promise.all(options.services.map(async (s) => s.close?.()));
       await releaseUnixSocket(options.socketPath);
     },
   };
+}
+
+/** The TCP server, its callers judged; `host:port` with the port it got. */
+async function listenTcp(serve: (interceptors: ServerInterceptor[]) => Server, policy: PeerPolicy, address: string) {
+  const peers = new TcpPeers(policy);
+  const server = serve([peers.interceptor]);
+  const listener = await peers.listen(server, address);
+  return { server, address: `${address.slice(0, address.lastIndexOf(":"))}:${listener.port}`, stopAccepting: listener.close };
+}
+
+/** Stops taking calls, waits up to `graceMs` for those in flight, then ends them. */
+function shutdown(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }
 
 function bind(server: Server, address: string): Promise<number> {

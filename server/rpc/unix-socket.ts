@@ -1,16 +1,18 @@
-import { chmod, lstat, mkdir, unlink } from "node:fs/promises";
+import { chmod, lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
+import { ownerOnlyDirectory } from "../owner-only";
 
 export class SocketInUseError extends Error {}
 
 /**
- * Makes a Unix socket path ready to listen on: its directory exists (created owner-only), a stale
- * socket left by a crashed run is removed, and a live one, another daemon's, is an error rather
- * than something to steal.
+ * Makes a Unix socket path ready to listen on: its directory is owner-only (made so, or tightened
+ * from a looser mode before the socket exists, so no other user can reach it even in the moment
+ * before the socket's own mode is set), a stale socket left by a crashed run is removed, and a
+ * live one, another daemon's, is an error rather than something to steal.
  */
 export async function claimUnixSocket(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  ownerOnlyDirectory(dirname(path));
   let stat;
   try {
     stat = await lstat(path);
@@ -25,7 +27,11 @@ export async function claimUnixSocket(path: string): Promise<void> {
   });
 }
 
-/** Owner-only access: other users cannot connect. */
+/**
+ * Owner-only access: connecting to a Unix socket needs write permission on it, so the kernel
+ * refuses every other user at connect() (EACCES), whatever the directory's mode. Node has no
+ * SO_PEERCRED to ask who connected; the mode is the check.
+ */
 export async function restrictUnixSocket(path: string): Promise<void> {
   await chmod(path, 0o600);
 }

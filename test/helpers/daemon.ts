@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { chownSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../cli/package-info";
 import { processStart } from "../../server/proc";
@@ -29,12 +29,15 @@ export interface SpawnOptions {
   readonly home?: string;
   /** Start it as the README does, through `npm start` (serve only), with npm's environment. */
   readonly viaNpm?: boolean;
+  /** Run it as this user; a fresh home is made theirs. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 /** Runs the real `ghostd` binary and waits until its endpoints file says it is listening. */
 export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonProcess> {
   const dir = options.home ? undefined : tempDir();
   const home = options.home ?? dir?.path ?? "";
+  if (dir && options.user) chownSync(dir.path, options.user.uid, options.user.gid);
   const args = ["--home", home];
   if ((options.mode ?? "serve") !== "agent" && !options.args?.includes("--http")) args.push("--http", "127.0.0.1:0");
   args.push(...(options.args ?? []));
@@ -42,7 +45,7 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonPro
   const stale = readEndpoints(file)?.pid;
   const [program, argv] = options.viaNpm ? ["npm", ["start", "--silent", "--", ...args]] : [process.execPath, [GHOSTD, options.mode ?? "serve", ...args]];
   // Under npm, a signal goes to the whole group, as Ctrl-C in a terminal does: npm does not pass it on.
-  const child = spawn(program, argv, { cwd: packageRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: options.viaNpm === true });
+  const child = spawn(program, argv, { cwd: packageRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: options.viaNpm === true, ...options.user });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -26,6 +26,7 @@ export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
     json: { protoNames: true },
     maxBodyBytes: 64 * 1024,
     maxUploadBytes: 256 * 1024,
+    bodyIdleMs: 10_000,
     statusByReason: { teapot: 418 },
     requestHeaders: ["x-forward-me"],
     responseHeaders: { "x-book-etag": "ETag" },

@@ -1,4 +1,3 @@
-import { connect } from "node:net";
 import { call, type Reply } from "./http";
 
 /** A client of one Host API socket: one request per connection, as GhostVM's clients do. */
@@ -20,22 +19,5 @@ export class HostApi {
   }
 }
 
-/** Writes raw bytes to a Unix socket and reads until the server closes; the time that took. */
-export function rawExchange(socketPath: string, bytes: string, timeoutMs = 10_000): Promise<{ data: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const socket = connect(socketPath);
-    let data = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`the server did not close the connection within ${timeoutMs} ms; got: ${data}`));
-    }, timeoutMs);
-    socket.on("data", (chunk) => (data += chunk.toString()));
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve({ data, ms: Date.now() - started });
-    });
-    if (bytes) socket.write(bytes);
-  });
-}
+/** Raw bytes to the socket, read until the server closes. */
+export { rawExchange } from "./raw-http";

@@ -20,6 +20,9 @@ export interface Call {
   readonly chunked?: boolean;
 }
 
+/** The header a JSON body needs on the TCP listener, which refuses other body types (415). */
+export const JSON_TYPE: Readonly<Record<string, string>> = { "Content-Type": "application/json" };
+
 /** One HTTP request on a fresh connection, the whole response read. */
 export function call(options: Call): Promise<Reply> {
   return new Promise((resolve, reject) => {

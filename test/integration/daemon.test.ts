@@ -10,7 +10,7 @@ import { version } from "../../cli/package-info";
 import { reasonOf } from "../../gateway/transcoder/errors";
 import { runGhostd, spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { healthCheck, reflectedServices } from "../helpers/grpc";
-import { call } from "../helpers/http";
+import { call, JSON_TYPE } from "../helpers/http";
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
@@ -139,13 +139,13 @@ describe("ghostd serve", function () {
     });
 
     it("checks the request before calling: 400 invalid_json and missing_field", async () => {
-      const bad = await call({ base: http, method: "POST", path: "/api/v2/terminals/x/input", body: "{not json" });
+      const bad = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/api/v2/terminals/x/input", body: "{not json" });
       assert.equal(bad.status, 400);
       assert.equal(bad.json().error, "invalid_json");
-      const typed = await call({ base: http, method: "POST", path: "/api/v2/terminals/x/input", body: '{"text": 5}' });
+      const typed = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/api/v2/terminals/x/input", body: '{"text": 5}' });
       assert.equal(typed.status, 400);
       assert.equal(typed.json().error, "invalid_json");
-      const missing = await call({ base: http, method: "POST", path: "/api/v2/terminals/x/input", body: '{"enter": true}' });
+      const missing = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/api/v2/terminals/x/input", body: '{"enter": true}' });
       assert.deepEqual(missing.json(), { error: "missing_field", message: 'missing required field "text"' });
       const enumValue = await call({ base: http, path: "/v1/projects?filter_status=sleeping" });
       assert.equal(enumValue.status, 400);
@@ -161,7 +161,7 @@ describe("ghostd serve", function () {
     });
 
     it("answers 413 for a body over --max-body", async () => {
-      const reply = await call({ base: http, method: "POST", path: "/api/v2/terminals", body: JSON.stringify({ command: "x".repeat(5000) }) });
+      const reply = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/api/v2/terminals", body: JSON.stringify({ command: "x".repeat(5000) }) });
       assert.equal(reply.status, 413);
       assert.equal(reply.json().error, "payload_too_large");
     });
@@ -173,8 +173,12 @@ describe("ghostd serve", function () {
         assert.equal(reply.status, 403, JSON.stringify(headers));
         assert.equal(reply.json().error, "forbidden");
       }
-      const local = await call({ base: http, path: "/api/v2/", headers: { Host: "localhost:19999", Origin: "http://127.0.0.1:3000", "Sec-Fetch-Site": "same-site" } });
+      const self = new URL(http).host;
+      const local = await call({ base: http, path: "/api/v2/", headers: { Host: self, Origin: `http://${self}`, "Sec-Fetch-Site": "same-origin" } });
       assert.equal(local.status, 200);
+      // Another loopback port is another origin: a project's web page, say.
+      const neighbour = await call({ base: http, path: "/api/v2/", headers: { Origin: "http://127.0.0.1:3000" } });
+      assert.equal(neighbour.status, 403);
     });
   });
 

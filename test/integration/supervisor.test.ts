@@ -28,7 +28,7 @@ import {
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { call, ndjson } from "../helpers/http";
+import { call, JSON_TYPE, ndjson } from "../helpers/http";
 import { alive, composeManifest, errorMetadataOf, failsWith, followLogs, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { closeServer, listen, portOf } from "../helpers/ports";
 import { tempDir } from "../helpers/tmp";
@@ -118,22 +118,22 @@ describe("supervisor", function () {
     it("goes through ensure, open, start, serving, logs, stop and delete", async () => {
       const state = join(work.path, "todo-state");
       const body = JSON.stringify({ app_id: "dev.ghostd.todo", package_path: TODO, state_path: state });
-      const ensured = await call({ base: http, method: "PUT", path: "/v1/projects/todo", body });
+      const ensured = await call({ base: http, headers: JSON_TYPE, method: "PUT", path: "/v1/projects/todo", body });
       assert.equal(ensured.status, 200, ensured.text);
       assert.deepEqual(Object.keys(ensured.json()).sort(), ["created", "namespace", "project_id"]);
       assert.equal(ensured.json().created, true);
       assert.match(String(ensured.json().namespace), /^ghostd-todo-[0-9a-f]{8}$/);
-      const again = await call({ base: http, method: "PUT", path: "/v1/projects/todo", body });
+      const again = await call({ base: http, headers: JSON_TYPE, method: "PUT", path: "/v1/projects/todo", body });
       assert.deepEqual(again.json(), { ...ensured.json(), created: false });
 
-      const opened = await call({ base: http, method: "POST", path: "/v1/projects/todo:open", body: "{}" });
+      const opened = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/projects/todo:open", body: "{}" });
       assert.equal(opened.status, 200, opened.text);
       const openedBody = opened.json<{ services: { name: string; status: string }[]; images_pulled: string[]; warnings: string[] }>();
       assert.deepEqual(openedBody.services.map((s) => [s.name, s.status]), [["api", "stopped"], ["web", "stopped"]]);
       assert.deepEqual(openedBody.images_pulled, []);
       assert.ok(!openedBody.warnings.some((w) => w.includes("bubblewrap")), "bubblewrap is installed here (CI installs it), so services run sandboxed");
 
-      const started = await call({ base: http, method: "POST", path: "/v1/projects/todo:start", body: "{}" });
+      const started = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/projects/todo:start", body: "{}" });
       assert.equal(started.status, 200, started.text);
       const startedBody = started.json<{ services: { name: string; status: string; container_id: string; started_at: string }[]; ports: { service_name: string; container_port: number; host_port: number; protocol: string }[] }>();
       assert.deepEqual(startedBody.services.map((s) => [s.name, s.status]), [["api", "running"], ["web", "running"]]);
@@ -187,7 +187,7 @@ describe("supervisor", function () {
       assert.deepEqual(portsReply.json(), { ports: startedBody.ports });
 
       const pids = startedBody.services.map((s) => Number(s.container_id));
-      const stopped = await call({ base: http, method: "POST", path: "/v1/projects/todo:stop", body: '{"timeout_seconds": 5}' });
+      const stopped = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/projects/todo:stop", body: '{"timeout_seconds": 5}' });
       assert.equal(stopped.status, 200, stopped.text);
       assert.deepEqual(stopped.json<{ services: { status: string }[] }>().services.map((s) => s.status), ["stopped", "stopped"]);
       for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} is gone`);
@@ -205,7 +205,7 @@ describe("supervisor", function () {
 
     it("validates a compose file sent as base64", async () => {
       const compose = "services:\n  web:\n    image: nginx\n    privileged: true\n    ports: ['8080:80']\n";
-      const reply = await call({ base: http, method: "POST", path: "/v1/compose:validate", body: JSON.stringify({ compose_content: Buffer.from(compose).toString("base64") }) });
+      const reply = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/compose:validate", body: JSON.stringify({ compose_content: Buffer.from(compose).toString("base64") }) });
       assert.equal(reply.status, 200, reply.text);
       const report = reply.json<{ valid: boolean; services: unknown[]; rejected_fields: unknown[]; supported_fields: { path: string }[]; warnings: string[] }>();
       assert.equal(report.valid, true);
@@ -218,18 +218,18 @@ describe("supervisor", function () {
       const missing = await call({ base: http, path: "/v1/projects/nope" });
       assert.equal(missing.status, 404);
       assert.deepEqual(missing.json(), { error: "NOT_FOUND", message: "no project nope" });
-      const pathNotFound = await call({ base: http, method: "PUT", path: "/v1/projects/x", body: JSON.stringify({ app_id: "a.b", package_path: "/nonexistent/pkg" }) });
+      const pathNotFound = await call({ base: http, headers: JSON_TYPE, method: "PUT", path: "/v1/projects/x", body: JSON.stringify({ app_id: "a.b", package_path: "/nonexistent/pkg" }) });
       assert.equal(pathNotFound.status, 404);
       assert.equal(pathNotFound.json().error, "PATH_NOT_FOUND");
-      const noField = await call({ base: http, method: "PUT", path: "/v1/projects/x", body: JSON.stringify({ package_path: "/tmp" }) });
+      const noField = await call({ base: http, headers: JSON_TYPE, method: "PUT", path: "/v1/projects/x", body: JSON.stringify({ package_path: "/tmp" }) });
       assert.equal(noField.status, 400);
       assert.deepEqual(noField.json(), { error: "missing_field", message: 'missing required field "app_id"' });
-      const wrongType = await call({ base: http, method: "POST", path: "/v1/projects/x:stop", body: '{"timeout_seconds": "soon"}' });
+      const wrongType = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/projects/x:stop", body: '{"timeout_seconds": "soon"}' });
       assert.equal(wrongType.status, 400);
       assert.equal(wrongType.json().error, "invalid_json");
-      const notRunning = await call({ base: http, method: "POST", path: "/v1/projects/nope:stop", body: "{}" });
+      const notRunning = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/projects/nope:stop", body: "{}" });
       assert.equal(notRunning.json().error, "NOT_FOUND");
-      const invalid = await call({ base: http, method: "POST", path: "/v1/compose:validate", body: JSON.stringify({ compose_content: Buffer.from("services: {a: {image: [1]}}").toString("base64") }) });
+      const invalid = await call({ base: http, headers: JSON_TYPE, method: "POST", path: "/v1/compose:validate", body: JSON.stringify({ compose_content: Buffer.from("services: {a: {image: [1]}}").toString("base64") }) });
       assert.equal(invalid.status, 200);
       assert.equal(invalid.json().valid, false);
       assert.deepEqual(invalid.json().warnings, ["error: services.a.image: must be a string"]);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { call } from "../helpers/http";
+import { call, JSON_TYPE } from "../helpers/http";
 import { hex, TerminalApi, type TerminalJson } from "../helpers/terminal-api";
 import { tempDir } from "../helpers/tmp";
 import { file, requireTools } from "../helpers/tools";
@@ -473,7 +473,7 @@ echo "MAIN=$MAIN"
       await api.action(t.id, "csi:D");
       await api.action(t.id, "esc:b");
       // The v1 action path takes the v1 escape syntax.
-      const v1 = await call({ base: api.base, method: "POST", path: `/api/v1/surfaces/${t.id}/actions`, body: JSON.stringify({ action: "text:echo v1-ok\\n" }) });
+      const v1 = await call({ base: api.base, headers: JSON_TYPE, method: "POST", path: `/api/v1/surfaces/${t.id}/actions`, body: JSON.stringify({ action: "text:echo v1-ok\\n" }) });
       assert.equal(v1.status, 200);
       await api.wait(t.id, "^v1-ok$");
       await api.close(t.id);
@@ -636,7 +636,7 @@ echo "MAIN=$MAIN"
         assert.deepEqual([reply.status, reply.json().error], [status, error], `${method} ${path}`);
         assert.equal(typeof reply.json().message, "string");
       }
-      const broken = await call({ base: api.base, method: "POST", path: "/api/v2/terminals", body: "{oops" });
+      const broken = await call({ base: api.base, headers: JSON_TYPE, method: "POST", path: "/api/v2/terminals", body: "{oops" });
       assert.deepEqual([broken.status, broken.json().error], [400, "invalid_json"]);
     });
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { spawnDaemon } from "../helpers/daemon";
+import { runGhostd, spawnDaemon } from "../helpers/daemon";
 import { tempDir } from "../helpers/tmp";
 
 function modeOf(path: string): string {
@@ -29,6 +29,29 @@ describe("security: file modes under the home", function () {
     } finally {
       await daemon.stop();
       daemon.cleanup();
+      parent.remove();
+    }
+  });
+
+  it("tightens a socket directory given by --host-api-dir, but will not take over a shared (sticky) one", async () => {
+    const parent = tempDir("ghostd-sec-modes-");
+    const loose = join(parent.path, "sockets");
+    const shared = join(parent.path, "shared");
+    mkdirSync(loose, { mode: 0o755 });
+    mkdirSync(shared);
+    chmodSync(loose, 0o755);
+    chmodSync(shared, 0o1777);
+    try {
+      const daemon = await spawnDaemon({ args: ["--http", "off", "--host-api-dir", loose] });
+      assert.equal(modeOf(loose), "700");
+      assert.equal(modeOf(join(loose, "local.GhostVM.sock")), "600");
+      await daemon.stop();
+      daemon.cleanup();
+      const refused = await runGhostd(["gateway", "--home", join(parent.path, "home"), "--http", "off", "--host-api-dir", shared], {}, 10_000);
+      assert.equal(refused.code, 1, refused.output);
+      assert.match(refused.output, /is a shared directory \(sticky, mode 1777\)/);
+      assert.equal((statSync(shared).mode & 0o7777).toString(8), "1777", "left as it was");
+    } finally {
       parent.remove();
     }
   });

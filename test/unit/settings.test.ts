@@ -45,9 +45,10 @@ describe("settings schema", () => {
   it("gives each command the flags it had, and agent --allow-remote for its --grpc-tcp", () => {
     const server = ["--grpc-tcp", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--service-uid"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
-    assert.deepEqual(flagsOf("serve").sort(), ["--home", "--log-level", ...gateway, ...server].sort());
-    assert.deepEqual(flagsOf("agent").sort(), ["--home", "--log-level", "--allow-remote", ...server].sort());
-    assert.deepEqual(flagsOf("gateway").sort(), ["--home", "--log-level", ...gateway, "--target"].sort());
+    const all = ["--home", "--log-level", "--root-clients"];
+    assert.deepEqual(flagsOf("serve").sort(), [...all, ...gateway, ...server].sort());
+    assert.deepEqual(flagsOf("agent").sort(), [...all, "--allow-remote", ...server].sort());
+    assert.deepEqual(flagsOf("gateway").sort(), [...all, ...gateway, "--target"].sort());
   });
 
   it("parses every default with the setting's own parser", () => {
@@ -59,6 +60,7 @@ describe("settings schema", () => {
       home: undefined,
       http: { host: "127.0.0.1", port: 19999 },
       allowRemote: false,
+      rootClients: "allow",
       hostApiDir: undefined,
       vm: "local",
       grpcTcp: undefined,
@@ -102,6 +104,11 @@ describe("settings schema", () => {
     assert.throws(() => commanderFlags("serve", ["--sandbox", "on"]), /Allowed choices are auto, off/);
     assert.throws(() => commanderFlags("agent", [], { GHOSTD_SANDBOX: "always" }), /Allowed choices are auto, off/);
     assert.equal(readSettings(commanderFlags("serve", [], { GHOSTD_SANDBOX: "off" })).sandbox, "off");
+  });
+
+  it("refuses a --root-clients outside allow and refuse", () => {
+    assert.throws(() => commanderFlags("serve", ["--root-clients", "yes"]), /Allowed choices are allow, refuse/);
+    assert.equal(readSettings(commanderFlags("agent", [], { GHOSTD_ROOT_CLIENTS: "refuse" })).rootClients, "refuse");
   });
 
   it("says what is wrong with a value as it always has", () => {

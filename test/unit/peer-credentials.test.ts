@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { connect, createServer, type Socket } from "node:net";
+import { endianness } from "node:os";
+import { canonicalAddress, isLoopbackAddress, judgePeer, parseSocketTable, socketOwner } from "../../server/peer-credentials";
+
+const HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+const row = (local: string, remote: string, state: string, uid: number): string => `   0: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000 ${uid} 0 1 1 0000000000000000 20 4 30 10 -1`;
+
+// 127.0.0.1 in the kernel's (x86, little-endian) spelling; ports 40000 (9C40) and 19999 (4E1F).
+const LOOPBACK_V4 = "0100007F";
+const LOOPBACK_V6 = "00000000000000000000000001000000";
+const MAPPED_V4 = "0000000000000000FFFF00000100007F";
+
+const V4_TABLE = [
+  HEADER,
+  row(`${LOOPBACK_V4}:4E1F`, "00000000:0000", "0A", 1000), // the listener
+  row(`${LOOPBACK_V4}:4E1F`, `${LOOPBACK_V4}:9C40`, "01", 1000), // the server's end
+  row(`${LOOPBACK_V4}:9C40`, `${LOOPBACK_V4}:4E1F`, "01", 1001), // the client's end
+  row(`${LOOPBACK_V4}:9C41`, `${LOOPBACK_V4}:4E1F`, "06", 0), // a closed one, in TIME_WAIT
+].join("\n");
+
+const V6_TABLE = [HEADER, row(`${LOOPBACK_V6}:9C42`, `${LOOPBACK_V6}:4E1F`, "01", 1002), row(`${MAPPED_V4}:9C43`, `${MAPPED_V4}:4E1F`, "01", 1003)].join("\n");
+
+const ends = (remotePort: number, address = "127.0.0.1") => ({ localAddress: address, localPort: 19999, remoteAddress: address, remotePort });
+
+describe("peer credentials from the kernel's socket table", () => {
+  before(function () {
+    if (endianness() !== "LE") this.skip();
+  });
+
+  it("reads addresses, ports, states and owners from /proc/net/tcp and tcp6 rows", () => {
+    const [listener] = parseSocketTable(V4_TABLE);
+    assert.deepEqual(listener, { local: "[::ffff:7f00:1]", localPort: 19999, remote: "[::ffff:0:0]", remotePort: 0, state: 10, uid: 1000 });
+    assert.deepEqual(parseSocketTable(V6_TABLE).map((r) => [r.local, r.uid]), [["[::1]", 1002], ["[::ffff:7f00:1]", 1003]]);
+  });
+
+  it("finds the client's own socket, not the server's end of the connection", () => {
+    assert.equal(socketOwner([V4_TABLE, V6_TABLE], ends(40000)), 1001);
+    assert.equal(socketOwner([V4_TABLE, V6_TABLE], ends(40002, "::1")), 1002);
+    // A dual-stack server sees an IPv4 client as ::ffff:127.0.0.1.
+    assert.equal(socketOwner([V4_TABLE, V6_TABLE], ends(40000, "::ffff:127.0.0.1")), 1001);
+    assert.equal(socketOwner([V4_TABLE, V6_TABLE], ends(40003, "::ffff:127.0.0.1")), 1003);
+    assert.equal(socketOwner([V4_TABLE, V6_TABLE], ends(40001)), undefined, "TIME_WAIT rows say uid 0 for no one");
+    assert.equal(socketOwner([V4_TABLE, V6_TABLE], { remoteAddress: "127.0.0.1" }), undefined);
+  });
+
+  it("serves the daemon's user and root, refuses others and unknown loopback peers, and serves remote ones", async () => {
+    const tables = () => Promise.resolve([V4_TABLE, V6_TABLE]);
+    assert.deepEqual(await judgePeer({ uid: 1001, allowRoot: true }, ends(40000), tables), { allowed: true });
+    const other = await judgePeer({ uid: 1000, allowRoot: true }, ends(40000), tables);
+    assert.deepEqual(other, { allowed: false, message: "this API serves only uid 1000 (the daemon's user) and root; the client runs as uid 1001" });
+    assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40009), tables)).allowed, false, "a loopback peer with no row");
+    assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40009, "10.0.0.9"), tables)).allowed, true, "a peer on another machine");
+    assert.equal((await judgePeer({ uid: 1001, allowRoot: true }, {}, tables)).allowed, false, "a connection already gone has no address to look up");
+    const rootTable = () => Promise.resolve([[HEADER, row(`${LOOPBACK_V4}:9C40`, `${LOOPBACK_V4}:4E1F`, "01", 0)].join("\n")]);
+    assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40000), rootTable)).allowed, true);
+    assert.equal((await judgePeer({ uid: 1000, allowRoot: false }, ends(40000), rootTable)).allowed, false);
+  });
+
+  it("spells each address one way and knows loopback", () => {
+    assert.equal(canonicalAddress("127.0.0.1"), canonicalAddress("::ffff:127.0.0.1"));
+    assert.equal(canonicalAddress("0:0:0:0:0:0:0:1"), "[::1]");
+    for (const address of ["127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.2"]) assert.ok(isLoopbackAddress(address), address);
+    for (const address of ["10.0.0.1", "::2", "::ffff:10.0.0.1", "128.0.0.1"]) assert.ok(!isLoopbackAddress(address), address);
+  });
+
+  it("finds this process's own loopback connection in the real table", async function () {
+    const uid = process.geteuid?.();
+    if (uid === undefined) this.skip();
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
+    const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+    const socket = await accepted;
+    try {
+      assert.deepEqual(await judgePeer({ uid, allowRoot: false }, socket), { allowed: true });
+      assert.deepEqual(await judgePeer({ uid: uid + 1, allowRoot: false }, socket), { allowed: false, message: `this API serves only uid ${uid + 1} (the daemon's user); the client runs as uid ${uid}` });
+    } finally {
+      client.destroy();
+      socket.destroy();
+      server.close();
+    }
+  });
+});
