@@ -1,0 +1,147 @@
+import { credentials, type ClientReadableStream } from "@grpc/grpc-js";
+import assert from "node:assert/strict";
+import { closeSync, openSync, ftruncateSync } from "node:fs";
+import { request, type ClientRequest, type IncomingMessage } from "node:http";
+import { join } from "node:path";
+import { GuestAgentClient, type ReadFileResponse } from "../../generated/ghostd/agent/v1/agent";
+import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { HostApi } from "../helpers/host-api";
+import { fdCount, fdsBackTo, MiB, rssBytes } from "../helpers/proc-stats";
+import { tempDir } from "../helpers/tmp";
+import { waitFor } from "../helpers/wait";
+
+/** A download whose response has begun: the client holds it, reading only when told to. */
+interface OpenDownload {
+  readonly req: ClientRequest;
+  readonly res: IncomingMessage;
+}
+
+function openDownload(socketPath: string, path: string): Promise<OpenDownload> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, agent: false }, (res) => {
+      res.pause();
+      resolve({ req, res });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Reads a download until `bytes` have come, then closes the connection mid-body. */
+async function interruptedDownload(socketPath: string, path: string, bytes: number): Promise<void> {
+  const { req, res } = await openDownload(socketPath, path);
+  assert.equal(res.statusCode, 200);
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    res.on("data", (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen >= bytes) {
+        req.destroy();
+        resolve();
+      }
+    });
+    res.resume();
+  });
+}
+
+/** A ReadFile stream that has delivered its first message, paused so nothing more is read. */
+function openReadFile(client: GuestAgentClient, path: string): Promise<ClientReadableStream<ReadFileResponse>> {
+  return new Promise((resolve, reject) => {
+    const call = client.readFile({ path });
+    call.once("data", () => {
+      call.pause();
+      resolve(call);
+    });
+    call.once("error", reject);
+  });
+}
+
+/** Interrupted downloads and readers that stop reading: the daemon's descriptors and memory stay bounded. */
+describe("security: interrupted and unread streams", function () {
+  this.timeout(120_000);
+  const home = tempDir("ghostd-sec-streams-");
+  // Sparse: a gigabyte to stream that costs no disk and is read at memory speed.
+  const big = join(home.path, "big.bin");
+  let daemon: DaemonProcess;
+  let pid: number;
+  let hostApi: HostApi;
+  let client: GuestAgentClient;
+
+  before(async () => {
+    const fd = openSync(big, "w");
+    ftruncateSync(fd, 1024 * MiB);
+    closeSync(fd);
+    daemon = await spawnDaemon({ args: ["--http", "off", "--sandbox", "off"], env: { HOME: home.path } });
+    pid = daemon.endpoints.pid;
+    hostApi = new HostApi(daemon.endpoints.host_api.local ?? "");
+    client = new GuestAgentClient(daemon.endpoints.grpc ?? "", credentials.createInsecure());
+    // The gateway's channel and the test's own connection are opened once, before any baseline.
+    assert.equal((await hostApi.get("/health")).status, 200);
+    (await openReadFile(client, big)).cancel();
+  });
+  after(async () => {
+    client.close();
+    await daemon.stop();
+    daemon.cleanup();
+    home.remove();
+  });
+
+  it("closes the file of each of 10 HTTP downloads the client broke off mid-body", async () => {
+    const baseline = fdCount(pid);
+    for (let i = 0; i < 10; i++) await interruptedDownload(hostApi.socketPath, `/api/v1/files${big}`, 4 * MiB);
+    await fdsBackTo(pid, baseline);
+  });
+
+  it("closes the file of each of 20 gRPC ReadFile streams the client cancelled mid-stream", async () => {
+    const baseline = fdCount(pid);
+    for (let i = 0; i < 20; i++) {
+      const call = await openReadFile(client, big);
+      call.on("error", () => undefined);
+      call.resume();
+      await new Promise((resolve) => call.once("data", resolve));
+      call.cancel();
+    }
+    await fdsBackTo(pid, baseline);
+  });
+
+  /**
+   * Holds streams open unread for a while, sampling the daemon's memory; the time is the scenario
+   * (a reader that stalls), not a wait for something to happen.
+   */
+  async function peakGrowthWhileUnread(startRss: number): Promise<number> {
+    let peak = rssBytes(pid);
+    const until = Date.now() + 1500;
+    await waitFor("the unread streams to have sat for 1.5 s", () => {
+      peak = Math.max(peak, rssBytes(pid));
+      return Date.now() >= until;
+    });
+    return peak - startRss;
+  }
+
+  it("keeps little memory for 10 HTTP downloads nobody reads, and frees their files when the clients leave", async () => {
+    const baseline = fdCount(pid);
+    const startRss = rssBytes(pid);
+    const downloads = await Promise.all(Array.from({ length: 10 }, () => openDownload(hostApi.socketPath, `/api/v1/files${big}`)));
+    const growth = await peakGrowthWhileUnread(startRss);
+    for (const { req } of downloads) req.destroy();
+    await fdsBackTo(pid, baseline);
+    const left = rssBytes(pid) - startRss;
+    assert.ok(growth < 64 * MiB, `the daemon grew by ${(growth / MiB).toFixed(0)} MiB holding 10 unread downloads`);
+    assert.ok(left < 64 * MiB, `the daemon kept ${(left / MiB).toFixed(0)} MiB after the readers left`);
+  });
+
+  it("keeps little memory for 10 gRPC ReadFile streams nobody reads, and frees their files when the clients leave", async () => {
+    const baseline = fdCount(pid);
+    const startRss = rssBytes(pid);
+    const calls = await Promise.all(Array.from({ length: 10 }, () => openReadFile(client, big)));
+    const growth = await peakGrowthWhileUnread(startRss);
+    for (const call of calls) {
+      call.on("error", () => undefined);
+      call.cancel();
+    }
+    await fdsBackTo(pid, baseline);
+    const left = rssBytes(pid) - startRss;
+    assert.ok(growth < 64 * MiB, `the daemon grew by ${(growth / MiB).toFixed(0)} MiB holding 10 unread ReadFile streams`);
+    assert.ok(left < 64 * MiB, `the daemon kept ${(left / MiB).toFixed(0)} MiB after the readers left`);
+  });
+});
