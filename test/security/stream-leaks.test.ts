@@ -1,11 +1,14 @@
-import { credentials, type ClientReadableStream } from "@grpc/grpc-js";
+import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { closeSync, openSync, ftruncateSync } from "node:fs";
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { GuestAgentClient, type ReadFileResponse } from "../../generated/ghostd/agent/v1/agent";
+import { EnsureProjectRequest, GetProjectLogsRequest, OpenProjectRequest, StartProjectRequest, StopProjectRequest } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { reasonOf } from "../../gateway/transcoder/errors";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { HostApi } from "../helpers/host-api";
+import { supervisorClient, unary, writePackage } from "../helpers/supervisor";
 import { fdCount, fdsBackTo, MiB, rssBytes } from "../helpers/proc-stats";
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
@@ -143,5 +146,40 @@ describe("security: interrupted and unread streams", function () {
     const left = rssBytes(pid) - startRss;
     assert.ok(growth < 64 * MiB, `the daemon grew by ${(growth / MiB).toFixed(0)} MiB holding 10 unread ReadFile streams`);
     assert.ok(left < 64 * MiB, `the daemon kept ${(left / MiB).toFixed(0)} MiB after the readers left`);
+  });
+
+  it("ends a log follow whose client stopped reading with READER_TOO_SLOW, instead of queueing its service's output", async () => {
+    const supervisor = supervisorClient(daemon.endpoints.grpc ?? "");
+    const projectId = "chatty";
+    // As fast as the daemon takes it: lines of a kilobyte, waiting only for the pipe.
+    const chatty = `const line = "x".repeat(1000) + "\\n"; const more = () => { while (process.stdout.write(line.repeat(64))); process.stdout.once("drain", more); }; more();`;
+    const pkg = writePackage(join(home.path, "chatty"), {
+      "vibe.yaml": "kind: vibe.app/v1\nid: dev.test.chatty\nname: Chatty\nversion: 1.0.0\nruntime: {mode: native}\nservices:\n  - name: chatty\n    command: [node, chatty.js]\n",
+      "chatty.js": chatty,
+    });
+    await unary((cb) => supervisor.ensureProject(EnsureProjectRequest.fromPartial({ projectId, appId: "dev.test.chatty", packagePath: pkg, statePath: join(home.path, "chatty-state") }), cb));
+    await unary((cb) => supervisor.openProject(OpenProjectRequest.fromPartial({ projectId }), cb));
+    const follow = supervisor.getProjectLogs(GetProjectLogsRequest.fromPartial({ projectId, follow: true, tailLines: 0 }));
+    const ended = new Promise<ServiceError | undefined>((resolve) => {
+      follow.on("error", resolve);
+      follow.on("end", () => resolve(undefined));
+    });
+    try {
+      await unary((cb) => supervisor.startProject(StartProjectRequest.fromPartial({ projectId }), cb));
+      await new Promise((resolve) => follow.once("data", resolve));
+      follow.pause();
+      const startRss = rssBytes(pid);
+      const growth = await peakGrowthWhileUnread(startRss);
+      assert.ok(growth < 64 * MiB, `the daemon grew by ${(growth / MiB).toFixed(0)} MiB for one unread log follow`);
+      follow.on("data", () => undefined);
+      follow.resume();
+      const err = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the unread follow never ended")), 10_000))]);
+      assert.equal(err?.code, status.RESOURCE_EXHAUSTED, err?.details);
+      assert.equal(reasonOf(err), "READER_TOO_SLOW");
+    } finally {
+      follow.cancel();
+      await unary((cb) => supervisor.stopProject(StopProjectRequest.fromPartial({ projectId }), cb));
+      supervisor.close();
+    }
   });
 });

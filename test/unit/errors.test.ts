@@ -23,8 +23,9 @@ const logger = pino({ level: "silent" });
 const roundTrip = (err: unknown): ServiceError => toServiceError(err, logger, "/x/Y") as ServiceError;
 
 describe("error model", () => {
-  it("has every seed 002 code as a supervisor reason, and INVALID_ARGUMENT for malformed requests", () => {
-    assert.deepEqual(Object.keys(supervisorError.table).sort(), [...SEED_002, "INVALID_ARGUMENT"].sort());
+  it("has every seed 002 code as a supervisor reason, INVALID_ARGUMENT for malformed requests and READER_TOO_SLOW for a stalled log follower", () => {
+    assert.deepEqual(Object.keys(supervisorError.table).sort(), [...SEED_002, "INVALID_ARGUMENT", "READER_TOO_SLOW"].sort());
+    assert.equal(supervisorError.table.READER_TOO_SLOW, Code.RESOURCE_EXHAUSTED);
     assert.equal(supervisorError.table.INVALID_ARGUMENT, Code.INVALID_ARGUMENT);
     assert.equal(supervisorError.table.NOT_FOUND, Code.NOT_FOUND);
     assert.equal(supervisorError.table.INVALID_MANIFEST, Code.INVALID_ARGUMENT);
