@@ -38,6 +38,10 @@ export interface ServerHalf {
     readonly tcp: string | undefined;
     /** Whether `tcp` may be a non-loopback address. */
     readonly allowRemote: boolean;
+    /** How often each connection is pinged; one that does not answer within as long is closed. */
+    readonly keepaliveMs: number;
+    /** How long a connection may go without a call before it is closed. */
+    readonly idleTimeoutMs: number;
   };
   readonly agent: {
     /** Bytes of output a non-streaming exec keeps per stream. */
@@ -124,6 +128,8 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
   return startGrpcServer({
     socketPath: grpcSocketPath(home),
     tcp: half.grpc.tcp,
+    keepaliveMs: half.grpc.keepaliveMs,
+    idleTimeoutMs: half.grpc.idleTimeoutMs,
     services: [
       supervisorService({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
       agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),

@@ -18,7 +18,7 @@ export function daemonOptions(mode: Mode, settings: Settings, logger: Logger): D
 
 function serverHalf(settings: Settings): ServerHalf {
   return {
-    grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote },
+    grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote, keepaliveMs: settings.grpcKeepalive, idleTimeoutMs: settings.grpcIdleTimeout },
     agent: { execOutputLimit: settings.execOutputLimit },
     supervisor: { portRange: settings.portRange, sandbox: settings.sandbox },
     terminals: {
