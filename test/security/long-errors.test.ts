@@ -58,6 +58,12 @@ describe("security: long values in errors", function () {
     await answersPromptly(() => terminals.request("POST", "/terminals", { location: long }), 400);
   });
 
+  it("a location of 100 000 emoji, cut inside one, or a lone surrogate: 400, not a call that is never answered", async () => {
+    await answersPromptly(() => terminals.request("POST", "/terminals", { location: "😀".repeat(100_000) }), 400);
+    await answersPromptly(() => terminals.request("POST", "/terminals", { location: "a\ud800b" }), 400);
+    await answersPromptly(() => host.send("POST", "/api/v1/fs/mkdir", { path: `/tmp/x\udc00${"😀".repeat(1000)}` }), 400);
+  });
+
   it("a 100 KB exec command: 400 invalid_argument, as no file name is that long", async () => {
     await answersPromptly(() => host.exec({ command: long }), 400);
     assert.equal((await host.exec({ command: long })).json<{ code: string }>().code, "invalid_argument");

@@ -68,4 +68,14 @@ describe("error model", () => {
     assert.deepEqual([fromCallError(bare, {}).status, fromCallError(bare, {}).reason], [503, "unavailable"]);
     assert.ok(new DomainError(Code.NOT_FOUND, "x", "y") instanceof Error);
   });
+
+  it("sends a message cut inside an emoji, or quoting a lone surrogate, as text grpc-js can put in a trailer", () => {
+    for (const quoted of ["😀".repeat(1000), "a\ud800b", "\udfff".repeat(2000)]) {
+      const err = roundTrip(new DomainError(Code.INVALID_ARGUMENT, "invalid_argument", `"${quoted}" is not valid`));
+      // grpc-js sends grpc-message through encodeURI, which throws on a lone surrogate: the call was never answered.
+      assert.doesNotThrow(() => encodeURI(err.details), quoted.slice(0, 10));
+      assert.ok(err.details.length < 1100);
+    }
+    assert.match(roundTrip(new DomainError(Code.INVALID_ARGUMENT, "invalid_argument", "😀".repeat(1000))).details, /^(😀)+… \(\d+ more characters\)$/u);
+  });
 });
