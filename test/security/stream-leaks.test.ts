@@ -151,8 +151,8 @@ describe("security: interrupted and unread streams", function () {
   it("ends a log follow whose client stopped reading with READER_TOO_SLOW, instead of queueing its service's output", async () => {
     const supervisor = supervisorClient(daemon.endpoints.grpc ?? "");
     const projectId = "chatty";
-    // As fast as the daemon takes it: lines of a kilobyte, waiting only for the pipe.
-    const chatty = `const line = "x".repeat(1000) + "\\n"; const more = () => { while (process.stdout.write(line.repeat(64))); process.stdout.once("drain", more); }; more();`;
+    // Lines of a kilobyte, 64 KiB every 10 ms: a follower that stops reading is 4 MiB behind within a second.
+    const chatty = `const chunk = ("x".repeat(1000) + "\\n").repeat(64); setInterval(() => process.stdout.write(chunk), 10);`;
     const pkg = writePackage(join(home.path, "chatty"), {
       "vibe.yaml": "kind: vibe.app/v1\nid: dev.test.chatty\nname: Chatty\nversion: 1.0.0\nruntime: {mode: native}\nservices:\n  - name: chatty\n    command: [node, chatty.js]\n",
       "chatty.js": chatty,
