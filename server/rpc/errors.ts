@@ -13,7 +13,11 @@ export const ERROR_DOMAIN = "ghostd";
  * INTERNAL with no detail of ours leaking out.
  */
 export function toServiceError(err: unknown, logger: Logger, method: string): Partial<ServiceError> {
-  if (err instanceof DomainError) return statusError(grpcStatusOf(err.code), err.reason, err.message, err.metadata);
+  if (err instanceof DomainError) {
+    // A client's mistake, not the daemon's: told at debug level, for whoever traces a client.
+    logger.debug({ method, reason: err.reason, message: err.message }, "call failed");
+    return statusError(grpcStatusOf(err.code), err.reason, err.message, err.metadata);
+  }
   logger.error({ err, method }, "handler failed");
   return statusError(GrpcStatus.INTERNAL, "internal", "internal error");
 }
