@@ -230,6 +230,9 @@ export class ProcessRuntime implements RuntimeDriver {
   private spawn(context: ServiceContext, argv: readonly string[]): ChildProcess {
     const env = { ...context.env };
     const cwd = this.workingDirectory(context);
+    // spawn would blame the program (ENOENT) for a package directory that is gone. (A working_dir
+    // other than the package is one that exists, or a mount target inside the sandbox.)
+    if (cwd === context.packagePath && !isDirectory(cwd)) throw supervisorError("START_FAILED", `${context.service.name}: its working directory ${cwd} does not exist (was the package moved or deleted?)`);
     if (!this.bwrap) {
       const [file = "", ...args] = argv;
       return spawn(file, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
