@@ -65,6 +65,13 @@ export function parseCount(text: string, what: string, max: number): number {
   return n;
 }
 
+/** Milliseconds, from `min` (below it a timer would fire on work that is merely under way) to `max`. */
+export function parseMillis(text: string, what: string, min: number, max: number): number {
+  const n = parseCount(text, what, max);
+  if (n < min) throw new ConfigError(`${what} "${text}" is less than ${min} ms`);
+  return n;
+}
+
 /** `FROM-TO`, both ports, FROM at most TO. */
 export function parsePortRange(text: string): { from: number; to: number } {
   const match = /^(\d+)-(\d+)$/.exec(text.trim());

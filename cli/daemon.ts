@@ -41,6 +41,10 @@ export interface ServerHalf {
     readonly allowRemote: boolean;
     /** Whether loopback clients running as root are served besides the daemon's own user. */
     readonly allowRootClients: boolean;
+    /** How often each connection is pinged; one that does not answer within as long is closed. */
+    readonly keepaliveMs: number;
+    /** How long a connection may go without a call before it is closed. */
+    readonly idleTimeoutMs: number;
   };
   readonly agent: {
     /** Bytes of output a non-streaming exec keeps per stream. */
@@ -132,6 +136,8 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
     socketPath: grpcSocketPath(home),
     tcp: half.grpc.tcp,
     peers: daemonPeerPolicy(half.grpc.allowRootClients),
+    keepaliveMs: half.grpc.keepaliveMs,
+    idleTimeoutMs: half.grpc.idleTimeoutMs,
     services: [
       supervisorService({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
       agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),

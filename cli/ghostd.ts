@@ -12,6 +12,7 @@ import { readSetting, readSettings, type Flags } from "./settings/schema";
 import { ALL_MODES, type Mode } from "./settings/setting";
 import { ListenError } from "../gateway/gateway";
 import { TargetError } from "../gateway/transport/targets";
+import { daemonLogger } from "../server/logger";
 import { NotOwnerOnlyError } from "../server/owner-only";
 import { SocketInUseError } from "../server/rpc/unix-socket";
 
@@ -38,7 +39,7 @@ program
   });
 
 async function run(mode: Mode, flags: Flags): Promise<void> {
-  const logger = pino({ level: readSetting("logLevel", flags), base: { pid: process.pid, mode } });
+  const logger = daemonLogger(readSetting("logLevel", flags), { pid: process.pid, mode });
   // Handlers go in before anything listens: until they are, SIGTERM's default action would end
   // the process at once, and a client that saw the endpoints file may already be sending it.
   const shutdown = shutdownOn(["SIGINT", "SIGTERM"], logger);

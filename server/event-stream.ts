@@ -12,40 +12,64 @@ export interface EventSink<T> {
 }
 
 /**
+ * How much a stream queues for a reader that has stopped reading: a producer that does not await
+ * its pushes (a followed log, change notices) would otherwise grow the queue for as long as the
+ * client stays connected without reading.
+ */
+export interface QueueBound<T> {
+  /** The most the queue holds, in items, or in what `weigh` counts; one item is always taken. */
+  readonly max: number;
+  readonly weigh?: (item: T) => number;
+  /**
+   * Past the bound: "drop" the new item (notices, where any one queued stands for all), or end
+   * the stream with the error this returns, letting go of what was queued.
+   */
+  readonly overflow: "drop" | (() => Error);
+}
+
+/**
  * Turns a callback subscription into an async iterable of batches: each step yields everything
  * pushed since the last one, in order (a reader that falls behind gets fewer, larger batches
- * instead of a backlog of wake-ups). `subscribe` runs when iteration starts and returns its
- * unsubscribe, called however iteration ends: by the source, by `signal` aborting (which ends
- * the stream quietly), or by the reader leaving early.
+ * instead of a backlog of wake-ups), the batch never more than `bound` allows. `subscribe` runs
+ * when iteration starts and returns its unsubscribe, called however iteration ends: by the
+ * source, by `signal` aborting (which ends the stream quietly), by overflow, or by the reader
+ * leaving early.
  *
  * Logs follow, screen wait and watch, and exec streaming are all this one shape.
  */
-export function eventStream<T>(signal: AbortSignal, subscribe: (sink: EventSink<T>) => () => void): AsyncIterable<T[]> {
-  return { [Symbol.asyncIterator]: () => new EventIterator(signal, subscribe) };
+export function eventStream<T>(signal: AbortSignal, subscribe: (sink: EventSink<T>) => () => void, bound: QueueBound<T>): AsyncIterable<T[]> {
+  return { [Symbol.asyncIterator]: () => new EventIterator(signal, subscribe, bound) };
 }
 
 class EventIterator<T> implements AsyncIterator<T[], undefined> {
   private queue: T[] = [];
+  private queuedWeight = 0;
   /** Producers of what is queued, and of the batch the reader holds. */
   private taken: (() => void)[] = [];
   private pendingRelease: (() => void)[] = [];
   private ending: { error?: unknown } | undefined;
   private closed = false;
+  private subscribed = true;
   private waiting: ((result: IteratorResult<T[], undefined>) => void) | undefined;
   private failWaiting: ((err: unknown) => void) | undefined;
-  private readonly unsubscribe: () => void;
+  /** Set once `subscribe` has returned it. */
+  private unsubscribeSource: (() => void) | undefined;
   private readonly onAbort = (): void => this.close();
 
   constructor(
     private readonly signal: AbortSignal,
     subscribe: (sink: EventSink<T>) => () => void,
+    private readonly bound: QueueBound<T>,
   ) {
     signal.addEventListener("abort", this.onAbort);
-    this.unsubscribe = subscribe({
+    const unsubscribe = subscribe({
       push: (item) => this.push(item),
       end: () => this.finish({}),
       fail: (error) => this.finish({ error }),
     });
+    this.unsubscribeSource = unsubscribe;
+    // A source that overflowed while subscribing is stopped now that it can be.
+    if (!this.subscribed) unsubscribe();
     if (signal.aborted) this.close();
   }
 
@@ -74,10 +98,22 @@ class EventIterator<T> implements AsyncIterator<T[], undefined> {
 
   private push(item: T): Promise<void> {
     if (this.closed || this.ending) return Promise.resolve();
+    const weight = this.bound.weigh?.(item) ?? 1;
+    if (this.queue.length > 0 && this.queuedWeight + weight > this.bound.max) return this.overflow();
     this.queue.push(item);
+    this.queuedWeight += weight;
     const taken = new Promise<void>((resolve) => this.taken.push(resolve));
     this.deliver();
     return taken;
+  }
+
+  private overflow(): Promise<void> {
+    const { overflow } = this.bound;
+    if (overflow === "drop") return Promise.resolve();
+    this.unsubscribe();
+    this.dropQueue();
+    this.finish({ error: overflow() });
+    return Promise.resolve();
   }
 
   private finish(ending: { error?: unknown }): void {
@@ -99,6 +135,7 @@ class EventIterator<T> implements AsyncIterator<T[], undefined> {
   private take(): T[] {
     const batch = this.queue;
     this.queue = [];
+    this.queuedWeight = 0;
     this.pendingRelease = this.taken;
     this.taken = [];
     return batch;
@@ -110,18 +147,28 @@ class EventIterator<T> implements AsyncIterator<T[], undefined> {
 
   private close(): void {
     if (this.closed && !this.waiting) return;
-    const first = !this.closed;
     this.closed = true;
-    if (first) {
-      this.signal.removeEventListener("abort", this.onAbort);
-      this.unsubscribe();
-    }
-    this.queue = [];
-    for (const resolve of [...this.taken.splice(0), ...this.pendingRelease.splice(0)]) resolve();
+    this.unsubscribe();
+    this.dropQueue();
     const waiting = this.waiting;
     this.waiting = undefined;
     this.failWaiting = undefined;
     waiting?.({ done: true, value: undefined });
+  }
+
+  /** Stops the source, once, however the stream ends. */
+  private unsubscribe(): void {
+    if (!this.subscribed) return;
+    this.subscribed = false;
+    this.signal.removeEventListener("abort", this.onAbort);
+    this.unsubscribeSource?.();
+  }
+
+  /** Lets go of what is queued and of the producers waiting on it. */
+  private dropQueue(): void {
+    this.queue = [];
+    this.queuedWeight = 0;
+    for (const resolve of [...this.taken.splice(0), ...this.pendingRelease.splice(0)]) resolve();
   }
 }
 

@@ -18,7 +18,7 @@ export function daemonOptions(mode: Mode, settings: Settings, logger: Logger): D
 
 function serverHalf(settings: Settings): ServerHalf {
   return {
-    grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote, allowRootClients: settings.rootClients === "allow" },
+    grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote, allowRootClients: settings.rootClients === "allow", keepaliveMs: settings.grpcKeepalive, idleTimeoutMs: settings.grpcIdleTimeout },
     agent: { execOutputLimit: settings.execOutputLimit },
     supervisor: { portRange: settings.portRange, sandbox: settings.sandbox, serviceUid: settings.serviceUid },
     terminals: {

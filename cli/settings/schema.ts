@@ -1,4 +1,4 @@
-import { checkVmName, parseByteSize, parseCount, parseListen, parsePortRange, parseServiceUid, parseSize } from "../config";
+import { checkVmName, parseByteSize, parseCount, parseListen, parseMillis, parsePortRange, parseServiceUid, parseSize } from "../config";
 import { loadConfigFile } from "../config-file";
 import { DEFAULT_SERVICE_ID } from "../../server/supervisor/runtime/sandbox/identity";
 import { ALL_MODES, GATEWAY_MODES, optional, SERVER_MODES, toggle, withDefault, type Setting } from "./setting";
@@ -72,6 +72,24 @@ export const SETTINGS = {
     unset: "off",
     sets: "also serve gRPC over TCP",
     parse: (address) => address,
+  }),
+  grpcKeepalive: withDefault({
+    flag: "--grpc-keepalive <ms>",
+    env: "GHOSTD_GRPC_KEEPALIVE",
+    commands: SERVER_MODES,
+    default: "20000",
+    help: "ping each gRPC connection this often; close one that does not answer within as long",
+    sets: "interval of the gRPC server's pings; a connection that does not answer one within as long (a broken or stalled client) is closed",
+    parse: (text, name) => parseMillis(text, name, 100, 3_600_000),
+  }),
+  grpcIdleTimeout: withDefault({
+    flag: "--grpc-idle-timeout <ms>",
+    env: "GHOSTD_GRPC_IDLE_TIMEOUT",
+    commands: SERVER_MODES,
+    default: "300000",
+    help: "close a gRPC connection that has had no call for this long (clients connect again)",
+    sets: "time a gRPC connection may go without a call before the server closes it; clients connect again when they need to",
+    parse: (text, name) => parseMillis(text, name, 100, 86_400_000),
   }),
   maxBody: withDefault({
     flag: "--max-body <bytes>",

@@ -3,6 +3,7 @@ import type { Client } from "@grpc/grpc-js";
 import Koa, { type Middleware } from "koa";
 import type { Logger } from "pino";
 import type { Contract } from "../transcoder/descriptors";
+import { drainRequest } from "../transcoder/body";
 import { GatewayError } from "../transcoder/errors";
 import { JsonCodec, type JsonOptions } from "../transcoder/json-codec";
 import { buildRoutes, type Route } from "../transcoder/routes";
@@ -81,6 +82,7 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
   const routes = buildRoutes(contract, surface.services);
   const app = new Koa();
   app.silent = true;
+  app.use(readBeforeAnswering);
   app.use(errorBoundary(surface, logger));
   for (const middleware of surface.before) app.use(middleware);
   app.use(documents(surface.documents, routes, codec));
@@ -101,6 +103,15 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
   );
   return app;
 }
+
+/**
+ * An answer given before the body was read (a refused origin, an unknown route, a bad path) waits
+ * until the client has sent the rest; past the bound, it goes out with the connection closing.
+ */
+const readBeforeAnswering: Middleware = async (ctx, next) => {
+  await next();
+  if (!ctx.req.complete && !(await drainRequest(ctx.req))) ctx.set("Connection", "close");
+};
 
 /** Every failure becomes a response in the surface's dialect: never a stack trace, never HTML. */
 function errorBoundary(surface: Surface, logger: Logger): Middleware {

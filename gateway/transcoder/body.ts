@@ -51,20 +51,31 @@ function whileFlowing(req: IncomingMessage, reading: Promise<Buffer>, idleMs: nu
   });
 }
 
-/**
- * 413, once the rest of the body is read and dropped (up to a bound): a client still sending
- * when the connection closes may never read the answer. A larger body gets the 413 at once.
- */
+/** 413; the rest of the body is drained before it is sent (see drainRequest). */
 async function tooLarge(req: IncomingMessage, limit: number): Promise<GatewayError> {
   const error = new GatewayError(413, "payload_too_large", `the request body is larger than ${limit} bytes`, { Connection: "close" });
+  await drainRequest(req);
+  return error;
+}
+
+/**
+ * Reads and drops what a client is still sending, up to a bound, so it can read the answer: a
+ * server that answers and closes while bytes are still arriving resets the connection, and the
+ * client may lose the answer with it. Resolves false when the body was past the bound, or the
+ * client stopped sending before it was done.
+ */
+export async function drainRequest(req: IncomingMessage): Promise<boolean> {
   const declared = Number(req.headers["content-length"] ?? NaN);
-  if (declared > DRAIN_LIMIT) return error;
-  await new Promise<void>((resolve) => {
+  if (req.complete) return true;
+  if (declared > DRAIN_LIMIT || req.destroyed) return false;
+  return new Promise<boolean>((resolve) => {
     let seen = 0;
     const done = (): void => {
       clearTimeout(timer);
       req.off("data", count);
-      resolve();
+      req.off("end", done);
+      req.off("close", done);
+      resolve(req.complete);
     };
     const count = (chunk: Buffer): void => {
       seen += chunk.length;
@@ -76,5 +87,4 @@ async function tooLarge(req: IncomingMessage, limit: number): Promise<GatewayErr
     req.once("close", done);
     req.resume();
   });
-  return error;
 }

@@ -6,10 +6,13 @@ import { formatTarget, type Target } from "./targets";
 const CHANNEL_OPTIONS = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-  // Per-call bookkeeping the gateway does not use: channelz tracing and transparent retries
-  // (every call is one HTTP request, whose client decides whether to retry).
+  // Per-call bookkeeping the gateway does not use.
   "grpc.enable_channelz": 0,
-  "grpc.enable_retries": 0,
+  // Retries stay on, with no retry policy: grpc-js then only sends again a call that never
+  // reached the service (its connection had received a GOAWAY, or refused the stream), which is
+  // safe for any method. The server closes idle and broken connections, so the gateway's channel
+  // meets GOAWAYs routinely; without this, one call in ten crossing one failed with "Stream
+  // refused by server" or "New streams cannot be created after receiving a GOAWAY".
   // A guest that restarts is found again within a couple of seconds, not minutes.
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 2000,

@@ -4,7 +4,7 @@ import { constants as os } from "node:os";
 import type { Cgroups } from "../cgroup";
 import { findOnPath } from "../executables";
 import { ExecJob } from "./exec-job";
-import { checkNoNul, guestPath } from "./paths";
+import { checkLength, checkNoNul, guestPath } from "./paths";
 import { agentError, fsError } from "./reasons";
 
 export const DEFAULT_EXEC_TIMEOUT_SECONDS = 30;
@@ -190,6 +190,8 @@ function resolveExecutable(command: string, path: string, home: string): string 
     checkExecutable(file, command);
     return file;
   }
+  // A long shell command line is told as one (notFound); any other name past NAME_MAX names nothing.
+  if (!SHELL_SYNTAX.test(command)) checkLength(command, "command", true);
   const found = findOnPath(command, path);
   if (found) return found;
   throw notFound(command, `no executable "${command}" on PATH (${path})`);
@@ -204,11 +206,11 @@ const SHELL_SYNTAX = /[\s|&;<>()$`\\"'*?[\]{}!#]/;
  */
 function notFound(command: string, plain: string): Error {
   if (!SHELL_SYNTAX.test(command)) return agentError("command_not_found", plain);
-  const viaShell = `{"command": "/bin/sh", "args": ["-c", ${JSON.stringify(command)}]}`;
-  return agentError(
-    "command_not_found",
-    `${JSON.stringify(command)} is not a program: exec runs one program without a shell; pass arguments in "args", or run it through a shell: ${viaShell}`,
-  );
+  // A long command line is shown cut, or the advice would fall past the message's bound.
+  const long = command.length > 200;
+  const shown = JSON.stringify(long ? `${command.slice(0, 200)}…` : command);
+  const viaShell = `{"command": "/bin/sh", "args": ["-c", ${long ? '"<the command line>"' : shown}]}`;
+  return agentError("command_not_found", `${shown} is not a program: exec runs one program without a shell; pass arguments in "args", or run it through a shell: ${viaShell}`);
 }
 
 function checkExecutable(file: string, command: string): void {

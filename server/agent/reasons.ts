@@ -13,6 +13,8 @@ export const agentError = reasons({
   path_not_found: Code.NOT_FOUND,
   not_a_directory: Code.FAILED_PRECONDITION,
   is_a_directory: Code.FAILED_PRECONDITION,
+  // A FIFO, socket or device where a file was to be read.
+  not_a_file: Code.FAILED_PRECONDITION,
   directory_not_empty: Code.FAILED_PRECONDITION,
   already_exists: Code.ALREADY_EXISTS,
   permission_denied: Code.PERMISSION_DENIED,

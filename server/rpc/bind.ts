@@ -112,17 +112,34 @@ export function serverStream<Req, Res>(logger: Logger, fn: (request: Req, contex
   };
 }
 
+/**
+ * How many responses may be written and not yet taken by HTTP/2. grpc-js queues up to 16 messages
+ * before `write` says to wait, so waiting for `drain` let a reader that stopped hold 16 responses
+ * (16 MiB of a download) per call; two keep the pipe full without a backlog.
+ */
+const MAX_IN_FLIGHT = 2;
+
 async function writeAll<Res>(call: ServerWritableStream<unknown, Res>, responses: AsyncIterable<Res> | Iterable<Res>, signal: AbortSignal): Promise<void> {
+  const inFlight: Promise<void>[] = [];
   for await (const response of responses) {
     if (signal.aborted) return;
-    if (!call.write(response)) await new Promise<void>((resolve) => {
-      const settle = (): void => {
-        call.off("drain", settle);
-        signal.removeEventListener("abort", settle);
-        resolve();
-      };
-      call.once("drain", settle);
-      signal.addEventListener("abort", settle);
-    });
+    inFlight.push(taken(call, response, signal));
+    if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
   }
+}
+
+/**
+ * Writes one response; resolves once HTTP/2 has taken it (its flow control lets it go), or the
+ * client has gone, since grpc-js never calls back a write to a cancelled call.
+ */
+function taken<Res>(call: ServerWritableStream<unknown, Res>, response: Res, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const settle = (): void => {
+      signal.removeEventListener("abort", settle);
+      resolve();
+    };
+    signal.addEventListener("abort", settle);
+    call.write(response, settle);
+    if (signal.aborted) settle();
+  });
 }

@@ -2,6 +2,7 @@ import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js
 import type { Logger } from "pino";
 import { ErrorInfo } from "../../generated/google/rpc/error_details";
 import { Status } from "../../generated/google/rpc/status";
+import { boundedText, wellFormed } from "../bounded-text";
 import { Code, DomainError } from "../errors";
 
 export const ERROR_DOMAIN = "ghostd";
@@ -12,7 +13,11 @@ export const ERROR_DOMAIN = "ghostd";
  * INTERNAL with no detail of ours leaking out.
  */
 export function toServiceError(err: unknown, logger: Logger, method: string): Partial<ServiceError> {
-  if (err instanceof DomainError) return statusError(grpcStatusOf(err.code), err.reason, err.message, err.metadata);
+  if (err instanceof DomainError) {
+    // A client's mistake, not the daemon's: told at debug level, for whoever traces a client.
+    logger.debug({ method, reason: err.reason, message: err.message }, "call failed");
+    return statusError(grpcStatusOf(err.code), err.reason, err.message, err.metadata);
+  }
   logger.error({ err, method }, "handler failed");
   return statusError(GrpcStatus.INTERNAL, "internal", "internal error");
 }
@@ -31,13 +36,9 @@ function grpcStatusOf(code: Code): GrpcStatus {
 const MAX_MESSAGE_CHARS = 1024;
 const MAX_METADATA_CHARS = 256;
 
-function bounded(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
-}
-
 export function statusError(code: GrpcStatus, reason: string, fullMessage: string, fullMetadata: Readonly<Record<string, string>> = {}): Partial<ServiceError> {
-  const message = bounded(fullMessage, MAX_MESSAGE_CHARS);
-  const metadata = Object.fromEntries(Object.entries(fullMetadata).map(([key, value]) => [key, bounded(value, MAX_METADATA_CHARS)]));
+  const message = boundedText(wellFormed(fullMessage), MAX_MESSAGE_CHARS);
+  const metadata = Object.fromEntries(Object.entries(fullMetadata).map(([key, value]) => [key, boundedText(wellFormed(value), MAX_METADATA_CHARS)]));
   const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata }).finish();
   const details = Status.encode({
     code,

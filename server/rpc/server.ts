@@ -16,6 +16,10 @@ export interface GrpcServerOptions {
   readonly tcp?: string | undefined;
   /** Which users' clients are served over TCP; the Unix socket's mode limits it to its owner. */
   readonly peers: PeerPolicy;
+  /** How often each connection is pinged; one that does not answer within as long is closed. */
+  readonly keepaliveMs: number;
+  /** How long a connection may go without a call before it is closed. */
+  readonly idleTimeoutMs: number;
   readonly services: readonly ServiceBinding[];
   /** The contract's FileDescriptorSet, served through reflection. */
   readonly descriptorSet: Buffer;
@@ -45,6 +49,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       "grpc.enable_channelz": 0,
+      // Node answers a malformed connection (a bad HPACK block, an oversized frame) with a GOAWAY
+      // and then keeps it open for good, as it does one that never says anything: every such
+      // connection held a descriptor until the daemon stopped. A peer that does not answer a ping
+      // is closed, whatever it is doing; one that answers but makes no calls is closed when idle.
+      "grpc.keepalive_time_ms": options.keepaliveMs,
+      "grpc.keepalive_timeout_ms": options.keepaliveMs,
+      "grpc.max_connection_idle_ms": options.idleTimeoutMs,
       interceptors,
     });
     for (const binding of options.services) server.addService(binding.definition, binding.implementation);

@@ -2,7 +2,8 @@ import { EventEmitter } from "node:events";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { eventStream } from "../event-stream";
+import { eventStream, type EventSink, type QueueBound } from "../event-stream";
+import { supervisorError } from "./reasons";
 import { SecretMask } from "./secret-mask";
 
 export interface LogLine {
@@ -14,6 +15,19 @@ export interface LogLine {
 
 /** Longer lines are cut, so one runaway line cannot fill a file. */
 const MAX_LINE = 16 * 1024;
+
+/**
+ * What a follower may fall behind by while its service keeps writing: then its stream ends (it
+ * can follow again with a tail) rather than the daemon holding the service's output for a client
+ * that is not reading it.
+ */
+const FOLLOW_QUEUE_BYTES = 4 * 1024 * 1024;
+const FOLLOW_QUEUE: QueueBound<LogLine[]> = {
+  max: FOLLOW_QUEUE_BYTES,
+  // A line's text, and about what its object and timestamp cost beside it.
+  weigh: (lines) => lines.reduce((bytes, line) => bytes + line.line.length + 100, 0),
+  overflow: () => supervisorError("READER_TOO_SLOW", `the follower fell more than ${FOLLOW_QUEUE_BYTES} bytes of log lines behind; follow again, with tail_lines for what it missed`),
+};
 
 /**
  * A project's service logs: one file of JSON lines per service, rotated at a size cap (the current
@@ -104,7 +118,8 @@ export class ProjectLogs {
   async *read(tail: number, service: string | undefined, follow: boolean, signal: AbortSignal): AsyncGenerator<LogLine[]> {
     const wanted = (line: LogLine): boolean => service === undefined || line.service === service;
     // Subscribed before the tail is read (both synchronous), so no line falls between the two.
-    const followed = follow ? eventStream<LogLine[]>(signal, (sink) => this.follow((lines) => void sink.push(lines.filter(wanted))))[Symbol.asyncIterator]() : undefined;
+    const subscribe = (sink: EventSink<LogLine[]>): (() => void) => this.follow((lines) => void sink.push(lines.filter(wanted)));
+    const followed = follow ? eventStream(signal, subscribe, FOLLOW_QUEUE)[Symbol.asyncIterator]() : undefined;
     const pending = followed?.next();
     try {
       yield this.tail(tail, service);

@@ -28,6 +28,8 @@ export const supervisorError = reasons({
   PORT_CONFLICT: Code.ALREADY_EXISTS,
   // Added: an argument that is not of its form (a project id with a slash, a negative timeout).
   INVALID_ARGUMENT: Code.INVALID_ARGUMENT,
+  // Added: a log follower that stopped reading while the service kept writing.
+  READER_TOO_SLOW: Code.RESOURCE_EXHAUSTED,
 });
 
 export type SupervisorReason = keyof typeof supervisorError.table;

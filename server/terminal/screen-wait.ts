@@ -101,7 +101,8 @@ function check(session: Session, condition: WaitCondition): WaitResponse | undef
 
 /** Batches of change notices from a session until `signal` aborts: wait and watch both follow these. */
 function changes(session: Session, signal: AbortSignal): AsyncIterable<Session[]> {
-  return eventStream<Session>(signal, (sink) => session.onChange(() => void sink.push(session)));
+  // A queued notice stands for any that follow it: the reader looks at the screen itself.
+  return eventStream<Session>(signal, (sink) => session.onChange(() => void sink.push(session)), { max: 1, overflow: "drop" });
 }
 
 function screenState(session: Session): WatchScreenResponse {

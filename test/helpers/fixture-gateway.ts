@@ -1,3 +1,4 @@
+import type { ServerOptions } from "@grpc/grpc-js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -41,14 +42,15 @@ export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
   };
 }
 
-/** The fixture gRPC server on a Unix socket and a gateway surface over it on 127.0.0.1. */
+/** The fixture gRPC server (with grpc-js `serverOptions`) on a Unix socket and a gateway surface over it on 127.0.0.1. */
 export async function startFixtureGateway(
   overrides: Partial<Surface> = {},
   targetFor: (librarySocket: string) => string | Promise<string> = (socket) => `unix:${socket}`,
+  serverOptions: ServerOptions = {},
 ): Promise<FixtureGateway> {
   const dir = tempDir();
   const socket = join(dir.path, "library.sock");
-  const library = await startLibrary(socket);
+  const library = await startLibrary(socket, serverOptions);
   const upstream = await Upstream.open(parseTarget(await targetFor(socket)));
   const app = surfaceApp(loadContract(libraryDescriptorSet()), fixtureSurface(overrides), () => upstream.client, pino({ level: "silent" }));
   const handle = app.callback();

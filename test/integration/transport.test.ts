@@ -70,6 +70,22 @@ describe("gateway transports", () => {
     assert.equal(stream.text.trim().split("\n").length, 2);
   });
 
+  it("carries every call across a server that sends GOAWAY on each of its connections every 50 ms", async () => {
+    // The server ends each connection soon after it opens: a call the gateway starts as the
+    // GOAWAY arrives never reached the service, and is sent again on a fresh connection.
+    gw = await startFixtureGateway({}, undefined, { "grpc.max_connection_age_ms": 50, "grpc.max_connection_age_grace_ms": 1000 });
+    const base = gw.base;
+    const failures: string[] = [];
+    const worker = async (w: number): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        const reply = await call({ base, path: `/v1/books/w${w}-${i}` });
+        if (reply.status !== 200) failures.push(`${reply.status} ${reply.text}`);
+      }
+    };
+    await Promise.all([0, 1, 2, 3].map(worker));
+    assert.deepEqual(failures, []);
+  });
+
   it("answers 503 when the guest port refuses the connection", async () => {
     gw = await startFixtureGateway({}, viaVsock(7));
     const reply = await call({ base: gw.base, path: "/v1/books/b1" });

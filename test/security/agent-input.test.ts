@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
@@ -32,6 +33,19 @@ describe("security: guest agent input", function () {
     assert.deepEqual(replies.map((r) => r.status), files.map(() => 200), replies.map((r) => r.body.toString()).join("\n"));
     const listed = (await api.get("/api/v1/files")).json<{ files: string[] }>().files;
     assert.deepEqual([...listed].sort(), [...files].sort());
+  });
+
+  it("refuses to read a FIFO or a device at once, where opening the FIFO blocked for good", async () => {
+    const fifo = join(home.path, "fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    for (const path of [fifo, "/dev/zero"]) {
+      const started = Date.now();
+      const reply = await api.get(`/api/v1/files${path}`);
+      assert.equal(reply.status, 400, `${path}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
+      assert.equal(reply.json<{ code: string }>().code, "not_a_file");
+      assert.ok(Date.now() - started < 2000, `${path} took ${Date.now() - started} ms`);
+    }
+    assert.equal((await api.get("/health")).status, 200);
   });
 
   it("answers a NUL byte in a path or argument with 400 and a clear code, never 500", async () => {

@@ -23,8 +23,9 @@ const logger = pino({ level: "silent" });
 const roundTrip = (err: unknown): ServiceError => toServiceError(err, logger, "/x/Y") as ServiceError;
 
 describe("error model", () => {
-  it("has every seed 002 code as a supervisor reason, and INVALID_ARGUMENT for malformed requests", () => {
-    assert.deepEqual(Object.keys(supervisorError.table).sort(), [...SEED_002, "INVALID_ARGUMENT"].sort());
+  it("has every seed 002 code as a supervisor reason, INVALID_ARGUMENT for malformed requests and READER_TOO_SLOW for a stalled log follower", () => {
+    assert.deepEqual(Object.keys(supervisorError.table).sort(), [...SEED_002, "INVALID_ARGUMENT", "READER_TOO_SLOW"].sort());
+    assert.equal(supervisorError.table.READER_TOO_SLOW, Code.RESOURCE_EXHAUSTED);
     assert.equal(supervisorError.table.INVALID_ARGUMENT, Code.INVALID_ARGUMENT);
     assert.equal(supervisorError.table.NOT_FOUND, Code.NOT_FOUND);
     assert.equal(supervisorError.table.INVALID_MANIFEST, Code.INVALID_ARGUMENT);
@@ -66,5 +67,15 @@ describe("error model", () => {
     const bare = { code: GrpcStatus.UNAVAILABLE, details: "connect failed", message: "", name: "" } as unknown as ServiceError;
     assert.deepEqual([fromCallError(bare, {}).status, fromCallError(bare, {}).reason], [503, "unavailable"]);
     assert.ok(new DomainError(Code.NOT_FOUND, "x", "y") instanceof Error);
+  });
+
+  it("sends a message cut inside an emoji, or quoting a lone surrogate, as text grpc-js can put in a trailer", () => {
+    for (const quoted of ["😀".repeat(1000), "a\ud800b", "\udfff".repeat(2000)]) {
+      const err = roundTrip(new DomainError(Code.INVALID_ARGUMENT, "invalid_argument", `"${quoted}" is not valid`));
+      // grpc-js sends grpc-message through encodeURI, which throws on a lone surrogate: the call was never answered.
+      assert.doesNotThrow(() => encodeURI(err.details), quoted.slice(0, 10));
+      assert.ok(err.details.length < 1100);
+    }
+    assert.match(roundTrip(new DomainError(Code.INVALID_ARGUMENT, "invalid_argument", "😀".repeat(1000))).details, /^(😀)+… \(\d+ more characters\)$/u);
   });
 });

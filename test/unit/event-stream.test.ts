@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { eventStream, flatten, type EventSink } from "../../server/event-stream";
+import { eventStream, flatten, type EventSink, type QueueBound } from "../../server/event-stream";
+
+/** More than any test here queues. */
+const ROOMY: QueueBound<unknown> = { max: 100, overflow: "drop" };
 
 /** A subscription under the test's control, recording whether it is still subscribed. */
 function source<T>(): { subscribe: (sink: EventSink<T>) => () => void; sink: () => EventSink<T>; subscribed: () => boolean } {
@@ -22,7 +25,7 @@ function source<T>(): { subscribe: (sink: EventSink<T>) => () => void; sink: () 
 describe("eventStream", () => {
   it("yields what was pushed while the reader was away as one batch, in order", async () => {
     const src = source<number>();
-    const iterator = eventStream(new AbortController().signal, src.subscribe)[Symbol.asyncIterator]();
+    const iterator = eventStream(new AbortController().signal, src.subscribe, ROOMY)[Symbol.asyncIterator]();
     const first = iterator.next();
     void src.sink().push(1);
     assert.deepEqual(await first, { done: false, value: [1] });
@@ -36,7 +39,7 @@ describe("eventStream", () => {
 
   it("resolves a push only when the reader comes back for more", async () => {
     const src = source<string>();
-    const iterator = eventStream(new AbortController().signal, src.subscribe)[Symbol.asyncIterator]();
+    const iterator = eventStream(new AbortController().signal, src.subscribe, ROOMY)[Symbol.asyncIterator]();
     let taken = false;
     void src
       .sink()
@@ -54,7 +57,7 @@ describe("eventStream", () => {
 
   it("delivers what was queued before a failure, then the failure", async () => {
     const src = source<number>();
-    const iterator = eventStream(new AbortController().signal, src.subscribe)[Symbol.asyncIterator]();
+    const iterator = eventStream(new AbortController().signal, src.subscribe, ROOMY)[Symbol.asyncIterator]();
     void src.sink().push(1);
     src.sink().fail(new Error("source broke"));
     assert.deepEqual(await iterator.next(), { done: false, value: [1] });
@@ -65,7 +68,7 @@ describe("eventStream", () => {
   it("ends quietly and unsubscribes when the signal aborts, even with a reader waiting", async () => {
     const src = source<number>();
     const controller = new AbortController();
-    const iterator = eventStream(controller.signal, src.subscribe)[Symbol.asyncIterator]();
+    const iterator = eventStream(controller.signal, src.subscribe, ROOMY)[Symbol.asyncIterator]();
     const waiting = iterator.next();
     controller.abort();
     assert.deepEqual(await waiting, { done: true, value: undefined });
@@ -77,7 +80,7 @@ describe("eventStream", () => {
   it("unsubscribes and releases producers when the reader leaves early", async () => {
     const src = source<number>();
     const batches: number[][] = [];
-    const stream = eventStream(new AbortController().signal, src.subscribe);
+    const stream = eventStream(new AbortController().signal, src.subscribe, ROOMY);
     const pushed = (async () => {
       await Promise.resolve();
       await src.sink().push(1);
@@ -92,6 +95,35 @@ describe("eventStream", () => {
     assert.equal(src.subscribed(), false);
   });
 
+  it("drops a push past a drop bound while the reader is away, and takes pushes again once it has read", async () => {
+    const src = source<string>();
+    const iterator = eventStream(new AbortController().signal, src.subscribe, { max: 1, overflow: "drop" })[Symbol.asyncIterator]();
+    void src.sink().push("changed");
+    await src.sink().push("changed again");
+    assert.deepEqual(await iterator.next(), { done: false, value: ["changed"] });
+    void src.sink().push("later");
+    assert.deepEqual(await iterator.next(), { done: false, value: ["later"] });
+    assert.equal(src.subscribed(), true);
+  });
+
+  it("ends the stream with the bound's error past it, by weight, letting go of the queue and its producers", async () => {
+    const src = source<string>();
+    const bound: QueueBound<string> = { max: 10, weigh: (text) => text.length, overflow: () => new Error("reader fell behind") };
+    const iterator = eventStream(new AbortController().signal, src.subscribe, bound)[Symbol.asyncIterator]();
+    const first = src.sink().push("123456");
+    await src.sink().push("7890ab");
+    await first;
+    assert.equal(src.subscribed(), false, "the source is stopped at once");
+    await assert.rejects(iterator.next(), /reader fell behind/);
+  });
+
+  it("takes one item heavier than the bound when nothing is queued", async () => {
+    const src = source<string>();
+    const iterator = eventStream(new AbortController().signal, src.subscribe, { max: 2, weigh: (text: string) => text.length, overflow: () => new Error("never") })[Symbol.asyncIterator]();
+    void src.sink().push("a long line");
+    assert.deepEqual(await iterator.next(), { done: false, value: ["a long line"] });
+  });
+
   it("flattens batches into items", async () => {
     const src = source<number>();
     const stream = eventStream<number>(new AbortController().signal, (sink) => {
@@ -100,7 +132,7 @@ describe("eventStream", () => {
       void sink.push(2);
       sink.end();
       return off;
-    });
+    }, ROOMY);
     const items: number[] = [];
     for await (const item of flatten(stream)) items.push(item);
     assert.deepEqual(items, [1, 2]);

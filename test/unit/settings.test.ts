@@ -43,7 +43,7 @@ describe("settings schema", () => {
   });
 
   it("gives each command the flags it had, and agent --allow-remote for its --grpc-tcp", () => {
-    const server = ["--grpc-tcp", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--service-uid"];
+    const server = ["--grpc-tcp", "--grpc-keepalive", "--grpc-idle-timeout", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--service-uid"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
     const all = ["--home", "--log-level", "--root-clients"];
     assert.deepEqual(flagsOf("serve").sort(), [...all, ...gateway, ...server].sort());
@@ -64,6 +64,8 @@ describe("settings schema", () => {
       hostApiDir: undefined,
       vm: "local",
       grpcTcp: undefined,
+      grpcKeepalive: 20_000,
+      grpcIdleTimeout: 300_000,
       maxBody: 1024 * 1024,
       maxUpload: 64 * 1024 * 1024,
       clientTimeout: 10_000,
@@ -123,6 +125,8 @@ describe("settings schema", () => {
       [{ cellSize: "0x20" }, '--cell-size "0x20" is not two positive numbers like 120x40'],
       [{ scrollback: "1e3" }, '--scrollback "1e3" is not a whole number up to 1000000'],
       [{ portRange: "42000-41000" }, '--port-range "42000-41000" is not FROM-TO with ports from 1 to 65535'],
+      [{ grpcKeepalive: "10" }, '--grpc-keepalive "10" is less than 100 ms'],
+      [{ grpcIdleTimeout: "soon" }, '--grpc-idle-timeout "soon" is not a whole number up to 86400000'],
     ];
     for (const [flags, message] of refused) assert.throws(() => readSettings(flags), (err: unknown) => err instanceof ConfigError && err.message === message, message);
   });

@@ -5,6 +5,13 @@ import { eventStream } from "../../event-stream";
 import type { ExecRequest, ExecResult, ExecSinks } from "../exec";
 import type { FromExecHost, ToExecHost } from "./protocol";
 
+/**
+ * Each output stream waits for its chunk to be taken before the command writes more, so no more
+ * than a chunk of each and the exit code are ever queued; more would be a producer that stopped
+ * waiting.
+ */
+const EXEC_QUEUE = { max: 3, overflow: () => new Error("exec output was queued past one chunk per stream") } as const;
+
 /** One step of a streamed exec: a chunk of output, or how it ended. */
 export type ExecEvent = { readonly stdout: Buffer } | { readonly stderr: Buffer } | { readonly exitCode: number };
 
@@ -66,7 +73,7 @@ export class ExecHost {
         (err: unknown) => sink.fail(err),
       );
       return () => undefined;
-    });
+    }, EXEC_QUEUE);
   }
 
   close(): void {

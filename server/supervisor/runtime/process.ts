@@ -4,6 +4,7 @@ import type { ServicePlan } from "../plan";
 import { findOnPath, isDirectory, isExecutable } from "../../executables";
 import { groupMembers, processStart, signalQuietly } from "../../proc";
 import { heldByGroup } from "../ports";
+import { DomainError } from "../../errors";
 import { supervisorError } from "../reasons";
 import {
   cannotRun,
@@ -106,7 +107,7 @@ export class ProcessRuntime implements RuntimeDriver {
       child = this.spawn(context, argv, pod);
     } catch (err) {
       await this.sandbox?.leave(context.namespace);
-      throw supervisorError("START_FAILED", `${context.service.name}: cannot run ${argv[0] ?? ""}: ${(err as Error).message}`);
+      throw err instanceof DomainError ? err : supervisorError("START_FAILED", `${context.service.name}: cannot run ${argv[0] ?? ""}: ${(err as Error).message}`);
     }
     child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
     child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
@@ -275,6 +276,9 @@ export class ProcessRuntime implements RuntimeDriver {
   private spawn(context: ServiceContext, argv: readonly string[], pod: Pod | undefined): ChildProcess {
     const env = { ...context.env };
     const cwd = this.workingDirectory(context);
+    // spawn would blame the program (ENOENT) for a package directory that is gone. (A working_dir
+    // other than the package is one that exists, or a mount target inside the sandbox.)
+    if (cwd === context.packagePath && !isDirectory(cwd)) throw supervisorError("START_FAILED", `${context.service.name}: its working directory ${cwd} does not exist (was the package moved or deleted?)`);
     if (!this.sandbox || !pod) {
       const [file = "", ...args] = argv;
       return spawn(file, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });

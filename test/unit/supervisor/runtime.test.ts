@@ -90,6 +90,18 @@ describe("process runtime: tasks", () => {
     network: { services: [name], ports: [], egress: false },
   });
 
+  it("says a package directory that went away is why a service cannot start, not its program", async () => {
+    const runtime = new ProcessRuntime(options());
+    const gone = join(dir.path, "moved-away");
+    const err = await runtime.start({ ...context("web"), packagePath: gone }, () => undefined).then(
+      () => assert.fail("started"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DomainError, String(err));
+    assert.equal(err.reason, "START_FAILED");
+    assert.equal(err.message, `web: its working directory ${gone} does not exist (was the package moved or deleted?)`);
+  });
+
   it("names a task by pid and start time, and lists it in its namespace until it is stopped", async () => {
     const runtime = new ProcessRuntime(options());
     const task = await runtime.start(context("web"), () => undefined);
