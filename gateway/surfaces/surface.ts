@@ -107,10 +107,14 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
 /**
  * An answer given before the body was read (a refused origin, an unknown route, a bad path) waits
  * until the client has sent the rest; past the bound, it goes out with the connection closing.
+ * One that closes the connection anyway (a body that stalled, or too large) does not wait.
  */
 const readBeforeAnswering: Middleware = async (ctx, next) => {
   await next();
-  if (!ctx.req.complete && !(await drainRequest(ctx.req))) ctx.set("Connection", "close");
+  // Koa's get() answers undefined for a header never set, whatever its type says.
+  const connection = ctx.response.get("Connection") as string | undefined;
+  if (ctx.req.complete || connection?.toLowerCase() === "close") return;
+  if (!(await drainRequest(ctx.req))) ctx.set("Connection", "close");
 };
 
 /** Every failure becomes a response in the surface's dialect: never a stack trace, never HTML. */
