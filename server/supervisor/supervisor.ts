@@ -230,7 +230,11 @@ export class Supervisor {
     if (only !== undefined && !(row.plan === undefined ? [] : (JSON.parse(row.plan) as ProjectPlan).services.map((s) => s.name)).includes(only)) {
       throw supervisorError("NOT_FOUND", `project ${projectId} has no service ${only}`);
     }
-    for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) yield* logPages(lines);
+    let first = true;
+    for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) {
+      yield* logPages(lines, first && follow);
+      first = false;
+    }
   }
 
   /**
