@@ -71,7 +71,10 @@ export function logEntry(line: LogLine): GetProjectLogsResponse["entries"][numbe
   return { timestamp: line.timestamp, serviceName: line.service, stream: line.stream === "stdout" ? LogStream.LOG_STREAM_STDOUT : LogStream.LOG_STREAM_STDERR, line: line.line };
 }
 
-/** Log lines as responses of at most LOG_PAGE entries. */
-export function* logPages(lines: readonly LogLine[]): Generator<GetProjectLogsResponse> {
+/** Log lines as responses of at most LOG_PAGE entries; with `evenEmpty`, one empty response for none. */
+export function* logPages(lines: readonly LogLine[], evenEmpty = false): Generator<GetProjectLogsResponse> {
+  // A follower's tail is sent even with no line in it, so that it hears at once that it follows:
+  // over HTTP nothing, not even the status, goes out before a stream's first message.
+  if (evenEmpty && lines.length === 0) yield { entries: [] };
   for (let i = 0; i < lines.length; i += LOG_PAGE) yield { entries: lines.slice(i, i + LOG_PAGE).map(logEntry) };
 }

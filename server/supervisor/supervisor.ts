@@ -48,6 +48,19 @@ export interface SupervisorSettings {
 const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running", "degraded"]);
 
 /**
+ * Each secret becomes an environment variable of the services: a name that is empty or holds
+ * "=" or a NUL byte, or a value holding a NUL byte, cannot be one (spawn threw on it, and the
+ * start failed as START_FAILED quoting Node). The message names the secret, never its value.
+ */
+function checkSecrets(secrets: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(secrets)) {
+    const what = `secret ${JSON.stringify(name.slice(0, 100))}`;
+    if (name === "" || /[=\0]/.test(name)) throw supervisorError("INVALID_ARGUMENT", `${what}: a secret's name must be non-empty, without "=" or a NUL byte`);
+    if (value.includes("\0")) throw supervisorError("INVALID_ARGUMENT", `${what}: its value holds a NUL byte, which no environment variable can`);
+  }
+}
+
+/**
  * The supervisor's face to seed 002's contract: it takes and returns the contract's messages and
  * raises its reasons, one lifecycle operation at a time per project. What happens underneath is
  * in its own modules: registration, plan loading, a ProjectRun per running project over a
@@ -143,6 +156,7 @@ export class Supervisor {
       const row = this.row(projectId);
       if (row.plan === undefined) throw supervisorError("NOT_OPEN", `project ${projectId} is not open; call OpenProject first`);
       if (RUNNING_STATES.has(row.status)) throw supervisorError("ALREADY_RUNNING", `project ${projectId} is ${row.status}`);
+      checkSecrets(secrets);
       const plan = JSON.parse(row.plan) as ProjectPlan;
       const missing = plan.secrets.filter((s) => s.required && !(s.name in secrets)).map((s) => s.name);
       if (missing.length > 0) throw supervisorError("MISSING_SECRET", `project ${projectId} needs the secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
@@ -216,7 +230,11 @@ export class Supervisor {
     if (only !== undefined && !(row.plan === undefined ? [] : (JSON.parse(row.plan) as ProjectPlan).services.map((s) => s.name)).includes(only)) {
       throw supervisorError("NOT_FOUND", `project ${projectId} has no service ${only}`);
     }
-    for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) yield* logPages(lines);
+    let first = true;
+    for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) {
+      yield* logPages(lines, first && follow);
+      first = false;
+    }
   }
 
   /**

@@ -332,6 +332,28 @@ services:
     });
   });
 
+  describe("following logs over HTTP", () => {
+    it("answers a follow at once, with an empty page, when the project has written no line yet", async () => {
+      const pkg = newPackage({ "vibe.yaml": "kind: vibe.app/v1\nid: dev.test.quiet\nname: Quiet\nversion: 1.0.0\nruntime: {mode: native}\nservices:\n  - name: quiet\n    command: [sleep, \"30\"]\n" });
+      await ensure({ projectId: pkg.id, appId: "dev.test.quiet", packagePath: pkg.path, statePath: pkg.state });
+      const url = new URL(http);
+      const started = Date.now();
+      const first = await new Promise<{ status: number; line: string }>((resolve, reject) => {
+        const req = httpRequest({ host: url.hostname, port: url.port, path: `/v1/projects/${pkg.id}/logs?follow=true`, agent: false }, (res) => {
+          res.once("data", (chunk: Buffer) => {
+            resolve({ status: res.statusCode ?? 0, line: chunk.toString().split("\n")[0] ?? "" });
+            req.destroy();
+          });
+        });
+        req.on("error", reject);
+        req.setTimeout(5000, () => reject(new Error("no answer to the follow within 5 s")));
+        req.end();
+      });
+      assert.deepEqual(first, { status: 200, line: '{"result":{"entries":[]}}' });
+      assert.ok(Date.now() - started < 2000, `the follow answered after ${Date.now() - started} ms`);
+    });
+  });
+
   describe("errors over gRPC", () => {
     const SIMPLE = "services:\n  app:\n    command: [sleep, '1000']\n";
 

@@ -31,7 +31,12 @@ describe("security: log lines are bounded", function () {
     const nested = { path: LONG, command: [LONG, LONG], env: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`K${i}`, LONG])), deep: { a: { b: { c: { d: { e: LONG } } } } } };
     logger.error({ err: new DomainError(Code.INVALID_ARGUMENT, "invalid_argument", `bad path ${LONG}`, { path: LONG }), request: nested, bytes: Buffer.alloc(1_000_000) }, `request failed for ${LONG}`);
     logger.warn({ error: new TypeError(LONG), list: Array.from({ length: 10_000 }, (_, i) => i) }, "second");
-    assert.equal(lines.length, 2);
+    // What JSON writes long: control characters (six bytes each), and a great many small entries.
+    const wide = (depth: number): Record<string, unknown> => Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, depth === 0 ? i : wide(depth - 1)]));
+    const arrays = (depth: number): unknown[] => Array.from({ length: 40 }, () => (depth === 0 ? {} : arrays(depth - 1)));
+    logger.warn({ nul: "\u0000".repeat(100_000), wide: wide(3), [`\u0001`.repeat(1000)]: 1 }, "\u0002".repeat(10_000));
+    logger.warn({ empties: arrays(2), more: arrays(2) }, "empties");
+    assert.equal(lines.length, 4);
     for (const line of lines) assert.ok(line.length < 4096, `a line of ${line.length} characters`);
     const first = JSON.parse(lines[0] ?? "{}") as { msg: string; err: { type: string; message: string; stack: string; reason: string }; request: { path: string } };
     assert.match(first.request.path, new RegExp(`^x{${MAX_LOGGED_CHARS}}… \\(${100_000 - MAX_LOGGED_CHARS} more characters\\)$`));

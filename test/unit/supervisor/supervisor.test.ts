@@ -82,4 +82,26 @@ describe("supervisor over a fake runtime", () => {
     for await (const response of supervisor.logs("p", "app", false, 10, new AbortController().signal)) lines.push(...response.entries.map((e) => e.line));
     assert.ok(lines.some((l) => l.includes("could not restart: app: cannot run it any more")), lines.join("\n"));
   });
+
+  it("StartProject refuses a secret no environment can hold as INVALID_ARGUMENT, naming it and not its value", async () => {
+    const pkg = writePackage(join(home.path, "pkg"), {
+      "vibe.yaml": "kind: vibe.app/v1\nid: dev.test.fake\nname: Fake\nversion: 1.0.0\nruntime: {mode: compose}\n",
+      "compose.yaml": "services:\n  app:\n    command: [server]\n",
+    });
+    await supervisor.ensure(EnsureProjectRequest.fromPartial({ projectId: "p", appId: "dev.test.fake", packagePath: pkg }));
+    await supervisor.open("p");
+    const refused: Record<string, string>[] = [{ TOKEN: "hunter2\u0000" }, { "A=B": "x" }, { "": "x" }, { "NU\u0000L": "x" }];
+    for (const secrets of refused) {
+      const err = await supervisor.start("p", secrets).then(
+        () => assert.fail(`started with ${JSON.stringify(secrets)}`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof DomainError, String(err));
+      assert.equal(err.reason, "INVALID_ARGUMENT", err.message);
+      assert.doesNotMatch(err.message, /hunter2/);
+    }
+    assert.equal(runtime.runs("app"), false, "nothing started");
+    await supervisor.start("p", { TOKEN: "hunter2" });
+    assert.equal(runtime.runs("app"), true);
+  });
 });
