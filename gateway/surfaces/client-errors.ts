@@ -20,7 +20,7 @@ export function answerClientErrors(server: Server, render: (error: HttpError) =>
     const error = refusalOf(err, server);
     if (error && socket.writable && !responding.has(socket)) {
       // Destroyed once written: the read side, half-open in Node's HTTP server, closes too.
-      socket.end(rawResponse(error, render), () => socket.destroy());
+      socket.end(rawResponse(error, render, isHead(err)), () => socket.destroy());
     } else {
       socket.destroy();
     }
@@ -47,9 +47,14 @@ function refusalOf(err: NodeJS.ErrnoException, server: Server): HttpError | unde
   }
 }
 
+/** Whether the refused request was a HEAD, whose answer carries no body (a client would take it for the next response). */
+function isHead(err: NodeJS.ErrnoException & { rawPacket?: unknown }): boolean {
+  return Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString("latin1") === "HEAD ";
+}
+
 /** A whole response, written straight to the socket: no ServerResponse exists for a request that never parsed. */
-function rawResponse(error: HttpError, render: (error: HttpError) => JsonValue): string {
+function rawResponse(error: HttpError, render: (error: HttpError) => JsonValue, head: boolean): string {
   const body = JSON.stringify(render(error));
-  const head = [`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ""}`, "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
-  return `${head.join("\r\n")}\r\n\r\n${body}`;
+  const lines = [`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ""}`, "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
+  return `${lines.join("\r\n")}\r\n\r\n${head ? "" : body}`;
 }

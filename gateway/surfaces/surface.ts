@@ -107,13 +107,11 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
 /**
  * An answer given before the body was read (a refused origin, an unknown route, a bad path) waits
  * until the client has sent the rest; past the bound, it goes out with the connection closing.
- * One that closes the connection anyway (a body that stalled, or too large) does not wait.
+ * The answer to a body that stalled does not wait for it.
  */
 const readBeforeAnswering: Middleware = async (ctx, next) => {
   await next();
-  // Koa's get() answers undefined for a header never set, whatever its type says.
-  const connection = ctx.response.get("Connection") as string | undefined;
-  if (ctx.req.complete || connection?.toLowerCase() === "close") return;
+  if (ctx.req.complete || ctx.status === 408) return;
   if (!(await drainRequest(ctx.req))) ctx.set("Connection", "close");
 };
 
