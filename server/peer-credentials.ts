@@ -75,8 +75,9 @@ export function socketOwner(tables: readonly string[], ends: TcpEnds): number | 
   const ours = canonicalAddress(localAddress);
   const theirs = canonicalAddress(remoteAddress);
   for (const table of tables) {
-    // Ports first: addresses are only decoded for the few rows that could match.
-    for (const row of rawRows(table)) {
+    // Ports first, as text: a busy machine has thousands of rows (every TIME_WAIT of every
+    // client), and only the few with the client's port are split, addresses decoded for fewer.
+    for (const row of rawRows(table, `:${remotePort.toString(16).toUpperCase().padStart(4, "0")} `)) {
       if (row.localPort !== remotePort || row.remotePort !== localPort || row.state === TIME_WAIT) continue;
       if (canonicalAddress(kernelAddress(row.localHex)) === theirs && canonicalAddress(kernelAddress(row.remoteHex)) === ours) return row.uid;
     }
@@ -102,8 +103,9 @@ interface RawRow {
   readonly uid: number;
 }
 
-function* rawRows(text: string): Generator<RawRow> {
+function* rawRows(text: string, mention = ""): Generator<RawRow> {
   for (const line of text.split("\n").slice(1)) {
+    if (!line.includes(mention)) continue;
     // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid ...
     const fields = line.trim().split(/\s+/);
     const [local, remote, state, uid] = [fields[1], fields[2], fields[3], fields[7]];
