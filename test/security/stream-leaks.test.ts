@@ -1,6 +1,6 @@
 import { credentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
-import { closeSync, openSync, ftruncateSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from "node:fs";
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { GuestAgentClient, type ReadFileResponse } from "../../generated/ghostd/agent/v1/agent";
@@ -151,8 +151,9 @@ describe("security: interrupted and unread streams", function () {
   it("ends a log follow whose client stopped reading with READER_TOO_SLOW, instead of queueing its service's output", async () => {
     const supervisor = supervisorClient(daemon.endpoints.grpc ?? "");
     const projectId = "chatty";
-    // Lines of a kilobyte, 64 KiB every 10 ms: a follower that stops reading is 4 MiB behind within a second.
-    const chatty = `const chunk = ("x".repeat(1000) + "\\n").repeat(64); setInterval(() => process.stdout.write(chunk), 10);`;
+    // Lines of a kilobyte, 64 KiB every 10 ms, and how much so far in a file beside it.
+    const chatty = `const fs = require("fs"); const chunk = ("x".repeat(1000) + "\\n").repeat(64); let written = 0;
+setInterval(() => { process.stdout.write(chunk); written += chunk.length; fs.writeFileSync("written", String(written)); }, 10);`;
     const pkg = writePackage(join(home.path, "chatty"), {
       "vibe.yaml": "kind: vibe.app/v1\nid: dev.test.chatty\nname: Chatty\nversion: 1.0.0\nruntime: {mode: native}\nservices:\n  - name: chatty\n    command: [node, chatty.js]\n",
       "chatty.js": chatty,
@@ -169,7 +170,17 @@ describe("security: interrupted and unread streams", function () {
       await new Promise((resolve) => follow.once("data", resolve));
       follow.pause();
       const startRss = rssBytes(pid);
-      const growth = await peakGrowthWhileUnread(startRss);
+      // Unread until the service has written far more than every buffer on the way holds (the
+      // client's 16 pages, HTTP/2's window, two pages in flight) and the 4 MiB the follower may lag.
+      const progress = join(pkg, "written");
+      const written = (): number => (existsSync(progress) ? Number(readFileSync(progress, "utf8")) || 0 : 0);
+      const before = written();
+      let peak = startRss;
+      await waitFor("the service to write 32 MiB more", () => {
+        peak = Math.max(peak, rssBytes(pid));
+        return written() - before >= 32 * MiB;
+      }, 60_000);
+      const growth = peak - startRss;
       assert.ok(growth < 64 * MiB, `the daemon grew by ${(growth / MiB).toFixed(0)} MiB for one unread log follow`);
       follow.on("data", () => undefined);
       follow.resume();
