@@ -218,8 +218,11 @@ function pathOf(world: FuzzWorld, route: Route): fc.Arbitrary<string> {
   const values = template.variables.map((variable) => {
     const field = route.method.input.fields.find((f) => f.name === variable.fieldPath);
     const deep = template.segments.slice(variable.start, variable.end).some((s) => s.kind === "deep");
-    // A file route's path is the rest of the URL, taken from the root: only an absolute sandbox path, or one in the home, stays inside.
-    const value = deep ? sandboxPath(world).filter((p) => p.startsWith("/") || p.startsWith("~/")) : ((field && constrained(world, route, field)) ?? nastyString);
+    // A file route's path is the rest of the URL, taken from the root: only an absolute sandbox
+    // path, or one in the home, stays inside. Never the sandbox itself: a mangle that adds to the
+    // last segment (`%zz`) would then name a directory beside it.
+    const inside = (p: string): boolean => (p.startsWith(`${world.sandbox}/`) || p.startsWith("~/")) && p !== world.sandbox;
+    const value = deep ? sandboxPath(world).filter(inside) : ((field && constrained(world, route, field)) ?? nastyString);
     return (value as fc.Arbitrary<string>).map((text) => (deep ? encodeSegments(text.replace(/^\/+/, "")) : percentEncode(text)));
   });
   const filled = fc.tuple(...values).map((texts) => {
