@@ -161,8 +161,10 @@ export class Emulator {
     return buffer.viewportY === buffer.baseY;
   }
 
+  /** Any count is accepted; past either end of the buffer the view stops there. */
   scrollLines(lines: number): void {
-    this.term.scrollLines(lines);
+    const buffer = this.term.buffer.active;
+    this.term.scrollLines(Math.min(Math.max(Math.trunc(lines), -buffer.viewportY), buffer.baseY - buffer.viewportY));
     this.options.changed();
   }
 

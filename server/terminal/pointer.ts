@@ -4,6 +4,9 @@ import { cellAt, checkMomentum, encodeMouse, parseButton, parseMouseAction, type
 import { terminalError } from "./reasons";
 import type { Session } from "./session";
 
+/** Enough for any real gesture; a larger delta would only queue megabytes of reports in the PTY. */
+const MAX_WHEEL_STEPS = 1000;
+
 interface PointerState {
   x: number;
   y: number;
@@ -56,14 +59,17 @@ export class Pointers {
     if (state.selecting && state.selection) state.selection.head = this.point(session, state);
   }
 
-  /** `precision` deltas are pixels, others lines; a positive y scrolls up, toward older output. */
+  /**
+   * `precision` deltas are pixels, others lines; a positive y scrolls up, toward older output. One
+   * call sends at most MAX_WHEEL_STEPS wheel reports or arrow keys, however large the delta.
+   */
   scroll(session: Session, x: number, y: number, precision: boolean, momentum: string | undefined): void {
     checkMomentum(momentum);
     checkFinite(x, y);
     const cell = this.cellSize(session);
     const steps = (delta: number, size: number): number => {
       const lines = Math.abs(precision ? delta / size : delta);
-      return delta === 0 ? 0 : Math.max(1, Math.round(lines));
+      return delta === 0 ? 0 : Math.min(MAX_WHEEL_STEPS, Math.max(1, Math.round(lines)));
     };
     const vertical = steps(y, cell.height);
     const horizontal = steps(x, cell.width);

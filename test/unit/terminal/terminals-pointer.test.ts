@@ -61,6 +61,22 @@ describe("terminals: the mouse and selection (fake PTYs)", () => {
     assert.equal(terminals.details(t.id, "visible").value, bottom);
   });
 
+  it("sends at most 1,000 wheel reports for one scroll, however large its delta", async () => {
+    await terminals.output(t.id, "\x1b[?1000h\x1b[?1006h");
+    terminals.mouseScroll(t.id, 763_754_963, -8.77e80, false, undefined);
+    assert.equal(pty.writes.length, 2000);
+    assert.deepEqual(new Set(pty.writes), new Set(["\x1b[<65;1;1M", "\x1b[<66;1;1M"]));
+  });
+
+  it("stops the view at either end of the scrollback for any scroll count", async () => {
+    await terminals.output(t.id, Array.from({ length: 200 }, (_, i) => `${i + 1}`).join("\r\n"));
+    const bottom = terminals.details(t.id, "visible").value;
+    await terminals.action(t.id, `scroll_page_lines:-${"9".repeat(400)}`);
+    assert.match(terminals.details(t.id, "visible").value, /^1\n2\n/);
+    await terminals.action(t.id, `scroll_page_lines:${"9".repeat(20)}`);
+    assert.equal(terminals.details(t.id, "visible").value, bottom);
+  });
+
   it("refuses unknown buttons, actions and momentum, and points that are not numbers", () => {
     assert.throws(() => terminals.mouseButton(t.id, "fourth", undefined, []), { reason: "invalid_button" });
     assert.throws(() => terminals.mouseButton(t.id, "left", "hold", []), { reason: "invalid_argument" });
