@@ -17,8 +17,8 @@ import { fdCount, fdsBackTo } from "../helpers/proc-stats";
 import { tempDir } from "../helpers/tmp";
 
 const SEED = Number(process.env.GHOSTD_FUZZ_SEED ?? 20_251_202);
-// 1,000 until the run is profiled: 3,000 overran the budget on a loaded 2-core machine (issue 10).
-const RUNS = Number(process.env.GHOSTD_FUZZ_RUNS ?? 1000);
+// About 25 s on an idle 2-core machine.
+const RUNS = Number(process.env.GHOSTD_FUZZ_RUNS ?? 3000);
 const WORKERS = 4;
 const SLOW_MS = 2000;
 /** A V8 stack frame: "    at fn (/path/file.js:1:2)" or "    at node:internal/...". */

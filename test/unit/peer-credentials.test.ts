@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { connect, createServer, type Socket } from "node:net";
 import { endianness } from "node:os";
-import { canonicalAddress, isLoopbackAddress, judgePeer, parseSocketTable, socketOwner } from "../../server/peer-credentials";
+import { judgePeer } from "../../server/peer-credentials";
+import { SocketOwners, type SocketTables } from "../../server/socket-owners";
+import { canonicalAddress, isLoopbackAddress, ownerAmong, parseSocketTable, type TcpEnds } from "../../server/socket-table";
 
 const HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
 const row = (local: string, remote: string, state: string, uid: number): string => `   0: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000 ${uid} 0 1 1 0000000000000000 20 4 30 10 -1`;
@@ -20,6 +22,25 @@ const V4_TABLE = [
 ].join("\n");
 
 const V6_TABLE = [HEADER, row(`${LOOPBACK_V6}:9C42`, `${LOOPBACK_V6}:4E1F`, "01", 1002), row(`${MAPPED_V4}:9C43`, `${MAPPED_V4}:4E1F`, "01", 1003)].join("\n");
+
+/** Tables as judgePeer reads them, a line at a time so that a match in the middle stops the read. */
+function tablesOf(v4: string, v6 = ""): { read: SocketOwners; linesRead: () => number; scans: () => number } {
+  let count = 0;
+  let scans = 0;
+  const tables: SocketTables = async function* (table) {
+    scans++;
+    for (const line of (table === "tcp" ? v4 : v6).split("\n")) {
+      count++;
+      // As a file read would, each batch comes in a later turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      yield [line];
+    }
+  };
+  return { read: new SocketOwners(tables), linesRead: () => count, scans: () => scans };
+}
+
+const socketOwner = (tables: readonly string[], at: TcpEnds): number | undefined =>
+  tables.map((table) => ownerAmong(table.split("\n"), at)).find((owner) => owner !== undefined);
 
 const ends = (remotePort: number, address = "127.0.0.1") => ({ localAddress: address, localPort: 19999, remoteAddress: address, remotePort });
 
@@ -45,16 +66,49 @@ describe("peer credentials from the kernel's socket table", () => {
   });
 
   it("serves the daemon's user and root, refuses others and unknown loopback peers, and serves remote ones", async () => {
-    const tables = () => Promise.resolve([V4_TABLE, V6_TABLE]);
+    const tables = tablesOf(V4_TABLE, V6_TABLE).read;
     assert.deepEqual(await judgePeer({ uid: 1001, allowRoot: true }, ends(40000), tables), { allowed: true });
     const other = await judgePeer({ uid: 1000, allowRoot: true }, ends(40000), tables);
     assert.deepEqual(other, { allowed: false, message: "this API serves only uid 1000 (the daemon's user) and root; the client runs as uid 1001" });
     assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40009), tables)).allowed, false, "a loopback peer with no row");
     assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40009, "10.0.0.9"), tables)).allowed, true, "a peer on another machine");
     assert.equal((await judgePeer({ uid: 1001, allowRoot: true }, {}, tables)).allowed, false, "a connection already gone has no address to look up");
-    const rootTable = () => Promise.resolve([[HEADER, row(`${LOOPBACK_V4}:9C40`, `${LOOPBACK_V4}:4E1F`, "01", 0)].join("\n")]);
+    const rootTable = tablesOf([HEADER, row(`${LOOPBACK_V4}:9C40`, `${LOOPBACK_V4}:4E1F`, "01", 0)].join("\n")).read;
     assert.equal((await judgePeer({ uid: 1000, allowRoot: true }, ends(40000), rootTable)).allowed, true);
     assert.equal((await judgePeer({ uid: 1000, allowRoot: false }, ends(40000), rootTable)).allowed, false);
+  });
+
+  it("reads no further than the client's row, and only the tables its address family can be in", async () => {
+    const v4 = tablesOf(V4_TABLE, V6_TABLE);
+    assert.deepEqual(await judgePeer({ uid: 1001, allowRoot: false }, ends(40000), v4.read), { allowed: true });
+    assert.equal(v4.linesRead(), 4, "the header, the listener, the server's end and the client's row");
+    const v6 = tablesOf(V4_TABLE, V6_TABLE);
+    assert.deepEqual(await judgePeer({ uid: 1002, allowRoot: false }, ends(40002, "::1"), v6.read), { allowed: true });
+    assert.equal(v6.linesRead(), 2, "an IPv6 client is never looked for in the IPv4 table");
+    const mapped = tablesOf(V4_TABLE, V6_TABLE);
+    assert.deepEqual(await judgePeer({ uid: 1003, allowRoot: false }, ends(40003, "::ffff:127.0.0.1"), mapped.read), { allowed: true });
+    assert.equal(mapped.linesRead(), 5 + 3, "a mapped address is looked for in both");
+  });
+
+  it("answers every lookup waiting when a scan begins from that one scan, and later ones from the next", async () => {
+    const tables = tablesOf(V4_TABLE);
+    const first = [40000, 40009].map((port) => tables.read.owner(ends(port)));
+    assert.deepEqual(await Promise.all(first), [1001, undefined]);
+    assert.equal(tables.scans(), 2, "one scan of tcp, and of tcp6 for the one not found there");
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let scans = 0;
+    const gated = new SocketOwners(async function* () {
+      scans++;
+      await gate;
+      yield V4_TABLE.split("\n");
+    });
+    const early = gated.owner(ends(40000));
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = gated.owner(ends(40000));
+    release();
+    assert.deepEqual(await Promise.all([early, late]), [1001, 1001]);
+    assert.equal(scans, 2, "a lookup made during a scan is not answered from rows read before it");
   });
 
   it("spells each address one way and knows loopback", () => {
