@@ -12,6 +12,9 @@ interface Lookup {
   readonly resolve: (owner: number | undefined) => void;
 }
 
+/** Scans at once: one waiting connection never waits for a whole scan begun before it, and a burst still costs two. */
+const MAX_SCANS = 2;
+
 /**
  * Finds which uid owns the client end of loopback connections, from the kernel's socket tables.
  *
@@ -19,12 +22,14 @@ interface Lookup {
  * bucket, and a busy machine has thousands of rows (every TIME_WAIT of the last minute): read
  * whole, for every connection, the tables cost more than serving the request. So a scan stops
  * at the last row it looks for, reads only the tables the clients' address families can be in,
- * and serves every lookup that was waiting when it began; lookups that come during a scan wait
- * for the next one, since their connections may be newer than the rows already read.
+ * and serves every lookup that was waiting when it began. A lookup that comes during a scan is not
+ * answered from it, since its connection may be newer than the rows already read: it starts a
+ * second scan, or, when two are running, waits with the others for the next.
  */
 export class SocketOwners {
   private waiting: Lookup[] = [];
-  private scanning = false;
+  private running = 0;
+  private scheduled = false;
 
   constructor(private readonly tables: SocketTables = PROC_TABLES) {}
 
@@ -35,24 +40,31 @@ export class SocketOwners {
     return new Promise((resolve) => {
       const ipv4 = canonicalAddress(remoteAddress).startsWith("[::ffff:");
       this.waiting.push({ ends: { localAddress, localPort, remoteAddress, remotePort }, ipv4, owner: undefined, resolve });
-      if (this.scanning) return;
-      this.scanning = true;
-      // Lookups made in the same turn of the event loop share the scan.
-      queueMicrotask(() => void this.scanWhileWaiting());
+      this.schedule();
     });
   }
 
-  private async scanWhileWaiting(): Promise<void> {
+  /** Lookups made in the same turn of the event loop share the scan. */
+  private schedule(): void {
+    if (this.scheduled || this.running >= MAX_SCANS) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.scanWaiting();
+    });
+  }
+
+  private async scanWaiting(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.running++;
     try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting;
-        this.waiting = [];
-        await this.scan(batch).catch(() => undefined);
-        for (const lookup of batch) lookup.resolve(lookup.owner);
-      }
+      await this.scan(batch).catch(() => undefined);
     } finally {
-      this.scanning = false;
+      this.running--;
+      for (const lookup of batch) lookup.resolve(lookup.owner);
     }
+    if (this.waiting.length > 0) this.schedule();
   }
 
   /** An IPv4 client is in "tcp"; one that dialled a mapped address from a dual-stack socket is in "tcp6". */
