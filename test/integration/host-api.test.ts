@@ -61,7 +61,7 @@ describe("Host API and guest agent", function () {
     writeFileSync(viewer, `#!/bin/sh\necho "viewing $1" >> ${opened}\nexec /bin/sleep 1004\n`, { mode: 0o755 });
     desktopEntry(data, "org.example.Viewer", `${viewer} %f`, "Viewer");
     daemon = await spawnDaemon({
-      args: ["--http", "127.0.0.1:0", "--exec-output-limit", "64k", "--client-timeout", "1000"],
+      args: ["--http", "127.0.0.1:0", "--exec-output-limit", "64k"],
       env: { HOME: home.path, XDG_DATA_HOME: data, GHOSTD_OPENER: opener, DISPLAY: "" },
     });
     api = new HostApi(daemon.endpoints.host_api.local ?? "");
@@ -523,14 +523,6 @@ describe("Host API and guest agent", function () {
       const { data } = await rawExchange(api.socketPath, request + request);
       assert.equal((data.match(/^HTTP\/1\.1 /gm) ?? []).length, 1, data);
       assert.equal(readFileSync(marker, "utf8"), "ran\n");
-    });
-
-    it("drops a silent or slow client after the client timeout", async () => {
-      const silent = await rawExchange(api.socketPath, "", 8000);
-      assert.ok(silent.ms < 6000, `a silent client was held ${silent.ms} ms`);
-      const slow = await rawExchange(api.socketPath, "POST /api/v1/exec HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{", 8000);
-      assert.ok(slow.ms < 6000, `a slow body was held ${slow.ms} ms`);
-      assert.equal((await api.get("/health")).status, 200);
     });
 
     it("serves 1,000 concurrent connections without an error", async () => {

@@ -90,6 +90,14 @@ describe("security: slow and stalled clients", function () {
     }
   });
 
+  it("drops a client that connects and sends nothing within the bound", async () => {
+    for (const surface of surfaces) {
+      const { data, ms } = await rawExchange(surface.where, "", 10_000);
+      assert.ok(ms < BOUND_MS * 3 + 500, `${surface.name}: a silent client was held ${ms} ms, the bound is ${BOUND_MS} ms`);
+      assert.ok(data === "" || parseResponse(data).status === 408, `${surface.name}: ${data}`);
+    }
+  });
+
   it("takes a large body that keeps flowing for several times the bound", async () => {
     const chunks = Array.from({ length: 32 }, (_, i) => Buffer.alloc(64 * 1024, 65 + (i % 26)));
     const target = join(home.path, "steady.bin");
