@@ -19,7 +19,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, endpointsPath, grpcSocketPath, runDir } from "./config";
 import type { VmConfig } from "./config-file";
-import { contractDescriptorSet, version } from "./package-info";
+import { contractDescriptorSet, standardDescriptorSet, version } from "./package-info";
 import { userEnvironment } from "./user-env";
 import { lockHome } from "./home-lock";
 
@@ -143,7 +143,7 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
       agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
       terminalService({ logger, clipboard, settings: { ...DEFAULT_TERMINAL_SETTINGS, ...half.terminals, env } }),
     ],
-    descriptorSet,
+    descriptorSets: [descriptorSet, standardDescriptorSet()],
     logger,
   });
 }

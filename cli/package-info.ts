@@ -12,6 +12,11 @@ export const packageRoot: string = (() => {
 
 export const version: string = (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
 
+/** The FileDescriptorSet of the standard services served beside the contract (health, reflection). */
+export function standardDescriptorSet(): Buffer {
+  return readFileSync(join(packageRoot, "generated", "grpc.binpb"));
+}
+
 /** The contract's FileDescriptorSet, built by `npm run generate`. */
 export function contractDescriptorSet(): Buffer {
   return readFileSync(join(packageRoot, "generated", "ghostd.binpb"));

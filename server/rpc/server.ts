@@ -1,12 +1,12 @@
 import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer, loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath, type ServingStatusMap } from "grpc-health-check";
+import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ServiceBinding } from "./bind";
 import type { PeerPolicy } from "../peer-credentials";
 import { MAX_MESSAGE_BYTES } from "./limits";
 import { TcpPeers } from "./tcp-peers";
+import { DescriptorIndex } from "./reflection/descriptor-index";
+import { reflectionServices } from "./reflection/service";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "./unix-socket";
 
 export interface GrpcServerOptions {
@@ -21,8 +21,8 @@ export interface GrpcServerOptions {
   /** How long a connection may go without a call before it is closed. */
   readonly idleTimeoutMs: number;
   readonly services: readonly ServiceBinding[];
-  /** The contract's FileDescriptorSet, served through reflection. */
-  readonly descriptorSet: Buffer;
+  /** The FileDescriptorSets (with imports) of the contract and of health and reflection, served through reflection. */
+  readonly descriptorSets: readonly Buffer[];
   readonly logger: Logger;
 }
 
@@ -42,8 +42,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const statuses: ServingStatusMap = { "": "SERVING" };
   for (const binding of options.services) statuses[binding.name] = "SERVING";
   const health = new HealthImplementation(statuses);
-  // Reflection describes the contract and the health service beside it, as grpcurl expects.
-  const described = { ...loadFileDescriptorSetFromBuffer(options.descriptorSet), ...loadSync(healthProtoPath) };
+  const reflection = reflectionServices(new DescriptorIndex(options.descriptorSets), [
+    ...options.services.map((binding) => binding.name),
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+  ]);
   const serve = (interceptors: ServerInterceptor[]): Server => {
     const server = new Server({
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
@@ -60,7 +64,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     });
     for (const binding of options.services) server.addService(binding.definition, binding.implementation);
     health.addToServer(server);
-    new ReflectionService(described).addToServer(server);
+    for (const { definition, implementation } of reflection) server.addService(definition, implementation);
     return server;
   };
 
