@@ -46,6 +46,7 @@ const WHEEL: Record<string, number> = { up: 64, down: 65, left: 66, right: 67 };
 /**
  * A mouse event as the program asked to hear it (DECSET 9/1000/1002/1003), in SGR form (1006)
  * `CSI < b;x;y M|m` or else the legacy `CSI M` bytes; undefined when the mode does not report it.
+ * Legacy reports are bytes, one per value: as text, a column past 95 would go out as two UTF-8 bytes.
  */
 export function encodeMouse(
   event: MouseEventKind,
@@ -53,7 +54,7 @@ export function encodeMouse(
   mods: ReadonlySet<Modifier>,
   tracking: "none" | "x10" | "vt200" | "drag" | "any",
   sgr: boolean,
-): string | undefined {
+): string | Uint8Array | undefined {
   if (tracking === "none") return undefined;
   if (tracking === "x10" && event.kind !== "press") return undefined;
   if (event.kind === "motion" && (tracking === "vt200" || (tracking === "drag" && event.button === undefined))) return undefined;
@@ -66,5 +67,5 @@ export function encodeMouse(
   // Legacy encoding: a release is button 3, and coordinates past 223 cannot be sent.
   if (event.kind === "release") code = (code & ~3) | 3;
   if (x > 223 || y > 223) return undefined;
-  return `\x1b[M${String.fromCharCode(32 + code, 32 + x, 32 + y)}`;
+  return Uint8Array.of(0x1b, 0x5b, 0x4d, 32 + code, 32 + x, 32 + y);
 }

@@ -14,7 +14,8 @@ export interface PtyHost {
 /** One PTY, as a terminal drives it. */
 export interface PtyHandle {
   readonly pid: number;
-  write(data: string): void;
+  /** A string goes as UTF-8; bytes go as they are (legacy mouse reports are not UTF-8). */
+  write(data: string | Uint8Array): void;
   resize(columns: number, rows: number): void;
   kill(signal: string): void;
   /** Flow control: stop reading while the emulator catches up, then go on. */

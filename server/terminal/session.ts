@@ -102,7 +102,7 @@ export class Session {
   }
 
   /** Bytes to the program, as if typed. */
-  write(data: string): void {
+  write(data: string | Uint8Array): void {
     if (this.exitCode === undefined) this.pty?.write(data);
   }
 

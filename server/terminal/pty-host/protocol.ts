@@ -11,7 +11,7 @@ export interface SpawnOptions {
 
 export type ToHost =
   | { readonly type: "spawn"; readonly id: number; readonly options: SpawnOptions }
-  | { readonly type: "write"; readonly id: number; readonly data: string }
+  | { readonly type: "write"; readonly id: number; readonly data: string | Uint8Array }
   | { readonly type: "resize"; readonly id: number; readonly columns: number; readonly rows: number }
   | { readonly type: "kill"; readonly id: number; readonly signal: string }
   | { readonly type: "pause" | "resume"; readonly id: number };

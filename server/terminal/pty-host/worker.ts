@@ -79,7 +79,7 @@ function queue(id: number, chunk: Buffer): void {
 function control(pty: IPty, message: Exclude<ToHost, { type: "spawn" }>): void {
   switch (message.type) {
     case "write":
-      pty.write(message.data);
+      pty.write(typeof message.data === "string" ? message.data : Buffer.from(message.data));
       return;
     case "resize":
       pty.resize(message.columns, message.rows);

@@ -13,7 +13,10 @@ const FIRST_PID = 5_000_000;
 
 /** A PTY with nothing on it: records what the terminal did to it, and lets a test play the program. */
 export class FakePty implements PtyHandle {
+  /** Each write as given; bytes as Latin-1 text, one character per byte. */
   readonly writes: string[] = [];
+  /** Each write as the program reads it: text as UTF-8. */
+  readonly bytes: Buffer[] = [];
   readonly sizes: [columns: number, rows: number][] = [];
   readonly signals: string[] = [];
   paused = false;
@@ -32,8 +35,9 @@ export class FakePty implements PtyHandle {
     return this.writes.join("");
   }
 
-  write(data: string): void {
-    this.writes.push(data);
+  write(data: string | Uint8Array): void {
+    this.writes.push(typeof data === "string" ? data : Buffer.from(data).toString("latin1"));
+    this.bytes.push(typeof data === "string" ? Buffer.from(data) : Buffer.from(data));
   }
 
   resize(columns: number, rows: number): void {

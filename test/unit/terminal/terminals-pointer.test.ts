@@ -37,6 +37,24 @@ describe("terminals: the mouse and selection (fake PTYs)", () => {
     assert.equal(pty.writes.at(-1), "\x1b[A\x1b[A");
   });
 
+  it("sends a legacy report's coordinates as single bytes, and none past column 223", async () => {
+    const wide = fakeTerminals({ windowColumns: 300, cellWidth: 10, cellHeight: 20 });
+    const term = await wide.terminals.create({ location: "window", env: {} });
+    const widePty = wide.host.pty(term.id);
+    try {
+      await wide.terminals.output(term.id, "\x1b[?1000h");
+      wide.terminals.mousePosition(term.id, 119 * 10 + 5, 5, []);
+      wide.terminals.mouseButton(term.id, "left", "press", []);
+      assert.deepEqual([...(widePty.bytes.at(-1) ?? [])], [0x1b, 0x5b, 0x4d, 32, 32 + 120, 33], "column 120 is the one byte 152, not UTF-8");
+      const sent = widePty.bytes.length;
+      wide.terminals.mousePosition(term.id, 250 * 10, 5, []);
+      wide.terminals.mouseButton(term.id, "left", "press", []);
+      assert.equal(widePty.bytes.length, sent, "column 251 cannot be said in legacy bytes: nothing is sent, as xterm does");
+    } finally {
+      await wide.terminals.closeAll();
+    }
+  });
+
   it("selects text by press, drag and release; a click without a drag selects nothing", async () => {
     await terminals.output(t.id, "alpha beta\r\ngamma delta");
     terminals.mousePosition(t.id, 60, 5, []);
