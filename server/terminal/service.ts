@@ -24,7 +24,7 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     createTerminal: unary(logger, async (req) => ({ terminal: await terminals.create(req) })),
     closeTerminal: acknowledge(logger, (req) => terminals.close(req.id)),
     focusTerminal: acknowledge(logger, (req) => terminals.focus(req.id)),
-    inputText: acknowledge(logger, (req) => terminals.input(req.id, req.text, req.enter)),
+    inputText: acknowledge(logger, (req) => terminals.input(req.id, req.text, req.enter, req.paste ?? true)),
     writeOutput: acknowledge(logger, (req) => terminals.output(req.id, req.data)),
     setStatusBar: acknowledge(logger, (req) => terminals.setStatusBar(req.id, req)),
     performAction: unary(logger, async (req) => {

@@ -122,12 +122,13 @@ export class Terminals {
     this.workspace.focus(this.session(id).id);
   }
 
-  input(id: string, text: string, enter: boolean): void {
+  /** `paste` false types the text as keys: no bracketed-paste markers around it. */
+  input(id: string, text: string, enter: boolean, paste = true): void {
     const session = this.session(id);
-    // Pasted text: line breaks become Enter (CR), as terminals paste them; inside a bracketed
-    // paste, an end marker in the text could end it early, so it is removed.
+    // Line breaks become Enter (CR), as terminals paste them; inside a bracketed paste, an end
+    // marker in the text could end it early, so it is removed.
     let data = text.replace(/\r?\n/g, "\r");
-    if (session.emulator.modes.bracketedPaste) data = `\x1b[200~${data.replaceAll("\x1b[201~", "")}\x1b[201~`;
+    if (paste && session.emulator.modes.bracketedPaste) data = `\x1b[200~${data.replaceAll("\x1b[201~", "")}\x1b[201~`;
     if (enter) data += "\r";
     session.send(data);
   }

@@ -344,6 +344,9 @@ echo "MAIN=$MAIN"
       const t = await reader("\x1b[?2004h");
       await api.input(t.id, "hi", false);
       await received(t.id, "\x1b[200~hi\x1b[201~");
+      // "paste": false types it as keys, for editors that treat a paste differently.
+      await api.request("POST", `/terminals/${t.id}/input`, { text: "x", paste: false });
+      await received(t.id, "x");
       await api.close(t.id);
     });
   });

@@ -117,6 +117,16 @@ describe("terminals: actions (fake PTYs)", () => {
     assert.equal(pty.writes.at(-1), "\x1b[200~xy\x1b[201~");
   });
 
+  it("types input as keys with paste false, and as a paste by default", async () => {
+    const t = await window();
+    const pty = host.pty(t.id);
+    await terminals.output(t.id, "\x1b[?2004h");
+    terminals.input(t.id, "a\nb", true);
+    assert.equal(pty.writes.at(-1), "\x1b[200~a\rb\x1b[201~\r");
+    terminals.input(t.id, "a\nb", true, false);
+    assert.equal(pty.writes.at(-1), "a\rb\r");
+  });
+
   it("writes the bytes of text:, csi: and esc:, and sets the title", async () => {
     const t = await window();
     await terminals.action(t.id, "text:echo from-\\x61ction\\n");

@@ -191,6 +191,12 @@ export interface InputTextRequest {
   text: string;
   /** Whether to send the Enter key after the text. */
   enter: boolean;
+  /**
+   * Whether the text goes as a paste (the default): wrapped in bracketed-paste markers when the
+   * program enabled them (mode 2004). False types it as keys instead, line breaks as Enter, for
+   * editors and prompts that treat a paste differently from typing.
+   */
+  paste?: boolean | undefined;
 }
 
 export interface InputTextResponse {
@@ -1965,7 +1971,7 @@ export const FocusTerminalResponse: MessageFns<FocusTerminalResponse> = {
 };
 
 function createBaseInputTextRequest(): InputTextRequest {
-  return { id: "", text: "", enter: false };
+  return { id: "", text: "", enter: false, paste: undefined };
 }
 
 export const InputTextRequest: MessageFns<InputTextRequest> = {
@@ -1978,6 +1984,9 @@ export const InputTextRequest: MessageFns<InputTextRequest> = {
     }
     if (message.enter !== false) {
       writer.uint32(24).bool(message.enter);
+    }
+    if (message.paste !== undefined) {
+      writer.uint32(32).bool(message.paste);
     }
     return writer;
   },
@@ -2019,6 +2028,14 @@ export const InputTextRequest: MessageFns<InputTextRequest> = {
             message.enter = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.paste = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2036,6 +2053,7 @@ export const InputTextRequest: MessageFns<InputTextRequest> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       text: isSet(object.text) ? globalThis.String(object.text) : "",
       enter: isSet(object.enter) ? globalThis.Boolean(object.enter) : false,
+      paste: isSet(object.paste) ? globalThis.Boolean(object.paste) : undefined,
     };
   },
 
@@ -2050,6 +2068,9 @@ export const InputTextRequest: MessageFns<InputTextRequest> = {
     if (message.enter !== false) {
       obj.enter = message.enter;
     }
+    if (message.paste !== undefined) {
+      obj.paste = message.paste;
+    }
     return obj;
   },
 
@@ -2061,6 +2082,7 @@ export const InputTextRequest: MessageFns<InputTextRequest> = {
     message.id = object.id ?? "";
     message.text = object.text ?? "";
     message.enter = object.enter ?? false;
+    message.paste = object.paste ?? undefined;
     return message;
   },
 };
