@@ -1,3 +1,4 @@
+import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { Terminal as XtermTerminal } from "@xterm/headless";
 import { bufferText, rangeText, type Point } from "./buffer-text";
 
@@ -49,6 +50,10 @@ export class Emulator {
 
   constructor(private readonly options: EmulatorOptions) {
     this.term = new XtermTerminal({ cols: options.columns, rows: options.rows, scrollback: options.scrollback, allowProposedApi: true });
+    // Unicode 11 widths, as glibc's wcwidth (so readline) and tmux count them: an emoji takes two
+    // cells. xterm's default, Unicode 6, gives most emoji one, and the shell's cursor and ours part.
+    this.term.loadAddon(new Unicode11Addon());
+    this.term.unicode.activeVersion = "11";
     this.term.onData((data) => options.reply(data));
     this.term.onTitleChange((title) => (this.title = title));
     this.term.onWriteParsed(() => options.changed());

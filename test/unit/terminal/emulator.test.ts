@@ -16,6 +16,17 @@ describe("emulator", () => {
     emu.dispose();
   });
 
+  it("counts character widths as glibc and tmux do, so a cursor report (DSR) matches the shell's", async () => {
+    // Columns after each text, as wcwidth() sums them: emoji and CJK 2, a skin tone 2 more, a combining mark 0.
+    const cases: [string, number][] = [["👍", 2], ["⚡", 2], ["👍🏽", 4], ["日本", 4], ["e\u0301", 1], ["👍👍👍 end", 10]];
+    for (const [text, width] of cases) {
+      const { emu, replies } = emulator(40, 3);
+      await emu.write(`${text}\x1b[6n`);
+      assert.deepEqual(replies, [`\x1b[1;${width + 1}R`], JSON.stringify(text));
+      emu.dispose();
+    }
+  });
+
   it("separates the scrollback from the viewport", async () => {
     const { emu } = emulator(10, 3);
     await emu.write(Array.from({ length: 8 }, (_, i) => `line${i}`).join("\r\n"));
