@@ -48,6 +48,16 @@ export function bufferText(buffer: TextBuffer, from: number, to: number, cursor?
   return lines.join("\n");
 }
 
+/**
+ * Buffer lines `from` to `to` (exclusive) one per row, as the screen shows them: wrapped rows are
+ * not joined, trailing blanks are trimmed, and blank rows are kept, so row N is line N.
+ */
+export function bufferRows(buffer: TextBuffer, from: number, to: number): string {
+  const rows: string[] = [];
+  for (let y = Math.max(0, from); y < Math.min(to, buffer.length); y++) rows.push(trimEnd(buffer.getLine(y)?.translateToString(true) ?? ""));
+  return rows.join("\n");
+}
+
 function trimEnd(text: string): string {
   return text.replace(/[ \t]+$/, "");
 }

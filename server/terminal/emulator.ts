@@ -1,6 +1,6 @@
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { Terminal as XtermTerminal } from "@xterm/headless";
-import { bufferText, rangeText, type Point } from "./buffer-text";
+import { bufferRows, bufferText, rangeText, type Point } from "./buffer-text";
 
 /** What the program inside asked of the terminal, as far as input encoding is concerned. */
 export interface InputModes {
@@ -133,15 +133,17 @@ export class Emulator {
   }
 
   /** Scrollback and screen as a user would copy them. */
-  contents(): string {
+  /** With `rows`, one line per buffer row as displayed (see bufferRows). */
+  contents(rows = false): string {
     const buffer = this.term.buffer.active;
-    return bufferText(buffer, 0, buffer.length, this.cursorPoint());
+    return rows ? bufferRows(buffer, 0, buffer.length) : bufferText(buffer, 0, buffer.length, this.cursorPoint());
   }
 
   /** The viewport only. */
-  visible(): string {
+  visible(rows = false): string {
     const buffer = this.term.buffer.active;
-    return bufferText(buffer, buffer.viewportY, buffer.viewportY + this.term.rows, this.cursorPoint());
+    const [from, to] = [buffer.viewportY, buffer.viewportY + this.term.rows];
+    return rows ? bufferRows(buffer, from, to) : bufferText(buffer, from, to, this.cursorPoint());
   }
 
   /** Text between two buffer points. */

@@ -176,7 +176,8 @@ export class Terminals {
     return { id: session.id, contents: session.emulator.contents() };
   }
 
-  details(id: string, type: string): { type: string; value: string } {
+  /** `rows`: `contents` and `visible` one line per screen row, as displayed. */
+  details(id: string, type: string, rows = false): { type: string; value: string } {
     const session = this.session(id);
     switch (type) {
       case "title":
@@ -184,9 +185,9 @@ export class Terminals {
       case "working_directory":
         return { type, value: session.workingDirectory ?? "" };
       case "contents":
-        return { type, value: session.emulator.contents() };
+        return { type, value: session.emulator.contents(rows) };
       case "visible":
-        return { type, value: session.emulator.visible() };
+        return { type, value: session.emulator.visible(rows) };
       case "selection":
         return { type, value: this.pointers.selectionText(session) };
       default:

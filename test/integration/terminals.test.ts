@@ -398,6 +398,19 @@ echo "MAIN=$MAIN"
       await api.close(t.id);
     });
 
+    it("gives the screen one line per row with ?rows=true, as tmux capture-pane does", async () => {
+      const t = await shell();
+      const { columns, rows } = await api.get(t.id);
+      await api.input(t.id, `printf '%0250d\\n' 0; echo DONE`);
+      await api.wait(t.id, "^DONE$");
+      assert.ok((await api.detail(t.id, "visible")).includes("0".repeat(250)), "joined as a user would copy it");
+      const grid = (await api.ok<{ value: string }>("GET", `/terminals/${t.id}/details/visible?rows=true`)).value.split("\n");
+      assert.equal(grid.length, rows);
+      assert.ok(grid.every((row) => row.length <= columns), "no line longer than a row");
+      assert.equal(grid.filter((row) => /^0+$/.test(row)).join(""), "0".repeat(250));
+      await api.close(t.id);
+    });
+
     it("scrolls the viewport through the scrollback with the wheel", async () => {
       const t = await shell();
       await api.input(t.id, "seq 1 200");

@@ -27,6 +27,17 @@ describe("emulator", () => {
     }
   });
 
+  it("gives rows as displayed when asked: wrapped rows apart, blank rows kept", async () => {
+    const { emu } = emulator(10, 4);
+    await emu.write("0123456789abcdefghijklmno\r\n$ ");
+    assert.equal(emu.visible(), "0123456789abcdefghijklmno\n$ ");
+    assert.equal(emu.visible(true), "0123456789\nabcdefghij\nklmno\n$");
+    await emu.write("\r\n\r\n\r\nlast");
+    assert.deepEqual(emu.visible(true).split("\n"), ["$", "", "", "last"], "exactly one line per row");
+    assert.deepEqual(emu.contents(true).split("\n"), ["0123456789", "abcdefghij", "klmno", "$", "", "", "last"]);
+    emu.dispose();
+  });
+
   it("separates the scrollback from the viewport", async () => {
     const { emu } = emulator(10, 3);
     await emu.write(Array.from({ length: 8 }, (_, i) => `line${i}`).join("\r\n"));

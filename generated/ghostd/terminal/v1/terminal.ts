@@ -329,6 +329,12 @@ export interface GetTerminalDetailsRequest {
   id: string;
   /** `title`, `working_directory`, `contents`, `selection` or `visible`. */
   type: string;
+  /**
+   * For `visible` and `contents`: one line per screen row, as displayed (as `tmux capture-pane`
+   * prints them), instead of wrapped rows joined into the lines a user would copy. `visible`
+   * then has exactly as many lines as the terminal has rows. `?rows=true` over HTTP.
+   */
+  rows?: boolean | undefined;
 }
 
 export interface GetTerminalDetailsResponse {
@@ -3655,7 +3661,7 @@ export const GetScreenResponse: MessageFns<GetScreenResponse> = {
 };
 
 function createBaseGetTerminalDetailsRequest(): GetTerminalDetailsRequest {
-  return { id: "", type: "" };
+  return { id: "", type: "", rows: undefined };
 }
 
 export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = {
@@ -3665,6 +3671,9 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     }
     if (message.type !== "") {
       writer.uint32(18).string(message.type);
+    }
+    if (message.rows !== undefined) {
+      writer.uint32(24).bool(message.rows);
     }
     return writer;
   },
@@ -3698,6 +3707,14 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
             message.type = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rows = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3714,6 +3731,7 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       type: isSet(object.type) ? globalThis.String(object.type) : "",
+      rows: isSet(object.rows) ? globalThis.Boolean(object.rows) : undefined,
     };
   },
 
@@ -3725,6 +3743,9 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     if (message.type !== "") {
       obj.type = message.type;
     }
+    if (message.rows !== undefined) {
+      obj.rows = message.rows;
+    }
     return obj;
   },
 
@@ -3735,6 +3756,7 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     const message = createBaseGetTerminalDetailsRequest();
     message.id = object.id ?? "";
     message.type = object.type ?? "";
+    message.rows = object.rows ?? undefined;
     return message;
   },
 };
