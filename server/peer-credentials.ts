@@ -30,7 +30,7 @@ export type PeerVerdict = { readonly allowed: true } | { readonly allowed: false
  * A loopback peer without a row, or a connection already gone, is refused: who it is cannot be told.
  */
 export async function judgePeer(policy: PeerPolicy, ends: TcpEnds, owners: SocketOwners = MACHINE): Promise<PeerVerdict> {
-  // A socket's addresses vanish when it closes: SocketOwners takes them now, before the table is read.
+  // Read before the await: a socket's addresses vanish when it closes.
   const { remoteAddress } = ends;
   const owner = await owners.owner(ends);
   if (owner === undefined) {

@@ -1,4 +1,4 @@
-import { canonicalAddress, linesOf, ownerAmong, type TcpEnds } from "./socket-table";
+import { clientRow, linesOf, ownerAmong, type ClientRow, type TcpEnds } from "./socket-table";
 
 /** One of the kernel's TCP socket tables, in batches of lines: "tcp" (IPv4) or "tcp6". */
 export type SocketTables = (table: "tcp" | "tcp6") => AsyncIterable<readonly string[]>;
@@ -6,7 +6,7 @@ export type SocketTables = (table: "tcp" | "tcp6") => AsyncIterable<readonly str
 export const PROC_TABLES: SocketTables = (table) => linesOf(`/proc/net/${table}`);
 
 interface Lookup {
-  readonly ends: TcpEnds;
+  readonly wanted: ClientRow;
   readonly ipv4: boolean;
   owner: number | undefined;
   readonly resolve: (owner: number | undefined) => void;
@@ -35,11 +35,11 @@ export class SocketOwners {
 
   /** The uid owning the client's socket; undefined when no row is it (gone, or another machine's). */
   owner(ends: TcpEnds): Promise<number | undefined> {
-    const { localAddress, localPort, remoteAddress, remotePort } = ends;
-    if (localAddress === undefined || remoteAddress === undefined || localPort === undefined || remotePort === undefined) return Promise.resolve(undefined);
+    // Taken now: a socket's addresses vanish when it closes.
+    const wanted = clientRow(ends);
+    if (!wanted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const ipv4 = canonicalAddress(remoteAddress).startsWith("[::ffff:");
-      this.waiting.push({ ends: { localAddress, localPort, remoteAddress, remotePort }, ipv4, owner: undefined, resolve });
+      this.waiting.push({ wanted, ipv4: wanted.theirs.startsWith("[::ffff:"), owner: undefined, resolve });
       this.schedule();
     });
   }
@@ -79,7 +79,7 @@ export class SocketOwners {
     for await (const lines of this.tables(table)) {
       for (const lookup of lookups) {
         if (lookup.owner !== undefined) continue;
-        lookup.owner = ownerAmong(lines, lookup.ends);
+        lookup.owner = ownerAmong(lines, lookup.wanted);
         if (lookup.owner !== undefined) unresolved--;
       }
       if (unresolved === 0) return;

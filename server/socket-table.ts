@@ -30,19 +30,31 @@ export async function* linesOf(file: string): AsyncGenerator<readonly string[]> 
   }
 }
 
-/**
- * The uid of the row whose local end is the client's (our remote) and whose remote end is ours,
- * if one of `lines` is it.
- */
-export function ownerAmong(lines: readonly string[], ends: TcpEnds): number | undefined {
+/** The client's row as it is looked for: its two ends in `canonicalAddress` form, and its port as the table prints it. */
+export interface ClientRow {
+  /** The client's end: the server's remote. */
+  readonly theirs: string;
+  readonly theirPort: number;
+  /** The server's end. */
+  readonly ours: string;
+  readonly ourPort: number;
+  readonly mention: string;
+}
+
+/** What to look for to find the client of `ends`; undefined when a connection already gone left no address. */
+export function clientRow(ends: TcpEnds): ClientRow | undefined {
   const { localAddress, localPort, remoteAddress, remotePort } = ends;
   if (localAddress === undefined || remoteAddress === undefined || localPort === undefined || remotePort === undefined) return undefined;
-  const ours = canonicalAddress(localAddress);
-  const theirs = canonicalAddress(remoteAddress);
+  const mention = `:${remotePort.toString(16).toUpperCase().padStart(4, "0")} `;
+  return { theirs: canonicalAddress(remoteAddress), theirPort: remotePort, ours: canonicalAddress(localAddress), ourPort: localPort, mention };
+}
+
+/** The uid of the client's row, if one of `lines` is it. */
+export function ownerAmong(lines: readonly string[], wanted: ClientRow): number | undefined {
   // Ports first, as text: only the few rows with the client's port are split.
-  for (const row of rawRows(lines, `:${remotePort.toString(16).toUpperCase().padStart(4, "0")} `)) {
-    if (row.localPort !== remotePort || row.remotePort !== localPort || row.state === TIME_WAIT) continue;
-    if (canonicalAddress(kernelAddress(row.localHex)) === theirs && canonicalAddress(kernelAddress(row.remoteHex)) === ours) return row.uid;
+  for (const row of rawRows(lines, wanted.mention)) {
+    if (row.localPort !== wanted.theirPort || row.remotePort !== wanted.ourPort || row.state === TIME_WAIT) continue;
+    if (canonicalAddress(kernelAddress(row.localHex)) === wanted.theirs && canonicalAddress(kernelAddress(row.remoteHex)) === wanted.ours) return row.uid;
   }
   return undefined;
 }

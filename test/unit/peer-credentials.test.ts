@@ -3,7 +3,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { endianness } from "node:os";
 import { judgePeer } from "../../server/peer-credentials";
 import { SocketOwners, type SocketTables } from "../../server/socket-owners";
-import { canonicalAddress, isLoopbackAddress, ownerAmong, parseSocketTable, type TcpEnds } from "../../server/socket-table";
+import { canonicalAddress, clientRow, isLoopbackAddress, ownerAmong, parseSocketTable, type TcpEnds } from "../../server/socket-table";
 
 const HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
 const row = (local: string, remote: string, state: string, uid: number): string => `   0: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000 ${uid} 0 1 1 0000000000000000 20 4 30 10 -1`;
@@ -39,8 +39,10 @@ function tablesOf(v4: string, v6 = ""): { read: SocketOwners; linesRead: () => n
   return { read: new SocketOwners(tables), linesRead: () => count, scans: () => scans };
 }
 
-const socketOwner = (tables: readonly string[], at: TcpEnds): number | undefined =>
-  tables.map((table) => ownerAmong(table.split("\n"), at)).find((owner) => owner !== undefined);
+const socketOwner = (tables: readonly string[], at: TcpEnds): number | undefined => {
+  const wanted = clientRow(at);
+  return wanted && tables.map((table) => ownerAmong(table.split("\n"), wanted)).find((owner) => owner !== undefined);
+};
 
 const ends = (remotePort: number, address = "127.0.0.1") => ({ localAddress: address, localPort: 19999, remoteAddress: address, remotePort });
 
