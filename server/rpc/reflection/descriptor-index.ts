@@ -19,11 +19,6 @@ export class DescriptorIndex {
     this.registry = createFileRegistry(create(FileDescriptorSetSchema, { file: [...files.values()] }));
   }
 
-  /** The fully qualified names of every service the files define. */
-  serviceNames(): string[] {
-    return [...this.registry].filter((desc) => desc.kind === "service").map((service) => service.typeName);
-  }
-
   fileByName(name: string): Uint8Array[] {
     const file = this.registry.getFile(name);
     if (!file) throw new DescriptorNotFound(`no file named "${name}"`);

@@ -40,8 +40,9 @@ export function answer(request: ServerReflectionRequest, index: DescriptorIndex,
     }
     return failure(status.INVALID_ARGUMENT, "the request asks for nothing this server knows how to answer");
   } catch (err) {
+    // Answered on the stream, never thrown: this runs in the stream's data listener.
     if (err instanceof DescriptorNotFound) return failure(status.NOT_FOUND, err.message);
-    throw err;
+    return failure(status.INTERNAL, `cannot answer: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
