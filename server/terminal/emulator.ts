@@ -132,8 +132,7 @@ export class Emulator {
     return this.shellState;
   }
 
-  /** Scrollback and screen as a user would copy them. */
-  /** With `rows`, one line per buffer row as displayed (see bufferRows). */
+  /** Scrollback and screen as a user would copy them; with `rows`, one line per row as displayed (see bufferRows). */
   contents(rows = false): string {
     const buffer = this.term.buffer.active;
     return rows ? bufferRows(buffer, 0, buffer.length) : bufferText(buffer, 0, buffer.length, this.cursorPoint());
