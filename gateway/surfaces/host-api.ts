@@ -43,7 +43,19 @@ export const hostApi: SurfaceDescription = {
   openApi: {
     title: "ghostd Host API",
     description: "The guest agent, one Unix socket per VM, one request per connection.",
+    // Clients send to the socket (`curl --unix-socket <sock> http://localhost/...`); the host in
+    // the URL is not looked at.
+    servers: [{ url: "http://localhost", description: "Through the VM's Unix socket, `<host-api-dir>/<vm>.GhostVM.sock`" }],
     errorSchema: messageAndCodeSchema,
+    errorStatuses: [
+      { status: 400, description: "A bad request: invalid JSON, a missing field, a bad value" },
+      { status: 403, description: "Refused: a relayed browser request, or a path the agent may not touch" },
+      { status: 404, description: "No such file, app or route" },
+      { status: 408, description: "`exec_timeout`, or a client too slow to send its request" },
+      { status: 413, description: "`body_too_large`", withBodyOnly: true },
+      { status: 500, description: "Another failure" },
+      { status: 503, description: "`unavailable`: the guest agent cannot be reached (`\"status\": \"unreachable\"`)" },
+    ],
   },
 };
 

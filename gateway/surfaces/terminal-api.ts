@@ -35,7 +35,20 @@ export const terminalApi: SurfaceDescription = {
   openApi: {
     title: "ghostd Terminal API and Supervisor",
     description: "Terminals (Terminal REST API v2 and v1 surfaces) and the supervisor's project routes.",
+    servers: [{ url: "http://127.0.0.1:19999", description: "The default listener (`--http`)" }],
     errorSchema: reasonAndMessageSchema,
+    errorStatuses: [
+      { status: 400, description: "A bad request: `invalid_json`, `missing_field`, `invalid_uuid`, `invalid_location`, `invalid_action`, ..." },
+      { status: 403, description: "Refused: another user, a foreign origin or host, `permission_denied`" },
+      { status: 404, description: "`terminal_not_found`, `no_focused_terminal`, `NOT_FOUND`, or no such route" },
+      { status: 408, description: "`wait_timeout`, or a client too slow to send its request" },
+      { status: 409, description: "A project in the wrong state for it: `ALREADY_OPEN`, `ALREADY_RUNNING`, `CONFLICT`, ..." },
+      { status: 413, description: "`body_too_large`", withBodyOnly: true },
+      { status: 415, description: "`unsupported_media_type`: a body that is not application/json", withBodyOnly: true },
+      { status: 500, description: "`action_failed`, `internal`, or another failure" },
+      { status: 501, description: "`unimplemented`: a method not built yet" },
+      { status: 503, description: "`unavailable`: the server behind the gateway cannot be reached" },
+    ],
   },
 };
 

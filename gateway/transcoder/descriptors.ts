@@ -17,8 +17,9 @@ import { FieldBehavior } from "../../generated/google/api/field_behavior";
 import { HttpRule } from "../../generated/google/api/http";
 
 /**
- * A contract read from a FileDescriptorSet: the registry of its types plus the three options the
- * gateway reads (HTTP rules, required fields, JSON spellings of enum values). The gateway works
+ * A contract read from a FileDescriptorSet: the registry of its types plus the four options the
+ * gateway reads (HTTP rules, required fields, JSON spellings of enum values, the fixed values of
+ * string fields). The gateway works
  * from descriptors alone so that it can serve any annotated service, the test fixture included.
  */
 export interface Contract {
@@ -27,17 +28,21 @@ export interface Contract {
   httpRule(method: DescMethod): HttpRule | undefined;
   isRequired(field: DescField): boolean;
   jsonValue(value: DescEnumValue): string | undefined;
+  /** The values a string field is limited to (`ghostd.options.v1.allowed_values`); empty when any. */
+  allowedValues(field: DescField): readonly string[];
 }
 
 const HTTP_RULE = "google.api.http";
 const FIELD_BEHAVIOR = "google.api.field_behavior";
 const JSON_VALUE = "ghostd.options.v1.json_value";
+const ALLOWED_VALUES = "ghostd.options.v1.allowed_values";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
   const http = registry.getExtension(HTTP_RULE);
   const behavior = registry.getExtension(FIELD_BEHAVIOR);
   const jsonValue = registry.getExtension(JSON_VALUE);
+  const allowed = registry.getExtension(ALLOWED_VALUES);
   return {
     registry,
     service(name) {
@@ -61,6 +66,13 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
       const options = value.proto.options;
       if (!jsonValue || !options || !hasExtension(options, jsonValue)) return undefined;
       return extensionString(jsonValue, getExtension(options, jsonValue));
+    },
+    allowedValues(field) {
+      const options = field.proto.options;
+      if (!allowed || !options || !hasExtension(options, allowed)) return [];
+      const values = getExtension(options, allowed);
+      if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) throw new Error(`${ALLOWED_VALUES} must be repeated strings`);
+      return values;
     },
   };
 }

@@ -35,7 +35,7 @@ export class JsonCodec {
   private readonly aliases = new Map<string, { out: Map<string, string>; in: Map<string, string> }>();
 
   constructor(
-    private readonly contract: Contract,
+    readonly contract: Contract,
     readonly options: JsonOptions,
   ) {}
 

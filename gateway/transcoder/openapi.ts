@@ -1,91 +1,150 @@
-import { ScalarType, type DescEnum, type DescField, type DescMessage, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import type { DescField, JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { fieldComment, methodComment, summaryOf } from "./descriptors";
 import type { JsonCodec } from "./json-codec";
+import { SchemaSet } from "./openapi-schemas";
 import { displayPath } from "./path-template";
-import { HTTP_BODY, type Route } from "./routes";
+import { fieldChain, HTTP_BODY, type Route } from "./routes";
+
+/** One error status a surface answers, and when. */
+export interface ErrorStatus {
+  readonly status: number;
+  readonly description: string;
+  /** Only routes that take a request body can be answered it (413, 415). */
+  readonly withBodyOnly?: boolean;
+}
 
 export interface OpenApiInfo {
   readonly title: string;
   readonly version: string;
   readonly description: string;
+  /** Where the surface is reached by default; a Unix socket surface gives the URL clients send. */
+  readonly servers: readonly { readonly url: string; readonly description: string }[];
   /** The JSON Schema of the surface's error body. */
   readonly errorSchema: JsonObject;
+  /** The error statuses the surface answers, each with the error body. */
+  readonly errorStatuses: readonly ErrorStatus[];
 }
+
+const ERROR_SCHEMA = "Error";
 
 /** An OpenAPI 3.1 document of a surface, built from the same route table the transcoder serves. */
 export function openApiDocument(routes: readonly Route[], codec: JsonCodec, info: OpenApiInfo): JsonObject {
   const schemas = new SchemaSet(codec);
   const paths: JsonObject = {};
-  const bindingCount = new Map<string, number>();
+  const operationIds = new OperationIds();
+  const usedErrors = new Set<number>();
   for (const route of routes) {
     const key = displayPath(route.template);
     const item = (paths[key] ?? {}) as JsonObject;
     paths[key] = item;
-    const baseId = `${route.method.parent.name}_${route.method.name}`;
-    const n = bindingCount.get(baseId) ?? 0;
-    bindingCount.set(baseId, n + 1);
-    const comment = methodComment(route.method);
-    const operation: JsonObject = {
-      operationId: n === 0 ? baseId : `${baseId}_${n}`,
-      tags: [route.method.parent.name],
-      summary: summaryOf(comment),
-      parameters: parameters(route, schemas, codec),
-      responses: {
-        "200": success(route, schemas),
-        default: { description: "An error", content: { "application/json": { schema: info.errorSchema } } },
-      },
-    };
-    if (comment) operation.description = comment;
-    const body = requestBody(route, schemas);
-    if (body) operation.requestBody = body;
+    const operation = operationOf(route, schemas, codec, operationIds.next(route));
+    const errors = errorResponses(route, info.errorStatuses);
+    for (const status of Object.keys(errors)) usedErrors.add(Number(status));
+    operation.responses = { "200": success(route, schemas), ...errors };
     item[route.httpMethod.toLowerCase()] = operation;
+  }
+  const responses: JsonObject = {};
+  for (const { status, description } of info.errorStatuses.filter((e) => usedErrors.has(e.status))) {
+    responses[String(status)] = { description, content: { "application/json": { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` } } } };
   }
   return {
     openapi: "3.1.0",
     info: { title: info.title, version: info.version, description: info.description },
+    servers: info.servers.map((s) => ({ ...s })),
+    // Local clients only, no credentials: the surfaces check who connects, not what they send.
+    security: [],
     paths,
-    components: { schemas: schemas.all() },
+    components: { schemas: { ...schemas.all(), [ERROR_SCHEMA]: info.errorSchema }, responses },
   };
+}
+
+/** `Service_Method`, then `Service_Method_1`... for its additional bindings. */
+class OperationIds {
+  private readonly counts = new Map<string, number>();
+
+  next(route: Route): string {
+    const base = `${route.method.parent.name}_${route.method.name}`;
+    const n = this.counts.get(base) ?? 0;
+    this.counts.set(base, n + 1);
+    return n === 0 ? base : `${base}_${n}`;
+  }
+}
+
+function operationOf(route: Route, schemas: SchemaSet, codec: JsonCodec, operationId: string): JsonObject {
+  const comment = methodComment(route.method);
+  const operation: JsonObject = {
+    operationId,
+    tags: [route.method.parent.name],
+    summary: summaryOf(comment) || `${route.method.parent.name}.${route.method.name}`,
+    parameters: parameters(route, schemas, codec),
+  };
+  if (comment) operation.description = comment;
+  const body = requestBody(route, schemas);
+  if (body) operation.requestBody = body;
+  return operation;
+}
+
+function errorResponses(route: Route, statuses: readonly ErrorStatus[]): JsonObject {
+  const takesBody = route.body !== "";
+  const responses: JsonObject = {};
+  for (const { status, withBodyOnly } of statuses) {
+    if (withBodyOnly && !takesBody) continue;
+    responses[String(status)] = { $ref: `#/components/responses/${status}` };
+  }
+  return responses;
 }
 
 function parameters(route: Route, schemas: SchemaSet, codec: JsonCodec): JsonValue[] {
   const input = route.method.input;
   const params: JsonValue[] = route.template.variables.map((v) => {
-    const field = leafOf(input, v.fieldPath);
-    return { name: v.fieldPath, in: "path", required: true, schema: field ? schemas.field(field) : { type: "string" } };
+    const field = fieldChain(input, v.fieldPath)?.at(-1);
+    const param: JsonObject = { name: v.fieldPath, in: "path", required: true, schema: field ? schemas.field(field, "request") : { type: "string" } };
+    const doc = field ? fieldComment(field) : "";
+    if (doc) param.description = doc;
+    return param;
   });
   if (route.body === "*" || input.typeName === HTTP_BODY) return params;
-  const bound = new Set(route.template.variables.map((v) => v.fieldPath.split(".")[0]));
+  const bound = boundFields(route);
   for (const field of input.fields) {
-    if (bound.has(field.name) || field === route.bodyField || field.fieldKind === "map") continue;
+    if (bound.includes(field.name) || field === route.bodyField || field.fieldKind === "map") continue;
     if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {
       for (const sub of field.message.fields) {
         if (sub.fieldKind === "scalar" || sub.fieldKind === "enum") {
-          params.push(queryParam(`${codec.key(field)}.${codec.key(sub)}`, sub, schemas));
+          params.push(queryParam(`${codec.key(field)}.${codec.key(sub)}`, sub, schemas, false));
         }
       }
       continue;
     }
-    params.push(queryParam(codec.key(field), field, schemas));
+    params.push(queryParam(codec.key(field), field, schemas, schemas.isRequired(field, "request")));
   }
   return params;
 }
 
-function queryParam(name: string, field: DescField, schemas: SchemaSet): JsonObject {
-  const param: JsonObject = { name, in: "query", schema: schemas.field(field) };
+/** The top-level request fields the path binds: they are parameters, never body properties. */
+function boundFields(route: Route): string[] {
+  return route.template.variables.map((v) => v.fieldPath.split(".")[0] ?? "");
+}
+
+function queryParam(name: string, field: DescField, schemas: SchemaSet, required: boolean): JsonObject {
+  const param: JsonObject = { name, in: "query", schema: schemas.field(field, "request") };
+  if (required) param.required = true;
   const doc = fieldComment(field);
   if (doc) param.description = doc;
   if (field.fieldKind === "list") param.explode = true;
   return param;
 }
 
+/** A body is required only when something in it is: `POST .../focus` may go without one. */
 function requestBody(route: Route, schemas: SchemaSet): JsonObject | undefined {
   const input = route.method.input;
-  if (route.body === "*" && input.typeName === HTTP_BODY) return binaryContent();
-  if (route.body === "*") return { required: true, content: { "application/json": { schema: schemas.message(input) } } };
+  if (route.rawBody) return binaryContent();
+  if (route.body === "*") {
+    const bound = boundFields(route);
+    const required = input.fields.some((f) => !bound.includes(f.name) && schemas.isRequired(f, "request"));
+    return { required, content: { "application/json": { schema: schemas.message(input, "request", bound) } } };
+  }
   if (!route.bodyField) return undefined;
-  if (route.bodyField.fieldKind === "message" && route.bodyField.message.typeName === HTTP_BODY) return binaryContent();
-  return { required: true, content: { "application/json": { schema: schemas.field(route.bodyField) } } };
+  return { required: schemas.isRequired(route.bodyField, "request"), content: { "application/json": { schema: schemas.field(route.bodyField, "request") } } };
 }
 
 function binaryContent(): JsonObject {
@@ -97,7 +156,7 @@ function success(route: Route, schemas: SchemaSet): JsonObject {
   const field = route.responseBody;
   const raw = output.typeName === HTTP_BODY || (field?.fieldKind === "message" && field.message.typeName === HTTP_BODY);
   if (raw) return { description: "Raw bytes, with their own content type", content: { "*/*": { schema: { type: "string", format: "binary" } } } };
-  const schema = field ? schemas.field(field) : schemas.message(output);
+  const schema = field ? schemas.field(field, "response") : schemas.message(output, "response");
   if (route.serverStreaming) {
     return {
       description: "A stream: one JSON object per line, `result` per message, a last `error` on failure",
@@ -105,106 +164,4 @@ function success(route: Route, schemas: SchemaSet): JsonObject {
     };
   }
   return { description: "OK", content: { "application/json": { schema } } };
-}
-
-function leafOf(message: DescMessage, fieldPath: string): DescField | undefined {
-  let current: DescMessage | undefined = message;
-  let field: DescField | undefined;
-  for (const name of fieldPath.split(".")) {
-    field = current?.fields.find((f) => f.name === name);
-    current = field?.fieldKind === "message" ? field.message : undefined;
-  }
-  return field;
-}
-
-const WELL_KNOWN: Record<string, JsonObject> = {
-  "google.protobuf.Timestamp": { type: "string", format: "date-time" },
-  "google.protobuf.Duration": { type: "string", pattern: "^-?\\d+(\\.\\d+)?s$" },
-  "google.protobuf.Struct": { type: "object" },
-  "google.protobuf.Value": {},
-  "google.protobuf.ListValue": { type: "array" },
-  "google.protobuf.Empty": { type: "object" },
-  "google.protobuf.Any": { type: "object" },
-  "google.protobuf.FieldMask": { type: "string" },
-  [HTTP_BODY]: { type: "string", format: "binary" },
-};
-
-/** The component schemas a document refers to, added as they are first used. */
-class SchemaSet {
-  private readonly schemas: JsonObject = {};
-
-  constructor(private readonly codec: JsonCodec) {}
-
-  all(): JsonObject {
-    return this.schemas;
-  }
-
-  message(desc: DescMessage): JsonObject {
-    const known = WELL_KNOWN[desc.typeName];
-    if (known) return known;
-    if (!(desc.typeName in this.schemas)) {
-      const properties: JsonObject = {};
-      this.schemas[desc.typeName] = { type: "object", properties };
-      for (const field of desc.fields) {
-        const schema = { ...this.field(field) };
-        const doc = fieldComment(field);
-        if (doc) schema.description = doc;
-        properties[this.codec.key(field)] = schema;
-      }
-    }
-    return { $ref: `#/components/schemas/${desc.typeName}` };
-  }
-
-  field(field: DescField): JsonObject {
-    switch (field.fieldKind) {
-      case "scalar":
-        return scalarSchema(field.scalar);
-      case "enum":
-        return this.enumeration(field.enum);
-      case "message":
-        return this.message(field.message);
-      case "list":
-        return {
-          type: "array",
-          items:
-            field.listKind === "scalar" ? scalarSchema(field.scalar) : field.listKind === "enum" ? this.enumeration(field.enum) : this.message(field.message),
-        };
-      case "map":
-        return {
-          type: "object",
-          additionalProperties:
-            field.mapKind === "scalar" ? scalarSchema(field.scalar) : field.mapKind === "enum" ? this.enumeration(field.enum) : this.message(field.message),
-        };
-    }
-  }
-
-  private enumeration(desc: DescEnum): JsonObject {
-    if (!(desc.typeName in this.schemas)) {
-      this.schemas[desc.typeName] = { type: "string", enum: this.codec.enumSpellings(desc) };
-    }
-    return { $ref: `#/components/schemas/${desc.typeName}` };
-  }
-}
-
-function scalarSchema(scalar: ScalarType): JsonObject {
-  switch (scalar) {
-    case ScalarType.STRING:
-      return { type: "string" };
-    case ScalarType.BYTES:
-      return { type: "string", format: "byte" };
-    case ScalarType.BOOL:
-      return { type: "boolean" };
-    case ScalarType.DOUBLE:
-    case ScalarType.FLOAT:
-      return { type: "number" };
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.SINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      // Written as a number while exact, as a decimal string beyond 2^53.
-      return { type: ["integer", "string"], format: "int64" };
-    default:
-      return { type: "integer", format: "int32" };
-  }
 }

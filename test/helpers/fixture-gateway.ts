@@ -35,7 +35,17 @@ export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
     before: [],
     documents: [
       discoveryIndex("/v1", "1"),
-      openApi({ title: "fixture", version: "1", description: "test fixture", errorSchema: reasonAndMessageSchema }),
+      openApi({
+        title: "fixture",
+        version: "1",
+        description: "test fixture",
+        servers: [{ url: "http://127.0.0.1:1", description: "nowhere" }],
+        errorSchema: reasonAndMessageSchema,
+        errorStatuses: [
+          { status: 400, description: "bad request" },
+          { status: 415, description: "not JSON", withBodyOnly: true },
+        ],
+      }),
     ],
     server: {},
     ...overrides,
