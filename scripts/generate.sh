@@ -21,3 +21,16 @@ cp node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto
 cp node_modules/@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto "$grpc/grpc/reflection/v1alpha/"
 "$buf" generate "$grpc" --template buf.gen.grpc.yaml --path "$grpc/grpc/reflection/v1" -o "$out"
 "$buf" build "$grpc" --as-file-descriptor-set -o "$out/generated/grpc.binpb"
+
+# The HTTP surfaces' OpenAPI documents, built by the gateway's own code from the descriptor set just
+# written (so byte for byte what `GET /openapi.json` describes), then the typed client's types
+# from them. The builder is compiled on its own: the rest of the tree may not build until the
+# types it needs are generated.
+build=dist/generate
+./node_modules/.bin/tsc cli/write-openapi.ts --outDir "$build" --rootDir . --target ES2022 --module node16 \
+  --moduleResolution node16 --esModuleInterop --resolveJsonModule --skipLibCheck --strict --types node
+version=$(node -p 'require("./package.json").version')
+node "$build/cli/write-openapi.js" "$out/generated/ghostd.binpb" "$version" "$out/generated/openapi"
+for surface in terminal-api host-api; do
+  ./node_modules/.bin/openapi-typescript "$out/generated/openapi/$surface.json" -o "$out/generated/openapi/$surface.ts" --silent
+done

@@ -22,6 +22,12 @@ describe("generated code", () => {
         const committed = files(join(packageRoot, dir)).map((f) => relative(packageRoot, f)).sort();
         const fresh = files(join(out.path, dir)).map((f) => relative(out.path, f)).sort();
         assert.deepEqual(committed, fresh, `${dir} has the files generation writes; run npm run generate`);
+        if (dir === "generated") {
+          // The typed client's documents and types are generated too, and checked like the rest.
+          for (const surface of ["terminal-api", "host-api"]) {
+            for (const ext of ["json", "ts"]) assert.ok(committed.includes(join("generated", "openapi", `${surface}.${ext}`)), `${surface}.${ext}`);
+          }
+        }
         const stale = committed.filter((f) => !readFileSync(join(packageRoot, f)).equals(readFileSync(join(out.path, f))));
         assert.deepEqual(stale, [], "these generated files are stale; run npm run generate and commit them");
       }
