@@ -2,11 +2,11 @@ import { SaveSnapshotRequest, SupervisorClient } from "../../generated/ghostd/su
 import { credentials, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { version } from "../../cli/package-info";
+import { packageRoot, version } from "../../cli/package-info";
 import { reasonOf } from "../../gateway/transcoder/errors";
 import { runGhostd, spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { healthCheck, reflectedServices } from "../helpers/grpc";
@@ -130,6 +130,12 @@ describe("ghostd serve", function () {
       assert.ok(doc.paths["/api/v1/surfaces"]?.get);
       assert.ok(doc.paths["/v1/projects/{project_id}:start"]?.post);
       assert.ok(doc.paths["/v1/projects/{project_id}/logs"]?.get);
+    });
+
+    it("serves the OpenAPI documents the typed client is generated from, as committed", async () => {
+      const served = [(await call({ base: http, path: "/openapi.json" })).json(), (await call({ socketPath: hostApi, path: "/openapi.json" })).json()];
+      const committed = ["terminal-api", "host-api"].map((surface) => JSON.parse(readFileSync(join(packageRoot, "generated", "openapi", `${surface}.json`), "utf8")) as unknown);
+      assert.deepEqual(served, committed, "run npm run generate");
     });
 
     it("answers 501 in the seed's error format for a method not built yet", async () => {
