@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { call, JSON_TYPE } from "../helpers/http";
-import { hex, TerminalApi, type TerminalJson } from "../helpers/terminal-api";
+import { hex, TerminalApi, type Modifiers, type TerminalJson } from "../helpers/terminal-api";
 import { tempDir } from "../helpers/tmp";
 import { file, requireTools } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
@@ -300,7 +300,7 @@ echo "MAIN=$MAIN"
   describe("keys as the program receives them", () => {
     it("sends xterm's encoding, and SS3 arrows once the program sets application cursor mode", async () => {
       const t = await reader();
-      const cases: [string, string[], string][] = [
+      const cases: [string, Modifiers, string][] = [
         ["up", [], "\x1b[A"],
         ["up", ["control"], "\x1b[1;5A"],
         ["f5", ["shift"], "\x1b[15;2~"],
@@ -546,9 +546,9 @@ echo "MAIN=$MAIN"
       assert.deepEqual((await api.get(a.id)).statusbar, { left: "branch: main", center: "build 123", right: "OK", visible: true });
       await api.ok("POST", `/terminals/${a.id}/statusbar`, { right: "window-wide", scope: "window", visible: true });
       assert.deepEqual((await api.get(b.id)).statusbar, { left: "", center: "", right: "window-wide", visible: true });
-      assert.equal((await api.get(a.id)).statusbar.right, "OK", "the surface's own value wins");
+      assert.equal((await api.get(a.id)).statusbar?.right, "OK", "the surface's own value wins");
       await api.ok("POST", `/terminals/${a.id}/statusbar`, { toggle: true, visible: true });
-      assert.equal((await api.get(a.id)).statusbar.visible, false, "toggle takes precedence over visible");
+      assert.equal((await api.get(a.id)).statusbar?.visible, false, "toggle takes precedence over visible");
       const bad = await api.request("POST", `/terminals/${a.id}/statusbar`, { scope: "galaxy" });
       assert.equal(bad.json().error, "invalid_argument");
       await api.close(a.id);
