@@ -2059,6 +2059,12 @@ export interface operations {
                  *     then has exactly as many lines as the terminal has rows. `?rows=true` over HTTP.
                  */
                 rows?: boolean;
+                /**
+                 * @description For `visible` and `contents`: the rows as displayed, with SGR escapes for colours and
+                 *     attributes (as `tmux capture-pane -e -p` prints them). Each row starts from default attributes
+                 *     and ends with a reset if it changed them. Implies `rows`. `?styled=true` over HTTP.
+                 */
+                styled?: boolean;
             };
             header?: never;
             path: {

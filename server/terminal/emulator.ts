@@ -1,6 +1,17 @@
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { Terminal as XtermTerminal } from "@xterm/headless";
+import type { IBuffer } from "@xterm/headless";
 import { bufferRows, bufferText, rangeText, type Point } from "./buffer-text";
+import { styledRows } from "./styled-rows";
+
+/**
+ * How screen text is laid out: by default as lines a user would copy (wrapped rows joined);
+ * `rows`: one line per row as displayed; `styled`: rows with SGR escapes (implies `rows`).
+ */
+export interface ScreenForm {
+  readonly rows?: boolean;
+  readonly styled?: boolean;
+}
 
 /** What the program inside asked of the terminal, as far as input encoding is concerned. */
 export interface InputModes {
@@ -132,17 +143,22 @@ export class Emulator {
     return this.shellState;
   }
 
-  /** Scrollback and screen as a user would copy them; with `rows`, one line per row as displayed (see bufferRows). */
-  contents(rows = false): string {
+  /** Scrollback and screen, laid out as `form` says. */
+  contents(form: ScreenForm = {}): string {
     const buffer = this.term.buffer.active;
-    return rows ? bufferRows(buffer, 0, buffer.length) : bufferText(buffer, 0, buffer.length, this.cursorPoint());
+    return this.text(buffer, 0, buffer.length, form);
   }
 
   /** The viewport only. */
-  visible(rows = false): string {
+  visible(form: ScreenForm = {}): string {
     const buffer = this.term.buffer.active;
-    const [from, to] = [buffer.viewportY, buffer.viewportY + this.term.rows];
-    return rows ? bufferRows(buffer, from, to) : bufferText(buffer, from, to, this.cursorPoint());
+    return this.text(buffer, buffer.viewportY, buffer.viewportY + this.term.rows, form);
+  }
+
+  private text(buffer: IBuffer, from: number, to: number, form: ScreenForm): string {
+    if (form.styled === true) return styledRows(buffer, from, to);
+    if (form.rows === true) return bufferRows(buffer, from, to);
+    return bufferText(buffer, from, to, this.cursorPoint());
   }
 
   /** Text between two buffer points. */

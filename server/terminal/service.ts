@@ -36,7 +36,7 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     sendMousePosition: acknowledge(logger, (req) => terminals.mousePosition(req.id, req.x, req.y, req.mods)),
     sendMouseScroll: acknowledge(logger, (req) => terminals.mouseScroll(req.id, req.x, req.y, req.precision, req.momentum)),
     getScreen: unary(logger, (req) => terminals.screen(req.id)),
-    getTerminalDetails: unary(logger, (req) => terminals.details(req.id, req.type, req.rows ?? false)),
+    getTerminalDetails: unary(logger, (req) => terminals.details(req.id, req.type, { rows: req.rows, styled: req.styled })),
     openQuickTerminal: unary(logger, async () => ({ terminals: await terminals.quickTerminal() })),
     listCommands: unary(logger, (req) => ({ commands: terminals.commands(req.terminal) })),
     listSurfaces: unary(logger, () => ({ surfaces: terminals.list() })),

@@ -17,6 +17,7 @@ import { commandCatalogue, parseAction } from "./actions";
 import { encodeKey, parseKeyAction, parseMods } from "./keys";
 import { Pointers } from "./pointer";
 import { terminalError } from "./reasons";
+import type { ScreenForm } from "./emulator";
 import type { PtyHost } from "./pty";
 import { Session } from "./session";
 import { waitForScreen, watchScreen } from "./screen-wait";
@@ -176,8 +177,8 @@ export class Terminals {
     return { id: session.id, contents: session.emulator.contents() };
   }
 
-  /** `rows`: `contents` and `visible` one line per screen row, as displayed. */
-  details(id: string, type: string, rows = false): { type: string; value: string } {
+  /** `form`: how `contents` and `visible` are laid out (rows as displayed, with or without styles). */
+  details(id: string, type: string, form: ScreenForm = {}): { type: string; value: string } {
     const session = this.session(id);
     switch (type) {
       case "title":
@@ -185,9 +186,9 @@ export class Terminals {
       case "working_directory":
         return { type, value: session.workingDirectory ?? "" };
       case "contents":
-        return { type, value: session.emulator.contents(rows) };
+        return { type, value: session.emulator.contents(form) };
       case "visible":
-        return { type, value: session.emulator.visible(rows) };
+        return { type, value: session.emulator.visible(form) };
       case "selection":
         return { type, value: this.pointers.selectionText(session) };
       default:

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot } from "../../cli/package-info";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema, type DescriptorProto, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { contractDescriptorSet, packageRoot, standardDescriptorSet } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { tempDir } from "../helpers/tmp";
 import { file, program, requireTools } from "../helpers/tools";
@@ -12,7 +15,7 @@ const PYTHON = "/usr/bin/python3";
 
 // A client in another language, generated from proto/ by Debian's protoc and grpc_python_plugin,
 // reaches the server: the contract is usable as published. .ci/run installs the tools.
-describe("Python client built with protoc from proto/", function () {
+describe("Python client built with protoc from proto/, or from server reflection alone", function () {
   this.timeout(60_000);
   let daemon: DaemonProcess | undefined;
   const out = tempDir();
@@ -48,6 +51,12 @@ describe("Python client built with protoc from proto/", function () {
       "google/api/httpbody.proto",
       "google/api/field_behavior.proto",
     ]);
+    // The reflection service's own schema, the one thing a reflection client knows beforehand;
+    // staged outside grpc/ so its Python module does not shadow the grpc package.
+    const stage = join(out.path, "stage", "reflection_v1");
+    mkdirSync(stage, { recursive: true });
+    copyFileSync(join(packageRoot, "node_modules", "@grpc", "reflection", "build", "proto", "grpc", "reflection", "v1", "reflection.proto"), join(stage, "reflection.proto"));
+    execFileSync("protoc", [`-I${join(out.path, "stage")}`, `--python_out=${out.path}`, "reflection_v1/reflection.proto"]);
     daemon = await spawnDaemon({ args: ["--http", "off", "--port-range", "46300-46349", "--log-level", "warn"] });
   });
 
@@ -83,4 +92,40 @@ print("projects", len(supervisor_pb2_grpc.SupervisorStub(channel).ListProjects(s
       "error FAILED_PRECONDITION project py is not running",
     ]);
   });
+
+  it("builds every type from server reflection alone, as grpcio-reflection does, and calls with them", () => {
+    const lines = python([join(packageRoot, "test", "fixtures", "python", "reflection_client.py"), daemon?.endpoints.grpc ?? ""]);
+    const expected = servedSchema();
+    // The lifecycle test above may leave a project registered; a decoded count is what matters here.
+    assert.match(lines[5] ?? "", /^projects \d+$/);
+    assert.deepEqual(lines.filter((_, i) => i !== 5), [
+      `services ${expected.services.join(" ")}`,
+      `methods ${expected.methods}`,
+      `messages ${expected.messages} misplaced 0`,
+      `files ${expected.files.join(" ")}`,
+      "health ok",
+      "serving 1",
+      "error NOT_FOUND google.rpc.ErrorInfo NOT_FOUND ghostd",
+    ]);
+  });
 });
+
+/** What reflection should lead a client to, counted from the descriptor sets the daemon serves. */
+function servedSchema(): { services: string[]; methods: number; messages: number; files: string[] } {
+  const files = new Map([contractDescriptorSet(), standardDescriptorSet()].flatMap((set) => fromBinary(FileDescriptorSetSchema, set).file).map((f) => [f.name, f]));
+  const withServices = [...files.values()].filter((f) => f.service.length > 0);
+  const reached = new Set<string>();
+  const reach = (file: FileDescriptorProto | undefined): void => {
+    if (!file || reached.has(file.name)) return;
+    reached.add(file.name);
+    file.dependency.forEach((name) => reach(files.get(name)));
+  };
+  withServices.forEach(reach);
+  const count = (messages: readonly DescriptorProto[]): number => messages.reduce((sum, m) => sum + 1 + count(m.nestedType), 0);
+  return {
+    services: withServices.flatMap((f) => f.service.map((s) => `${f.package}.${s.name}`)).sort(),
+    methods: withServices.reduce((sum, f) => sum + f.service.reduce((n, s) => n + s.method.length, 0), 0),
+    messages: [...reached].reduce((sum, name) => sum + count(files.get(name)?.messageType ?? []), 0),
+    files: [...reached].sort(),
+  };
+}

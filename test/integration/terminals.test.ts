@@ -295,6 +295,21 @@ echo "MAIN=$MAIN"
       await api.input(terminal.id, "echo after-$((1+1))");
       await api.wait(terminal.id, "^after-2$");
     });
+
+    it("shows the line the shell runs after editing among emoji: both count 👍 as two columns", async () => {
+      const t = await shell({ env: { LANG: "C.UTF-8" } });
+      await api.input(t.id, "echo 👍👍👍 end", false);
+      await api.wait(t.id, "echo 👍👍👍 end$");
+      for (let i = 0; i < 6; i++) await api.key(t.id, "left");
+      await api.input(t.id, "Z", false);
+      // Readline redraws the tail and walks the cursor back by columns; had we counted 👍 as one
+      // column, the screen would show another line than the one the shell runs.
+      const shown = await api.wait(t.id, "echo 👍Z👍👍 end$");
+      await api.key(t.id, "enter");
+      const ran = await api.wait(t.id, "^👍Z👍👍 end$");
+      assert.equal(ran.line, shown.line + 1);
+      await api.close(t.id);
+    });
   });
 
   describe("keys as the program receives them", () => {
@@ -408,6 +423,17 @@ echo "MAIN=$MAIN"
       assert.equal(grid.length, rows);
       assert.ok(grid.every((row) => row.length <= columns), "no line longer than a row");
       assert.equal(grid.filter((row) => /^0+$/.test(row)).join(""), "0".repeat(250));
+      await api.close(t.id);
+    });
+
+    it("gives colours and bold as SGR escapes with ?styled=true, as tmux capture-pane -e does", async () => {
+      const t = await shell();
+      await api.input(t.id, "printf '\\033[1;32mGREEN\\033[0m plain\\n'; echo DONE");
+      await api.wait(t.id, "^DONE$");
+      const styled = (await api.ok<{ value: string }>("GET", `/terminals/${t.id}/details/visible?styled=true`)).value.split("\n");
+      assert.ok(styled.includes("\x1b[0;1;32mGREEN\x1b[0m plain"), JSON.stringify(styled));
+      assert.equal(styled.length, (await api.get(t.id)).rows, "one line per row");
+      assert.ok((await api.detail(t.id, "visible")).includes("\nGREEN plain\n"), "plain text without ?styled");
       await api.close(t.id);
     });
 

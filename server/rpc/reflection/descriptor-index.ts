@@ -45,13 +45,16 @@ export class DescriptorIndex {
     return [...this.registry].flatMap((desc) => (desc.kind === "extension" && desc.extendee.typeName === extendee ? [desc.number] : []));
   }
 
-  /** `Outer.member`: the service, message or enum `Outer` when it has a method, field or value named `member`. */
+  /** `Outer.member`: the service, message or enum `Outer` when it has a method, field, map entry or value named `member`. */
   private parentHolding(name: string) {
     const dot = name.lastIndexOf(".");
     const parent = dot > 0 ? this.registry.get(name.slice(0, dot)) : undefined;
     const member = name.slice(dot + 1);
     if (parent?.kind === "service" && parent.methods.some((m) => m.name === member)) return parent;
     if (parent?.kind === "message" && [...parent.fields, ...parent.oneofs].some((f) => f.name === member)) return parent;
+    // A map field's entry (`Outer.EnvEntry`) is a nested message in the descriptor protos, and C++
+    // and Python pools resolve it, but @bufbuild/protobuf's registry does not list it as a message.
+    if (parent?.kind === "message" && parent.proto.nestedType.some((n) => n.name === member)) return parent;
     if (parent?.kind === "enum" && parent.values.some((v) => v.name === member)) return parent;
     return undefined;
   }

@@ -40,6 +40,11 @@ describe("reflection's descriptor index", () => {
     assert.ok(names(index.fileContainingSymbol("grpc.reflection.v1alpha.ServerReflection")).includes("grpc/reflection/v1alpha/reflection.proto"));
   });
 
+  it("finds a map field's entry message, as Python's and C++'s descriptor pools name it", () => {
+    assert.equal(names(index.fileContainingSymbol("ghostd.agent.v1.ExecRequest.EnvEntry"))[0], "ghostd/agent/v1/agent.proto");
+    assert.throws(() => index.fileContainingSymbol("ghostd.agent.v1.ExecRequest.NoSuchEntry"), DescriptorNotFound);
+  });
+
   it("finds extensions by their extendee and number", () => {
     assert.equal(names(index.fileContainingExtension("google.protobuf.MethodOptions", GOOGLE_API_HTTP))[0], "google/api/annotations.proto");
     assert.ok(index.extensionNumbersOf("google.protobuf.MethodOptions").includes(GOOGLE_API_HTTP));

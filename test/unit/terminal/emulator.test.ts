@@ -31,10 +31,33 @@ describe("emulator", () => {
     const { emu } = emulator(10, 4);
     await emu.write("0123456789abcdefghijklmno\r\n$ ");
     assert.equal(emu.visible(), "0123456789abcdefghijklmno\n$ ");
-    assert.equal(emu.visible(true), "0123456789\nabcdefghij\nklmno\n$");
+    assert.equal(emu.visible({ rows: true }), "0123456789\nabcdefghij\nklmno\n$");
     await emu.write("\r\n\r\n\r\nlast");
-    assert.deepEqual(emu.visible(true).split("\n"), ["$", "", "", "last"], "exactly one line per row");
-    assert.deepEqual(emu.contents(true).split("\n"), ["0123456789", "abcdefghij", "klmno", "$", "", "", "last"]);
+    assert.deepEqual(emu.visible({ rows: true }).split("\n"), ["$", "", "", "last"], "exactly one line per row");
+    assert.deepEqual(emu.contents({ rows: true }).split("\n"), ["0123456789", "abcdefghij", "klmno", "$", "", "", "last"]);
+    emu.dispose();
+  });
+
+  it("gives styled rows with SGR escapes, each row starting and ending in default attributes", async () => {
+    const { emu } = emulator(12, 4);
+    await emu.write("a \x1b[1;31mbold red\x1b[0m\r\n\x1b[44;38;5;208mlong blue row\x1b[0m\r\n\x1b[38;2;1;2;3;7mx\x1b[27;93m日\x1b[0m  ");
+    assert.deepEqual(emu.visible({ styled: true }).split("\n"), [
+      "a \x1b[0;1;31mbold red\x1b[0m",
+      "\x1b[0;38;5;208;44mlong blue ro\x1b[0m",
+      "\x1b[0;38;5;208;44mw\x1b[0m",
+      "\x1b[0;7;38;2;1;2;3mx\x1b[0;93m日\x1b[0m",
+    ]);
+    await emu.write("\x1b[2J\x1b[H\x1b[42m   \x1b[0m   ");
+    assert.equal(emu.visible({ styled: true }).split("\n")[0], "\x1b[0;42m   \x1b[0m", "a coloured blank shows, a plain one is trimmed");
+    emu.dispose();
+  });
+
+  it("styles the alternate screen while a full-screen program runs", async () => {
+    const { emu } = emulator(10, 2);
+    await emu.write("shell\x1b[?1049h\x1b[H\x1b[1mTOP\x1b[0m");
+    assert.equal(emu.visible({ styled: true }), "\x1b[0;1mTOP\x1b[0m\n");
+    await emu.write("\x1b[?1049l");
+    assert.equal(emu.visible({ styled: true }), "shell\n");
     emu.dispose();
   });
 

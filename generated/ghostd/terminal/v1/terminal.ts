@@ -334,7 +334,15 @@ export interface GetTerminalDetailsRequest {
    * prints them), instead of wrapped rows joined into the lines a user would copy. `visible`
    * then has exactly as many lines as the terminal has rows. `?rows=true` over HTTP.
    */
-  rows?: boolean | undefined;
+  rows?:
+    | boolean
+    | undefined;
+  /**
+   * For `visible` and `contents`: the rows as displayed, with SGR escapes for colours and
+   * attributes (as `tmux capture-pane -e -p` prints them). Each row starts from default attributes
+   * and ends with a reset if it changed them. Implies `rows`. `?styled=true` over HTTP.
+   */
+  styled?: boolean | undefined;
 }
 
 export interface GetTerminalDetailsResponse {
@@ -3661,7 +3669,7 @@ export const GetScreenResponse: MessageFns<GetScreenResponse> = {
 };
 
 function createBaseGetTerminalDetailsRequest(): GetTerminalDetailsRequest {
-  return { id: "", type: "", rows: undefined };
+  return { id: "", type: "", rows: undefined, styled: undefined };
 }
 
 export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = {
@@ -3674,6 +3682,9 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     }
     if (message.rows !== undefined) {
       writer.uint32(24).bool(message.rows);
+    }
+    if (message.styled !== undefined) {
+      writer.uint32(32).bool(message.styled);
     }
     return writer;
   },
@@ -3715,6 +3726,14 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
             message.rows = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.styled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3732,6 +3751,7 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       type: isSet(object.type) ? globalThis.String(object.type) : "",
       rows: isSet(object.rows) ? globalThis.Boolean(object.rows) : undefined,
+      styled: isSet(object.styled) ? globalThis.Boolean(object.styled) : undefined,
     };
   },
 
@@ -3746,6 +3766,9 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     if (message.rows !== undefined) {
       obj.rows = message.rows;
     }
+    if (message.styled !== undefined) {
+      obj.styled = message.styled;
+    }
     return obj;
   },
 
@@ -3757,6 +3780,7 @@ export const GetTerminalDetailsRequest: MessageFns<GetTerminalDetailsRequest> = 
     message.id = object.id ?? "";
     message.type = object.type ?? "";
     message.rows = object.rows ?? undefined;
+    message.styled = object.styled ?? undefined;
     return message;
   },
 };
