@@ -41,7 +41,7 @@ export interface HostApiOptions {
  */
 export function hostApi(options: HostApiOptions): HostApiClient {
   const agent = new Agent({ connect: { socketPath: options.socketPath } });
-  const client = createClient<HostApiPaths>({ baseUrl: "http://localhost", fetch: (request) => overAgent(agent, request) });
+  const client = createClient<HostApiPaths>({ baseUrl: "http://localhost", fetch: (request) => overAgent(agent, request), pathSerializer: slashesKept });
   return Object.assign(client, { close: () => agent.close() });
 }
 
@@ -54,4 +54,17 @@ async function overAgent(agent: Agent, request: Request): Promise<Response> {
   const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
   const reply = await undiciFetch(request.url, { method: request.method, headers: [...request.headers], body, signal: request.signal, dispatcher: agent });
   return new Response(reply.body as ReadableStream<Uint8Array> | null, { status: reply.status, statusText: reply.statusText, headers: [...reply.headers] });
+}
+
+/**
+ * The Host API's one path variable is a file path spanning segments (`/api/v1/files/{path=**}`),
+ * where google.api.http keeps an encoded slash encoded: so each piece between slashes is encoded
+ * and the slashes travel as they are (`etc/hosts`, not `etc%2Fhosts`).
+ */
+function slashesKept(pathname: string, params: Record<string, unknown>): string {
+  return pathname.replace(/\{([^{}]+)\}/g, (variable, name: string) => {
+    const value = params[name];
+    if (typeof value !== "string" && typeof value !== "number") return variable;
+    return String(value).split("/").map(encodeURIComponent).join("/");
+  });
 }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { hostApi, terminalApi, type HostApiClient, type TerminalApiClient } from "../../client";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { tempDir } from "../helpers/tmp";
 
 /**
  * The typed client against a real daemon: the right calls compile and are answered, and each
@@ -106,6 +109,25 @@ describe("typed HTTP client (ghostd/client)", function () {
         ["a\n", "b\n", "c\n"],
       );
       assert.ok(runs.every((r) => r.data?.exitCode === 0 && r.response.headers.get("connection") === "close"));
+    });
+
+    it("uploads and downloads a file by a path that spans segments, its slashes kept", async () => {
+      const dir = tempDir();
+      try {
+        const path = join(dir.path, "notes file.txt").slice(1);
+        const put = await host.PUT("/api/v1/files/{path}", {
+          params: { path: { path } },
+          body: "typed upload\n",
+          bodySerializer: (body: string) => body,
+          headers: { "Content-Type": "application/octet-stream" },
+        });
+        assert.equal(put.response.status, 200, JSON.stringify(put.error));
+        assert.equal(readFileSync(`/${path}`, "utf8"), "typed upload\n");
+        const got = await host.GET("/api/v1/files/{path}", { params: { path: { path } }, parseAs: "text" });
+        assert.equal(got.data, "typed upload\n");
+      } finally {
+        dir.remove();
+      }
     });
 
     it("does not compile an exec without `command` or with an unknown encoding", async () => {
