@@ -23,7 +23,7 @@ cp node_modules/@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.
 "$buf" build "$grpc" --as-file-descriptor-set -o "$out/generated/grpc.binpb"
 
 # The HTTP surfaces' OpenAPI documents, built by the gateway's own code from the descriptor set just
-# written (so byte for byte what `GET /openapi.json` describes), then the typed client's types
+# written (the documents `GET /openapi.json` answers, pretty-printed), then the typed client's types
 # from them. The builder is compiled on its own: the rest of the tree may not build until the
 # types it needs are generated.
 build=dist/generate

@@ -28,7 +28,7 @@ export function openApi(info: OpenApiInfo): SurfaceDocument {
 
 /**
  * The OpenAPI document a surface serves, built without serving it: what `npm run generate` writes
- * to generated/openapi/ for the typed client, byte for byte what `GET /openapi.json` answers.
+ * to generated/openapi/ for the typed client, the same document `GET /openapi.json` answers.
  */
 export function surfaceOpenApi(contract: Contract, description: SurfaceDescription, version: string): JsonObject {
   const codec = new JsonCodec(contract, description.json);
