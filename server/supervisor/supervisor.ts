@@ -18,7 +18,7 @@ import { DomainError } from "../errors";
 import { KeyedSerial } from "../serial";
 import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
-import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus } from "./contract";
+import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus, validationReport } from "./contract";
 import { LogBooks } from "./logs";
 import type { ProjectPlan } from "./plan";
 import { AutosaveSettings, loadRegisteredPlan } from "./plan-loader";
@@ -126,16 +126,8 @@ export class Supervisor {
    * invalid file's services are not judged: their errors come first.
    */
   validateCompose(content: Uint8Array): ValidateComposeResponse {
-    const { valid, services, report } = importCompose(Buffer.from(content).toString("utf8"));
-    const unrunnable = valid ? this.settings.runtimes.unrunnable(services).map((w) => `services.${w}`) : [];
-    return {
-      valid,
-      services: report.services,
-      supportedFields: report.supported,
-      transformedFields: report.transformed,
-      rejectedFields: report.rejected,
-      warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings, ...unrunnable],
-    };
+    const imported = importCompose(Buffer.from(content).toString("utf8"));
+    return validationReport(imported, this.settings.runtimes.problems(imported.services));
   }
 
   open(projectId: string): Promise<OpenProjectResponse> {
