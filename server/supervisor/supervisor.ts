@@ -28,6 +28,7 @@ import { supervisorError, underReason } from "./reasons";
 import { registerProject, type Registration } from "./registration";
 import type { ProjectRow, ProjectState, Registry } from "./registry";
 import type { Removed, RuntimeRegistry } from "./runtime/runtimes";
+import { checkRequiredVariables } from "./service-context";
 import { StateLayout, StateMeter } from "./state-layout";
 
 export interface SupervisorSettings {
@@ -152,6 +153,7 @@ export class Supervisor {
       const plan = JSON.parse(row.plan) as ProjectPlan;
       const missing = plan.secrets.filter((s) => s.required && !(s.name in secrets)).map((s) => s.name);
       if (missing.length > 0) throw supervisorError("MISSING_SECRET", `project ${projectId} needs the secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
+      checkRequiredVariables(plan.services, secrets);
       await this.startRun(row, plan, secrets);
       return { projectId, services: this.serviceStatuses(projectId), ports: this.registry.ports(projectId).map(portMapping) };
     });

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { packageRoot } from "../../../cli/package-info";
 import { importCompose, type ComposeContext, type ComposeImport } from "../../../server/supervisor/compose";
 import { interpolateCompose } from "../../../server/supervisor/compose-interpolation";
+import { DomainError } from "../../../server/errors";
 import { interpolate } from "../../../server/supervisor/interpolate";
+import { checkRequiredVariables } from "../../../server/supervisor/service-context";
 
 const FIXTURES = join(packageRoot, "test", "fixtures", "compose");
 const read = (name: string): string => readFileSync(join(FIXTURES, `${name}.yaml`), "utf8");
@@ -195,5 +197,20 @@ describe("compose files as the Compose specification writes them", () => {
         ["broken", false, ['services.broken.ports[0]: "not-a-port" is not a port mapping like 80, 8080:80, 8000-8005:80-85, 127.0.0.1:8080:80, [::1]:8080:80 or 8080:80/udp (ports 1-65535)']],
       ],
     );
+  });
+});
+
+describe("variables a compose file requires of the start", () => {
+  const plan = service(importCompose('services:\n  db:\n    command: [run, "--port=${GHOSTD_PORT_DB_5432:?}"]\n    environment:\n      PASSWORD: "${DB_PASSWORD:?pass DB_PASSWORD as a secret}"\n'), "db");
+
+  it("fails StartProject with MISSING_SECRET, naming the variable and the file's message, before anything starts", () => {
+    assert.throws(
+      () => checkRequiredVariables([plan], {}),
+      (err: unknown) => err instanceof DomainError && err.reason === "MISSING_SECRET" && err.message === "db: DB_PASSWORD is required: pass DB_PASSWORD as a secret",
+    );
+  });
+
+  it("passes once the secrets give it; ghostd's own variables need no secret", () => {
+    assert.doesNotThrow(() => checkRequiredVariables([plan], { DB_PASSWORD: "s3cret" }));
   });
 });
