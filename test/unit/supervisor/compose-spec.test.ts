@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../../cli/package-info";
 import { importCompose, type ComposeContext, type ComposeImport } from "../../../server/supervisor/compose";
 import { interpolateCompose } from "../../../server/supervisor/compose-interpolation";
 import { DomainError } from "../../../server/errors";
 import { interpolate } from "../../../server/supervisor/interpolate";
+import { loadPlan } from "../../../server/supervisor/plan-loader";
 import { checkRequiredVariables } from "../../../server/supervisor/service-context";
+import { composeManifest } from "../../helpers/supervisor";
+import { tempDir } from "../../helpers/tmp";
 
 const FIXTURES = join(packageRoot, "test", "fixtures", "compose");
 const read = (name: string): string => readFileSync(join(FIXTURES, `${name}.yaml`), "utf8");
@@ -197,6 +200,34 @@ describe("compose files as the Compose specification writes them", () => {
         ["broken", false, ['services.broken.ports[0]: "not-a-port" is not a port mapping like 80, 8080:80, 8000-8005:80-85, 127.0.0.1:8080:80, [::1]:8080:80 or 8080:80/udp (ports 1-65535)']],
       ],
     );
+  });
+});
+
+describe("a package's .env", () => {
+  it("gives the variables its compose file is interpolated with, and a broken one is INVALID_MANIFEST", () => {
+    const pkg = tempDir();
+    try {
+      const manifest = composeManifest("dev.test.dotenv");
+      writeFileSync(join(pkg.path, "compose.yaml"), 'services:\n  web:\n    command: [sleep, "1000"]\n    ports: ["${WEB_PORT:-8080}:80"]\n');
+      writeFileSync(join(pkg.path, ".env"), "# the port the page is on\nWEB_PORT=9191\n");
+      assert.deepEqual(loadPlan(manifest, pkg.path).plan.services[0]?.ports.map((p) => p.hostPort), [9191]);
+      writeFileSync(join(pkg.path, ".env"), "WEB_PORT=${BASE:?BASE must be set}\n");
+      assert.throws(() => loadPlan(manifest, pkg.path), (err: unknown) => err instanceof DomainError && err.reason === "INVALID_MANIFEST" && err.message === ".env: BASE is required: BASE must be set");
+    } finally {
+      pkg.remove();
+    }
+  });
+
+  it("is not the daemon's environment: a package cannot read the daemon's variables", () => {
+    const pkg = tempDir();
+    process.env.GHOSTD_TEST_DAEMON_ONLY = "daemon-secret";
+    try {
+      writeFileSync(join(pkg.path, "compose.yaml"), 'services:\n  web:\n    image: "registry.example/${GHOSTD_TEST_DAEMON_ONLY}"\n    command: [sleep, "1000"]\n');
+      assert.equal(loadPlan(composeManifest("dev.test.env"), pkg.path).plan.services[0]?.image, "registry.example/");
+    } finally {
+      delete process.env.GHOSTD_TEST_DAEMON_ONLY;
+      pkg.remove();
+    }
   });
 });
 
