@@ -22,8 +22,9 @@ export function environmentOf(definition: Mapping, at: string, readPackageFile: 
   const files = definition.env_file === undefined ? [] : Array.isArray(definition.env_file) ? definition.env_file : [definition.env_file];
   for (const [i, entry] of files.entries()) {
     const content = envFileContent(entry, `${at}.env_file`, i, readPackageFile, report);
-    // A single-quoted value is literal: its `$` must survive the interpolation at start.
-    for (const { key, value, literal } of parseEnvFile(content ?? "")) set(key, literal ? value?.replaceAll("$", () => "$$") : value, `${at}.env_file`);
+    const format = isMapping(entry) && entry.format === "raw" ? "raw" : "compose";
+    // A single-quoted (or raw) value is literal: its `$` must survive the interpolation at start.
+    for (const { key, value, literal } of parseEnvFile(content ?? "", format)) set(key, literal ? value?.replaceAll("$", () => "$$") : value, `${at}.env_file`);
   }
   environmentField(definition.environment, `${at}.environment`, report, set);
   return environment;

@@ -294,6 +294,6 @@ function dependenciesOf(value: unknown, error: ServiceError): DependencyPlan[] {
   return Object.entries(value).map(([service, options]) => {
     const condition = isMapping(options) && typeof options.condition === "string" ? options.condition : "service_started";
     if (!CONDITIONS.has(condition as Condition)) error(`depends_on.${service}.condition: must be service_started, service_healthy or service_completed_successfully`);
-    return { service, condition: condition as Condition, required: !(isMapping(options) && options.required === false) };
+    return { service, condition: condition as Condition, required: !(isMapping(options) && (options.required === false || options.required === "false")) };
   });
 }

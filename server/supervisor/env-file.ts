@@ -18,7 +18,7 @@ const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\",
  * unquoted (an inline comment needs a space before its `#`), double-quoted (`\n`, `\t`, `\r`,
  * `\\`, `\"` escapes) or single-quoted (literal, `\'` for a quote).
  */
-export function parseEnvFile(content: string): EnvEntry[] {
+export function parseEnvFile(content: string, format: "compose" | "raw" = "compose"): EnvEntry[] {
   const entries: EnvEntry[] = [];
   for (const line of content.split(/\r?\n/)) {
     const trimmed = line.trim();
@@ -26,6 +26,8 @@ export function parseEnvFile(content: string): EnvEntry[] {
     const eq = trimmed.indexOf("=");
     const key = (eq < 0 ? trimmed : trimmed.slice(0, eq)).replace(/^export\s+/, "").trim();
     if (eq < 0) entries.push({ key, value: undefined, literal: false });
+    // `format: raw`: the value as written, quotes and `$` signs included.
+    else if (format === "raw") entries.push({ key, value: line.slice(line.indexOf("=") + 1), literal: true });
     else entries.push({ key, ...valueOf(trimmed.slice(eq + 1).trim()) });
   }
   return entries;

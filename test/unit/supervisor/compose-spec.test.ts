@@ -183,6 +183,19 @@ describe("compose files as the Compose specification writes them", () => {
       assert.equal(service(result, "disabled").healthcheck, undefined);
     });
 
+    it("reads numbers and booleans that interpolation made strings, as Compose casts them", () => {
+      const result = importCompose('services:\n  a:\n    command: [run]\n    healthcheck: {test: [CMD, "true"], retries: "${RETRIES:-5}"}\n    depends_on: {b: {required: "${NEEDED:-false}"}}\n  b:\n    command: [run]\n');
+      assert.deepEqual(result.report.errors, []);
+      assert.equal(service(result, "a").healthcheck?.retries, 5);
+      assert.equal(service(result, "a").dependsOn[0]?.required, false);
+    });
+
+    it("reads env_file format raw: values as written, quotes and $ included", () => {
+      const files: Record<string, string> = { "raw.env": "QUOTED='a $b'\n" };
+      const result = importCompose("services:\n  a:\n    command: [env]\n    env_file: [{path: raw.env, format: raw}]\n", { readPackageFile: (path) => files[path] });
+      assert.equal(interpolate(service(result, "a").environment.QUOTED ?? "", { b: "no" }), "'a $b'");
+    });
+
     it("reads environment as a map and as a list alike, a bare name left to the start", () => {
       const result = importCompose(read("spec-environment"));
       const expected = { RACK_ENV: "development", SHOW: "true", USER_INPUT: "${USER_INPUT}" };
