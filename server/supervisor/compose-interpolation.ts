@@ -8,6 +8,8 @@ export interface Interpolated {
   readonly errors: string[];
   /** Each variable that was unset where no default covered it, once, naming the first field. */
   readonly warnings: string[];
+  /** The fields whose value could not be interpolated, left as written. */
+  readonly failed: string[];
 }
 
 /**
@@ -19,6 +21,7 @@ export interface Interpolated {
  */
 export function interpolateCompose(document: Mapping, lookup: Lookup): Interpolated {
   const errors: string[] = [];
+  const failed: string[] = [];
   const unset = new Map<string, string>();
   const walk = (value: unknown, path: readonly string[]): unknown => {
     if (typeof value === "string") {
@@ -31,6 +34,7 @@ export function interpolateCompose(document: Mapping, lookup: Lookup): Interpola
       } catch (err) {
         if (!(err instanceof InterpolationError)) throw err;
         errors.push(`${at}: ${err.message}`);
+        failed.push(at);
         return value;
       }
     }
@@ -41,7 +45,7 @@ export function interpolateCompose(document: Mapping, lookup: Lookup): Interpola
   };
   const interpolated = walk(document, []) as Mapping;
   const warnings = [...unset].map(([name, at]) => `${at}: the variable ${name} is not set; an empty string is used`);
-  return { document: interpolated, errors, warnings };
+  return { document: interpolated, errors, warnings, failed };
 }
 
 /** services.<name>.environment, .command and .entrypoint: what ServiceContext interpolates again at start. */
@@ -51,4 +55,13 @@ function resolvedAtStart(path: readonly string[]): boolean {
 
 function pathText(path: readonly string[]): string {
   return path.map((part, i) => (part.startsWith("[") || i === 0 ? part : `.${part}`)).join("");
+}
+
+/**
+ * What reading the fields found wrong, less what it found in a field whose interpolation had
+ * failed: that value is the text as written, and "not a port mapping" would blame the mapping
+ * for the variable.
+ */
+export function withoutEchoes(errors: readonly string[], failed: readonly string[]): string[] {
+  return errors.filter((error) => !failed.some((at) => [": ", ".", "["].some((after) => error.startsWith(`${at}${after}`))));
 }

@@ -76,9 +76,14 @@ class ServiceMounts {
     return `services.${this.service}.volumes[${i}]`;
   }
 
+  /** A field's path below its service, as `error` takes it. */
+  private below(where: string): string {
+    return where.slice(`services.${this.service}.`.length);
+  }
+
   /** `- /path`: a volume of its own under the project's state. */
   private anonymousVolume(target: string, where: string): void {
-    if (!isAbsoluteTarget(target)) return this.error(`${where.replace(/^services\.[^.]+\./, "")}: "${target}" must mount at an absolute path`);
+    if (!isAbsoluteTarget(target)) return this.error(`${this.below(where)}: "${target}" must mount at an absolute path`);
     const name = `${this.service}-anonymous-${++this.anonymous}`;
     this.volumes.push(name);
     this.list.push({ kind: "volume", source: name, target, readOnly: false });
@@ -96,10 +101,10 @@ class ServiceMounts {
     const outside = source.startsWith("/") ? "an absolute host path" : source.startsWith("~") ? "a path in the user's home directory" : undefined;
     if (outside !== undefined) {
       this.report.rejected.push({ path: where, service: this.service, reason: `${source} is ${outside}, refused: only paths inside the package are mounted` });
-      return this.error(`volumes: "${source}" is ${outside}, outside the package; only relative paths inside the package can be mounted`);
+      return this.error(`${this.below(where)}: "${source}" is ${outside}, outside the package; only relative paths inside the package can be mounted`);
     }
     const relative = source.replace(/^\.\//, "");
-    if (!isContainedPath(relative)) return this.error(`volumes: "${source}" leaves the package`);
+    if (!isContainedPath(relative)) return this.error(`${this.below(where)}: "${source}" leaves the package`);
     this.report.transformed.push({ path: where, service: this.service, reason: `${source} is copied under the project's current/files and mounted from there` });
     this.list.push({ kind: "files", source: relative, target, readOnly });
   }

@@ -2,7 +2,7 @@ import type { ComposeService } from "../../generated/ghostd/supervisor/v1/superv
 import { DocumentError, isMapping, parseDuration, parseYaml, type Mapping } from "./documents";
 import { environmentOf, type PackageReader } from "./compose-environment";
 import { classifyServiceFields, classifyTopLevel } from "./compose-fields";
-import { interpolateCompose } from "./compose-interpolation";
+import { interpolateCompose, withoutEchoes } from "./compose-interpolation";
 import { readPorts } from "./compose-ports";
 import { emptyReport, errorsOf, type ComposeReport, type ServiceError } from "./compose-report";
 import { mountsOf } from "./compose-volumes";
@@ -43,13 +43,12 @@ export function importCompose(text: string, context: ComposeContext = {}): Compo
   const report = emptyReport();
   const parsed = readDocument(text);
   if (typeof parsed === "string") return invalid(report, parsed);
-  const { document, errors, warnings } = interpolateCompose(parsed, context.variables ?? (() => undefined));
-  report.errors.push(...errors);
+  const { document, errors: uninterpolated, warnings, failed } = interpolateCompose(parsed, context.variables ?? (() => undefined));
   report.warnings.push(...warnings);
   classifyTopLevel(document, report);
   const volumes = topLevelVolumes(document.volumes, report);
   if (!isMapping(document.services) || Object.keys(document.services).length === 0) {
-    return invalid(report, "services: the compose file must define at least one service");
+    return invalid({ ...report, errors: [...uninterpolated, ...report.errors] }, "services: the compose file must define at least one service");
   }
   const services: ServicePlan[] = [];
   for (const [name, definition] of Object.entries(document.services)) {
@@ -57,6 +56,7 @@ export function importCompose(text: string, context: ComposeContext = {}): Compo
     if (service) services.push(service);
   }
   warnOfComposeSecrets(document, report);
+  report.errors.splice(0, report.errors.length, ...uninterpolated, ...withoutEchoes(report.errors, failed));
   return inStartOrder(services, volumes, report);
 }
 

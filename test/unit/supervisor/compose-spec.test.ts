@@ -69,6 +69,12 @@ describe("compose files as the Compose specification writes them", () => {
       assert.deepEqual(document, { services: { foo: { labels: { $KEY: "value" } } } });
     });
 
+    it("blames the variable, not the field, when a required one is unset", () => {
+      const result = importCompose('services:\n  web:\n    command: [run]\n    ports: ["${WEB_PORT:?set WEB_PORT}:80"]\n    volumes: ["${DATA:?set DATA}:/data"]\n');
+      assert.deepEqual(result.report.errors, ["services.web.ports[0]: WEB_PORT is required: set WEB_PORT", "services.web.volumes[0]: DATA is required: set DATA"]);
+      assert.deepEqual(result.report.services[0]?.reasons, result.report.errors);
+    });
+
     it("reports a reference it cannot read as an error of its field, not a crash", () => {
       const result = importCompose('services:\n  a:\n    image: "x:${TAG/1/2}"\n    command: [run]\n');
       assert.equal(result.valid, false);
