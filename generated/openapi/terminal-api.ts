@@ -1288,6 +1288,15 @@ export interface components {
             name: string;
             image: string;
             depends_on: string[];
+            /**
+             * @description Whether this daemon can run the service as the file describes it: no error in its fields,
+             *     and a runtime here that runs it (an image needs a container runtime, a command its program).
+             *     Fields it runs without are in rejected_fields, naming the service. Absent from a daemon
+             *     that predates it: not known, which is not "cannot run".
+             */
+            runnable?: boolean;
+            /** @description Why it cannot run here, each naming the field or runtime at fault; empty when runnable. */
+            reasons: string[];
         };
         "ghostd.supervisor.v1.ComposeField": {
             /** @description Dotted path of the field, `services.web.privileged`. */

@@ -3,12 +3,16 @@ import {
   ProjectStatus,
   Protocol,
   ServiceState,
+  type ComposeService,
   type GetProjectLogsResponse,
   type PortMapping,
   type ProjectSummary,
   type ServiceStatus,
+  type ValidateComposeResponse,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
+import type { ComposeImport } from "./compose";
 import type { LogLine } from "./logs";
+import type { ServiceProblem } from "./runtime/driver";
 import type { PortRow, ProjectState, ProjectSummaryRow, ServiceRow, ServiceState as ServiceStateName } from "./registry";
 
 /*
@@ -77,4 +81,26 @@ export function* logPages(lines: readonly LogLine[], evenEmpty = false): Generat
   // over HTTP nothing, not even the status, goes out before a stream's first message.
   if (evenEmpty && lines.length === 0) yield { entries: [] };
   for (let i = 0; i < lines.length; i += LOG_PAGE) yield { entries: lines.slice(i, i + LOG_PAGE).map(logEntry) };
+}
+
+/**
+ * ValidateCompose's answer: the import's report, each service with whether this daemon's
+ * runtimes can run it, and errors and runtime problems among the warnings too (seed 002 has no
+ * other place for them).
+ */
+export function validationReport({ valid, report }: ComposeImport, problems: readonly ServiceProblem[]): ValidateComposeResponse {
+  const unrunnable = valid ? problems.map((p) => `services.${p.service}: ${p.problem}`) : [];
+  return {
+    valid,
+    services: report.services.map((service) => withProblems(service, problems)),
+    supportedFields: report.supported,
+    transformedFields: report.transformed,
+    rejectedFields: report.rejected,
+    warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings, ...unrunnable],
+  };
+}
+
+function withProblems(service: ComposeService, problems: readonly ServiceProblem[]): ComposeService {
+  const reasons = [...service.reasons, ...problems.filter((p) => p.service === service.name).map((p) => p.problem)];
+  return { ...service, runnable: reasons.length === 0, reasons };
 }

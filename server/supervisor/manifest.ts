@@ -364,7 +364,8 @@ export function healthPlan(value: unknown, where: string, problems: Problems): H
     if (ms === undefined) problems.push(`${where}.${field}: ${JSON.stringify(value[field])} is not a duration like 10s or 1m30s`);
     return ms ?? fallback;
   };
-  const retries = value.retries ?? 3;
+  // A string of digits is a number to Compose: what `retries: ${RETRIES:-3}` interpolates to.
+  const retries = typeof value.retries === "string" && /^\d+$/.test(value.retries) ? Number(value.retries) : (value.retries ?? 3);
   if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 1 || retries > 1000) problems.push(`${where}.retries: must be a whole number from 1 to 1000`);
   return {
     test,

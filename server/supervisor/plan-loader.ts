@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DomainError } from "../errors";
 import { COMPOSE_FILES, importCompose } from "./compose";
 import { DocumentError, parseYaml } from "./documents";
+import { envFileVariables } from "./env-file";
+import { InterpolationError } from "./interpolate";
 import { MANIFEST_FILES, parseManifest, type Manifest } from "./manifest";
 import { startOrder, type ProjectPlan, type ServicePlan } from "./plan";
 import { supervisorError, underReason } from "./reasons";
@@ -68,10 +70,25 @@ function composePlan(manifest: Manifest, packagePath: string): ProjectPlan {
   if (!file || !existsSync(join(packagePath, file))) {
     throw supervisorError("INVALID_MANIFEST", `compose mode needs a compose file: ${manifest.runtime.composeFile ?? COMPOSE_FILES.join(", ")} not found in ${packagePath}`);
   }
-  const imported = importCompose(readFileSync(join(packagePath, file), "utf8"), { readPackageFile: (relative) => readIfThere(join(packagePath, relative)) });
+  const variables = projectVariables(join(packagePath, dirname(file), ".env"));
+  const imported = importCompose(readFileSync(join(packagePath, file), "utf8"), { readPackageFile: (relative) => readIfThere(join(packagePath, relative)), variables: (name) => variables.get(name) });
   if (!imported.valid) throw supervisorError("INVALID_MANIFEST", `${file} cannot be imported: ${imported.report.errors.join("; ")}`);
   const rejected = imported.report.rejected.map((f) => `${f.path}: ${f.reason}`);
   return { mode: "compose", services: imported.services, volumes: imported.volumes, secrets: manifest.secrets, warnings: [...imported.report.warnings, ...rejected], egress: manifest.security.network };
+}
+
+/**
+ * The variables a package's compose file is interpolated with: its `.env`, beside the file, as
+ * Compose reads one. Not the daemon's own environment: a package comes from anyone, and would
+ * read any of the daemon's variables with `${NAME}` (into an image name it pulls, say).
+ */
+function projectVariables(path: string): Map<string, string> {
+  const content = readIfThere(path);
+  try {
+    return content === undefined ? new Map<string, string>() : envFileVariables(content);
+  } catch (err) {
+    throw err instanceof InterpolationError ? supervisorError("INVALID_MANIFEST", `.env: ${err.message}`) : err;
+  }
 }
 
 function readIfThere(path: string): string | undefined {

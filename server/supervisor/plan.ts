@@ -7,6 +7,8 @@ export interface PortPlan {
   readonly protocol: Protocol;
   /** A host port the project asks for by number; allocated from the range otherwise. */
   readonly hostPort?: number;
+  /** Compose's `8000-9000:80`: any free host port of this range, instead of ghostd's range. */
+  readonly hostRange?: { readonly from: number; readonly to: number };
   /** `none`: the port is internal (compose `expose`), nothing is allocated for it. */
   readonly exposure: "auto" | "none";
 }

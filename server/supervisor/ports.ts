@@ -31,7 +31,7 @@ const keyOf = (service: string, port: PortPlan | PortRow): string =>
 
 /**
  * Host ports for a project's services, on 127.0.0.1: a port asked for by number (`8080:80`) must
- * be free, else PORT_CONFLICT; the others come from the range. A project keeps its ports from one
+ * be free, else PORT_CONFLICT; the others come from the range (or from their own, `8000-9000:80`). A project keeps its ports from one
  * start to the next; `recheck` moves those something else has taken since (`owned` says which of
  * the taken ones the project's own services hold, as their runtime tells).
  */
@@ -66,16 +66,17 @@ export async function allocatePorts(
       claim(row);
       continue;
     }
-    if (current && !current.fixed && !taken.has(`${current.hostPort}/${current.protocol}`) && (await usable(current))) {
+    const within = port.hostRange ?? range;
+    if (current && !current.fixed && current.hostPort >= within.from && current.hostPort <= within.to && !taken.has(`${current.hostPort}/${current.protocol}`) && (await usable(current))) {
       claim(current);
       continue;
     }
     let found: number | undefined;
-    for (let candidate = range.from; candidate <= range.to && found === undefined; candidate++) {
+    for (let candidate = within.from; candidate <= within.to && found === undefined; candidate++) {
       if (!taken.has(`${candidate}/${port.protocol}`) && (await isFree(candidate, port.protocol))) found = candidate;
     }
     if (found === undefined) {
-      throw supervisorError("PORT_CONFLICT", `no free host port left in ${range.from}-${range.to} for ${service}:${port.containerPort}`, { service, container_port: String(port.containerPort), protocol: port.protocol });
+      throw supervisorError("PORT_CONFLICT", `no free host port left in ${within.from}-${within.to} for ${service}:${port.containerPort}`, { service, container_port: String(port.containerPort), protocol: port.protocol });
     }
     claim({ ...base, hostPort: found, fixed: false });
   }

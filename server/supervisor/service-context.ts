@@ -1,5 +1,6 @@
-import { interpolate } from "./interpolate";
+import { interpolate, InterpolationError, type Lookup } from "./interpolate";
 import type { ProjectPlan, ServicePlan } from "./plan";
+import { supervisorError } from "./reasons";
 import type { PortRow, ProjectRow } from "./registry";
 import { mountVariable, type ResolvedMount, type RuntimeDriver, type ServiceContext } from "./runtime/driver";
 import { StateLayout } from "./state-layout";
@@ -39,16 +40,36 @@ export function serviceContext({ project, service, driver, ports, secrets, hostE
   for (const mount of mounts) variables[mountVariable(mount.target)] = driver.visiblePath(mount);
   Object.assign(variables, secrets);
   const env: Record<string, string> = { ...variables };
-  for (const [key, value] of Object.entries(service.environment)) env[key] = interpolate(value, variables);
+  const resolve = (text: string, from: Record<string, string>): string => resolved(service.name, text, from);
+  for (const [key, value] of Object.entries(service.environment)) env[key] = resolve(value, variables);
   return {
     projectId: project.projectId,
     namespace: project.namespace,
     packagePath: project.packagePath,
-    service: { ...service, entrypoint: service.entrypoint.map((a) => interpolate(a, env)), command: service.command.map((a) => interpolate(a, env)) },
+    service: { ...service, entrypoint: service.entrypoint.map((a) => resolve(a, env)), command: service.command.map((a) => resolve(a, env)) },
     env,
     mounts,
     network: { services: projectPlan.services.map((s) => s.name), ports: ports.map(({ hostPort, protocol }) => ({ hostPort, protocol })), egress: projectPlan.egress },
   };
+}
+
+function resolved(service: string, text: string, variables: Record<string, string> | Lookup): string {
+  try {
+    return interpolate(text, variables);
+  } catch (err) {
+    throw err instanceof InterpolationError ? supervisorError("MISSING_SECRET", `${service}: ${err.message}`) : err;
+  }
+}
+
+/**
+ * MISSING_SECRET before anything starts when a service's environment or command demands a
+ * variable (`${DB_PASSWORD:?set it}`) that neither the secrets nor ghostd's own variables give.
+ */
+export function checkRequiredVariables(services: readonly ServicePlan[], secrets: Readonly<Record<string, string>>): void {
+  const given = (name: string): string | undefined => (Object.hasOwn(secrets, name) ? secrets[name] : name.startsWith("GHOSTD_") || name === "PORT" || name === "HOST" || INHERITED_ENV.includes(name) ? "given" : undefined);
+  for (const service of services) {
+    for (const text of [...Object.values(service.environment), ...service.entrypoint, ...service.command]) resolved(service.name, text, given);
+  }
 }
 
 function inherited(hostEnv: Readonly<Record<string, string | undefined>>): Record<string, string> {

@@ -18,7 +18,7 @@ import { DomainError } from "../errors";
 import { KeyedSerial } from "../serial";
 import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
-import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus } from "./contract";
+import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus, validationReport } from "./contract";
 import { LogBooks } from "./logs";
 import type { ProjectPlan } from "./plan";
 import { AutosaveSettings, loadRegisteredPlan } from "./plan-loader";
@@ -28,6 +28,7 @@ import { supervisorError, underReason } from "./reasons";
 import { registerProject, type Registration } from "./registration";
 import type { ProjectRow, ProjectState, Registry } from "./registry";
 import type { Removed, RuntimeRegistry } from "./runtime/runtimes";
+import { checkRequiredVariables } from "./service-context";
 import { StateLayout, StateMeter } from "./state-layout";
 
 export interface SupervisorSettings {
@@ -126,16 +127,8 @@ export class Supervisor {
    * invalid file's services are not judged: their errors come first.
    */
   validateCompose(content: Uint8Array): ValidateComposeResponse {
-    const { valid, services, report } = importCompose(Buffer.from(content).toString("utf8"));
-    const unrunnable = valid ? this.settings.runtimes.unrunnable(services).map((w) => `services.${w}`) : [];
-    return {
-      valid,
-      services: report.services,
-      supportedFields: report.supported,
-      transformedFields: report.transformed,
-      rejectedFields: report.rejected,
-      warnings: [...report.errors.map((e) => `error: ${e}`), ...report.warnings, ...unrunnable],
-    };
+    const imported = importCompose(Buffer.from(content).toString("utf8"));
+    return validationReport(imported, this.settings.runtimes.problems(imported.services));
   }
 
   open(projectId: string): Promise<OpenProjectResponse> {
@@ -160,6 +153,7 @@ export class Supervisor {
       const plan = JSON.parse(row.plan) as ProjectPlan;
       const missing = plan.secrets.filter((s) => s.required && !(s.name in secrets)).map((s) => s.name);
       if (missing.length > 0) throw supervisorError("MISSING_SECRET", `project ${projectId} needs the secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
+      checkRequiredVariables(plan.services, secrets);
       await this.startRun(row, plan, secrets);
       return { projectId, services: this.serviceStatuses(projectId), ports: this.registry.ports(projectId).map(portMapping) };
     });

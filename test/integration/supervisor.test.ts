@@ -209,7 +209,15 @@ describe("supervisor", function () {
       assert.equal(reply.status, 200, reply.text);
       const report = reply.json<{ valid: boolean; services: unknown[]; rejected_fields: unknown[]; supported_fields: { path: string }[]; warnings: string[] }>();
       assert.equal(report.valid, true);
-      assert.deepEqual(report.services, [{ name: "web", image: "nginx", depends_on: [] }]);
+      assert.deepEqual(report.services, [
+        {
+          name: "web",
+          image: "nginx",
+          depends_on: [],
+          runnable: false,
+          reasons: ["cannot run on the process runtime: image nginx needs a container runtime, and only the process runtime is here; give the service a command (or entrypoint) to run as a process"],
+        },
+      ]);
       assert.deepEqual(report.rejected_fields, [{ path: "services.web.privileged", service: "web", reason: "privileged services are not run" }]);
       assert.deepEqual(report.supported_fields.map((f) => f.path), ["services", "services.web.image", "services.web.ports"]);
     });
@@ -366,7 +374,7 @@ services:
       const cycle = newPackage({ "vibe.yaml": composeManifest("dev.test.cycle"), "compose.yaml": "services:\n  a: {command: [x], depends_on: [b]}\n  b: {command: [x], depends_on: [a]}\n" });
       await failsWith(ensure({ projectId: cycle.id, appId: "dev.test.cycle", packagePath: cycle.path }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /a cycle: a -> b -> a/);
       const hostPath = newPackage({ "vibe.yaml": composeManifest("dev.test.hostpath"), "compose.yaml": "services:\n  a: {command: [x], volumes: ['/etc:/etc2']}\n" });
-      await failsWith(ensure({ projectId: hostPath.id, appId: "dev.test.hostpath", packagePath: hostPath.path }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /"\/etc" is a host path/);
+      await failsWith(ensure({ projectId: hostPath.id, appId: "dev.test.hostpath", packagePath: hostPath.path }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /"\/etc" is an absolute host path/);
       const noCompose = newPackage({ "vibe.yaml": composeManifest("dev.test.nocompose") });
       await failsWith(ensure({ projectId: noCompose.id, appId: "dev.test.nocompose", packagePath: noCompose.path }), Code.INVALID_ARGUMENT, "INVALID_MANIFEST", /compose mode needs a compose file/);
       const empty = newPackage({ "README": "no manifest here" });
@@ -477,6 +485,12 @@ services:
       assert.equal(about("api").length, 1, report.warnings.join("\n"));
       assert.match(about("api")[0] ?? "", /build: images are not built here.*give the service a command/);
       assert.deepEqual(about("web"), [], "web has a command the process runtime runs");
+      const entry = (name: string) => report.services.find((s) => s.name === name);
+      assert.deepEqual([entry("web")?.runnable, entry("web")?.reasons], [true, []]);
+      assert.equal(entry("db")?.runnable, false);
+      assert.deepEqual(entry("db")?.reasons.map((r) => r.replace(/:.*/s, "")), ["cannot run on the process runtime"]);
+      assert.match(entry("db")?.reasons[0] ?? "", /image postgres:16 needs a container runtime/);
+      assert.equal(entry("api")?.runnable, false);
 
       const pkg = newPackage({ "vibe.yaml": composeManifest("dev.test.unrunnable"), "compose.yaml": compose });
       await ensure({ projectId: pkg.id, appId: "dev.test.unrunnable", packagePath: pkg.path, statePath: pkg.state });
@@ -484,6 +498,28 @@ services:
       assert.match(err.details, /db: image postgres:16 needs a container runtime/);
       assert.match(err.details, /api: build: images are not built here/);
       assert.deepEqual(errorMetadataOf(err), { services: "db,api" });
+    });
+
+    it("ValidateCompose says per service whether it runs here: arguments for an image's entrypoint are no missing program, a broken field is its own reason", async () => {
+      const report = await validate(`services:
+  db:
+    image: mysql:8
+    command: --default-authentication-plugin=mysql_native_password
+  web:
+    command: [sleep, '1000']
+    ports: ["\${WEB_PORT:-8080}:80"]
+  bad:
+    command: [sleep, '1000']
+    ports: ["8080:80-81"]
+`);
+      assert.equal(report.valid, false);
+      const entry = (name: string) => report.services.find((s) => s.name === name);
+      assert.deepEqual([entry("web")?.runnable, entry("web")?.reasons], [true, []], "an interpolated port mapping is read as one");
+      assert.equal(entry("db")?.runnable, false);
+      assert.match(entry("db")?.reasons.join() ?? "", /holds arguments for the entrypoint of image mysql:8, which needs a container runtime/);
+      assert.doesNotMatch(report.warnings.join("\n"), /executable "--default/);
+      assert.equal(entry("bad")?.runnable, false);
+      assert.match(entry("bad")?.reasons.join() ?? "", /^services\.bad\.ports\[0\]: "8080:80-81" maps 1 host ports onto 2 container ports/);
     });
 
     it("StopProject: NOT_RUNNING; DeleteProjectRuntime: STILL_RUNNING unless forced", async () => {

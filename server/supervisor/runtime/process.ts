@@ -251,6 +251,8 @@ export class ProcessRuntime implements RuntimeDriver {
   private problemOf(service: ServicePlan): Omit<ServiceProblem, "service"> | undefined {
     const program = [...service.entrypoint, ...service.command][0];
     if (program === undefined) return { problem: withoutCommand(service), kind: "runtime" };
+    // No program's name begins with a dash: such a command is arguments to an image's entrypoint, not a missing executable.
+    if (service.entrypoint.length === 0 && program.startsWith("-")) return { problem: argumentsOnly(service, program), kind: "runtime" };
     // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
     if (program.includes("$") || program.startsWith(".") || (program.includes("/") && !isAbsolute(program))) return undefined;
     const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
@@ -358,6 +360,12 @@ function isThere(id: string): boolean {
   const now = processStart(pid);
   if (start !== 0 && now === start) return true;
   return now === 0 && groupMembers(pid).length > 0;
+}
+
+/** Why a service whose command is only arguments (`--flag=value`) cannot run as a process. */
+function argumentsOnly(service: ServicePlan, first: string): string {
+  const of = service.image ? `the entrypoint of image ${service.image}, which needs a container runtime, and only the process runtime is here` : "an entrypoint, and the service has none";
+  return `the command (${first} ...) holds arguments for ${of}; give the service an entrypoint naming the program to run as a process`;
 }
 
 /** Why a service without a command cannot run as a process, by what it has instead. */

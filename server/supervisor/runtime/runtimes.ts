@@ -72,13 +72,13 @@ export class RuntimeRegistry {
   }
 
   /**
-   * ValidateCompose's warnings: each service that cannot run here, and why. Not judged for a
-   * runtime this daemon lacks beyond saying so.
+   * What keeps each service from running here, for ValidateCompose: a runtime this daemon lacks,
+   * or its driver's judgement. Not judged for a runtime this daemon lacks beyond saying so.
    */
-  unrunnable(services: readonly ServicePlan[]): string[] {
+  problems(services: readonly ServicePlan[]): ServiceProblem[] {
     const { shares, unknown } = this.share(services);
-    const judged = shares.flatMap(({ driver, services: shared }) => driver.problems(shared).map((p) => `${p.service}: cannot run on the ${driver.name} runtime: ${p.problem}`));
-    return [...unknown.map((p) => `${p.service}: ${p.problem}`), ...judged];
+    const judged = shares.flatMap(({ driver, services: shared }) => driver.problems(shared).map((p) => ({ ...p, problem: `cannot run on the ${driver.name} runtime: ${p.problem}` })));
+    return [...unknown, ...judged];
   }
 
   /** START_FAILED, naming each, when a service's program is missing on its runtime. */

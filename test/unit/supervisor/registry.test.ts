@@ -188,6 +188,20 @@ describe("supervisor registry", () => {
       await assert.rejects(allocatePorts(registry, window, "d", plans, false), (err: unknown) => err instanceof DomainError && err.reason === "PORT_CONFLICT" && /no free host port left/.test(err.message));
     });
 
+    it("takes a port of a service's own host range (8000-9000:80) rather than of ghostd's range", async () => {
+      const own = await freeRange(3);
+      const window = await freeRange(2);
+      registry.insertProject(project("a"));
+      servers.push(await listen(own.from));
+      const plans = [service("web", { containerPort: 80, protocol: "tcp", exposure: "auto", hostRange: own })];
+      const [first] = await allocatePorts(registry, window, "a", plans, false);
+      assert.ok(first);
+      assert.equal(first.hostPort, own.from + 1, "the first free port of the service's range");
+      assert.equal(first.fixed, false);
+      const [again] = await allocatePorts(registry, window, "a", plans, false);
+      assert.equal(again?.hostPort, own.from + 1, "kept from one start to the next");
+    });
+
     it("moves a port something else took on recheck, and refuses a fixed port that is taken", async () => {
       const window = await freeRange(3);
       registry.insertProject(project("a"));

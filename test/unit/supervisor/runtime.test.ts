@@ -63,6 +63,17 @@ describe("process runtime: can each service run here", () => {
     assert.deepEqual(runtime.problems([service("rel", { command: ["./run.sh"] }), service("var", { entrypoint: ["${TOOL}"] })]), []);
   });
 
+  it("takes a command of flags alone for arguments to the image's entrypoint, not for a missing executable", () => {
+    const [db] = runtime.problems([service("db", { image: "mysql:8", command: ["--default-authentication-plugin=mysql_native_password"] })]);
+    assert.ok(db);
+    assert.equal(db.kind, "runtime");
+    assert.match(db.problem, /^the command \(--default-authentication-plugin=mysql_native_password \.\.\.\) holds arguments for the entrypoint of image mysql:8, which needs a container runtime/);
+    assert.doesNotMatch(db.problem, /executable/);
+    const [bare] = runtime.problems([service("bare", { command: ["--verbose"] })]);
+    assert.match(bare?.problem ?? "", /holds arguments for an entrypoint, and the service has none/);
+    assert.deepEqual(runtime.problems([service("given", { image: "mysql:8", entrypoint: ["sleep"], command: ["1"] })]), [], "with an entrypoint, the command is its arguments");
+  });
+
   it("prepare passes runnable services, warning of what it ignores", async () => {
     const prepared = await runtime.prepare([service("ok", { image: "busybox", command: ["sleep", "1"] })]);
     assert.deepEqual(prepared.imagesPulled, []);

@@ -612,6 +612,17 @@ export interface ComposeService {
   name: string;
   image: string;
   dependsOn: string[];
+  /**
+   * Whether this daemon can run the service as the file describes it: no error in its fields,
+   * and a runtime here that runs it (an image needs a container runtime, a command its program).
+   * Fields it runs without are in rejected_fields, naming the service. Absent from a daemon
+   * that predates it: not known, which is not "cannot run".
+   */
+  runnable?:
+    | boolean
+    | undefined;
+  /** Why it cannot run here, each naming the field or runtime at fault; empty when runnable. */
+  reasons: string[];
 }
 
 export interface ValidateComposeResponse {
@@ -4706,7 +4717,7 @@ export const ComposeField: MessageFns<ComposeField> = {
 };
 
 function createBaseComposeService(): ComposeService {
-  return { name: "", image: "", dependsOn: [] };
+  return { name: "", image: "", dependsOn: [], runnable: undefined, reasons: [] };
 }
 
 export const ComposeService: MessageFns<ComposeService> = {
@@ -4719,6 +4730,12 @@ export const ComposeService: MessageFns<ComposeService> = {
     }
     for (const v of message.dependsOn) {
       writer.uint32(26).string(v!);
+    }
+    if (message.runnable !== undefined) {
+      writer.uint32(32).bool(message.runnable);
+    }
+    for (const v of message.reasons) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -4760,6 +4777,22 @@ export const ComposeService: MessageFns<ComposeService> = {
             message.dependsOn.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.runnable = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reasons.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4781,6 +4814,8 @@ export const ComposeService: MessageFns<ComposeService> = {
         : globalThis.Array.isArray(object?.depends_on)
         ? object.depends_on.map((e: any) => globalThis.String(e))
         : [],
+      runnable: isSet(object.runnable) ? globalThis.Boolean(object.runnable) : undefined,
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -4795,6 +4830,12 @@ export const ComposeService: MessageFns<ComposeService> = {
     if (message.dependsOn?.length) {
       obj.dependsOn = message.dependsOn;
     }
+    if (message.runnable !== undefined) {
+      obj.runnable = message.runnable;
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons;
+    }
     return obj;
   },
 
@@ -4806,6 +4847,8 @@ export const ComposeService: MessageFns<ComposeService> = {
     message.name = object.name ?? "";
     message.image = object.image ?? "";
     message.dependsOn = object.dependsOn?.map((e) => e) || [];
+    message.runnable = object.runnable ?? undefined;
+    message.reasons = object.reasons?.map((e) => e) || [];
     return message;
   },
 };
