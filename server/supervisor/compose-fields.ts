@@ -14,7 +14,10 @@ const SUPPORTED: Record<string, string> = {
   user: "kept",
   restart: "kept",
   healthcheck: "kept",
-  labels: "kept",
+  labels: "kept on the container (container runtime)",
+  init: "kept: an init process in the container (container runtime)",
+  read_only: "kept: a read-only container file system (container runtime)",
+  pull_policy: "kept: missing, always, never (container runtime)",
   stop_signal: "kept",
   stop_grace_period: "kept",
 };

@@ -1,6 +1,7 @@
 import type { ComposeService } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { DocumentError, isMapping, parseDuration, parseYaml, type Mapping } from "./documents";
 import { environmentOf, type PackageReader } from "./compose-environment";
+import { containerSettingsOf } from "./compose-container";
 import { classifyServiceFields, classifyTopLevel } from "./compose-fields";
 import { interpolateCompose, withoutEchoes } from "./compose-interpolation";
 import { readPorts } from "./compose-ports";
@@ -155,7 +156,7 @@ function importService(name: string, definition: unknown, volumes: string[], con
   const { healthcheck, restart } = healthAndRestartOf(definition, at, report);
   const stopGraceMs = stopGraceOf(definition.stop_grace_period, error);
   const { workingDir, user, stopSignal } = processSettingsOf(definition, error);
-  if (definition.labels !== undefined && !isMapping(definition.labels) && !Array.isArray(definition.labels)) error("labels: must be a mapping or a list");
+  const container = containerSettingsOf(definition, error);
   return {
     name,
     ...(typeof image === "string" ? { image } : {}),
@@ -172,6 +173,7 @@ function importService(name: string, definition: unknown, volumes: string[], con
     restart,
     stopSignal,
     ...(stopGraceMs === undefined ? {} : { stopGraceMs }),
+    ...container,
   };
 }
 

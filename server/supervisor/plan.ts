@@ -65,7 +65,20 @@ export interface ServicePlan {
   readonly restart: RestartPlan;
   readonly stopSignal: string;
   readonly stopGraceMs?: number;
+  /** Compose `labels`, kept on the service's container (a container runtime's only). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Compose `init`: an init process reaps and passes signals (a container runtime's only). */
+  readonly init?: boolean;
+  /** Compose `read_only`: the image's file system is read-only (a container runtime's only). */
+  readonly readOnly?: boolean;
+  /** Compose `pull_policy`; `missing` when unset. */
+  readonly pullPolicy?: PullPolicy;
+  /** Compose network aliases: more names the service is reached by on the project network. */
+  readonly aliases?: readonly string[];
 }
+
+/** When an image is pulled: `missing` (unless there), `always`, `never` (must be there), `build` (built, never pulled). */
+export type PullPolicy = "missing" | "always" | "never" | "build";
 
 export interface SecretPlan {
   readonly name: string;
