@@ -6,7 +6,7 @@ import { mountVariable, type ResolvedMount, type RuntimeDriver, type ServiceCont
 import { StateLayout } from "./state-layout";
 
 /** Host environment a service inherits; everything else comes from its plan. */
-const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TMPDIR"];
+export const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TMPDIR"];
 
 export interface ContextSources {
   readonly project: Pick<ProjectRow, "projectId" | "namespace" | "packagePath" | "statePath">;
@@ -49,7 +49,11 @@ export function serviceContext({ project, service, driver, ports, secrets, hostE
     service: { ...service, entrypoint: service.entrypoint.map((a) => resolve(a, env)), command: service.command.map((a) => resolve(a, env)) },
     env,
     mounts,
-    network: { services: projectPlan.services.map((s) => s.name), ports: ports.map(({ hostPort, protocol }) => ({ hostPort, protocol })), egress: projectPlan.egress },
+    network: {
+      services: projectPlan.services.map((s) => s.name),
+      ports: ports.map(({ hostPort, protocol, serviceName, containerPort }) => ({ hostPort, protocol, service: serviceName, containerPort })),
+      egress: projectPlan.egress,
+    },
   };
 }
 

@@ -183,6 +183,7 @@ export class Supervisor {
         await run.stop(10_000);
       }
       removed.push(...(await this.removeLeftovers(row)).map(({ service, removed: what }) => `${what} (${service}, left by an earlier run)`));
+      removed.push(...(await this.settings.runtimes.removeNamespace(row.namespace)));
       removed.push(...this.registry.ports(projectId).map((p) => `port 127.0.0.1:${p.hostPort}/${p.protocol} (${p.serviceName}:${p.containerPort})`));
       this.registry.deletePorts(projectId);
       removed.push(...this.logBooks.of(projectId).remove().map((file) => `log ${file}`));

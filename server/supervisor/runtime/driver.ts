@@ -29,8 +29,16 @@ export interface ServiceContext {
  */
 export interface ProjectNetwork {
   readonly services: readonly string[];
-  readonly ports: readonly { readonly hostPort: number; readonly protocol: "tcp" | "udp" }[];
+  /** Every service's host ports, with the service and its port inside, for a runtime that publishes them. */
+  readonly ports: readonly ProjectPort[];
   readonly egress: boolean;
+}
+
+export interface ProjectPort {
+  readonly hostPort: number;
+  readonly protocol: "tcp" | "udp";
+  readonly service: string;
+  readonly containerPort: number;
 }
 
 export interface Exit {
@@ -63,13 +71,14 @@ export interface TaskInfo {
 
 /**
  * Why one service cannot run on a runtime, and what to do about it. `executable`: its program is
- * missing, so a start would fail; `runtime`: it needs what the runtime does not do (an image, a
- * build, a runtime this daemon lacks).
+ * missing, so a start would fail; `engine`: it needs a container engine, and none is in use, so a
+ * start would fail too (an engine may be there by then); `runtime`: it needs what the runtime
+ * does not do (a build, a runtime this daemon lacks), so nothing can be prepared.
  */
 export interface ServiceProblem {
   readonly service: string;
   readonly problem: string;
-  readonly kind: "executable" | "runtime";
+  readonly kind: "executable" | "engine" | "runtime";
 }
 
 export interface Prepared {
@@ -128,6 +137,11 @@ export interface RuntimeDriver {
   list(namespace: string, options?: Cancellable): Promise<TaskInfo[]>;
   /** Ends a task and forgets it, whoever started it; says what it removed, if anything was left. */
   remove(handle: TaskHandle): Promise<string | undefined>;
+  /**
+   * Removes what the runtime keeps for a namespace beside its tasks (a container runtime's
+   * network), once they are gone; says what it removed. Runtimes that keep nothing have none.
+   */
+  removeNamespace?(namespace: string): Promise<string[]>;
   /** Whether the task holds a host port (listens on it, or has it bound for UDP). */
   holdsPort(handle: TaskHandle, port: number, protocol: "tcp" | "udp"): Promise<boolean>;
   /** Where the service sees a mount: its target in a sandbox, else the host path itself. Pure mapping. */

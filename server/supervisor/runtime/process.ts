@@ -22,6 +22,7 @@ import {
   type TaskHandle,
   type TaskInfo,
 } from "./driver";
+import { graceRunsOut } from "./grace";
 import { TaskRecords } from "./process-tasks";
 import type { Pod } from "./sandbox/pod";
 import { serviceIdentity, type ServiceIdentity } from "./sandbox/identity";
@@ -40,6 +41,11 @@ export interface ProcessRuntimeOptions {
   readonly taskDir?: string;
   /** The uid (and gid) services run as when the daemon is root. */
   readonly serviceUid?: number;
+  /**
+   * Why image services cannot run in containers on this daemon (no engine answers, or
+   * `--runtime process`), told to those that come to the process runtime; unset when they do not.
+   */
+  readonly withoutContainers?: string;
 }
 
 /** A task this daemon started. */
@@ -89,8 +95,8 @@ export class ProcessRuntime implements RuntimeDriver {
     const warnings = problems.map((p) => `${p.service}: ${p.problem}; StartProject fails until then`);
     const unsandboxed = this.unsandboxed();
     if (unsandboxed) warnings.push(unsandboxed);
-    for (const service of services) {
-      if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command`);
+    for (const service of services.filter((s) => !problems.some((p) => p.service === s.name))) {
+      if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command${this.withoutContainers()}`);
       if (service.build) warnings.push(`${service.name}: build is not done by the process runtime, which runs the service's command`);
       if (service.user !== undefined) warnings.push(`${service.name}: user ${service.user} is ignored; the service runs as ghostd's user`);
     }
@@ -250,15 +256,21 @@ export class ProcessRuntime implements RuntimeDriver {
   /** The process runtime runs a command: without one, or with a program this machine lacks, nothing runs. */
   private problemOf(service: ServicePlan): Omit<ServiceProblem, "service"> | undefined {
     const program = [...service.entrypoint, ...service.command][0];
-    if (program === undefined) return { problem: withoutCommand(service), kind: "runtime" };
+    const needsEngine = service.image !== undefined ? "engine" : "runtime";
+    if (program === undefined) return { problem: withoutCommand(service, this.withoutContainers()), kind: needsEngine };
     // No program's name begins with a dash: such a command is arguments to an image's entrypoint, not a missing executable.
-    if (service.entrypoint.length === 0 && program.startsWith("-")) return { problem: argumentsOnly(service, program), kind: "runtime" };
+    if (service.entrypoint.length === 0 && program.startsWith("-")) return { problem: argumentsOnly(service, program, this.withoutContainers()), kind: needsEngine };
     // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
     if (program.includes("$") || program.startsWith(".") || (program.includes("/") && !isAbsolute(program))) return undefined;
     const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
     const found = program.includes("/") ? isExecutable(program) : findOnPath(program, path) !== undefined;
     if (found) return undefined;
     return { problem: `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`, kind: "executable" };
+  }
+
+  /** Why an image is not run in a container here, as the end of a sentence. */
+  private withoutContainers(): string {
+    return this.options.withoutContainers === undefined ? "" : ` (no container runtime: ${this.options.withoutContainers})`;
   }
 
   /** Why services run unconfined here, if they do. */
@@ -322,24 +334,6 @@ function spawned(child: ChildProcess, cannot: string, signal: AbortSignal | unde
   });
 }
 
-/** Whether the grace ran out (or was cut short) before the task exited. */
-async function graceRunsOut(exited: Promise<Exit>, graceMs: number, signal: AbortSignal | undefined): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  let abort: (() => void) | undefined;
-  const over = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), graceMs);
-    abort = () => resolve(true);
-    if (signal?.aborted) resolve(true);
-    signal?.addEventListener("abort", abort, { once: true });
-  });
-  try {
-    return await Promise.race([exited.then(() => false), over]);
-  } finally {
-    clearTimeout(timer);
-    if (abort) signal?.removeEventListener("abort", abort);
-  }
-}
-
 function parseId(id: string): { pid: number; start: number } {
   const match = /^(\d+)@(\d+)$/.exec(id);
   if (!match) throw new Error(`not a process task: ${JSON.stringify(id)}`);
@@ -363,15 +357,15 @@ function isThere(id: string): boolean {
 }
 
 /** Why a service whose command is only arguments (`--flag=value`) cannot run as a process. */
-function argumentsOnly(service: ServicePlan, first: string): string {
-  const of = service.image ? `the entrypoint of image ${service.image}, which needs a container runtime, and only the process runtime is here` : "an entrypoint, and the service has none";
+function argumentsOnly(service: ServicePlan, first: string, why: string): string {
+  const of = service.image ? `the entrypoint of image ${service.image}, which needs a container runtime, and only the process runtime is here${why}` : "an entrypoint, and the service has none";
   return `the command (${first} ...) holds arguments for ${of}; give the service an entrypoint naming the program to run as a process`;
 }
 
 /** Why a service without a command cannot run as a process, by what it has instead. */
-function withoutCommand(service: ServicePlan): string {
+function withoutCommand(service: ServicePlan, why: string): string {
   const instead = "give the service a command (or entrypoint) to run as a process";
-  if (service.image) return `image ${service.image} needs a container runtime, and only the process runtime is here; ${instead}`;
+  if (service.image) return `image ${service.image} needs a container runtime, and only the process runtime is here${why}; ${instead}`;
   if (service.build) return `build: images are not built here; ${instead}, or a prebuilt image for a container runtime`;
   return `the service has no command; ${instead}`;
 }

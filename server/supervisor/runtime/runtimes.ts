@@ -22,6 +22,8 @@ export class RuntimeRegistry {
   constructor(
     drivers: Iterable<RuntimeDriver>,
     readonly defaultName: string = DEFAULT_RUNTIME,
+    /** The runtime a service goes to when its plan names none (see `placement`); the default otherwise. */
+    private readonly placement: (service: ServicePlan) => string | undefined = () => undefined,
   ) {
     for (const driver of drivers) {
       if (this.drivers.has(driver.name)) throw new Error(`two runtime drivers are named ${driver.name}`);
@@ -39,7 +41,7 @@ export class RuntimeRegistry {
 
   /** The name of the driver a service runs on. */
   nameOf(service: ServicePlan): string {
-    return service.runtime ?? this.defaultName;
+    return service.runtime ?? this.placement(service) ?? this.defaultName;
   }
 
   /** The driver a service runs on. OpenProject refuses plans whose driver is not here; one gone since fails the start. */
@@ -81,9 +83,9 @@ export class RuntimeRegistry {
     return [...unknown, ...judged];
   }
 
-  /** START_FAILED, naming each, when a service's program is missing on its runtime. */
+  /** START_FAILED, naming each, when a service's program (or the engine it needs) is missing on its runtime. */
   checkStartable(services: readonly ServicePlan[]): void {
-    const missing = this.share(services).shares.flatMap(({ driver, services: shared }) => driver.problems(shared).filter((p) => p.kind === "executable"));
+    const missing = this.share(services).shares.flatMap(({ driver, services: shared }) => driver.problems(shared).filter((p) => p.kind !== "runtime"));
     if (missing.length > 0) throw cannotStart(missing);
   }
 
@@ -118,6 +120,13 @@ export class RuntimeRegistry {
       const what = await this.ofHandle(handle)?.remove(handle);
       if (what !== undefined) removed.push({ service, removed: what });
     }
+    return removed;
+  }
+
+  /** What the runtimes keep for a namespace beside its tasks (a network), removed once the tasks are gone. */
+  async removeNamespace(namespace: string): Promise<string[]> {
+    const removed: string[] = [];
+    for (const driver of this.drivers.values()) removed.push(...((await driver.removeNamespace?.(namespace)) ?? []));
     return removed;
   }
 }
