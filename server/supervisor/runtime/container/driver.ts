@@ -1,0 +1,200 @@
+import type Docker from "dockerode";
+import type { ServicePlan } from "../../plan";
+import { supervisorError } from "../../reasons";
+import {
+  cannotRun,
+  type Cancellable,
+  type ExecOptions,
+  type Exit,
+  type OutputSink,
+  type Prepared,
+  type ResolvedMount,
+  type RunningTask,
+  type RuntimeDriver,
+  type ServiceContext,
+  type ServiceProblem,
+  type StopOptions,
+  type TaskHandle,
+  type TaskInfo,
+} from "../driver";
+import { graceRunsOut } from "../grace";
+import type { Engine } from "./engine";
+import { PortForwards } from "./forward";
+import { prepareImages, type PullProgress } from "./images";
+import { containerName, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
+import { ensureNetwork, removeNetwork } from "./network";
+import { containerSpec } from "./spec";
+import { engineReason, execIn, runContainer, statusOf, unlessGone } from "./task";
+
+/** A container this daemon started. */
+interface LiveContainer {
+  readonly namespace: string;
+  readonly service: string;
+  readonly exited: Promise<Exit>;
+}
+
+export interface ContainerRuntimeOptions {
+  /** Where pull progress goes (the daemon's log); nowhere by default. */
+  readonly progress?: PullProgress;
+}
+
+/**
+ * The container runtime: each service a container on the Docker Engine API (Docker, or Podman's
+ * compatible socket) through dockerode, never a CLI. A task is a container, named by the
+ * engine's id, labelled with its project, namespace and service so that `list` finds what any
+ * daemon started; the project's services share one network, made with the first start.
+ */
+export class ContainerRuntime implements RuntimeDriver {
+  readonly name = "container";
+  private readonly docker: Docker;
+  private readonly live = new Map<string, LiveContainer>();
+  private readonly forwards = new PortForwards();
+
+  constructor(
+    readonly engine: Engine,
+    private readonly options: ContainerRuntimeOptions = {},
+  ) {
+    this.docker = engine.docker;
+  }
+
+  problems(services: readonly ServicePlan[]): ServiceProblem[] {
+    return services.flatMap((service): ServiceProblem[] => {
+      if (service.image === undefined && service.build) return [{ service: service.name, problem: "build: images are not built by this daemon yet; give the service a prebuilt image", kind: "runtime" }];
+      if (service.image === undefined) return [{ service: service.name, problem: "the service has no image to run in a container", kind: "runtime" }];
+      if (service.pullPolicy === "build") return [{ service: service.name, problem: "pull_policy: build needs a build, which this daemon does not do yet", kind: "runtime" }];
+      return [];
+    });
+  }
+
+  async prepare(services: readonly ServicePlan[], options: Cancellable = {}): Promise<Prepared> {
+    const refused = this.problems(services);
+    if (refused.length > 0) throw cannotRun(this.name, refused);
+    const warnings = services.filter((s) => s.build && s.image !== undefined).map((s) => `${s.name}: build is not done; image ${s.image ?? ""} is used as it is`);
+    const imagesPulled = await prepareImages(this.docker, services, this.options.progress ?? (() => undefined), options.signal);
+    return { imagesPulled, warnings };
+  }
+
+  async start(context: ServiceContext, output: OutputSink, options: Cancellable = {}): Promise<RunningTask> {
+    options.signal?.throwIfAborted();
+    const { service, namespace } = context;
+    const image = service.image;
+    if (image === undefined) throw supervisorError("START_FAILED", `${service.name}: the service has no image to run in a container`);
+    let id: string;
+    let exited: Promise<Exit>;
+    try {
+      await ensureNetwork(this.docker, context.projectId, namespace, context.network.egress);
+      // One left by a crash of this service (or of a daemon) would hold its name.
+      await unlessGone(() => this.docker.getContainer(containerName(namespace, service.name)).remove({ force: true }));
+      ({ id, exited } = await runContainer(this.docker, containerSpec(context, image), output));
+    } catch (err) {
+      throw supervisorError("START_FAILED", `${service.name}: the container engine refused it: ${engineReason(err)}`);
+    }
+    this.live.set(id, { namespace, service: service.name, exited });
+    void exited.then(() => this.ended(id));
+    if (!context.network.egress) await this.forward(id, context);
+    if (options.signal?.aborted) {
+      await this.remove({ driver: this.name, id });
+      options.signal.throwIfAborted();
+    }
+    return { handle: { driver: this.name, id }, exited };
+  }
+
+  async stop(handle: TaskHandle, options: StopOptions): Promise<void> {
+    const task = this.live.get(handle.id);
+    if (!task) {
+      await this.remove(handle);
+      return;
+    }
+    const container = this.docker.getContainer(handle.id);
+    await unlessGone(() => container.kill({ signal: options.stopSignal }));
+    if (await graceRunsOut(task.exited, options.graceMs, options.signal)) await unlessGone(() => container.kill({ signal: "SIGKILL" }));
+    await task.exited;
+    await this.remove(handle);
+  }
+
+  async pause(handle: TaskHandle): Promise<void> {
+    await unlessGone(() => this.docker.getContainer(handle.id).pause());
+  }
+
+  async resume(handle: TaskHandle): Promise<void> {
+    await unlessGone(() => this.docker.getContainer(handle.id).unpause());
+  }
+
+  exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number> {
+    const id = [...this.live].find(([, task]) => task.namespace === context.namespace && task.service === context.service.name)?.[0];
+    return id === undefined ? Promise.resolve(127) : execIn(this.docker, id, argv, options.timeoutMs, options.signal);
+  }
+
+  async state(handle: TaskHandle): Promise<{ alive: boolean }> {
+    try {
+      const info = await this.docker.getContainer(handle.id).inspect();
+      return { alive: info.State.Running };
+    } catch (err) {
+      if (statusOf(err) === 404) return { alive: false };
+      throw err;
+    }
+  }
+
+  async list(namespace: string, options: Cancellable = {}): Promise<TaskInfo[]> {
+    options.signal?.throwIfAborted();
+    const containers = await this.docker.listContainers({ all: true, filters: namespaceFilter(namespace) });
+    return containers.map((c) => ({ handle: { driver: this.name, id: c.Id }, service: c.Labels[LABEL_SERVICE] }));
+  }
+
+  async remove(handle: TaskHandle): Promise<string | undefined> {
+    this.forwards.closeAll(handle.id);
+    const removed = await unlessGone(() => this.docker.getContainer(handle.id).remove({ force: true }));
+    await this.live.get(handle.id)?.exited;
+    return removed ? `container ${handle.id.slice(0, 12)}` : undefined;
+  }
+
+  /** The project's network goes with DeleteProjectRuntime (its containers are gone by then). */
+  async removeNamespace(namespace: string): Promise<string[]> {
+    const removed = await removeNetwork(this.docker, namespace);
+    return removed === undefined ? [] : [removed];
+  }
+
+  async holdsPort(handle: TaskHandle, port: number, protocol: "tcp" | "udp"): Promise<boolean> {
+    if (this.forwards.holds(handle.id, port)) return true;
+    try {
+      const info = await this.docker.getContainer(handle.id).inspect();
+      // An engine gives null for an exposed port it publishes nowhere.
+      const published: Partial<Record<string, readonly { HostPort: string }[] | null>> = info.NetworkSettings.Ports;
+      const bindings = Object.entries(published).filter(([key]) => key.endsWith(`/${protocol}`));
+      return info.State.Running && bindings.some(([, hosts]) => (hosts ?? []).some((h) => h.HostPort === String(port)));
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  visiblePath(mount: ResolvedMount): string {
+    return mount.target;
+  }
+
+  displayId(handle: TaskHandle): string {
+    return handle.id;
+  }
+
+  /** A container ended on its own: it is removed, so its name is free for its next start. */
+  private async ended(id: string): Promise<void> {
+    this.forwards.closeAll(id);
+    this.live.delete(id);
+    await unlessGone(() => this.docker.getContainer(id).remove({ force: true })).catch(() => undefined);
+  }
+
+  /** A project without egress has an internal network, which the engine publishes nothing of: ghostd forwards its TCP ports. */
+  private async forward(id: string, context: ServiceContext): Promise<void> {
+    const own = context.network.ports.filter((p) => p.service === context.service.name && p.protocol === "tcp");
+    if (own.length === 0) return;
+    try {
+      const info = await this.docker.getContainer(id).inspect();
+      const address = info.NetworkSettings.Networks[networkName(context.namespace)]?.IPAddress;
+      if (!address) throw new Error("the container has no address on the project network");
+      for (const port of own) await this.forwards.open(id, port.hostPort, address, port.containerPort);
+    } catch (err) {
+      await this.remove({ driver: this.name, id });
+      throw supervisorError("START_FAILED", `${context.service.name}: its ports cannot be forwarded: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import type Docker from "dockerode";
+import type { PullPolicy, ServicePlan } from "../../plan";
+import { supervisorError } from "../../reasons";
+import { engineReason } from "./task";
+
+/** A pull's progress as the engine streams it, one event at a time. */
+export interface PullEvent {
+  readonly status?: string;
+  readonly id?: string;
+  readonly progress?: string;
+  readonly error?: string;
+  readonly errorDetail?: { readonly message?: string };
+}
+
+export type PullProgress = (image: string, event: PullEvent) => void;
+
+/** What an image needs before its services start: to be pulled, to be there already, or nothing. */
+export type ImageNeed = "pull" | "present" | "none";
+
+/**
+ * What the pull policy asks of an image that is (or is not) there: `always` pulls, `missing`
+ * pulls only what is not there, `never` needs it there. (`build` is a build's, refused before.)
+ */
+export function imageNeed(policy: PullPolicy | undefined, present: boolean): ImageNeed {
+  if (policy === "always") return "pull";
+  if (present) return "none";
+  return policy === "never" ? "present" : "pull";
+}
+
+/** The images a plan's services run, each once, with the strictest policy any of its services gives it. */
+export function imagesOf(services: readonly ServicePlan[]): Map<string, PullPolicy> {
+  const images = new Map<string, PullPolicy>();
+  const rank: Record<PullPolicy, number> = { never: 0, missing: 1, build: 1, always: 2 };
+  for (const service of services) {
+    if (service.image === undefined) continue;
+    const policy = service.pullPolicy ?? "missing";
+    const before = images.get(service.image);
+    if (before === undefined || rank[policy] > rank[before]) images.set(service.image, policy);
+  }
+  return images;
+}
+
+export async function imagePresent(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+/**
+ * Pulls an image, telling its progress; fails with the engine's reason. An engine may end the
+ * stream of a failed pull without an HTTP error (Podman does), with the error as its last event.
+ */
+export async function pullImage(docker: Docker, image: string, progress: PullProgress): Promise<void> {
+  const stream = await docker.pull(image);
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: PullEvent) => {
+        if (event.error !== undefined) failure = event.errorDetail?.message ?? event.error;
+        progress(image, event);
+      },
+    );
+  });
+  if (failure !== undefined) throw new Error(failure);
+}
+
+/**
+ * Pulls what the services' images need by their pull policies; says which it pulled. Every image
+ * that cannot be had fails the whole preparation as IMAGE_PULL_FAILED, naming its services and
+ * the engine's reason.
+ */
+export async function prepareImages(docker: Docker, services: readonly ServicePlan[], progress: PullProgress, signal?: AbortSignal): Promise<string[]> {
+  const pulled: string[] = [];
+  const failures: string[] = [];
+  const failed: string[] = [];
+  for (const [image, policy] of imagesOf(services)) {
+    signal?.throwIfAborted();
+    const users = services.filter((s) => s.image === image).map((s) => s.name);
+    const problem = await haveImage(docker, image, policy, progress).then(
+      (didPull) => {
+        if (didPull) pulled.push(image);
+        return undefined;
+      },
+      (err: unknown) => engineReason(err),
+    );
+    if (problem === undefined) continue;
+    failures.push(`${users.join(", ")}: image ${image}: ${problem}`);
+    failed.push(...users);
+  }
+  if (failures.length > 0) throw supervisorError("IMAGE_PULL_FAILED", failures.join("; "), { services: failed.join(",") });
+  return pulled;
+}
+
+/** Makes sure the image is there by its policy; whether it pulled it. */
+async function haveImage(docker: Docker, image: string, policy: PullPolicy, progress: PullProgress): Promise<boolean> {
+  const need = imageNeed(policy, await imagePresent(docker, image));
+  if (need === "none") return false;
+  if (need === "present") throw new Error("it is not on this machine, and pull_policy: never forbids a pull");
+  await pullImage(docker, image, progress);
+  return true;
+}

@@ -1,0 +1,110 @@
+import { Writable } from "node:stream";
+import type Docker from "dockerode";
+import type { ContainerCreateOptions } from "dockerode";
+import type { Exit, OutputSink } from "../driver";
+
+/** How long, once a container has exited, its last output may take to arrive. */
+const LAST_OUTPUT_MS = 2000;
+
+/** The engine's status code of a failed call, if it was one. */
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+/** The engine's words for a failed call, without dockerode's `(HTTP code 500) server error - ` prefix. */
+export function engineReason(err: unknown): string {
+  const message = (err as Error).message;
+  const json = (err as { json?: { message?: string; cause?: string } }).json;
+  return (json?.message ?? message.replace(/^\(HTTP code \d+\)[^-]*- /, "")).trim();
+}
+
+/** Runs a call whose 404 (or 304/409: already so) means there is nothing left to do. */
+export async function unlessGone(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (err) {
+    if ([404, 304, 409].includes(statusOf(err) ?? 0)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Creates and starts a container, its stdout and stderr demultiplexed into `output` from its very
+ * first byte (the logs are followed from the start, so nothing written before the attach is
+ * lost); `exited` resolves with its exit code once its output has all come.
+ */
+export async function runContainer(docker: Docker, spec: ContainerCreateOptions, output: OutputSink): Promise<{ id: string; exited: Promise<Exit> }> {
+  const container = await docker.createContainer(spec);
+  try {
+    await container.start();
+  } catch (err) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw err;
+  }
+  const drained = followOutput(docker, container, output);
+  const exited = container.wait().then(
+    async (result: { StatusCode?: number }) => {
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, LAST_OUTPUT_MS).unref())]);
+      return { code: result.StatusCode ?? null, signal: null };
+    },
+    // An engine gone away, or the container removed under it: nothing of it runs any more.
+    () => ({ code: null, signal: "SIGKILL" }),
+  );
+  return { id: container.id, exited };
+}
+
+/** Resolves once the container's output stream ends (or cannot be had). */
+async function followOutput(docker: Docker, container: Docker.Container, output: OutputSink): Promise<void> {
+  const sink = (stream: "stdout" | "stderr"): Writable =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output(stream, chunk);
+        done();
+      },
+    });
+  try {
+    const logs = await container.logs({ follow: true, stdout: true, stderr: true });
+    docker.modem.demuxStream(logs, sink("stdout"), sink("stderr"));
+    await new Promise<void>((resolve) => {
+      logs.once("end", resolve);
+      logs.once("close", resolve);
+      logs.once("error", () => resolve());
+    });
+  } catch {
+    return;
+  }
+}
+
+/**
+ * Runs `argv` in a running container (a healthcheck) and resolves with its exit code: 127 when
+ * there is no container to run it in, 128 when it outlives `timeoutMs` (as a killed process
+ * would; the engine has no way to kill an exec, so it is left to end on its own).
+ */
+export async function execIn(docker: Docker, id: string, argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<number> {
+  signal?.throwIfAborted();
+  let exec: Docker.Exec;
+  try {
+    exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true });
+  } catch (err) {
+    if ([404, 409].includes(statusOf(err) ?? 0)) return 127;
+    throw err;
+  }
+  const stream = await exec.start({});
+  stream.resume();
+  const ended = await new Promise<boolean>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    const abort = (): void => reject(signal?.reason as Error);
+    signal?.addEventListener("abort", abort, { once: true });
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+      resolve(true);
+    };
+    stream.once("end", done);
+    stream.once("close", done);
+  }).finally(() => stream.destroy());
+  if (!ended) return 128;
+  const { ExitCode } = await exec.inspect();
+  return ExitCode ?? 127;
+}
