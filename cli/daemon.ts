@@ -9,8 +9,7 @@ import { agentService } from "../server/agent/service";
 import { daemonPeerPolicy } from "../server/peer-credentials";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
 import type { PortRange } from "../server/supervisor/ports";
-import { ProcessRuntime } from "../server/supervisor/runtime/process";
-import { RuntimeRegistry } from "../server/supervisor/runtime/runtimes";
+import { chooseRuntimes, type RuntimeMode } from "../server/supervisor/runtime/selection";
 import { supervisorService } from "../server/supervisor/service";
 import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
@@ -57,6 +56,8 @@ export interface ServerHalf {
     readonly sandbox: "auto" | "off";
     /** Whom services run as when the daemon is root. */
     readonly serviceUid: number;
+    /** Where services run: containers for image services when an engine answers (auto), or as told. */
+    readonly runtime: RuntimeMode;
   };
   /** How terminals are sized and started. */
   readonly terminals: TerminalOptions;
@@ -131,7 +132,12 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
   if (half.grpc.tcp !== undefined) await assertLocal(half.grpc.tcp.slice(0, half.grpc.tcp.lastIndexOf(":")), half.grpc.allowRemote);
   const env = userEnvironment(process.env);
   const clipboard = new ClipboardStore();
-  const runtimes = new RuntimeRegistry([new ProcessRuntime({ sandbox: half.supervisor.sandbox, serviceUid: half.supervisor.serviceUid, env, taskDir: join(home, "runtime", "process") })]);
+  const runtimes = await chooseRuntimes({
+    mode: half.supervisor.runtime,
+    process: { sandbox: half.supervisor.sandbox, serviceUid: half.supervisor.serviceUid, env, taskDir: join(home, "runtime", "process") },
+    env: process.env,
+    logger,
+  });
   return startGrpcServer({
     socketPath: grpcSocketPath(home),
     tcp: half.grpc.tcp,

@@ -1,6 +1,7 @@
 import { checkVmName, parseByteSize, parseCount, parseListen, parseMillis, parsePortRange, parseServiceUid, parseSize } from "../config";
 import { loadConfigFile } from "../config-file";
 import { DEFAULT_SERVICE_ID } from "../../server/supervisor/runtime/sandbox/identity";
+import { RUNTIME_MODES, type RuntimeMode } from "../../server/supervisor/runtime/selection";
 import { ALL_MODES, GATEWAY_MODES, optional, SERVER_MODES, toggle, withDefault, type Setting } from "./setting";
 
 /**
@@ -208,6 +209,17 @@ export const SETTINGS = {
     sets: "run project services in bubblewrap when installed (`auto`) or never (`off`)",
     // commander has already refused anything but the choices.
     parse: (mode): "auto" | "off" => (mode === "off" ? "off" : "auto"),
+  }),
+  runtime: withDefault({
+    flag: "--runtime <mode>",
+    env: "GHOSTD_RUNTIME",
+    commands: SERVER_MODES,
+    default: "auto",
+    choices: [...RUNTIME_MODES],
+    help: "where services run: auto (image services in containers when an engine answers), process, or container (an engine is required)",
+    sets: "where project services run: `auto` (services with an image in containers when a Docker Engine API answers, the others as processes), `process` (all as processes), `container` (like auto, and ghostd does not start without an engine)",
+    // commander has already refused anything but the choices.
+    parse: (mode): RuntimeMode => RUNTIME_MODES.find((m) => m === mode) ?? "auto",
   }),
   serviceUid: withDefault({
     flag: "--service-uid <uid>",
