@@ -1,0 +1,211 @@
+import { status as Code } from "@grpc/grpc-js";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import {
+  DeleteProjectRuntimeRequest,
+  EnsureProjectRequest,
+  GetProjectStatusRequest,
+  OpenProjectRequest,
+  ServiceState,
+  StartProjectRequest,
+  StopProjectRequest,
+  type DeleteProjectRuntimeResponse,
+  type EnsureProjectResponse,
+  type GetProjectStatusResponse,
+  type OpenProjectResponse,
+  type StartProjectResponse,
+  type StopProjectResponse,
+  type SupervisorClient,
+} from "../../generated/ghostd/supervisor/v1/supervisor";
+import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { containersOf, engineClient, engineNeed, ensurePythonImage, PYTHON_IMAGE, removeLabelled } from "../helpers/engine";
+import { composeManifest, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
+import { tempDir } from "../helpers/tmp";
+import { requireTools } from "../helpers/tools";
+import { waitFor } from "../helpers/wait";
+
+/** An API keeping a counter in SQLite under /data (a state volume), with a health endpoint. */
+const API = `
+import http.server, os, sqlite3
+db = sqlite3.connect("/data/counter.db", check_same_thread=False)
+db.execute("create table if not exists hits (n integer)")
+db.commit()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/count":
+            db.execute("insert into hits values (1)")
+            db.commit()
+        n = db.execute("select count(*) from hits").fetchone()[0]
+        body = ("%s %d" % (self.path, n)).encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        print("api:", self.path, flush=True)
+print("api listening on", os.environ["PORT"], flush=True)
+http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+`;
+
+/** A worker that reaches the API by its service name on the project network. */
+const WORKER = `
+import time, urllib.request
+while True:
+    try:
+        print("worker saw", urllib.request.urlopen("http://api:8000/health", timeout=2).read().decode(), flush=True)
+    except Exception as e:
+        print("worker failed", e, flush=True)
+    time.sleep(1)
+`;
+
+/** A front end that asks the API, by its compose alias, for the count. */
+const WEB = `
+import http.server, urllib.request
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"web: " + urllib.request.urlopen("http://backend:8000/count", timeout=2).read()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
+`;
+
+const COMPOSE = `
+services:
+  api:
+    image: ${PYTHON_IMAGE}
+    command: ["python3", "/app/api.py"]
+    init: true
+    volumes: ["data:/data", "./app:/app:ro"]
+    ports: ["8000"]
+    networks:
+      default:
+        aliases: [backend]
+    labels: {dev.test.role: api}
+    healthcheck:
+      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)"]
+      interval: 1s
+      retries: 30
+  worker:
+    image: ${PYTHON_IMAGE}
+    command: ["python3", "/app/worker.py"]
+    init: true
+    volumes: ["./app:/app:ro"]
+    depends_on:
+      api: {condition: service_healthy}
+  web:
+    image: ${PYTHON_IMAGE}
+    command: ["python3", "/app/web.py"]
+    volumes: ["./app:/app:ro"]
+    init: true
+    ports: ["8080"]
+    depends_on:
+      api: {condition: service_healthy}
+volumes:
+  data: {}
+`;
+
+async function get(port: number, path: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+describe("container runtime (a real engine)", function () {
+  this.timeout(180_000);
+  let docker: Docker;
+  let daemon: DaemonProcess | undefined;
+  let client: SupervisorClient;
+  let work: ReturnType<typeof tempDir>;
+  const projects: string[] = [];
+
+  before(async function () {
+    requireTools(this, [engineNeed()]);
+    docker = engineClient();
+    await ensurePythonImage(docker);
+    work = tempDir();
+    daemon = await spawnDaemon({ args: ["--runtime", "container", "--port-range", "46400-46499", "--log-level", "warn"] });
+    client = supervisorClient(daemon.endpoints.grpc ?? "");
+  });
+
+  after(async () => {
+    // Skipped (no engine): nothing was set up.
+    if (!daemon) return;
+    client.close();
+    await daemon?.stop();
+    daemon?.cleanup();
+    for (const id of projects) await removeLabelled(docker, `ghostd.project=${id}`);
+    work.remove();
+  });
+
+  const ensure = (request: Partial<EnsureProjectRequest>) => unary<EnsureProjectResponse>((cb) => client.ensureProject(EnsureProjectRequest.fromPartial(request), cb));
+  const open = (projectId: string) => unary<OpenProjectResponse>((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId }), cb));
+  const start = (projectId: string) => unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId }), cb));
+  const stop = (projectId: string) => unary<StopProjectResponse>((cb) => client.stopProject(StopProjectRequest.fromPartial({ projectId, timeoutSeconds: 5 }), cb));
+  const remove = (projectId: string) => unary<DeleteProjectRuntimeResponse>((cb) => client.deleteProjectRuntime(DeleteProjectRuntimeRequest.fromPartial({ projectId }), cb));
+  const status = (projectId: string) => unary<GetProjectStatusResponse>((cb) => client.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId }), cb));
+
+  /** Registers a compose package under a project id whose containers `after` cleans up by label. */
+  async function project(name: string, compose: string, files: Record<string, string>, extra = ""): Promise<string> {
+    const projectId = `ctest-${process.pid}-${name}`;
+    projects.push(projectId);
+    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`, compose.includes("data:") ? ["data"] : [], extra), "compose.yaml": compose, ...files });
+    await ensure({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(work.path, `${name}-state`) });
+    return projectId;
+  }
+
+  it("runs a three-service image app: open, start, requests, logs, stop, start with its data kept, delete", async () => {
+    const id = await project("threes", COMPOSE, { "app/api.py": API, "app/worker.py": WORKER, "app/web.py": WEB });
+    const opened = await open(id);
+    assert.deepEqual(opened.imagesPulled, [], "the image is there already: nothing is pulled");
+    const started = await start(id);
+    const hostPort = (service: string, port: number): number => started.ports.find((p) => p.serviceName === service && p.containerPort === port)?.hostPort ?? 0;
+    assert.match(await get(hostPort("api", 8000), "/count"), /^\/count 1$/);
+    // web has no healthcheck: started is all StartProject tells of it, not listening yet.
+    const page = await waitFor("web to answer", () => get(hostPort("web", 8080), "/"), 20_000);
+    assert.match(page, /^web: \/count 2$/, "web reaches the API by its alias");
+
+    const containers = await containersOf(docker, id);
+    assert.deepEqual([...containers.keys()].sort(), ["api", "web", "worker"]);
+    const api = containers.get("api");
+    assert.equal(api?.Labels["dev.test.role"], "api", "the service's own labels are kept");
+    const statuses = (await status(id)).services;
+    for (const service of statuses) {
+      assert.equal(service.status, ServiceState.SERVICE_STATE_RUNNING, service.name);
+      assert.equal(service.containerId, containers.get(service.name)?.Id, `${service.name}: container_id is the engine's id`);
+    }
+
+    await waitFor("the worker to reach the API by name", async () => (await tailLogs(client, { projectId: id, serviceName: "worker" })).some((e) => e.line.includes("worker saw /health")), 20_000);
+    const apiLogs = await tailLogs(client, { projectId: id, serviceName: "api" });
+    assert.ok(apiLogs.some((e) => e.line.includes("api listening on 8000")), "the container's stdout is in the log book");
+
+    await stop(id);
+    assert.equal((await containersOf(docker, id)).size, 0, "stopped services leave no containers");
+    const again = await start(id);
+    const port = again.ports.find((p) => p.serviceName === "api")?.hostPort ?? 0;
+    assert.match(await get(port, "/count"), /^\/count 3$/, "the SQLite database in the state volume survived the stop");
+
+    await stop(id);
+    const removed = await remove(id);
+    assert.ok(removed.resourcesRemoved.some((r) => r.startsWith("network ")), removed.resourcesRemoved.join(", "));
+    assert.deepEqual(await docker.listNetworks({ filters: { label: [`ghostd.project=${id}`] } }), []);
+  });
+
+  it("publishes ports on 127.0.0.1 through the engine when the project may reach out", async () => {
+    const compose = `services:\n  www:\n    image: localhost/busybox:latest\n    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]\n    volumes: ["./www:/www:ro"]\n    ports: ["8080"]\n    stop_signal: SIGKILL\n`;
+    const id = await project("egress", compose, { "www/index.html": "hello from busybox" }, "security:\n  network: true\n");
+    await open(id);
+    const started = await start(id);
+    const port = started.ports[0]?.hostPort ?? 0;
+    assert.equal(await get(port, "/index.html"), "hello from busybox");
+    const [container] = (await containersOf(docker, id)).values();
+    assert.deepEqual(container?.Ports.map((p) => [p.IP, p.PublicPort]), [["127.0.0.1", port]]);
+    await stop(id);
+    await remove(id);
+  });
+
+  it("fails OpenProject with IMAGE_PULL_FAILED and the engine's reason for an image no registry gives", async () => {
+    const id = await project("unpullable", "services:\n  cache:\n    image: docker.io/library/redis:7\n", {});
+    await failsWith(open(id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /cache: image docker\.io\/library\/redis:7: .+/);
+  });
+});
