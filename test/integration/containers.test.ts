@@ -132,8 +132,8 @@ describe("container runtime (a real engine)", function () {
     // Skipped (no engine): nothing was set up.
     if (!daemon) return;
     client.close();
-    await daemon?.stop();
-    daemon?.cleanup();
+    await daemon.stop();
+    daemon.cleanup();
     for (const id of projects) await removeLabelled(docker, `ghostd.project=${id}`);
     work.remove();
   });

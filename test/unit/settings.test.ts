@@ -43,7 +43,7 @@ describe("settings schema", () => {
   });
 
   it("gives each command the flags it had, and agent --allow-remote for its --grpc-tcp", () => {
-    const server = ["--grpc-tcp", "--grpc-keepalive", "--grpc-idle-timeout", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--service-uid"];
+    const server = ["--grpc-tcp", "--grpc-keepalive", "--grpc-idle-timeout", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--runtime", "--service-uid"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
     const all = ["--home", "--log-level", "--root-clients"];
     assert.deepEqual(flagsOf("serve").sort(), [...all, ...gateway, ...server].sort());
@@ -61,6 +61,7 @@ describe("settings schema", () => {
       http: { host: "127.0.0.1", port: 19999 },
       allowRemote: false,
       rootClients: "allow",
+    runtime: "auto",
       hostApiDir: undefined,
       vm: "local",
       grpcTcp: undefined,

@@ -22,17 +22,27 @@ describe("process runtime: can each service run here", () => {
   ];
 
   it("prepare names every service the runtime cannot run, not only the first", async () => {
-    const err = await runtime.prepare(services).then(
+    const err = await runtime.prepare([...services, service("api", { build: true })]).then(
       () => assert.fail("prepare succeeded"),
       (e: unknown) => e,
     );
     assert.ok(err instanceof DomainError, String(err));
     assert.equal(err.reason, "IMAGE_PULL_FAILED");
     assert.match(err.message, /^2 services cannot run on the process runtime: /);
-    assert.match(err.message, /db: image postgres:16 needs a container runtime/);
     assert.match(err.message, /bare: the service has no command/);
-    assert.doesNotMatch(err.message, /ok:|tool:/);
-    assert.deepEqual(err.metadata, { services: "db,bare" });
+    assert.match(err.message, /api: build: images are not built here/);
+    assert.doesNotMatch(err.message, /ok:|tool:|db:/);
+    assert.deepEqual(err.metadata, { services: "bare,api" });
+  });
+
+  it("an image service without a container runtime is a start failure (issue 12): prepare warns, StartProject's check names it", async () => {
+    const told = new ProcessRuntime({ sandbox: "off", env: { PATH: process.env.PATH }, withoutContainers: "no container engine answers (unix:///var/run/docker.sock: no such socket)" });
+    const prepared = await told.prepare([service("db", { image: "postgres:16" })]);
+    assert.ok(prepared.warnings.some((w) => /^db: image postgres:16 needs a container runtime.*no container engine answers.*StartProject fails until then$/.test(w)), prepared.warnings.join("\n"));
+    assert.throws(
+      () => new RuntimeRegistry([told]).checkStartable([service("db", { image: "postgres:16" })]),
+      (err: unknown) => err instanceof DomainError && err.reason === "START_FAILED" && /^db: image postgres:16 needs a container runtime.*give the service a command/.test(err.message),
+    );
   });
 
   it("a missing program is a failure to start, never to pull: prepare warns, StartProject's check is START_FAILED", async () => {
@@ -50,7 +60,7 @@ describe("process runtime: can each service run here", () => {
     assert.ok(err instanceof DomainError, String(err));
     assert.deepEqual([err.reason, err.metadata], ["START_FAILED", { services: "tool" }]);
     assert.match(err.message, /^tool: the executable "no-such-program-ghostd" does not exist/);
-    assert.deepEqual(runtime.problems(services).map((p) => [p.service, p.kind]), [["db", "runtime"], ["tool", "executable"], ["bare", "runtime"]]);
+    assert.deepEqual(runtime.problems(services).map((p) => [p.service, p.kind]), [["db", "engine"], ["tool", "executable"], ["bare", "runtime"]]);
   });
 
   it("problems names each service that cannot run, why, and what to do", () => {
@@ -66,7 +76,7 @@ describe("process runtime: can each service run here", () => {
   it("takes a command of flags alone for arguments to the image's entrypoint, not for a missing executable", () => {
     const [db] = runtime.problems([service("db", { image: "mysql:8", command: ["--default-authentication-plugin=mysql_native_password"] })]);
     assert.ok(db);
-    assert.equal(db.kind, "runtime");
+    assert.equal(db.kind, "engine");
     assert.match(db.problem, /^the command \(--default-authentication-plugin=mysql_native_password \.\.\.\) holds arguments for the entrypoint of image mysql:8, which needs a container runtime/);
     assert.doesNotMatch(db.problem, /executable/);
     const [bare] = runtime.problems([service("bare", { command: ["--verbose"] })]);
