@@ -59,7 +59,8 @@ describe("documentation", () => {
   describe("examples run as written against a real daemon", () => {
     let daemon: DaemonProcess;
     before(async () => {
-      daemon = await spawnDaemon();
+      // The examples say what the process runtime does, engine or not (docs/supervisor.md says so).
+      daemon = await spawnDaemon({ args: ["--runtime", "process"] });
     });
     after(async () => {
       await daemon.stop();
