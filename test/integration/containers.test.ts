@@ -1,5 +1,7 @@
 import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import {
@@ -200,6 +202,51 @@ describe("container runtime (a real engine)", function () {
     assert.equal(await get(port, "/index.html"), "hello from busybox");
     const [container] = (await containersOf(docker, id)).values();
     assert.deepEqual(container?.Ports.map((p) => [p.IP, p.PublicPort]), [["127.0.0.1", port]]);
+    await stop(id);
+    await remove(id);
+  });
+
+  it("keeps a project without egress from reaching beyond the machine; with security.network it can", async () => {
+    // The probe only connects, and may reset the connection as it goes.
+    const server = createServer((socket) => socket.on("error", () => undefined).end());
+    await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+    const address = Object.values(networkInterfaces()).flat().find((i) => i?.family === "IPv4" && !i.internal)?.address;
+    assert.ok(address, "a non-loopback address of this machine");
+    const port = (server.address() as AddressInfo).port;
+    const connect = `import socket, time\ntry:\n    socket.create_connection(("${address}", ${port}), 3)\n    print("REACHED", flush=True)\nexcept OSError:\n    print("BLOCKED", flush=True)\ntime.sleep(600)\n`;
+    const probe = `services:\n  probe:\n    image: ${PYTHON_IMAGE}\n    command: ["python3", "-c", ${JSON.stringify(connect)}]\n    stop_signal: SIGKILL\n`;
+    try {
+      for (const [name, extra, expected] of [["sealed", "", "BLOCKED"], ["open", "security:\n  network: true\n", "REACHED"]] as const) {
+        const id = await project(name, probe, {}, extra);
+        await open(id);
+        await start(id);
+        const line = await waitFor(`${name}: the probe's verdict`, async () => (await tailLogs(client, { projectId: id })).map((e) => e.line).find((l) => /^(REACHED|BLOCKED)$/.test(l)), 20_000);
+        assert.equal(line, expected, name);
+        await stop(id);
+        await remove(id);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
+  it("after a kill -9 of the daemon, the next one runs the project again: one container per service, no leftovers", async () => {
+    const compose = `services:\n  www:\n    image: localhost/busybox:latest\n    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]\n    volumes: ["./www:/www:ro"]\n    ports: ["8080"]\n    stop_signal: SIGKILL\n`;
+    const id = await project("survivor", compose, { "www/index.html": "still here" });
+    await open(id);
+    const port = (await start(id)).ports[0]?.hostPort ?? 0;
+    const before = [...(await containersOf(docker, id)).values()].map((c) => c.Id);
+    assert.equal(before.length, 1);
+    const home = daemon?.home ?? "";
+    await daemon?.stop("SIGKILL");
+    daemon = await spawnDaemon({ home, args: ["--runtime", "container", "--port-range", "46400-46499", "--log-level", "warn"] });
+    client.close();
+    client = supervisorClient(daemon.endpoints.grpc ?? "");
+    await waitFor("the project to run again", async () => (await status(id)).services.every((s) => s.status === ServiceState.SERVICE_STATE_RUNNING), 30_000);
+    const after = [...(await containersOf(docker, id)).values()];
+    assert.equal(after.length, 1, "no duplicate beside what the killed daemon left");
+    assert.equal((await status(id)).services[0]?.containerId, after[0]?.Id);
+    assert.equal(await waitFor("www to answer", () => get(port, "/index.html"), 10_000), "still here");
     await stop(id);
     await remove(id);
   });
