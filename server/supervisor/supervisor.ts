@@ -136,7 +136,8 @@ export class Supervisor {
       const row = this.row(projectId);
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
       const { plan } = loadRegisteredPlan(row.manifest, row.packagePath);
-      const prepared = await this.settings.runtimes.prepare(plan.services, { signal: this.lifetime.signal });
+      const logs = this.logBooks.of(projectId);
+      const prepared = await this.settings.runtimes.prepare(plan.services, { signal: this.lifetime.signal, note: (service, text) => logs.note(service, text) });
       new StateLayout(row.statePath).populate(row.packagePath, plan.services);
       const stored: ProjectPlan = { ...plan, warnings: [...plan.warnings, ...prepared.warnings] };
       this.registry.setPlan(projectId, JSON.stringify(stored), plan.services.map((s) => s.name), "open");

@@ -254,5 +254,16 @@ describe("container runtime (a real engine)", function () {
   it("fails OpenProject with IMAGE_PULL_FAILED and the engine's reason for an image no registry gives", async () => {
     const id = await project("unpullable", "services:\n  cache:\n    image: docker.io/library/redis:7\n", {});
     await failsWith(open(id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /cache: image docker\.io\/library\/redis:7: .+/);
+    const notes = (await tailLogs(client, { projectId: id })).map((e) => e.line);
+    assert.ok(notes.some((l) => l.startsWith("[ghostd] pulling docker.io/library/redis:7")), notes.join("\n"));
+  });
+
+  it("fails StartProject with START_FAILED and the engine's reason for a program the image lacks", async () => {
+    const id = await project("noprogram", "services:\n  tool:\n    image: localhost/busybox:latest\n    command: [no-such-program-ghostd]\n", {});
+    await open(id);
+    const err = await failsWith(start(id), Code.INTERNAL, "START_FAILED", /tool: the container engine refused it: .*no-such-program-ghostd/);
+    assert.doesNotMatch(err.details, /HTTP code/);
+    assert.equal((await containersOf(docker, id)).size, 0, "the container that could not start is not left behind");
+    await remove(id);
   });
 });

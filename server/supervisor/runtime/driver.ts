@@ -91,6 +91,11 @@ export interface Cancellable {
   readonly signal?: AbortSignal;
 }
 
+export interface PrepareOptions extends Cancellable {
+  /** A line for a service's log while it is prepared (an image's pull progress). */
+  readonly note?: (service: string, text: string) => void;
+}
+
 export interface StopOptions extends Cancellable {
   /** Sent first; the task's own stop signal (SIGTERM unless its plan says otherwise). */
   readonly stopSignal: string;
@@ -123,7 +128,7 @@ export interface RuntimeDriver {
    * Fails with `cannotRun` when a service needs what this runtime does not do, then fetches what
    * they need (images); a missing program is only a warning here, since StartProject fails on it.
    */
-  prepare(services: readonly ServicePlan[], options?: Cancellable): Promise<Prepared>;
+  prepare(services: readonly ServicePlan[], options?: PrepareOptions): Promise<Prepared>;
   /** Resolves once the task runs (an abort before then ends it and rejects). */
   start(context: ServiceContext, output: OutputSink, options?: Cancellable): Promise<RunningTask>;
   /** Sends the stop signal, then kills after the grace; resolves when nothing of the task runs. */

@@ -1,6 +1,6 @@
 import type { ServicePlan } from "../plan";
 import { supervisorError } from "../reasons";
-import { cannotStart, type Cancellable, type Prepared, type RuntimeDriver, type ServiceProblem, type TaskHandle } from "./driver";
+import { cannotStart, type Cancellable, type PrepareOptions, type Prepared, type RuntimeDriver, type ServiceProblem, type TaskHandle } from "./driver";
 
 /** The runtime a service runs on when its plan names none. */
 export const DEFAULT_RUNTIME = "process";
@@ -90,7 +90,7 @@ export class RuntimeRegistry {
   }
 
   /** Every driver prepares its services; a service no driver here runs fails the open, naming all such services. */
-  async prepare(services: readonly ServicePlan[], options: Cancellable = {}): Promise<Prepared> {
+  async prepare(services: readonly ServicePlan[], options: PrepareOptions = {}): Promise<Prepared> {
     const { shares, unknown } = this.share(services);
     if (unknown.length > 0) {
       throw supervisorError("IMAGE_PULL_FAILED", unknown.map((p) => `${p.service}: ${p.problem}`).join("; "), { services: unknown.map((p) => p.service).join(",") });

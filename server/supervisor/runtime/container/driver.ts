@@ -7,6 +7,7 @@ import {
   type ExecOptions,
   type Exit,
   type OutputSink,
+  type PrepareOptions,
   type Prepared,
   type ResolvedMount,
   type RunningTask,
@@ -66,11 +67,11 @@ export class ContainerRuntime implements RuntimeDriver {
     });
   }
 
-  async prepare(services: readonly ServicePlan[], options: Cancellable = {}): Promise<Prepared> {
+  async prepare(services: readonly ServicePlan[], options: PrepareOptions = {}): Promise<Prepared> {
     const refused = this.problems(services);
     if (refused.length > 0) throw cannotRun(this.name, refused);
     const warnings = services.filter((s) => s.build && s.image !== undefined).map((s) => `${s.name}: build is not done; image ${s.image ?? ""} is used as it is`);
-    const imagesPulled = await prepareImages(this.docker, services, this.options.progress ?? (() => undefined), options.signal);
+    const imagesPulled = await prepareImages(this.docker, services, pullNotes(services, this.options.progress, options.note), options.signal);
     return { imagesPulled, warnings };
   }
 
@@ -197,4 +198,19 @@ export class ContainerRuntime implements RuntimeDriver {
       throw supervisorError("START_FAILED", `${context.service.name}: its ports cannot be forwarded: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * Pull progress to the daemon's log, and to the log of each service of the image: its status
+ * lines (`Pulling fs layer`, `Download complete`), each once per layer, and the error if any.
+ */
+function pullNotes(services: readonly ServicePlan[], progress: PullProgress | undefined, note: ((service: string, text: string) => void) | undefined): PullProgress {
+  const told = new Set<string>();
+  return (image, event) => {
+    progress?.(image, event);
+    const text = event.error ?? event.status;
+    if (note === undefined || text === undefined || told.has(`${image} ${event.id ?? ""} ${text}`)) return;
+    told.add(`${image} ${event.id ?? ""} ${text}`);
+    for (const service of services.filter((s) => s.image === image)) note(service.name, `pulling ${image}: ${event.id === undefined ? "" : `${event.id}: `}${text}`);
+  };
 }

@@ -46,7 +46,8 @@ export async function findEngine(candidates: readonly string[], timeoutMs = 3000
         continue;
       }
       const docker = new Docker({ ...address, timeout: timeoutMs });
-      const version = await docker.version();
+      // Podman's API service, started on demand by its socket, may drop the first connection.
+      const version = await docker.version().catch(() => docker.version());
       // The timeout was for the ping: pulls and waits take as long as they take.
       return { docker: new Docker(address), address: candidate, version: `${version.Components[0]?.Name ?? "Docker Engine"} ${version.Version}` };
     } catch (err) {

@@ -102,6 +102,8 @@ async function haveImage(docker: Docker, image: string, policy: PullPolicy, prog
   const need = imageNeed(policy, await imagePresent(docker, image));
   if (need === "none") return false;
   if (need === "present") throw new Error("it is not on this machine, and pull_policy: never forbids a pull");
+  progress(image, { status: "pulling" });
   await pullImage(docker, image, progress);
+  progress(image, { status: "pulled" });
   return true;
 }
