@@ -25,13 +25,15 @@ import { prepareImages, type PullProgress } from "./images";
 import { containerName, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
 import { ensureNetwork, removeNetwork } from "./network";
 import { containerSpec } from "./spec";
-import { engineReason, execIn, runContainer, statusOf, unlessGone } from "./task";
+import { engineReason, execIn, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
 
 /** A container this daemon started. */
 interface LiveContainer {
   readonly namespace: string;
   readonly service: string;
   readonly exited: Promise<Exit>;
+  /** Settles once it has exited and been removed. */
+  readonly gone: Promise<void>;
 }
 
 export interface ContainerRuntimeOptions {
@@ -85,13 +87,12 @@ export class ContainerRuntime implements RuntimeDriver {
     try {
       await ensureNetwork(this.docker, context.projectId, namespace, context.network.egress);
       // One left by a crash of this service (or of a daemon) would hold its name.
-      await unlessGone(() => this.docker.getContainer(containerName(namespace, service.name)).remove({ force: true }));
+      await removeContainer(this.docker, containerName(namespace, service.name));
       ({ id, exited } = await runContainer(this.docker, containerSpec(context, image), output));
     } catch (err) {
       throw supervisorError("START_FAILED", `${service.name}: the container engine refused it: ${engineReason(err)}`);
     }
-    this.live.set(id, { namespace, service: service.name, exited });
-    void exited.then(() => this.ended(id));
+    this.live.set(id, { namespace, service: service.name, exited, gone: exited.then(() => this.ended(id)) });
     if (!context.network.egress) await this.forward(id, context);
     if (options.signal?.aborted) {
       await this.remove({ driver: this.name, id });
@@ -106,11 +107,9 @@ export class ContainerRuntime implements RuntimeDriver {
       await this.remove(handle);
       return;
     }
-    const container = this.docker.getContainer(handle.id);
-    await unlessGone(() => container.kill({ signal: options.stopSignal }));
-    if (await graceRunsOut(task.exited, options.graceMs, options.signal)) await unlessGone(() => container.kill({ signal: "SIGKILL" }));
-    await task.exited;
-    await this.remove(handle);
+    await signalContainer(this.docker, handle.id, options.stopSignal);
+    if (await graceRunsOut(task.exited, options.graceMs, options.signal)) await signalContainer(this.docker, handle.id, "SIGKILL");
+    await task.gone;
   }
 
   async pause(handle: TaskHandle): Promise<void> {
@@ -144,8 +143,8 @@ export class ContainerRuntime implements RuntimeDriver {
 
   async remove(handle: TaskHandle): Promise<string | undefined> {
     this.forwards.closeAll(handle.id);
-    const removed = await unlessGone(() => this.docker.getContainer(handle.id).remove({ force: true }));
-    await this.live.get(handle.id)?.exited;
+    const removed = await removeContainer(this.docker, handle.id);
+    await this.live.get(handle.id)?.gone;
     return removed ? `container ${handle.id.slice(0, 12)}` : undefined;
   }
 
@@ -180,8 +179,9 @@ export class ContainerRuntime implements RuntimeDriver {
   /** A container ended on its own: it is removed, so its name is free for its next start. */
   private async ended(id: string): Promise<void> {
     this.forwards.closeAll(id);
+    // An engine that fails the removal leaves it to the next start (same name) or a delete (label).
+    await removeContainer(this.docker, id).catch(() => undefined);
     this.live.delete(id);
-    await unlessGone(() => this.docker.getContainer(id).remove({ force: true })).catch(() => undefined);
   }
 
   /** A project without egress has an internal network, which the engine publishes nothing of: ghostd forwards its TCP ports. */

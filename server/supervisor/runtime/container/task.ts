@@ -30,6 +30,45 @@ export async function unlessGone(call: () => Promise<unknown>): Promise<boolean>
 }
 
 /**
+ * Removes a container, whoever else is removing it at the same time (Podman answers such a
+ * second removal with a 500, not a 404); whether it was there to remove.
+ */
+export async function removeContainer(docker: Docker, id: string): Promise<boolean> {
+  try {
+    await docker.getContainer(id).remove({ force: true });
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    if (!(await isThere(docker, id))) return true;
+    throw err;
+  }
+}
+
+/** Sends a signal; one that finds the container already ended (or gone) has nothing to do. */
+export async function signalContainer(docker: Docker, id: string, signal: string): Promise<void> {
+  try {
+    await docker.getContainer(id).kill({ signal });
+  } catch (err) {
+    if ([404, 409].includes(statusOf(err) ?? 0)) return;
+    const info = await docker
+      .getContainer(id)
+      .inspect()
+      .catch(() => undefined);
+    if (info?.State.Running === true) throw err;
+  }
+}
+
+async function isThere(docker: Docker, id: string): Promise<boolean> {
+  try {
+    await docker.getContainer(id).inspect();
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+/**
  * Creates and starts a container, its stdout and stderr demultiplexed into `output` from its very
  * first byte (the logs are followed from the start, so nothing written before the attach is
  * lost); `exited` resolves with its exit code once its output has all come.
