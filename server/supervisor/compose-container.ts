@@ -1,8 +1,9 @@
 import type { ServiceError } from "./compose-report";
 import { isMapping, type Mapping } from "./documents";
-import type { PullPolicy, ServicePlan } from "./plan";
+import { isContainedPath } from "./manifest";
+import type { BuildPlan, PullPolicy, ServicePlan } from "./plan";
 
-type ContainerSettings = Pick<ServicePlan, "labels" | "init" | "readOnly" | "pullPolicy" | "aliases">;
+type ContainerSettings = Pick<ServicePlan, "labels" | "init" | "readOnly" | "pullPolicy" | "aliases" | "imageBuild">;
 
 const PULL_POLICIES: Record<string, PullPolicy> = { missing: "missing", if_not_present: "missing", always: "always", never: "never", build: "build" };
 
@@ -17,7 +18,9 @@ export function containerSettingsOf(definition: Mapping, error: ServiceError): C
   const readOnly = flag(definition, "read_only", error);
   const pullPolicy = pullPolicyOf(definition.pull_policy, error);
   const aliases = aliasesOf(definition.networks, error);
+  const imageBuild = buildOf(definition.build, error);
   return {
+    ...(imageBuild === undefined ? {} : { imageBuild }),
     ...(labels === undefined ? {} : { labels }),
     ...(init === undefined ? {} : { init }),
     ...(readOnly === undefined ? {} : { readOnly }),
@@ -27,14 +30,14 @@ export function containerSettingsOf(definition: Mapping, error: ServiceError): C
 }
 
 /** `labels` as a mapping or a `key=value` list; a `ghostd.` label is ghostd's own, so refused. */
-function labelsOf(value: unknown, error: ServiceError): Record<string, string> | undefined {
+function labelsOf(value: unknown, error: ServiceError, field = "labels"): Record<string, string> | undefined {
   if (value === undefined) return undefined;
   const labels: Record<string, string> = {};
   if (isMapping(value)) {
     for (const [key, v] of Object.entries(value)) {
       if (v === null || v === undefined) labels[key] = "";
       else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") labels[key] = String(v);
-      else error(`labels.${key}: must be a string`);
+      else error(`${field}.${key}: must be a string`);
     }
   } else if (Array.isArray(value)) {
     for (const entry of value) {
@@ -43,11 +46,11 @@ function labelsOf(value: unknown, error: ServiceError): Record<string, string> |
       labels[at < 0 ? text : text.slice(0, at)] = at < 0 ? "" : text.slice(at + 1);
     }
   } else {
-    error("labels: must be a mapping or a list");
+    error(`${field}: must be a mapping or a list`);
     return undefined;
   }
   const own = Object.keys(labels).filter((key) => key.startsWith("ghostd."));
-  if (own.length > 0) error(`labels: ${own.join(", ")}: labels under ghostd. are ghostd's own`);
+  if (field === "labels" && own.length > 0) error(`labels: ${own.join(", ")}: labels under ghostd. are ghostd's own`);
   return labels;
 }
 
@@ -81,4 +84,27 @@ function aliasesOf(value: unknown, error: ServiceError): string[] {
     for (const alias of list as string[]) aliases.add(alias);
   }
   return [...aliases];
+}
+
+/** `build:` as a context path, or a mapping of context, dockerfile, args and target; the context stays inside the package. */
+function buildOf(value: unknown, error: ServiceError): BuildPlan | undefined {
+  if (value === undefined) return undefined;
+  const options: Mapping = typeof value === "string" ? { context: value } : isMapping(value) ? value : {};
+  if (typeof value !== "string" && !isMapping(value)) error("build: must be a context path or a mapping");
+  const context = relativeInPackage(options.context ?? ".", "build.context", error);
+  const dockerfile = options.dockerfile === undefined ? undefined : relativeInPackage(options.dockerfile, "build.dockerfile", error);
+  if (options.target !== undefined && typeof options.target !== "string") error("build.target: must be a string");
+  const args = labelsOf(options.args, error, "build.args") ?? {};
+  if (context === undefined) return undefined;
+  return { context, args, ...(dockerfile === undefined ? {} : { dockerfile }), ...(typeof options.target === "string" ? { target: options.target } : {}) };
+}
+
+function relativeInPackage(value: unknown, field: string, error: ServiceError): string | undefined {
+  // Only a leading "./" goes: "../x" must stay as written for the check to refuse it.
+  const path = typeof value === "string" ? value.replace(/^(\.\/)+/, "").replace(/\/+$/, "") || "." : undefined;
+  if (path === undefined || (path !== "." && !isContainedPath(path))) {
+    error(`${field}: must be a relative path inside the package, without ..`);
+    return undefined;
+  }
+  return path;
 }

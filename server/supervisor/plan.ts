@@ -75,6 +75,17 @@ export interface ServicePlan {
   readonly pullPolicy?: PullPolicy;
   /** Compose network aliases: more names the service is reached by on the project network. */
   readonly aliases?: readonly string[];
+  /** Compose `build:` as a container runtime builds it (`build` says only that there is one). */
+  readonly imageBuild?: BuildPlan;
+}
+
+/** An image to build from the package: its context directory, relative to the package, and the build's settings. */
+export interface BuildPlan {
+  readonly context: string;
+  /** Relative to the context, as Compose reads it. */
+  readonly dockerfile?: string;
+  readonly args: Readonly<Record<string, string>>;
+  readonly target?: string;
 }
 
 /** When an image is pulled: `missing` (unless there), `always`, `never` (must be there), `build` (built, never pulled). */

@@ -137,7 +137,11 @@ export class Supervisor {
       if (row.plan !== undefined) throw supervisorError("ALREADY_OPEN", `project ${projectId} is open already`);
       const { plan } = loadRegisteredPlan(row.manifest, row.packagePath);
       const logs = this.logBooks.of(projectId);
-      const prepared = await this.settings.runtimes.prepare(plan.services, { signal: this.lifetime.signal, note: (service, text) => logs.note(service, text) });
+      const prepared = await this.settings.runtimes.prepare(plan.services, {
+        signal: this.lifetime.signal,
+        note: (service, text) => logs.note(service, text),
+        project: { projectId, namespace: row.namespace, packagePath: row.packagePath },
+      });
       new StateLayout(row.statePath).populate(row.packagePath, plan.services);
       const stored: ProjectPlan = { ...plan, warnings: [...plan.warnings, ...prepared.warnings] };
       this.registry.setPlan(projectId, JSON.stringify(stored), plan.services.map((s) => s.name), "open");

@@ -60,10 +60,11 @@ export async function ensurePythonImage(docker: Docker): Promise<void> {
   }
 }
 
-/** Removes every container, then network, carrying a label (`ghostd.namespace=...` or `ghostd.project=...`). */
+/** Removes every container, then network and image, carrying a label (`ghostd.namespace=...` or `ghostd.project=...`). */
 export async function removeLabelled(docker: Docker, label: string): Promise<void> {
   for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) await docker.getContainer(c.Id).remove({ force: true });
   for (const n of await docker.listNetworks({ filters: { label: [label] } })) await docker.getNetwork(n.Id).remove();
+  for (const i of await docker.listImages({ filters: { label: [label] } })) await docker.getImage(i.Id).remove({ force: true });
 }
 
 /** The engine's containers of a project, by service. */

@@ -251,6 +251,29 @@ describe("container runtime (a real engine)", function () {
     await remove(id);
   });
 
+  it("builds a service's image from its Dockerfile on a local base image, tagged per project, and deletes it with the project", async () => {
+    const compose = `services:\n  built:\n    build:\n      context: ./app\n      args: {GREETING: hello-from-build}\n    stop_signal: SIGKILL\n`;
+    const dockerfile = "FROM localhost/busybox:latest\nARG GREETING\nCOPY message.txt /message.txt\nRUN echo \"$GREETING\" > /greeting.txt\nCMD [\"sh\", \"-c\", \"cat /greeting.txt /message.txt; exec sleep 600\"]\n";
+    const id = await project("builder", compose, { "app/Dockerfile": dockerfile, "app/message.txt": "copied from the context\n" });
+    await open(id);
+    const images = await docker.listImages({ filters: { label: [`ghostd.project=${id}`] } });
+    assert.equal(images.length, 1, "one image, labelled with its project");
+    assert.match(images[0]?.RepoTags?.[0] ?? "", /^localhost\/ghostd-ctest-.*-built:ghostd$/);
+    await start(id);
+    const lines = await waitFor("the built image's output", async () => {
+      const got = (await tailLogs(client, { projectId: id, serviceName: "built" })).map((e) => e.line);
+      return got.includes("copied from the context") && got;
+    });
+    assert.ok(lines.includes("hello-from-build"), lines.join("\n"));
+    await stop(id);
+    const removed = await remove(id);
+    assert.ok(removed.resourcesRemoved.some((r) => r.startsWith("image localhost/ghostd-ctest-")), removed.resourcesRemoved.join(", "));
+    assert.deepEqual(await docker.listImages({ filters: { label: [`ghostd.project=${id}`] } }), []);
+
+    const broken = await project("brokenbuild", "services:\n  bad:\n    build: .\n", { Dockerfile: "FROM localhost/busybox:latest\nRUN echo about to fail && exit 3\n" });
+    await failsWith(open(broken), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /bad: the build failed: .*about to fail/);
+  });
+
   it("fails OpenProject with IMAGE_PULL_FAILED and the engine's reason for an image no registry gives", async () => {
     const id = await project("unpullable", "services:\n  cache:\n    image: docker.io/library/redis:7\n", {});
     await failsWith(open(id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /cache: image docker\.io\/library\/redis:7: .+/);

@@ -94,6 +94,8 @@ export interface Cancellable {
 export interface PrepareOptions extends Cancellable {
   /** A line for a service's log while it is prepared (an image's pull progress). */
   readonly note?: (service: string, text: string) => void;
+  /** The project prepared, for what is built from its package. */
+  readonly project?: { readonly projectId: string; readonly namespace: string; readonly packagePath: string };
 }
 
 export interface StopOptions extends Cancellable {

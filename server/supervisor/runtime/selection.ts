@@ -14,14 +14,9 @@ export type RuntimeMode = "auto" | "process" | "container";
 
 export const RUNTIME_MODES: readonly RuntimeMode[] = ["auto", "process", "container"];
 
-/**
- * Which services go to the container runtime, when there is one: those with an image, and those
- * only built (nothing else could run them). A service with a command and a `build:` but no image
- * stays a process until this daemon builds images.
- */
+/** Which services go to the container runtime, when there is one: those with an image or a build. */
 export function runsInContainer(service: ServicePlan): boolean {
-  const hasCommand = service.entrypoint.length > 0 || service.command.length > 0;
-  return service.image !== undefined || (service.build === true && !hasCommand);
+  return service.image !== undefined || service.build === true;
 }
 
 export interface RuntimeChoice {

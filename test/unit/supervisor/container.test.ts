@@ -105,8 +105,8 @@ describe("container runtime: engines, images, placement", () => {
     assert.equal(runsInContainer(service({ image: "postgres:16" })), true);
     assert.equal(runsInContainer(service({ image: "python:3", command: ["python", "app.py"] })), true);
     assert.equal(runsInContainer(service({ image: undefined, command: ["node", "server.js"] })), false);
-    assert.equal(runsInContainer(service({ image: undefined, build: true })), true, "only an engine could build it");
-    assert.equal(runsInContainer(service({ image: undefined, build: true, command: ["make", "run"] })), false, "its command runs until ghostd builds images");
+    assert.equal(runsInContainer(service({ image: undefined, build: true })), true, "the engine builds it");
+    assert.equal(runsInContainer(service({ image: undefined, build: true, command: ["make", "run"] })), true, "its command runs in the image built");
   });
 
   it("keeps the compose fields a container honours in the plan", () => {
@@ -125,6 +125,9 @@ networks: {front: {}, back: {}}
     assert.equal(imported.valid, true, imported.report.errors.join("\n"));
     const [api] = imported.services;
     assert.deepEqual([api?.labels, api?.init, api?.readOnly, api?.pullPolicy, api?.aliases], [{ a: "1", b: "" }, true, true, "missing", ["www", "backend"]]);
+    const built = importCompose("services:\n  a:\n    build: ./svc\n  b:\n    build: {context: ., dockerfile: docker/Dockerfile.dev, args: [MODE=dev], target: dev}\n  c:\n    build: ../outside\n");
+    assert.deepEqual(built.services.map((s) => s.imageBuild), [{ context: "svc", args: {} }, { context: ".", dockerfile: "docker/Dockerfile.dev", args: { MODE: "dev" }, target: "dev" }, undefined]);
+    assert.deepEqual(built.report.errors, ["services.c.build.context: must be a relative path inside the package, without .."]);
     const bad = importCompose("services:\n  api:\n    image: app\n    labels: {ghostd.project: x}\n    pull_policy: sometimes\n    init: maybe\n");
     assert.deepEqual(bad.report.errors.sort(), [
       "services.api.init: must be true or false",

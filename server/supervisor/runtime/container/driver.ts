@@ -19,6 +19,7 @@ import {
   type TaskInfo,
 } from "../driver";
 import { graceRunsOut } from "../grace";
+import { buildServiceImage, builtImage } from "./build";
 import type { Engine } from "./engine";
 import { PortForwards } from "./forward";
 import { prepareImages, type PullProgress } from "./images";
@@ -62,9 +63,10 @@ export class ContainerRuntime implements RuntimeDriver {
 
   problems(services: readonly ServicePlan[]): ServiceProblem[] {
     return services.flatMap((service): ServiceProblem[] => {
-      if (service.image === undefined && service.build) return [{ service: service.name, problem: "build: images are not built by this daemon yet; give the service a prebuilt image", kind: "runtime" }];
-      if (service.image === undefined) return [{ service: service.name, problem: "the service has no image to run in a container", kind: "runtime" }];
-      if (service.pullPolicy === "build") return [{ service: service.name, problem: "pull_policy: build needs a build, which this daemon does not do yet", kind: "runtime" }];
+      // A plan stored by an older daemon says there is a build, not how: opening it again reads it.
+      if (service.build && service.imageBuild === undefined) return [{ service: service.name, problem: "build: the plan does not say how to build; open the project again", kind: "runtime" }];
+      if (service.image === undefined && service.imageBuild === undefined) return [{ service: service.name, problem: "the service has no image to run in a container", kind: "runtime" }];
+      if (service.pullPolicy === "build" && service.imageBuild === undefined) return [{ service: service.name, problem: "pull_policy: build needs a build: section", kind: "runtime" }];
       return [];
     });
   }
@@ -72,15 +74,15 @@ export class ContainerRuntime implements RuntimeDriver {
   async prepare(services: readonly ServicePlan[], options: PrepareOptions = {}): Promise<Prepared> {
     const refused = this.problems(services);
     if (refused.length > 0) throw cannotRun(this.name, refused);
-    const warnings = services.filter((s) => s.build && s.image !== undefined).map((s) => `${s.name}: build is not done; image ${s.image ?? ""} is used as it is`);
     const imagesPulled = await prepareImages(this.docker, services, pullNotes(services, this.options.progress, options.note), options.signal);
-    return { imagesPulled, warnings };
+    await buildImages(this.docker, services, options);
+    return { imagesPulled, warnings: [] };
   }
 
   async start(context: ServiceContext, output: OutputSink, options: Cancellable = {}): Promise<RunningTask> {
     options.signal?.throwIfAborted();
     const { service, namespace } = context;
-    const image = service.image;
+    const image = service.imageBuild === undefined ? service.image : builtImage(namespace, service.name);
     if (image === undefined) throw supervisorError("START_FAILED", `${service.name}: the service has no image to run in a container`);
     let id: string;
     let exited: Promise<Exit>;
@@ -148,10 +150,15 @@ export class ContainerRuntime implements RuntimeDriver {
     return removed ? `container ${handle.id.slice(0, 12)}` : undefined;
   }
 
-  /** The project's network goes with DeleteProjectRuntime (its containers are gone by then). */
+  /** The project's network and built images go with DeleteProjectRuntime (its containers are gone by then). */
   async removeNamespace(namespace: string): Promise<string[]> {
-    const removed = await removeNetwork(this.docker, namespace);
-    return removed === undefined ? [] : [removed];
+    const removed: string[] = [];
+    for (const image of await this.docker.listImages({ filters: namespaceFilter(namespace) })) {
+      await this.docker.getImage(image.Id).remove({ force: true });
+      removed.push(`image ${image.RepoTags?.[0] ?? image.Id}`);
+    }
+    const network = await removeNetwork(this.docker, namespace);
+    return network === undefined ? removed : [...removed, network];
   }
 
   async holdsPort(handle: TaskHandle, port: number, protocol: "tcp" | "udp"): Promise<boolean> {
@@ -213,4 +220,22 @@ function pullNotes(services: readonly ServicePlan[], progress: PullProgress | un
     told.add(`${image} ${event.id ?? ""} ${text}`);
     for (const service of services.filter((s) => s.image === image)) note(service.name, `pulling ${image}: ${event.id === undefined ? "" : `${event.id}: `}${text}`);
   };
+}
+
+/**
+ * Builds the images of the services that have a build, one by one; a failed build is
+ * IMAGE_PULL_FAILED (OpenProject's one reason for what it cannot prepare) with its last lines.
+ */
+async function buildImages(docker: Docker, services: readonly ServicePlan[], options: PrepareOptions): Promise<void> {
+  for (const service of services) {
+    if (service.imageBuild === undefined) continue;
+    options.signal?.throwIfAborted();
+    if (!options.project) throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: a build needs its project's package`);
+    const note = (text: string): void => options.note?.(service.name, `building: ${text}`);
+    try {
+      await buildServiceImage(docker, options.project, service.name, service.imageBuild, (event) => note(event.status ?? event.error ?? ""));
+    } catch (err) {
+      throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the build failed: ${engineReason(err)}`, { services: service.name });
+    }
+  }
 }

@@ -32,7 +32,8 @@ export function imagesOf(services: readonly ServicePlan[]): Map<string, PullPoli
   const images = new Map<string, PullPolicy>();
   const rank: Record<PullPolicy, number> = { never: 0, missing: 1, build: 1, always: 2 };
   for (const service of services) {
-    if (service.image === undefined) continue;
+    // A built image is made, never pulled.
+    if (service.image === undefined || service.imageBuild !== undefined) continue;
     const policy = service.pullPolicy ?? "missing";
     const before = images.get(service.image);
     if (before === undefined || rank[policy] > rank[before]) images.set(service.image, policy);
