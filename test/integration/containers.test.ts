@@ -2,7 +2,9 @@ import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { createServer, type AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { packageRoot } from "../../cli/package-info";
 import type Docker from "dockerode";
 import {
   DeleteProjectRuntimeRequest,
@@ -27,85 +29,8 @@ import { tempDir } from "../helpers/tmp";
 import { requireTools } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
-/** An API keeping a counter in SQLite under /data (a state volume), with a health endpoint. */
-const API = `
-import http.server, os, sqlite3
-db = sqlite3.connect("/data/counter.db", check_same_thread=False)
-db.execute("create table if not exists hits (n integer)")
-db.commit()
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/count":
-            db.execute("insert into hits values (1)")
-            db.commit()
-        n = db.execute("select count(*) from hits").fetchone()[0]
-        body = ("%s %d" % (self.path, n)).encode()
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        print("api:", self.path, flush=True)
-print("api listening on", os.environ["PORT"], flush=True)
-http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
-`;
-
-/** A worker that reaches the API by its service name on the project network. */
-const WORKER = `
-import time, urllib.request
-while True:
-    try:
-        print("worker saw", urllib.request.urlopen("http://api:8000/health", timeout=2).read().decode(), flush=True)
-    except Exception as e:
-        print("worker failed", e, flush=True)
-    time.sleep(1)
-`;
-
-/** A front end that asks the API, by its compose alias, for the count. */
-const WEB = `
-import http.server, urllib.request
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"web: " + urllib.request.urlopen("http://backend:8000/count", timeout=2).read()
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(body)
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
-`;
-
-const COMPOSE = `
-services:
-  api:
-    image: ${PYTHON_IMAGE}
-    command: ["python3", "/app/api.py"]
-    init: true
-    volumes: ["data:/data", "./app:/app:ro"]
-    ports: ["8000"]
-    networks:
-      default:
-        aliases: [backend]
-    labels: {dev.test.role: api}
-    healthcheck:
-      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)"]
-      interval: 1s
-      retries: 30
-  worker:
-    image: ${PYTHON_IMAGE}
-    command: ["python3", "/app/worker.py"]
-    init: true
-    volumes: ["./app:/app:ro"]
-    depends_on:
-      api: {condition: service_healthy}
-  web:
-    image: ${PYTHON_IMAGE}
-    command: ["python3", "/app/web.py"]
-    volumes: ["./app:/app:ro"]
-    init: true
-    ports: ["8080"]
-    depends_on:
-      api: {condition: service_healthy}
-volumes:
-  data: {}
-`;
+/** The example app of image services: an API with SQLite in a state volume, a worker, a web front end. */
+const COUNTER = join(packageRoot, "examples", "counter");
 
 async function get(port: number, path: string): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
@@ -151,13 +76,19 @@ describe("container runtime (a real engine)", function () {
   async function project(name: string, compose: string, files: Record<string, string>, extra = ""): Promise<string> {
     const projectId = `ctest-${process.pid}-${name}`;
     projects.push(projectId);
-    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`, compose.includes("data:") ? ["data"] : [], extra), "compose.yaml": compose, ...files });
+    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`, [], extra), "compose.yaml": compose, ...files });
     await ensure({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(work.path, `${name}-state`) });
     return projectId;
   }
 
-  it("runs a three-service image app: open, start, requests, logs, stop, start with its data kept, delete", async () => {
-    const id = await project("threes", COMPOSE, { "app/api.py": API, "app/worker.py": WORKER, "app/web.py": WEB });
+  it("runs the counter example, three image services: open, start, requests, logs, stop, start with its data kept, delete", async () => {
+    const id = `ctest-${process.pid}-counter`;
+    projects.push(id);
+    const path = join(work.path, "counter");
+    cpSync(COUNTER, path, { recursive: true });
+    // The example names a registry's Python image; none is reachable here, so the local one stands in.
+    writeFileSync(join(path, ".env"), `PYTHON_IMAGE=${PYTHON_IMAGE}\n`);
+    await ensure({ projectId: id, appId: "dev.ghostd.counter", packagePath: path, statePath: join(work.path, "counter-state") });
     const opened = await open(id);
     assert.deepEqual(opened.imagesPulled, [], "the image is there already: nothing is pulled");
     const started = await start(id);
@@ -170,7 +101,7 @@ describe("container runtime (a real engine)", function () {
     const containers = await containersOf(docker, id);
     assert.deepEqual([...containers.keys()].sort(), ["api", "web", "worker"]);
     const api = containers.get("api");
-    assert.equal(api?.Labels["dev.test.role"], "api", "the service's own labels are kept");
+    assert.equal(api?.Labels["dev.ghostd.role"], "api", "the service's own labels are kept");
     const statuses = (await status(id)).services;
     for (const service of statuses) {
       assert.equal(service.status, ServiceState.SERVICE_STATE_RUNNING, service.name);
