@@ -22,7 +22,7 @@ import {
   type StopProjectResponse,
   type SupervisorClient,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { runGhostd, spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { containersOf, engineClient, engineNeed, ensurePythonImage, PYTHON_IMAGE, removeLabelled } from "../helpers/engine";
 import { composeManifest, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
@@ -219,5 +219,20 @@ describe("container runtime (a real engine)", function () {
     assert.doesNotMatch(err.details, /HTTP code/);
     assert.equal((await containersOf(docker, id)).size, 0, "the container that could not start is not left behind");
     await remove(id);
+  });
+});
+
+describe("--runtime container without an engine", function () {
+  this.timeout(30_000);
+
+  it("refuses to start, saying where it looked and what to do", async () => {
+    const home = tempDir();
+    try {
+      const { code, output } = await runGhostd(["serve", "--home", home.path, "--http", "127.0.0.1:0", "--runtime", "container"], { DOCKER_HOST: `unix://${home.path}/no-engine.sock` });
+      assert.equal(code, 1, output);
+      assert.match(output, /--runtime container: no container engine answers \(unix:\/\/.*no-engine\.sock: no such socket\); start Docker or Podman's API service, or set DOCKER_HOST/);
+    } finally {
+      home.remove();
+    }
   });
 });
