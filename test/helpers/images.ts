@@ -47,6 +47,8 @@ export function imageCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 const MMDEBSTRAP_ARGS = [
   "--quiet",
   "--variant=minbase",
+  // Said, not left to the target's name: the partial file's suffix would make it a directory.
+  "--format=tar",
   "--include=python3",
   // Documentation and translations are a third of the image and no test reads them.
   "--dpkgopt=path-exclude=/usr/share/doc/*",
@@ -107,14 +109,14 @@ async function rootTarball(recipe: Recipe, key: string): Promise<{ path: string;
   const dir = recipe.cached ? imageCacheDir() : mkdtempSync(join(tmpdir(), "ghostd-image-"));
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${recipe.name.replace(/[^a-z0-9.-]+/gi, "_")}-${key}.tar`);
-  if (existsSync(path) && statSync(path).size > 0) return { path, temporary: false };
+  if (existsSync(path) && statSync(path).isFile() && statSync(path).size > 0) return { path, temporary: false };
   // Built beside its final name and renamed: a run that dies midway leaves no half tarball behind.
   const partial = `${path}.${process.pid}.partial`;
   try {
     await recipe.build(partial);
     renameSync(partial, path);
   } finally {
-    rmSync(partial, { force: true });
+    rmSync(partial, { recursive: true, force: true });
   }
   return { path, temporary: !recipe.cached };
 }
