@@ -110,6 +110,12 @@ ensure_containers_run() {
   return 1
 }
 
+# Podman keeps CNI on a machine that used it before; CNI has no DNS by container name.
+check_network_backend() {
+  local backend; backend=$(podman info --format '{{.Host.NetworkBackend}}')
+  [[ $backend == netavark ]] || log "warning: Podman's network backend is $backend, not netavark: containers will not find each other by name"
+}
+
 start_service() {
   mkdir -p "$(dirname "$SOCK")"
   rm -f "$SOCK"
@@ -136,6 +142,7 @@ up() {
   install_packages
   configure_storage
   ensure_containers_run
+  check_network_backend
   start_service
   log "engine ready at unix://$SOCK ($((SECONDS - started)) s; log: $STATE_DIR/service.log)"
   echo "export DOCKER_HOST=unix://$SOCK"
