@@ -45,6 +45,6 @@ export async function requireEngine(context: Mocha.Context): Promise<Docker> {
   const found = await findEngine();
   if (found !== undefined) return found.docker;
   const tried = engineCandidates().join(", ");
-  requireTools(context, [{ what: `a container engine answering at ${tried}`, present: false, provider: "scripts/container-engine.sh up (Debian's Podman; prints DOCKER_HOST)" }]);
+  requireTools(context, [{ what: `a container engine answering at ${tried}`, present: false, provider: "scripts/container-engine.sh up" }]);
   throw new Error("unreachable: requireTools skips or throws");
 }
