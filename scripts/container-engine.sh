@@ -28,8 +28,10 @@ answers() { curl -sf --max-time 5 --unix-socket "$1" http://engine/_ping >/dev/n
 existing_engine() {
   local host=${DOCKER_HOST:-}
   if [[ $host == unix://* ]] && answers "${host#unix://}"; then echo "$host"; return 0; fi
-  # A tcp:// or ssh:// DOCKER_HOST is the user's choice; curl cannot check it the same way.
-  if [[ -n $host && $host != unix://* ]]; then echo "$host"; return 0; fi
+  if [[ $host == tcp://* ]] && curl -sf --max-time 5 "http://${host#tcp://}/_ping" >/dev/null 2>&1; then echo "$host"; return 0; fi
+  # ssh:// and the like are the user's own choice, which curl cannot check.
+  if [[ -n $host && $host != unix://* && $host != tcp://* ]]; then echo "$host"; return 0; fi
+  [[ -z $host ]] || log "nothing answers at DOCKER_HOST=$host; looking elsewhere"
   local sock
   for sock in /var/run/docker.sock /run/podman/podman.sock "$SOCK"; do
     answers "$sock" && { echo "unix://$sock"; return 0; }
