@@ -54,11 +54,30 @@ export async function runToExit(docker: Docker, run: TestRun, options: Docker.Co
   return { exitCode: StatusCode, ...demuxLogs(logs) };
 }
 
-/** Removes the run's containers (running or not) and then its networks. */
+/** Removes the run's containers (running or not), then its networks and the images it built. */
 export async function removeRun(docker: Docker, run: TestRun): Promise<void> {
   const filters = JSON.stringify({ label: [`${RUN_LABEL}=${run.id}`] });
   const containers = await docker.listContainers({ all: true, filters });
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true })));
   const networks = await docker.listNetworks({ filters });
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove()));
+  const images = await docker.listImages({ filters });
+  await Promise.all(images.map((i) => docker.getImage(i.Id).remove({ force: true })));
+}
+
+/**
+ * Builds `files` (a Dockerfile among them) through the engine's build API as `tag`, labelled
+ * with the run; resolves when the build succeeded and rejects with its last lines when it did not.
+ */
+export async function buildImage(docker: Docker, run: TestRun, tag: string, context: string, files: readonly string[]): Promise<void> {
+  const stream = await docker.buildImage({ context, src: [...files] }, { t: tag, labels: run.labels, rm: true });
+  const events = await new Promise<{ stream?: string; error?: string }[]>((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null, output: { stream?: string; error?: string }[]) => (err ? reject(err) : resolve(output)));
+  });
+  // Like import, a failed build is reported inside the 200 stream.
+  const failure = events.find((e) => e.error !== undefined);
+  if (failure !== undefined) {
+    const log = events.map((e) => e.stream ?? "").join("").trim().split("\n").slice(-10).join("\n");
+    throw new Error(`building ${tag}: ${failure.error ?? ""}\n${log}`);
+  }
 }

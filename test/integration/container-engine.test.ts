@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import type Docker from "dockerode";
-import { removeRun, runToExit, startContainer, testRun } from "../helpers/containers";
+import { buildImage, removeRun, runToExit, startContainer, testRun } from "../helpers/containers";
 import { requireEngine } from "../helpers/engine";
 import { ensureBusyboxImage, ensurePythonImage } from "../helpers/images";
 import { connectCommand, connectFailedAfter, fetchCommand, hostAddress } from "../helpers/probes";
@@ -62,6 +65,20 @@ describe("container engine: what the container runtime's tests rely on", functio
     for (const host of ["api", serverName]) {
       const exited = await runToExit(engine(), run, { Image: python, Cmd: fetchCommand(`http://${host}:8000/index.txt`), HostConfig: { NetworkMode: network } });
       assert.deepEqual(exited, { exitCode: 0, stdout: "200 hello from the server\n\n", stderr: "" }, `by ${host}`);
+    }
+  });
+
+  it("builds an image from a Dockerfile on the local Python image, running its RUN steps", async function () {
+    this.timeout(5 * 60_000);
+    const context = mkdtempSync(join(tmpdir(), "ghostd-build-"));
+    try {
+      writeFileSync(join(context, "Dockerfile"), `FROM ${python}\nCOPY greeting.txt /greeting.txt\nRUN python3 -c "print(open('/greeting.txt').read().upper())" > /built.txt\nCMD ["cat", "/built.txt"]\n`);
+      writeFileSync(join(context, "greeting.txt"), "built here");
+      const tag = `localhost/${run.name("built")}:latest`;
+      await buildImage(engine(), run, tag, context, ["Dockerfile", "greeting.txt"]);
+      assert.deepEqual(await runToExit(engine(), run, { Image: tag }), { exitCode: 0, stdout: "BUILT HERE\n", stderr: "" });
+    } finally {
+      rmSync(context, { recursive: true, force: true });
     }
   });
 
