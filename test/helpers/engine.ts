@@ -1,63 +1,52 @@
-import { execFileSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, renameSync } from "node:fs";
-import { join } from "node:path";
 import Docker from "dockerode";
-import { engineAddress, engineCandidates } from "../../server/supervisor/runtime/container/engine";
-import type { Need } from "./tools";
+import { requireTools } from "./tools";
 
-/**
- * A container engine for tests: the Docker Engine API where ghostd would look for one. Set up by
- * scripts/container-engine.sh (Podman's API service), which .ci/run runs.
- */
-export function engineNeed(): Need {
-  const socket = engineCandidates(process.env)
-    .map((candidate) => engineAddress(candidate))
-    .find((address) => "socketPath" in address && existsSync(address.socketPath));
-  return { what: "a Docker Engine API (DOCKER_HOST, /var/run/docker.sock or Podman's socket)", present: socket !== undefined, provider: "scripts/container-engine.sh up (Debian package podman), with DOCKER_HOST exported" };
+/** Where the tests look for an engine, in the order the container runtime looks. */
+export function engineCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates = ["unix:///var/run/docker.sock", "unix:///run/podman/podman.sock"];
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  if (runtimeDir !== undefined && process.getuid?.() !== 0) candidates.push(`unix://${runtimeDir}/podman/podman.sock`);
+  // A DOCKER_HOST the user set is the only place: falling back elsewhere would test another engine.
+  const host = env.DOCKER_HOST;
+  return host !== undefined && host !== "" ? [host] : candidates;
 }
 
-export function engineClient(): Docker {
-  const socket = engineCandidates(process.env)
-    .map((candidate) => engineAddress(candidate))
-    .find((address) => "socketPath" in address && existsSync(address.socketPath));
-  if (!socket) throw new Error("no container engine socket");
-  return new Docker(socket);
+/** dockerode's options for a DOCKER_HOST value: a unix socket, or tcp:// (plain HTTP). */
+export function dockerOptions(host: string): Docker.DockerOptions {
+  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
+  const url = new URL(host.replace(/^tcp:/, "http:"));
+  return { protocol: "http", host: url.hostname, port: url.port === "" ? 2375 : Number(url.port) };
 }
 
-/** A Python image built from Debian's packages, kept between runs (no registry is reachable in CI). */
-export const PYTHON_IMAGE = "localhost/ghostd-test-python:bookworm";
-const IMAGE_CACHE = process.env.GHOSTD_TEST_IMAGE_CACHE ?? "/var/cache/ghostd-test-images";
+async function answers(host: string): Promise<boolean> {
+  // Its own client with a timeout: a socket nobody serves must not hang the probe.
+  const probe = new Docker({ ...dockerOptions(host), timeout: 3000 });
+  try {
+    await probe.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A client for the first engine that answers `_ping`, with its DOCKER_HOST value; undefined when none does. */
+export async function findEngine(env: NodeJS.ProcessEnv = process.env): Promise<{ docker: Docker; host: string } | undefined> {
+  for (const host of engineCandidates(env)) {
+    if (await answers(host)) return { docker: new Docker(dockerOptions(host)), host };
+  }
+  return undefined;
+}
 
 /**
- * Makes PYTHON_IMAGE if the engine lacks it: a Debian root file system from mmdebstrap (cached
- * as a tar), imported through the Engine API. Test set-up only: the daemon never runs a CLI.
+ * A client for the engine the container tests run against. Without one, the test skips on a
+ * developer's machine and fails under CI, as requireTools does, saying how to get one.
  */
-export async function ensurePythonImage(docker: Docker): Promise<void> {
-  const present = await docker
-    .getImage(PYTHON_IMAGE)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
-  if (present) return;
-  const tar = join(IMAGE_CACHE, "python-bookworm.tar");
-  if (!existsSync(tar)) {
-    mkdirSync(IMAGE_CACHE, { recursive: true });
-    execFileSync("mmdebstrap", ["--variant=minbase", "--include=python3", "bookworm", `${tar}.partial.tar`], { stdio: "ignore" });
-    renameSync(`${tar}.partial.tar`, tar);
-  }
-  const [repo = "", tag = ""] = PYTHON_IMAGE.split(/:(?=[^:]*$)/);
-  const stream = await docker.importImage(createReadStream(tar), { repo, tag, changes: ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["python3"]'] });
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, events: unknown) => (err ? reject(err) : resolve(events))));
-  // Podman's import ignores the tag and names the image :latest: tag it as asked.
-  const tagged = await docker
-    .getImage(PYTHON_IMAGE)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
-  if (!tagged) {
-    await docker.getImage(`${repo}:latest`).tag({ repo, tag });
-    await docker.getImage(`${repo}:latest`).remove({ noprune: true });
-  }
+export async function requireEngine(context: Mocha.Context): Promise<Docker> {
+  const found = await findEngine();
+  if (found !== undefined) return found.docker;
+  const tried = engineCandidates().join(", ");
+  requireTools(context, [{ what: `a container engine answering at ${tried}`, present: false, provider: "scripts/container-engine.sh up" }]);
+  throw new Error("unreachable: requireTools skips or throws");
 }
 
 /** Removes every container, then network and image, carrying a label (`ghostd.namespace=...` or `ghostd.project=...`). */

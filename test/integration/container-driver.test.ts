@@ -3,8 +3,9 @@ import type { ServicePlan } from "../../server/supervisor/plan";
 import { ContainerRuntime } from "../../server/supervisor/runtime/container/driver";
 import { engineCandidates, findEngine } from "../../server/supervisor/runtime/container/engine";
 import type { ServiceContext } from "../../server/supervisor/runtime/driver";
-import { engineClient, engineNeed, removeLabelled } from "../helpers/engine";
-import { requireTools } from "../helpers/tools";
+import { removeLabelled, requireEngine } from "../helpers/engine";
+import { ensureBusyboxImage } from "../helpers/images";
+import type Docker from "dockerode";
 import { waitFor } from "../helpers/wait";
 
 const NAMESPACE = `ghostd-driver-test-${process.pid}`;
@@ -18,14 +19,16 @@ function context(command: string[], egress = true): ServiceContext {
 describe("container runtime driver (a real engine)", function () {
   this.timeout(60_000);
   let runtime: ContainerRuntime;
+  let docker: Docker;
 
   before(async function () {
-    requireTools(this, [engineNeed()]);
+    docker = await requireEngine(this);
+    await ensureBusyboxImage(docker);
     runtime = new ContainerRuntime(await findEngine(engineCandidates(process.env)));
   });
 
   after(async () => {
-    if (runtime as ContainerRuntime | undefined) await removeLabelled(engineClient(), `ghostd.namespace=${NAMESPACE}`);
+    if (runtime as ContainerRuntime | undefined) await removeLabelled(docker, `ghostd.namespace=${NAMESPACE}`);
   });
 
   for (const egress of [true, false]) {
@@ -41,7 +44,7 @@ describe("container runtime driver (a real engine)", function () {
       assert.equal(await runtime.holdsPort(task.handle, HOST_PORT, "tcp"), true);
       assert.equal(await runtime.holdsPort(task.handle, HOST_PORT + 1, "tcp"), false);
       await runtime.pause(task.handle);
-      const paused = await engineClient().getContainer(task.handle.id).inspect();
+      const paused = await docker.getContainer(task.handle.id).inspect();
       assert.equal(paused.State.Paused, true);
       await runtime.resume(task.handle);
       assert.deepEqual(await runtime.state(task.handle), { alive: true });

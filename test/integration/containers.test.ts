@@ -23,10 +23,10 @@ import {
   type SupervisorClient,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { runGhostd, spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { containersOf, engineClient, engineNeed, ensurePythonImage, PYTHON_IMAGE, removeLabelled } from "../helpers/engine";
+import { containersOf, removeLabelled, requireEngine } from "../helpers/engine";
+import { ensureBusyboxImage, ensurePythonImage, PYTHON_IMAGE } from "../helpers/images";
 import { composeManifest, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
-import { requireTools } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
 /** The example app of image services: an API with SQLite in a state volume, a worker, a web front end. */
@@ -47,9 +47,9 @@ describe("container runtime (a real engine)", function () {
   const projects: string[] = [];
 
   before(async function () {
-    requireTools(this, [engineNeed()]);
-    docker = engineClient();
+    docker = await requireEngine(this);
     await ensurePythonImage(docker);
+    await ensureBusyboxImage(docker);
     work = tempDir();
     daemon = await spawnDaemon({ args: ["--runtime", "container", "--port-range", "46400-46499", "--log-level", "warn"] });
     client = supervisorClient(daemon.endpoints.grpc ?? "");
