@@ -51,7 +51,9 @@ describe("security: long values in errors", function () {
     assert.equal(reply.status, status, reply.text.slice(0, 300));
     assert.ok(took < 2000, `the bad request took ${took} ms`);
     assert.ok(reply.text.length < 4096, `the error is ${reply.text.length} bytes`);
-    assert.ok(Math.max(...unrelated) < 100, `unrelated requests took ${unrelated.join(", ")} ms`);
+    // A stall on a long input (a backtracking pattern, a quadratic scan) holds the event loop for
+    // seconds; 500 ms is far below that, and above what a loaded 2-core CI machine adds (158 ms seen).
+    assert.ok(Math.max(...unrelated) < 500, `unrelated requests took ${unrelated.join(", ")} ms`);
   }
 
   it("a 100 KB location: 400 invalid_location", async () => {
