@@ -1,51 +1,20 @@
-import Docker from "dockerode";
+import type Docker from "dockerode";
+import { engineCandidates, findEngine, NoEngine } from "../../server/supervisor/runtime/container/engine";
 import { requireTools } from "./tools";
 
-/** Where the tests look for an engine, in the order the container runtime looks. */
-export function engineCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const candidates = ["unix:///var/run/docker.sock", "unix:///run/podman/podman.sock"];
-  const runtimeDir = env.XDG_RUNTIME_DIR;
-  if (runtimeDir !== undefined && process.getuid?.() !== 0) candidates.push(`unix://${runtimeDir}/podman/podman.sock`);
-  // A DOCKER_HOST the user set is the only place: falling back elsewhere would test another engine.
-  const host = env.DOCKER_HOST;
-  return host !== undefined && host !== "" ? [host] : candidates;
-}
-
-/** dockerode's options for a DOCKER_HOST value: a unix socket, or tcp:// (plain HTTP). */
-export function dockerOptions(host: string): Docker.DockerOptions {
-  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
-  const url = new URL(host.replace(/^tcp:/, "http:"));
-  return { protocol: "http", host: url.hostname, port: url.port === "" ? 2375 : Number(url.port) };
-}
-
-async function answers(host: string): Promise<boolean> {
-  // Its own client with a timeout: a socket nobody serves must not hang the probe.
-  const probe = new Docker({ ...dockerOptions(host), timeout: 3000 });
-  try {
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A client for the first engine that answers `_ping`, with its DOCKER_HOST value; undefined when none does. */
-export async function findEngine(env: NodeJS.ProcessEnv = process.env): Promise<{ docker: Docker; host: string } | undefined> {
-  for (const host of engineCandidates(env)) {
-    if (await answers(host)) return { docker: new Docker(dockerOptions(host)), host };
-  }
-  return undefined;
-}
-
 /**
- * A client for the engine the container tests run against. Without one, the test skips on a
- * developer's machine and fails under CI, as requireTools does, saying how to get one.
+ * A client for the engine the container tests run against, found exactly as the daemon finds
+ * one (DOCKER_HOST alone when set), so a test never runs against another engine. Without one, the
+ * test skips on a developer's machine and fails under CI, as requireTools does, saying how to get one.
  */
 export async function requireEngine(context: Mocha.Context): Promise<Docker> {
-  const found = await findEngine();
-  if (found !== undefined) return found.docker;
-  const tried = engineCandidates().join(", ");
-  requireTools(context, [{ what: `a container engine answering at ${tried}`, present: false, provider: "scripts/container-engine.sh up" }]);
+  const candidates = engineCandidates(process.env);
+  try {
+    return (await findEngine(candidates)).docker;
+  } catch (err) {
+    if (!(err instanceof NoEngine)) throw err;
+  }
+  requireTools(context, [{ what: `a container engine answering at ${candidates.join(", ")}`, present: false, provider: "scripts/container-engine.sh up" }]);
   throw new Error("unreachable: requireTools skips or throws");
 }
 
