@@ -46,6 +46,12 @@ export interface ProcessRuntimeOptions {
    * `--runtime process`), told to those that come to the process runtime; unset when they do not.
    */
   readonly withoutContainers?: string;
+  /**
+   * Whether image services may run their command here: only when the user chose processes
+   * (`--runtime process`). With `auto` and no engine, an image is what such a service needs, so
+   * running its command on the host instead would silently be another app: it cannot start.
+   */
+  readonly imagesAsProcesses?: boolean;
 }
 
 /** A task this daemon started. */
@@ -256,6 +262,7 @@ export class ProcessRuntime implements RuntimeDriver {
   /** The process runtime runs a command: without one, or with a program this machine lacks, nothing runs. */
   private problemOf(service: ServicePlan): Omit<ServiceProblem, "service"> | undefined {
     const program = [...service.entrypoint, ...service.command][0];
+    if (this.options.imagesAsProcesses === false && (service.image !== undefined || service.build === true)) return { problem: needsEngineNow(service, this.withoutContainers(), program !== undefined), kind: "engine" };
     const needsEngine = service.image !== undefined ? "engine" : "runtime";
     if (program === undefined) return { problem: withoutCommand(service, this.withoutContainers()), kind: needsEngine };
     // No program's name begins with a dash: such a command is arguments to an image's entrypoint, not a missing executable.
@@ -360,6 +367,13 @@ function isThere(id: string): boolean {
 function argumentsOnly(service: ServicePlan, first: string, why: string): string {
   const of = service.image ? `the entrypoint of image ${service.image}, which needs a container runtime, and only the process runtime is here${why}` : "an entrypoint, and the service has none";
   return `the command (${first} ...) holds arguments for ${of}; give the service an entrypoint naming the program to run as a process`;
+}
+
+/** Why an image service cannot run with no engine to run its image (`auto`), and what to do. */
+function needsEngineNow(service: ServicePlan, why: string, hasCommand: boolean): string {
+  const what = service.image === undefined ? "its build" : `image ${service.image}`;
+  const instead = hasCommand ? "; or run ghostd with --runtime process to run its command as a process instead" : "";
+  return `${what} needs a container engine${why}${instead}`;
 }
 
 /** Why a service without a command cannot run as a process, by what it has instead. */

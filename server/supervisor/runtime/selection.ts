@@ -21,7 +21,7 @@ export function runsInContainer(service: ServicePlan): boolean {
 
 export interface RuntimeChoice {
   readonly mode: RuntimeMode;
-  readonly process: Omit<ProcessRuntimeOptions, "withoutContainers">;
+  readonly process: Omit<ProcessRuntimeOptions, "withoutContainers" | "imagesAsProcesses">;
   /** Where DOCKER_HOST and XDG_RUNTIME_DIR are read (the daemon's own environment). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
@@ -30,7 +30,7 @@ export interface RuntimeChoice {
 /** The runtime drivers of this daemon by its `--runtime`: the process runtime, and the container one when an engine answers. */
 export async function chooseRuntimes(choice: RuntimeChoice): Promise<RuntimeRegistry> {
   const { mode, logger } = choice;
-  if (mode === "process") return new RuntimeRegistry([new ProcessRuntime({ ...choice.process, withoutContainers: "ghostd runs with --runtime process" })]);
+  if (mode === "process") return new RuntimeRegistry([new ProcessRuntime({ ...choice.process, withoutContainers: "ghostd runs with --runtime process", imagesAsProcesses: true })]);
   try {
     const engine = await findEngine(engineCandidates(choice.env));
     logger.info({ engine: engine.address, version: engine.version }, `container runtime: ${engine.version} at ${engine.address}`);
@@ -42,6 +42,6 @@ export async function chooseRuntimes(choice: RuntimeChoice): Promise<RuntimeRegi
     if (mode === "container") throw new Error(`--runtime container: ${err.message}; start Docker or Podman's API service, or set DOCKER_HOST`, { cause: err });
     logger.info(`no container runtime: ${err.message}`);
     const why = `${err.message}; start Docker or Podman's API service (or set DOCKER_HOST) and restart ghostd`;
-    return new RuntimeRegistry([new ProcessRuntime({ ...choice.process, withoutContainers: why })]);
+    return new RuntimeRegistry([new ProcessRuntime({ ...choice.process, withoutContainers: why, imagesAsProcesses: false })]);
   }
 }

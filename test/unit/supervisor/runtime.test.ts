@@ -45,6 +45,23 @@ describe("process runtime: can each service run here", () => {
     );
   });
 
+  it("with --runtime auto and no engine, an image service with a command cannot start either: its image is what it needs", async () => {
+    const why = "no container engine answers (unix:///var/run/docker.sock: no such socket)";
+    const auto = new ProcessRuntime({ sandbox: "off", env: { PATH: process.env.PATH }, withoutContainers: why, imagesAsProcesses: false });
+    const imaged = [service("web", { image: "localhost/app:1", command: ["sleep", "1"] }), service("built", { build: true, command: ["sleep", "1"] }), service("native", { command: ["sleep", "1"] })];
+    const prepared = await auto.prepare(imaged);
+    assert.ok(prepared.warnings.some((w) => /^web: image localhost\/app:1 needs a container engine .*no container engine answers.*--runtime process.*StartProject fails until then$/.test(w)), prepared.warnings.join("\n"));
+    assert.ok(!prepared.warnings.some((w) => w.includes("is ignored by the process runtime")), prepared.warnings.join("\n"));
+    assert.throws(
+      () => new RuntimeRegistry([auto]).checkStartable(imaged),
+      (err: unknown) => err instanceof DomainError && err.reason === "START_FAILED" && /^web: image localhost\/app:1 needs a container engine.*; built: its build needs a container engine/.test(err.message) && !err.message.includes("native"),
+    );
+    // --runtime process is the user's choice: the command runs, and the ignored image is told.
+    const chosen = new ProcessRuntime({ sandbox: "off", env: { PATH: process.env.PATH }, withoutContainers: "ghostd runs with --runtime process", imagesAsProcesses: true });
+    assert.deepEqual(chosen.problems(imaged), []);
+    assert.ok((await chosen.prepare(imaged)).warnings.some((w) => w.startsWith("web: image localhost/app:1 is ignored by the process runtime")));
+  });
+
   it("a missing program is a failure to start, never to pull: prepare warns, StartProject's check is START_FAILED", async () => {
     const startable = [service("ok", { command: ["sleep", "1"] }), service("tool", { command: ["no-such-program-ghostd"] })];
     const prepared = await runtime.prepare(startable);
