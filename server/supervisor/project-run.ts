@@ -106,6 +106,12 @@ export class ProjectRun {
     try {
       for (const service of this.services.values()) {
         current = service.name;
+        // Taken over from an earlier daemon: running already.
+        if (service.task) continue;
+        if (this.doneBefore(service)) {
+          service.completedBefore();
+          continue;
+        }
         await this.dependenciesOf(service.plan);
         await service.start();
       }
@@ -114,6 +120,22 @@ export class ProjectRun {
       await this.failStart(err instanceof ServiceFailure ? err.service : current, err);
     }
     this.updateStatus();
+  }
+
+  /**
+   * Before `start` after a daemon restart: each service takes over the task an earlier daemon
+   * left it (`left`), if that still runs as it would be started now. Returns the tasks taken
+   * over; the others are leftovers to remove, and `start` starts their services afresh.
+   */
+  async adopt(left: ReadonlyMap<string, TaskHandle>): Promise<TaskHandle[]> {
+    const adopted: TaskHandle[] = [];
+    const records = new Map(this.settings.registry.services(this.id).map((r) => [r.name, r]));
+    for (const service of this.services.values()) {
+      const handle = left.get(service.name);
+      const since = this.spec.logs.tail(1, service.name)[0]?.timestamp;
+      if (handle && (await service.adopt(handle, since, records.get(service.name)?.restartCount ?? 0))) adopted.push(handle);
+    }
+    return adopted;
   }
 
   /** Stops every service, in reverse start order. */
@@ -168,6 +190,15 @@ export class ProjectRun {
       mayRestart: () => !this.stopping && !lifetime.aborted,
       events,
     });
+  }
+
+  /**
+   * A one-shot whose dependents were taken over running: it completed in the run they started
+   * in, so it is not run again under them.
+   */
+  private doneBefore(service: ServiceInstance): boolean {
+    const dependents = [...this.services.values()].filter((s) => s.plan.dependsOn.some((d) => d.service === service.name && d.condition === "service_completed_successfully"));
+    return dependents.length > 0 && dependents.every((s) => s.task !== undefined);
   }
 
   private async dependenciesOf(service: ServicePlan): Promise<void> {

@@ -3,7 +3,7 @@ import type { Clock } from "./clock";
 import { HealthMonitor } from "./health";
 import type { HealthPlan, RestartPlan, ServicePlan } from "./plan";
 import type { ServiceState } from "./registry";
-import type { Exit, OutputSink, RunningTask, RuntimeDriver, ServiceContext } from "./runtime/driver";
+import type { AdoptedTask, Exit, OutputSink, RunningTask, RuntimeDriver, ServiceContext, TaskHandle } from "./runtime/driver";
 
 /** A service's stop grace when neither the call nor its plan gives one. */
 export const DEFAULT_STOP_MS = 30_000;
@@ -132,10 +132,50 @@ export class ServiceInstance {
     this.exitedWith = undefined;
     this.set("starting");
     const task = await driver.start(context, events.output);
-    this.running = task;
-    this.started = new Date(clock.now());
-    this.set("running");
+    this.run(task, new Date(clock.now()), context);
     events.note(`started (${driver.name} ${driver.displayId(task.handle)})`);
+  }
+
+  /**
+   * Takes over the task an earlier daemon started for this service, if its driver can and the
+   * task still runs as this daemon would start it; whether it did. `since`: the time of the last
+   * line the log book has of the service. `restarts`: the count the registry kept.
+   */
+  async adopt(handle: TaskHandle, since: Date | undefined, restarts: number): Promise<boolean> {
+    const { driver, events } = this.options;
+    if (!driver.adopt) return false;
+    const context = this.options.context();
+    let task: AdoptedTask | undefined;
+    try {
+      task = await driver.adopt(handle, context, events.output, since);
+    } catch (err) {
+      events.note(`could not take over ${driver.displayId(handle)}: ${(err as Error).message}`);
+      return false;
+    }
+    if (!task) return false;
+    this.restarts = restarts;
+    this.run(task, task.startedAt, context);
+    events.note(`taken over from an earlier daemon (${driver.name} ${driver.displayId(handle)}, running since ${task.startedAt.toISOString()})`);
+    return true;
+  }
+
+  /**
+   * A one-shot that is not run again: it completed in an earlier run, whose dependents still run
+   * (taken over), so running it again would redo its work under them.
+   */
+  completedBefore(): void {
+    this.exitedWith = 0;
+    this.set("stopped");
+    this.options.events.note("not run again: it completed before, and what depends on it still runs");
+  }
+
+  /** The task runs: it is watched for its end, and for health. */
+  private run(task: RunningTask, startedAt: Date, context: ServiceContext): void {
+    this.stopping = false;
+    this.exitedWith = undefined;
+    this.running = task;
+    this.started = startedAt;
+    this.set("running");
     void task.exited.then((exit) => this.ended(task, exitCode(exit)));
     if (this.plan.healthcheck) this.watchHealth(context, this.plan.healthcheck);
   }

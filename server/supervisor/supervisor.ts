@@ -27,7 +27,8 @@ import { ProjectRun, type RunSettings } from "./project-run";
 import { supervisorError, underReason } from "./reasons";
 import { registerProject, type Registration } from "./registration";
 import type { ProjectRow, ProjectState, Registry } from "./registry";
-import type { Removed, RuntimeRegistry } from "./runtime/runtimes";
+import type { TaskHandle } from "./runtime/driver";
+import type { Leftover, Removed, RuntimeRegistry } from "./runtime/runtimes";
 import { checkRequiredVariables } from "./service-context";
 import { StateLayout, StateMeter } from "./state-layout";
 
@@ -260,25 +261,29 @@ export class Supervisor {
     );
   }
 
+  /**
+   * A project that was running comes back: its services take over the tasks an earlier daemon
+   * left running where their runtime can (containers), the rest of what it left is removed, and
+   * what does not run is started. One that needs secrets (never stored) waits for StartProject.
+   */
   private async reconcileProject(row: ProjectRow): Promise<void> {
-    const { logger } = this.settings;
     if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
-    for (const { service, removed } of await this.removeLeftovers(row)) logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
-    for (const record of this.registry.services(row.projectId)) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
-    if (!row.desiredRunning || row.plan === undefined) return;
-    this.registry.setStatus(row.projectId, "stopped");
-    const plan = JSON.parse(row.plan) as ProjectPlan;
-    const needed = plan.secrets.filter((s) => s.required).map((s) => s.name);
-    if (needed.length > 0) {
+    const plan = row.plan === undefined ? undefined : (JSON.parse(row.plan) as ProjectPlan);
+    const needed = plan?.secrets.filter((s) => s.required).map((s) => s.name) ?? [];
+    if (plan && row.desiredRunning && needed.length > 0) {
       // Secrets are never stored: a project that needs them waits for StartProject.
       this.registry.setDesiredRunning(row.projectId, false);
       this.logBooks.of(row.projectId).note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
+    }
+    if (!plan || !row.desiredRunning || needed.length > 0) {
+      await this.clearLeftovers(row, []);
       return;
     }
-    await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}));
+    await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}, true));
   }
 
-  private async startRun(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>): Promise<void> {
+  /** Starts a project's run; `resume`: after a daemon restart, taking over what an earlier daemon left running. */
+  private async startRun(row: ProjectRow, plan: ProjectPlan, secrets: Readonly<Record<string, string>>, resume = false): Promise<void> {
     this.settings.runtimes.checkStartable(plan.services);
     // StartProject's contract has START_FAILED for all that stops a start; PORT_CONFLICT is its cause.
     const ports = await allocatePorts(this.registry, this.settings.portRange, row.projectId, plan.services, false).catch((err: unknown) => {
@@ -286,13 +291,37 @@ export class Supervisor {
     });
     const run = new ProjectRun({ project: row, plan, logs: this.logBooks.of(row.projectId), secrets, ports }, this.runSettings);
     this.runs.set(row.projectId, run);
+    if (resume) await this.clearLeftovers(row, await run.adopt(await this.leftTasks(row)));
     await run.start();
   }
 
-  /** What each runtime finds in the project's namespace, and what the registry says runs, that this daemon did not start. */
-  private removeLeftovers(row: ProjectRow): Promise<Removed[]> {
-    const known = this.registry.services(row.projectId).flatMap((s) => (s.handle ? [{ handle: s.handle, service: s.name }] : []));
-    return this.settings.runtimes.removeLeftovers(row.namespace, known, { signal: this.lifetime.signal });
+  /** Removes what an earlier run left in the project's namespace, but `kept`; what is not running is recorded so. */
+  private async clearLeftovers(row: ProjectRow, kept: readonly TaskHandle[]): Promise<void> {
+    const keep = new Set(kept.map((h) => `${h.driver}/${h.id}`));
+    for (const { service, removed } of await this.removeLeftovers(row, kept)) this.settings.logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
+    for (const record of this.registry.services(row.projectId)) {
+      if (!(record.handle && keep.has(`${record.handle.driver}/${record.handle.id}`))) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
+    }
+  }
+
+  /** What each runtime finds in the project's namespace, and what the registry says runs, that this daemon did not start (but `kept`). */
+  private removeLeftovers(row: ProjectRow, kept: readonly TaskHandle[] = []): Promise<Removed[]> {
+    return this.settings.runtimes.removeLeftovers(row.namespace, this.knownTasks(row), { signal: this.lifetime.signal, keep: kept });
+  }
+
+  private knownTasks(row: ProjectRow): Leftover[] {
+    return this.registry.services(row.projectId).flatMap((s) => (s.handle ? [{ handle: s.handle, service: s.name }] : []));
+  }
+
+  /**
+   * The task an earlier daemon left for each service: the registry's handle, else one its runtime
+   * lists under the service's name (started just before a crash, before the registry heard of it).
+   */
+  private async leftTasks(row: ProjectRow): Promise<Map<string, TaskHandle>> {
+    const left = new Map<string, TaskHandle>();
+    for (const { service, handle } of await this.settings.runtimes.leftovers(row.namespace, [], { signal: this.lifetime.signal })) if (!left.has(service)) left.set(service, handle);
+    for (const { service, handle } of this.knownTasks(row)) left.set(service, handle);
+    return left;
   }
 
   private row(projectId: string): ProjectRow {

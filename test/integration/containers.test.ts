@@ -2,7 +2,7 @@ import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { createServer, type AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
-import { cpSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../cli/package-info";
 import type Docker from "dockerode";
@@ -11,6 +11,7 @@ import {
   EnsureProjectRequest,
   GetProjectStatusRequest,
   OpenProjectRequest,
+  ProjectStatus,
   ServiceState,
   StartProjectRequest,
   StopProjectRequest,
@@ -161,23 +162,54 @@ describe("container runtime (a real engine)", function () {
     }
   });
 
-  it("after a kill -9 of the daemon, the next one runs the project again: one container per service, no leftovers", async () => {
-    const compose = `services:\n  www:\n    image: localhost/busybox:latest\n    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]\n    volumes: ["./www:/www:ro"]\n    ports: ["8080"]\n    stop_signal: SIGKILL\n`;
+  it("after a kill -9 of the daemon, the next one takes over the same containers: no duplicates, no one-shot run twice, logs go on", async () => {
+    const compose = [
+      "services:",
+      "  setup:",
+      "    image: localhost/busybox:latest",
+      '    command: ["sh", "-c", "echo ran >> /data/setup-runs"]',
+      "    volumes: [\"data:/data\"]",
+      "  www:",
+      "    image: localhost/busybox:latest",
+      '    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+      '    volumes: ["./www:/www:ro"]',
+      '    ports: ["8080"]',
+      "    stop_signal: SIGKILL",
+      "    depends_on: {setup: {condition: service_completed_successfully}}",
+      "  ticker:",
+      "    image: localhost/busybox:latest",
+      '    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.1; done"]',
+      "    stop_signal: SIGKILL",
+      "volumes: {data: {}}",
+      "",
+    ].join("\n");
     const id = await project("survivor", compose, { "www/index.html": "still here" });
     await open(id);
     const port = (await start(id)).ports[0]?.hostPort ?? 0;
-    const before = [...(await containersOf(docker, id)).values()].map((c) => c.Id);
-    assert.equal(before.length, 1);
+    const ticks = async (): Promise<number[]> => (await tailLogs(client, { projectId: id, serviceName: "ticker", tailLines: 100_000 })).flatMap((e) => (/^tick (\d+)$/.exec(e.line) ? [Number(e.line.slice(5))] : []));
+    await waitFor("a few ticks", async () => (await ticks()).length >= 3);
+    const before = new Map([...(await containersOf(docker, id))].map(([service, c]) => [service, c.Id]));
+    assert.deepEqual([...before.keys()].sort(), ["ticker", "www"]);
     const home = daemon?.home ?? "";
+    const lastBefore = Math.max(...(await ticks()));
     await daemon?.stop("SIGKILL");
     daemon = await spawnDaemon({ home, args: ["--runtime", "container", "--port-range", "46400-46499", "--log-level", "warn"] });
     client.close();
     client = supervisorClient(daemon.endpoints.grpc ?? "");
-    await waitFor("the project to run again", async () => (await status(id)).services.every((s) => s.status === ServiceState.SERVICE_STATE_RUNNING), 30_000);
-    const after = [...(await containersOf(docker, id)).values()];
-    assert.equal(after.length, 1, "no duplicate beside what the killed daemon left");
-    assert.equal((await status(id)).services[0]?.containerId, after[0]?.Id);
+    await waitFor("the project to run again", async () => (await status(id)).status === ProjectStatus.PROJECT_STATUS_RUNNING, 30_000);
+    const after = new Map([...(await containersOf(docker, id))].map(([service, c]) => [service, c.Id]));
+    assert.deepEqual(after, before, "the same containers, none beside them");
+    const services = new Map((await status(id)).services.map((s) => [s.name, s]));
+    assert.equal(services.get("www")?.containerId, before.get("www"));
+    assert.equal(services.get("ticker")?.containerId, before.get("ticker"));
     assert.equal(await waitFor("www to answer", () => get(port, "/index.html"), 10_000), "still here");
+    const seen = await waitFor("ticks after the takeover", async () => {
+      const all = await ticks();
+      return Math.max(...all) > lastBefore + 5 && all;
+    });
+    assert.deepEqual(seen, [...new Set(seen)].sort((a, b) => a - b), "each tick once, in order: nothing the log book had is written again");
+    const runs = readFileSync(join(work.path, "survivor-state", "current", "volumes", "data", "setup-runs"), "utf8");
+    assert.equal(runs, "ran\n", "the one-shot is not run again under what depends on it");
     await stop(id);
     await remove(id);
   });
@@ -233,6 +265,33 @@ describe("--runtime container without an engine", function () {
       assert.match(output, /--runtime container: no container engine answers \(unix:\/\/.*no-engine\.sock: no such socket\); start Docker or Podman's API service, or set DOCKER_HOST/);
     } finally {
       home.remove();
+    }
+  });
+
+  it("with --runtime auto, an image service is warned of at open and fails StartProject, naming it and what to do; native services would run", async () => {
+    const work = tempDir();
+    const daemon = await spawnDaemon({ args: ["--runtime", "auto", "--port-range", "46400-46499", "--log-level", "warn"], env: { DOCKER_HOST: `unix://${work.path}/no-engine.sock` } });
+    const client = supervisorClient(daemon.endpoints.grpc ?? "");
+    try {
+      const compose = "services:\n  web:\n    image: localhost/busybox:latest\n    command: [sleep, '600']\n  native:\n    command: [sleep, '600']\n";
+      const path = writePackage(join(work.path, "pkg"), { "compose.yaml": compose, "vibe.yaml": composeManifest("dev.test.noengine") });
+      await unary<EnsureProjectResponse>((cb) => client.ensureProject(EnsureProjectRequest.fromPartial({ projectId: "noengine", appId: "dev.test.noengine", packagePath: path, statePath: join(work.path, "state") }), cb));
+      const opened = await unary<OpenProjectResponse>((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId: "noengine" }), cb));
+      assert.ok(opened.warnings.some((w) => /^web: image localhost\/busybox:latest needs a container engine .*no-engine\.sock.*StartProject fails until then$/.test(w)), opened.warnings.join("\n"));
+      assert.ok(!opened.warnings.some((w) => w.startsWith("native:")), opened.warnings.join("\n"));
+      const err = await failsWith(
+        unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId: "noengine" }), cb)),
+        Code.INTERNAL,
+        "START_FAILED",
+        /^web: image localhost\/busybox:latest needs a container engine .*start Docker or Podman's API service.*--runtime process/,
+      );
+      assert.doesNotMatch(err.details, /native/);
+      const status = await unary<GetProjectStatusResponse>((cb) => client.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId: "noengine" }), cb));
+      assert.ok(status.services.every((s) => s.status === ServiceState.SERVICE_STATE_STOPPED), "nothing started");
+    } finally {
+      client.close();
+      await daemon.stop();
+      work.remove();
     }
   });
 });

@@ -62,6 +62,11 @@ export interface RunningTask {
   readonly exited: Promise<Exit>;
 }
 
+/** A task an earlier daemon started, taken over by this one: also when it started. */
+export interface AdoptedTask extends RunningTask {
+  readonly startedAt: Date;
+}
+
 /** A task `list` found in a namespace, started by this daemon or by an earlier one. */
 export interface TaskInfo {
   readonly handle: TaskHandle;
@@ -133,6 +138,14 @@ export interface RuntimeDriver {
   prepare(services: readonly ServicePlan[], options?: PrepareOptions): Promise<Prepared>;
   /** Resolves once the task runs (an abort before then ends it and rejects). */
   start(context: ServiceContext, output: OutputSink, options?: Cancellable): Promise<RunningTask>;
+  /**
+   * Takes over a task an earlier daemon started that still runs (after a restart or a kill -9 of
+   * the daemon), if it runs just as `context` would start it now; undefined if not, and it is
+   * then removed as a leftover and started afresh. Output it wrote after `since` (what the log
+   * book has of it so far) goes to `output`. A runtime whose tasks cannot outlive the daemon's
+   * hold on them has none.
+   */
+  adopt?(handle: TaskHandle, context: ServiceContext, output: OutputSink, since: Date | undefined): Promise<AdoptedTask | undefined>;
   /** Sends the stop signal, then kills after the grace; resolves when nothing of the task runs. */
   stop(handle: TaskHandle, options: StopOptions): Promise<void>;
   pause(handle: TaskHandle): Promise<void>;

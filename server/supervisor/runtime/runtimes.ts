@@ -109,12 +109,10 @@ export class RuntimeRegistry {
    * there, and the tasks `known` names (the registry's, which may predate a driver's own
    * records). Each driver checks a handle is still its task before it ends anything.
    */
-  async removeLeftovers(namespace: string, known: readonly Leftover[], options: Cancellable = {}): Promise<Removed[]> {
+  async removeLeftovers(namespace: string, known: readonly Leftover[], options: LeftoverOptions = {}): Promise<Removed[]> {
     const found = new Map<string, Leftover>();
-    for (const driver of this.drivers.values()) {
-      for (const task of await driver.list(namespace, options)) found.set(keyOf(task.handle), { handle: task.handle, service: task.service ?? "?" });
-    }
-    for (const task of known) found.set(keyOf(task.handle), task);
+    for (const task of await this.leftovers(namespace, known, options)) found.set(keyOf(task.handle), task);
+    for (const handle of options.keep ?? []) found.delete(keyOf(handle));
     const removed: Removed[] = [];
     for (const { handle, service } of found.values()) {
       const what = await this.ofHandle(handle)?.remove(handle);
@@ -123,12 +121,30 @@ export class RuntimeRegistry {
     return removed;
   }
 
+  /**
+   * The tasks of a namespace that this daemon did not start: what each driver lists there, and
+   * those `known` names (the registry's, which win: they name the service for sure).
+   */
+  async leftovers(namespace: string, known: readonly Leftover[], options: Cancellable = {}): Promise<Leftover[]> {
+    const found = new Map<string, Leftover>();
+    for (const driver of this.drivers.values()) {
+      for (const task of await driver.list(namespace, options)) found.set(keyOf(task.handle), { handle: task.handle, service: task.service ?? "?" });
+    }
+    for (const task of known) found.set(keyOf(task.handle), task);
+    return [...found.values()];
+  }
+
   /** What the runtimes keep for a namespace beside its tasks (a network), removed once the tasks are gone. */
   async removeNamespace(namespace: string): Promise<string[]> {
     const removed: string[] = [];
     for (const driver of this.drivers.values()) removed.push(...((await driver.removeNamespace?.(namespace)) ?? []));
     return removed;
   }
+}
+
+export interface LeftoverOptions extends Cancellable {
+  /** Tasks not to remove: those taken over by this daemon. */
+  readonly keep?: readonly TaskHandle[];
 }
 
 /** A task of a service, which may still run. */

@@ -4,7 +4,8 @@ import { importCompose } from "../../../server/supervisor/compose";
 import type { ServiceContext } from "../../../server/supervisor/runtime/driver";
 import { engineAddress, engineCandidates } from "../../../server/supervisor/runtime/container/engine";
 import { imageNeed, imagesOf } from "../../../server/supervisor/runtime/container/images";
-import { containerEnv, containerSpec } from "../../../server/supervisor/runtime/container/spec";
+import { canonicalJson, configDigest, containerEnv, containerSpec } from "../../../server/supervisor/runtime/container/spec";
+import { after } from "../../../server/supervisor/runtime/container/task";
 import { runsInContainer } from "../../../server/supervisor/runtime/selection";
 
 function service(fields: Partial<ServicePlan> = {}): ServicePlan {
@@ -41,7 +42,7 @@ describe("container runtime: the container spec", () => {
     const spec = containerSpec(context(plan), "localhost/app:1");
     assert.equal(spec.name, "ghostd-p1-abc-api");
     assert.deepEqual([spec.Image, spec.Entrypoint, spec.Cmd, spec.User, spec.WorkingDir, spec.StopSignal, spec.StopTimeout], ["localhost/app:1", ["/bin/sh", "-c"], ["run"], "1000:1000", "/srv", "SIGINT", 3]);
-    assert.deepEqual(spec.Labels, { "dev.role": "api", "ghostd.project": "p1", "ghostd.namespace": "ghostd-p1-abc", "ghostd.service": "api" });
+    assert.deepEqual(spec.Labels, { "dev.role": "api", "ghostd.project": "p1", "ghostd.namespace": "ghostd-p1-abc", "ghostd.service": "api", "ghostd.config": configDigest(context(plan), "localhost/app:1") });
     assert.equal(spec.HostConfig?.Init, true);
     assert.equal(spec.HostConfig.ReadonlyRootfs, true);
   });
@@ -83,6 +84,34 @@ describe("container runtime: the container spec", () => {
   it("gives the container its own ports and every address, never the host's PATH", () => {
     const env = containerEnv(context(service({ environment: { LANG: "C.UTF-8", DB: "x" } }), false, { PATH: "/host/bin", LANG: "C.UTF-8", HOME: "/root", HOST: "127.0.0.1", PORT: "41000", GHOSTD_PORT_8000: "41000", GHOSTD_PORT_DB_5432: "41002", DB: "x" }));
     assert.deepEqual(env.sort(), ["DB=x", "GHOSTD_PORT_53=53", "GHOSTD_PORT_8000=8000", "GHOSTD_PORT_DB_5432=41002", "HOST=0.0.0.0", "LANG=C.UTF-8", "PORT=8000"]);
+  });
+});
+
+describe("container runtime: taking over what an earlier daemon left", () => {
+  it("labels a container with a digest of its whole spec, the same for the same context whatever the key order", () => {
+    const plan = service({ command: ["run"], environment: { A: "1", B: "2" } });
+    const spec = containerSpec(context(plan, false, { A: "1", B: "2" }), "localhost/app:1");
+    assert.match(spec.Labels?.["ghostd.config"] ?? "", /^[0-9a-f]{64}$/);
+    assert.equal(spec.Labels?.["ghostd.config"], configDigest(context(plan, false, { B: "2", A: "1" }), "localhost/app:1"));
+    assert.equal(canonicalJson({ b: [1, { d: 1, c: 2 }], a: null }), canonicalJson({ a: null, b: [1, { c: 2, d: 1 }] }));
+  });
+
+  it("gives another digest when anything of the container would differ: image, command, environment, ports, egress", () => {
+    const plan = service({ command: ["run"] });
+    const digest = configDigest(context(plan), "localhost/app:1");
+    assert.notEqual(configDigest(context(plan), "localhost/app:2"), digest);
+    assert.notEqual(configDigest(context(service({ command: ["run", "--fast"] })), "localhost/app:1"), digest);
+    assert.notEqual(configDigest(context(plan, false, { SECRET: "new" }), "localhost/app:1"), digest);
+    assert.notEqual(configDigest(context(plan, true), "localhost/app:1"), digest);
+  });
+
+  it("writes what the engine stamped after the log book's last line, unstamped, and nothing from before", () => {
+    const written: string[] = [];
+    const sink = after(new Date("2026-12-02T10:00:00.500Z"), (stream, chunk) => written.push(`${stream}:${chunk.toString()}`));
+    sink("stdout", Buffer.from("2026-12-02T10:00:00.400000000Z old line\n2026-12-02T10:00:00.500000000Z same time\n2026-12-02T10:00:00.600000001Z new "));
+    sink("stdout", Buffer.from("line\n"));
+    sink("stderr", Buffer.from("2026-12-02T10:00:01.000000000+00:00 an error\n"));
+    assert.deepEqual(written, ["stdout:new line\n", "stderr:an error\n"]);
   });
 });
 

@@ -3,6 +3,7 @@ import type { ServicePlan } from "../../plan";
 import { supervisorError } from "../../reasons";
 import {
   cannotRun,
+  type AdoptedTask,
   type Cancellable,
   type ExecOptions,
   type Exit,
@@ -23,10 +24,10 @@ import { buildServiceImage, builtImage } from "./build";
 import type { Engine } from "./engine";
 import { PortForwards } from "./forward";
 import { prepareImages, type PullProgress } from "./images";
-import { containerName, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
+import { containerName, LABEL_CONFIG, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
 import { ensureNetwork, removeNetwork } from "./network";
-import { containerSpec } from "./spec";
-import { engineReason, execIn, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
+import { configDigest, containerSpec } from "./spec";
+import { adoptContainer, engineReason, execIn, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
 
 /** A container this daemon started. */
 interface LiveContainer {
@@ -82,7 +83,7 @@ export class ContainerRuntime implements RuntimeDriver {
   async start(context: ServiceContext, output: OutputSink, options: Cancellable = {}): Promise<RunningTask> {
     options.signal?.throwIfAborted();
     const { service, namespace } = context;
-    const image = service.imageBuild === undefined ? service.image : builtImage(namespace, service.name);
+    const image = imageOf(context);
     if (image === undefined) throw supervisorError("START_FAILED", `${service.name}: the service has no image to run in a container`);
     let id: string;
     let exited: Promise<Exit>;
@@ -101,6 +102,24 @@ export class ContainerRuntime implements RuntimeDriver {
       options.signal.throwIfAborted();
     }
     return { handle: { driver: this.name, id }, exited };
+  }
+
+  async adopt(handle: TaskHandle, context: ServiceContext, output: OutputSink, since: Date | undefined): Promise<AdoptedTask | undefined> {
+    const image = imageOf(context);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(handle.id).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+    const labels: Partial<Record<string, string>> = info.Config.Labels;
+    if (image === undefined || !info.State.Running || labels[LABEL_CONFIG] !== configDigest(context, image)) return undefined;
+    const { id } = handle;
+    const exited = adoptContainer(this.docker, id, output, since);
+    this.live.set(id, { namespace: context.namespace, service: context.service.name, exited, gone: exited.then(() => this.ended(id)) });
+    if (!context.network.egress) await this.forward(id, context);
+    return { handle, exited, startedAt: new Date(info.State.StartedAt) };
   }
 
   async stop(handle: TaskHandle, options: StopOptions): Promise<void> {
@@ -205,6 +224,11 @@ export class ContainerRuntime implements RuntimeDriver {
       throw supervisorError("START_FAILED", `${context.service.name}: its ports cannot be forwarded: ${(err as Error).message}`);
     }
   }
+}
+
+/** The image a service's container runs: its own, or the one built for it. */
+function imageOf({ service, namespace }: ServiceContext): string | undefined {
+  return service.imageBuild === undefined ? service.image : builtImage(namespace, service.name);
 }
 
 /**

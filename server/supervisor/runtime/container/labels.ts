@@ -2,6 +2,11 @@
 export const LABEL_PROJECT = "ghostd.project";
 export const LABEL_SERVICE = "ghostd.service";
 export const LABEL_NAMESPACE = "ghostd.namespace";
+/**
+ * A digest of the container's whole spec, as compose's config-hash: a later daemon takes over a
+ * running container only when it would create the very same one now.
+ */
+export const LABEL_CONFIG = "ghostd.config";
 
 export function resourceLabels(projectId: string, namespace: string, service?: string): Record<string, string> {
   return { [LABEL_PROJECT]: projectId, [LABEL_NAMESPACE]: namespace, ...(service === undefined ? {} : { [LABEL_SERVICE]: service }) };

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import type { ContainerCreateOptions } from "dockerode";
 import { INHERITED_ENV } from "../../service-context";
 import type { ResolvedMount, ServiceContext } from "../driver";
-import { containerName, networkName, resourceLabels } from "./labels";
+import { containerName, LABEL_CONFIG, networkName, resourceLabels } from "./labels";
 
 /** The variables that tell a service where it listens, which in a container are its own ports, not the host's. */
 const PORT_VARIABLE = /^GHOSTD_PORT_\d+$/;
@@ -15,6 +16,30 @@ const PORT_VARIABLE = /^GHOSTD_PORT_\d+$/;
  * no added capabilities, no host network or PID namespace.
  */
 export function containerSpec(context: ServiceContext, image: string): ContainerCreateOptions {
+  const spec = bareSpec(context, image);
+  return { ...spec, Labels: { ...spec.Labels, [LABEL_CONFIG]: digestOf(spec) } };
+}
+
+/** The config label a container made from this context and image carries. */
+export function configDigest(context: ServiceContext, image: string): string {
+  return digestOf(bareSpec(context, image));
+}
+
+function digestOf(spec: ContainerCreateOptions): string {
+  return createHash("sha256").update(canonicalJson(spec)).digest("hex");
+}
+
+/** JSON with object keys sorted, so the same spec always gives the same digest. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function bareSpec(context: ServiceContext, image: string): ContainerCreateOptions {
   const { service, namespace, projectId } = context;
   const network = networkName(namespace);
   const own = context.network.ports.filter((p) => p.service === service.name);
@@ -65,7 +90,10 @@ export function containerEnv(context: ServiceContext): string[] {
   for (const port of own) if (!Object.hasOwn(service.environment, `GHOSTD_PORT_${port.containerPort}`)) env[`GHOSTD_PORT_${port.containerPort}`] = String(port.containerPort);
   if (own[0] && !Object.hasOwn(service.environment, "PORT")) env.PORT = String(own[0].containerPort);
   if (!Object.hasOwn(service.environment, "HOST")) env.HOST = "0.0.0.0";
-  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  // Sorted: the order means nothing to the container, and the config digest must not see it.
+  return Object.entries(env)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => `${key}=${value}`);
 }
 
 function portBindings(ports: ServiceContext["network"]["ports"]): Record<string, { HostIp: string; HostPort: string }[]> {

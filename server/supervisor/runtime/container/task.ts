@@ -81,8 +81,21 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
     await container.remove({ force: true }).catch(() => undefined);
     throw err;
   }
-  const drained = followOutput(docker, container, output);
-  const exited = container.wait().then(
+  return { id: container.id, exited: watchContainer(container, followOutput(docker, container, output)) };
+}
+
+/**
+ * Watches a container an earlier daemon started: its output written after `since` goes to
+ * `output` (what came before is in the log book already), and the promise resolves when it exits.
+ */
+export function adoptContainer(docker: Docker, id: string, output: OutputSink, since: Date | undefined): Promise<Exit> {
+  const container = docker.getContainer(id);
+  return watchContainer(container, followOutput(docker, container, since === undefined ? output : after(since, output), since));
+}
+
+/** Resolves with the container's exit once its output has all come (or LAST_OUTPUT_MS after). */
+function watchContainer(container: Docker.Container, drained: Promise<void>): Promise<Exit> {
+  return container.wait().then(
     async (result: { StatusCode?: number }) => {
       await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, LAST_OUTPUT_MS).unref())]);
       return { code: result.StatusCode ?? null, signal: null };
@@ -90,11 +103,13 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
     // An engine gone away, or the container removed under it: nothing of it runs any more.
     () => ({ code: null, signal: "SIGKILL" }),
   );
-  return { id: container.id, exited };
 }
 
-/** Resolves once the container's output stream ends (or cannot be had). */
-async function followOutput(docker: Docker, container: Docker.Container, output: OutputSink): Promise<void> {
+/**
+ * Resolves once the container's output stream ends (or cannot be had). With `since`, the engine
+ * sends from that second on, each line stamped, for `after` to drop what came before.
+ */
+async function followOutput(docker: Docker, container: Docker.Container, output: OutputSink, since?: Date): Promise<void> {
   const sink = (stream: "stdout" | "stderr"): Writable =>
     new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -103,7 +118,8 @@ async function followOutput(docker: Docker, container: Docker.Container, output:
       },
     });
   try {
-    const logs = await container.logs({ follow: true, stdout: true, stderr: true });
+    const stamped = since === undefined ? {} : { since: Math.floor(since.getTime() / 1000), timestamps: true };
+    const logs = await container.logs({ follow: true, stdout: true, stderr: true, ...stamped });
     docker.modem.demuxStream(logs, sink("stdout"), sink("stderr"));
     await new Promise<void>((resolve) => {
       logs.once("end", resolve);
@@ -113,6 +129,24 @@ async function followOutput(docker: Docker, container: Docker.Container, output:
   } catch {
     return;
   }
+}
+
+/**
+ * Output of lines stamped by the engine (`<RFC 3339 time> <line>`): the stamp is taken off, and
+ * lines stamped at or before `since` are dropped. A line split across chunks waits for its end.
+ */
+export function after(since: Date, output: OutputSink): OutputSink {
+  const pending = { stdout: "", stderr: "" };
+  return (stream, chunk) => {
+    const lines = (pending[stream] + chunk.toString("utf8")).split("\n");
+    pending[stream] = lines.pop() ?? "";
+    const kept = lines.flatMap((line) => {
+      const space = line.indexOf(" ");
+      const stamp = Date.parse(line.slice(0, space));
+      return Number.isNaN(stamp) ? [line] : stamp > since.getTime() ? [line.slice(space + 1)] : [];
+    });
+    if (kept.length > 0) output(stream, Buffer.from(kept.map((line) => `${line}\n`).join("")));
+  };
 }
 
 /**
