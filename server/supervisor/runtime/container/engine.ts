@@ -45,10 +45,12 @@ export async function findEngine(candidates: readonly string[], timeoutMs = 3000
         why.push(`${candidate}: no such socket`);
         continue;
       }
-      const docker = new Docker({ ...address, timeout: timeoutMs });
+      const pinger = new Docker({ ...address, timeout: timeoutMs });
       // Podman's API service, started on demand by its socket, may drop the first connection.
-      const version = await docker.version().catch(() => docker.version());
-      // The timeout was for the ping: pulls and waits take as long as they take.
+      await pinger.ping().catch(() => pinger.ping());
+      // The timeout was for the ping: a busy engine takes seconds to tell its version (Podman
+      // gathers its host's facts for it), and pulls and waits take as long as they take.
+      const version = await new Docker({ ...address, timeout: 10 * timeoutMs }).version();
       return { docker: new Docker(address), address: candidate, version: `${version.Components[0]?.Name ?? "Docker Engine"} ${version.Version}` };
     } catch (err) {
       why.push(`${candidate}: ${(err as Error).message}`);
