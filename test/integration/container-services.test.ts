@@ -130,18 +130,16 @@ describe("container runtime: compose fields, restarts, stop and secrets in real 
       "    restart: on-failure:2",
     );
     const id = await project("restarts", compose);
-    const started = await call.start(id);
-    const firstId = started.services.find((s) => s.name === "crasher")?.containerId;
+    await call.start(id);
     const settled = await waitFor("the crasher to give up", async () => {
       const status = await call.status(id);
       return status.status === ProjectStatus.PROJECT_STATUS_DEGRADED && status;
     }, 30_000);
     const crasher = settled.services.find((s) => s.name === "crasher");
-    assert.equal(crasher?.status, ServiceState.SERVICE_STATE_FAILED);
-    assert.equal(crasher?.restartCount, 2);
+    assert.ok(crasher);
+    assert.deepEqual([crasher.status, crasher.restartCount], [ServiceState.SERVICE_STATE_FAILED, 2]);
     assert.equal((await linesOf(id, "crasher")).filter((l) => l === "crashing").length, 3, "the first run and two restarts");
     assert.ok(!(await containersOf(docker, id)).has("crasher"), "an exited container is removed");
-    assert.notEqual(firstId, undefined);
     assert.equal(settled.services.find((s) => s.name === "steady")?.status, ServiceState.SERVICE_STATE_RUNNING);
     await call.remove(id);
   });
