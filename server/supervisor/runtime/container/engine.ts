@@ -33,8 +33,9 @@ export function engineAddress(text: string): EngineAddress {
 export class NoEngine extends Error {}
 
 /**
- * The first candidate that answers a ping within `timeoutMs`. A socket file that is not there is
- * not asked; one that does not answer (a dead daemon's leftover) is passed over, and said so.
+ * The first candidate that answers a ping within `timeoutMs` (then its version, however long that
+ * takes). A socket file that is not there is not asked; one that does not answer (a dead
+ * daemon's leftover) is passed over, and said so.
  */
 export async function findEngine(candidates: readonly string[], timeoutMs = 3000): Promise<Engine> {
   const why: string[] = [];
@@ -45,11 +46,14 @@ export async function findEngine(candidates: readonly string[], timeoutMs = 3000
         why.push(`${candidate}: no such socket`);
         continue;
       }
-      const docker = new Docker({ ...address, timeout: timeoutMs });
+      const pinged = new Docker({ ...address, timeout: timeoutMs });
       // Podman's API service, started on demand by its socket, may drop the first connection.
-      const version = await docker.version().catch(() => docker.version());
-      // The timeout was for the ping: pulls and waits take as long as they take.
-      return { docker: new Docker(address), address: candidate, version: `${version.Components[0]?.Name ?? "Docker Engine"} ${version.Version}` };
+      await pinged.ping().catch(() => pinged.ping());
+      // The timeout was for the ping, which tells a dead socket: Podman's version takes seconds on
+      // a busy machine (it inspects its storage), and pulls and waits take as long as they take.
+      const docker = new Docker(address);
+      const version = await docker.version();
+      return { docker, address: candidate, version: `${version.Components[0]?.Name ?? "Docker Engine"} ${version.Version}` };
     } catch (err) {
       why.push(`${candidate}: ${(err as Error).message}`);
     }
