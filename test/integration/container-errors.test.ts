@@ -29,7 +29,7 @@ import { composeManifest, errorMetadataOf, failsWith, supervisorClient, unary, w
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
-const PORT_RANGE = "47400-47599";
+const PORT_RANGE = "47400-47499";
 
 /**
  * Every error code seed 002 lists for the lifecycle methods, provoked as a user would with image
@@ -285,10 +285,10 @@ describe("seed 002's error codes with containers (a real engine)", function () {
         await closeServer(holder);
       }
       // The top of this file's port range, which its projects' own ports never reach.
-      const holders = await Promise.all([47598, 47599].map((port) => listen(port)));
+      const holders = await Promise.all([47498, 47499].map((port) => listen(port)));
       try {
-        const range = await opened("usedrange", `services:\n  www:\n    image: ${BUSYBOX_IMAGE}\n    command: [httpd, -f, -p, "8080"]\n    ports: ["47598-47599:8080"]\n`);
-        const used = await failsWith(start(range), Code.INTERNAL, "START_FAILED", /no free host port left in 47598-47599 for www:8080/);
+        const range = await opened("usedrange", `services:\n  www:\n    image: ${BUSYBOX_IMAGE}\n    command: [httpd, -f, -p, "8080"]\n    ports: ["47498-47499:8080"]\n`);
+        const used = await failsWith(start(range), Code.INTERNAL, "START_FAILED", /no free host port left in 47498-47499 for www:8080/);
         assert.deepEqual(errorMetadataOf(used), { cause: "PORT_CONFLICT", service: "www", container_port: "8080", protocol: "tcp" });
         await assertNothingRuns(range, ProjectStatus.PROJECT_STATUS_OPEN);
       } finally {
