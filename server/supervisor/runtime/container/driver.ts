@@ -26,7 +26,8 @@ import { prepareImages, type PullProgress } from "./images";
 import { containerName, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
 import { ensureNetwork, removeNetwork } from "./network";
 import { containerSpec } from "./spec";
-import { engineReason, execIn, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
+import { execIn } from "./exec";
+import { engineReason, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
 
 /** A container this daemon started. */
 interface LiveContainer {
