@@ -25,7 +25,7 @@ import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { containersOf, removeLabelled, requireEngine } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage, ensurePythonImage, PYTHON_IMAGE } from "../helpers/images";
 import { closeServer, listen, portOf } from "../helpers/ports";
-import { composeManifest, errorMetadataOf, failsWith, supervisorClient, unary, writePackage } from "../helpers/supervisor";
+import { composeManifest, errorMetadataOf, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
@@ -331,6 +331,24 @@ describe("seed 002's error codes with containers (a real engine)", function () {
       }
       await stop(id);
     });
+  });
+
+  it("a healthcheck probe that outlives its timeout is ended: nothing of it stays in the container", async () => {
+    // One probe in the first minute: the one that times out is the only one to look for.
+    const compose = `services:\n  db:\n    image: ${BUSYBOX_IMAGE}\n    command: [sleep, "600"]\n    healthcheck: {test: [CMD-SHELL, "sleep 300"], timeout: 1s, interval: 60s, retries: 1}\n    stop_signal: SIGKILL\n`;
+    const id = await opened("probetimeout", compose);
+    await start(id);
+    await waitFor("the probe to time out", async () => (await tailLogs(client, { projectId: id, serviceName: "db" })).some((e) => e.line === "[ghostd] health: unhealthy"), 20_000);
+    const db = (await containersOf(docker, id)).get("db");
+    assert.ok(db);
+    const processes = async (): Promise<string[]> => {
+      // Docker gives a row of columns, Podman one string per row.
+      const top = (await docker.getContainer(db.Id).top()) as { Processes?: string[][] };
+      return (top.Processes ?? []).map((row) => row.join(" "));
+    };
+    assert.ok((await processes()).some((p) => p.includes("sleep 600")), "the listing holds the service itself");
+    await waitFor("the probe's processes to be gone", async () => !(await processes()).some((p) => p.includes("sleep 300")), 5000);
+    await stop(id);
   });
 
   it("DeleteProjectRuntime: STILL_RUNNING for a running container project, which runs on; force removes its containers and network", async () => {
