@@ -23,7 +23,7 @@ const SUPPORTED: Record<string, string> = {
 };
 
 const TRANSFORMED: Record<string, string> = {
-  build: "built by the container runtime through the engine (context, dockerfile, args, target), tagged per project; the process runtime runs the service's command instead",
+  build: "built by the container runtime through the engine (context less its .dockerignore, dockerfile, args, target), tagged with the service's image: name, else per project; the process runtime runs the service's command instead",
   depends_on: "kept as start order; service_healthy waits for the healthcheck, service_completed_successfully for exit 0",
   networks: "collapsed into one project network; aliases kept",
   expose: "internal only: no host port is allocated",

@@ -92,10 +92,10 @@ export class ProjectRun {
   }
 
   /**
-   * Starts every service, then waits until the youngest has run START_SETTLE_MS: a service that
-   * dies at once (a missing file, a port in use) fails the start rather than the call returning
-   * while it is on its way out. Any failure is START_FAILED with the service's last lines, after
-   * what started has been stopped.
+   * Starts every service, then waits until the youngest has run START_SETTLE_MS and each runtime
+   * says its task still runs: a service that dies at once (a missing file, a port in use) fails
+   * the start rather than the call returning while it is on its way out. Any failure is
+   * START_FAILED with the service's last lines, after what started has been stopped.
    */
   async start(): Promise<void> {
     const { registry } = this.settings;
@@ -231,6 +231,7 @@ export class ProjectRun {
     const { clock } = this.settings;
     const youngest = Math.max(...[...this.services.values()].map((s) => s.startedAt?.getTime() ?? 0));
     if (youngest + START_SETTLE_MS > clock.now()) await sleep(clock, youngest + START_SETTLE_MS - clock.now());
+    await Promise.all([...this.services.values()].map((s) => s.confirmRunning()));
     const crashed = [...this.services.values()].find((s) => s.status === "failed");
     if (crashed) throw new ServiceFailure(crashed.name, `${crashed.name} exited with ${crashed.lastExit ?? "a signal"} right after it started`);
   }

@@ -120,6 +120,20 @@ export class ServiceInstance {
     return this.monitor;
   }
 
+  /**
+   * Resolves once its task is known to run on, or to have ended (and been handled as such). A
+   * runtime may tell of an exit late (an engine answers a container's wait after polling, and
+   * its output is drained first), while its state says at once that nothing runs any more.
+   */
+  async confirmRunning(): Promise<void> {
+    const task = this.running;
+    if (!task) return;
+    // An engine that cannot answer now tells nothing: the exit, if any, is handled when it comes.
+    const { alive } = await this.driver.state(task.handle).catch(() => ({ alive: true }));
+    // `ended` was chained on `exited` at the start, so it has run when this wait is over.
+    if (!alive) await task.exited;
+  }
+
   /** Resolves with the code of its last exit, or of the next one. */
   exited(): Promise<number> {
     return this.exitedWith !== undefined ? Promise.resolve(this.exitedWith) : new Promise((resolve) => this.exitWaiters.push(resolve));

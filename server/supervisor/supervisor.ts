@@ -19,7 +19,7 @@ import { KeyedSerial } from "../serial";
 import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
 import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus, validationReport } from "./contract";
-import { LogBooks } from "./logs";
+import { LogBooks, type ProjectLogs } from "./logs";
 import type { ProjectPlan } from "./plan";
 import { AutosaveSettings, loadRegisteredPlan } from "./plan-loader";
 import { allocatePorts, type PortRange } from "./ports";
@@ -27,8 +27,8 @@ import { ProjectRun, type RunSettings } from "./project-run";
 import { supervisorError, underReason } from "./reasons";
 import { registerProject, type Registration } from "./registration";
 import type { ProjectRow, ProjectState, Registry } from "./registry";
-import type { TaskHandle } from "./runtime/driver";
-import type { Leftover, Removed, RuntimeRegistry } from "./runtime/runtimes";
+import type { RuntimeRegistry } from "./runtime/runtimes";
+import { Leftovers } from "./leftovers";
 import { checkRequiredVariables } from "./service-context";
 import { StateLayout, StateMeter } from "./state-layout";
 
@@ -77,12 +77,14 @@ export class Supervisor {
   /** Aborted by close(): no restart, preparation or listing goes on after it. */
   private readonly lifetime = new AbortController();
   private readonly registry: Registry;
+  private readonly leftovers: Leftovers;
   private readonly runSettings: RunSettings;
 
   constructor(private readonly settings: SupervisorSettings) {
     this.registry = settings.registry;
     this.logBooks = new LogBooks(join(settings.home, "logs"));
     this.autosave = new AutosaveSettings((project, err) => settings.logger.warn({ err, project }, "the registered manifest no longer loads"));
+    this.leftovers = new Leftovers(settings.registry, settings.runtimes, settings.logger, this.lifetime.signal);
     this.runSettings = { registry: settings.registry, runtimes: settings.runtimes, clock: settings.clock ?? systemClock, lifetime: this.lifetime.signal, hostEnv: settings.env };
   }
 
@@ -188,7 +190,7 @@ export class Supervisor {
         removed.push(...run.tasks().map(({ service, handle }) => `${handle.driver} ${this.settings.runtimes.displayId(handle)} (${service})`));
         await run.stop(10_000);
       }
-      removed.push(...(await this.removeLeftovers(row)).map(({ service, removed: what }) => `${what} (${service}, left by an earlier run)`));
+      removed.push(...(await this.leftovers.remove(row)).map(({ service, removed: what }) => `${what} (${service}, left by an earlier run)`));
       removed.push(...(await this.settings.runtimes.removeNamespace(row.namespace)));
       removed.push(...this.registry.ports(projectId).map((p) => `port 127.0.0.1:${p.hostPort}/${p.protocol} (${p.serviceName}:${p.containerPort})`));
       this.registry.deletePorts(projectId);
@@ -268,18 +270,9 @@ export class Supervisor {
    */
   private async reconcileProject(row: ProjectRow): Promise<void> {
     if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
-    const plan = row.plan === undefined ? undefined : (JSON.parse(row.plan) as ProjectPlan);
-    const needed = plan?.secrets.filter((s) => s.required).map((s) => s.name) ?? [];
-    if (plan && row.desiredRunning && needed.length > 0) {
-      // Secrets are never stored: a project that needs them waits for StartProject.
-      this.registry.setDesiredRunning(row.projectId, false);
-      this.logBooks.of(row.projectId).note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
-    }
-    if (!plan || !row.desiredRunning || needed.length > 0) {
-      await this.clearLeftovers(row, []);
-      return;
-    }
-    await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}, true));
+    const plan = resumablePlan(row, this.registry, this.logBooks.of(row.projectId));
+    if (plan) await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}, true));
+    else await this.leftovers.clear(row, []);
   }
 
   /** Starts a project's run; `resume`: after a daemon restart, taking over what an earlier daemon left running. */
@@ -291,37 +284,8 @@ export class Supervisor {
     });
     const run = new ProjectRun({ project: row, plan, logs: this.logBooks.of(row.projectId), secrets, ports }, this.runSettings);
     this.runs.set(row.projectId, run);
-    if (resume) await this.clearLeftovers(row, await run.adopt(await this.leftTasks(row)));
+    if (resume) await this.leftovers.clear(row, await run.adopt(await this.leftovers.byService(row)));
     await run.start();
-  }
-
-  /** Removes what an earlier run left in the project's namespace, but `kept`; what is not running is recorded so. */
-  private async clearLeftovers(row: ProjectRow, kept: readonly TaskHandle[]): Promise<void> {
-    const keep = new Set(kept.map((h) => `${h.driver}/${h.id}`));
-    for (const { service, removed } of await this.removeLeftovers(row, kept)) this.settings.logger.warn({ project: row.projectId, service, cleaned: removed }, "removed what an earlier run left");
-    for (const record of this.registry.services(row.projectId)) {
-      if (!(record.handle && keep.has(`${record.handle.driver}/${record.handle.id}`))) this.registry.updateService({ ...record, status: "stopped", handle: undefined });
-    }
-  }
-
-  /** What each runtime finds in the project's namespace, and what the registry says runs, that this daemon did not start (but `kept`). */
-  private removeLeftovers(row: ProjectRow, kept: readonly TaskHandle[] = []): Promise<Removed[]> {
-    return this.settings.runtimes.removeLeftovers(row.namespace, this.knownTasks(row), { signal: this.lifetime.signal, keep: kept });
-  }
-
-  private knownTasks(row: ProjectRow): Leftover[] {
-    return this.registry.services(row.projectId).flatMap((s) => (s.handle ? [{ handle: s.handle, service: s.name }] : []));
-  }
-
-  /**
-   * The task an earlier daemon left for each service: the registry's handle, else one its runtime
-   * lists under the service's name (started just before a crash, before the registry heard of it).
-   */
-  private async leftTasks(row: ProjectRow): Promise<Map<string, TaskHandle>> {
-    const left = new Map<string, TaskHandle>();
-    for (const { service, handle } of await this.settings.runtimes.leftovers(row.namespace, [], { signal: this.lifetime.signal })) if (!left.has(service)) left.set(service, handle);
-    for (const { service, handle } of this.knownTasks(row)) left.set(service, handle);
-    return left;
   }
 
   private row(projectId: string): ProjectRow {
@@ -343,6 +307,20 @@ export class Supervisor {
     return this.registry.services(projectId).map((record) => serviceStatus(record, run?.services.get(record.name)?.status ?? record.status, record.handle ? this.settings.runtimes.displayId(record.handle) : ""));
   }
 
+}
+
+/**
+ * The plan of a project to bring back after a daemon restart, if it was running; none when it
+ * needs secrets, which are never stored: it then waits for StartProject, and says so in its log.
+ */
+function resumablePlan(row: ProjectRow, registry: Registry, logs: ProjectLogs): ProjectPlan | undefined {
+  if (!row.desiredRunning || row.plan === undefined) return undefined;
+  const plan = JSON.parse(row.plan) as ProjectPlan;
+  const needed = plan.secrets.filter((s) => s.required).map((s) => s.name);
+  if (needed.length === 0) return plan;
+  registry.setDesiredRunning(row.projectId, false);
+  logs.note(plan.services[0]?.name ?? "project", `not restarted: it needs the secrets ${needed.join(", ")}; call StartProject`);
+  return undefined;
 }
 
 /** One lifecycle operation at a time per project; the others wait their turn, in order. */

@@ -38,6 +38,8 @@ export class FakeRuntime implements RuntimeDriver {
   /** Namespaces whose listing fails, as an engine that does not answer. */
   readonly unlistable = new Set<string>();
   private readonly tasks = new Map<string, FakeTask>();
+  /** Tasks that ended, though their exit has not been told yet (see `endUntold`). */
+  private readonly untold = new Set<string>();
 
   constructor(name = "fake") {
     this.name = name;
@@ -78,6 +80,19 @@ export class FakeRuntime implements RuntimeDriver {
     task.end({ code, signal: null });
   }
 
+  /**
+   * Ends the running task of `service` as an engine does that answers its wait late: `state`
+   * says at once that it does not run, while its exit is told only when the test calls the
+   * function returned.
+   */
+  endUntold(service: string, code: number): () => void {
+    const found = [...this.tasks].find(([, t]) => t.service === service);
+    if (!found) throw new Error(`${service} does not run`);
+    const [id, task] = found;
+    this.untold.add(id);
+    return () => task.end({ code, signal: null });
+  }
+
   /** Whether a task of `service` runs. */
   runs(service: string): boolean {
     return [...this.tasks.values()].some((t) => t.service === service);
@@ -97,7 +112,7 @@ export class FakeRuntime implements RuntimeDriver {
   }
 
   state(handle: TaskHandle): Promise<{ alive: boolean }> {
-    return Promise.resolve({ alive: this.tasks.has(handle.id) });
+    return Promise.resolve({ alive: this.tasks.has(handle.id) && !this.untold.has(handle.id) });
   }
 
   list(namespace: string): Promise<TaskInfo[]> {

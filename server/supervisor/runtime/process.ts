@@ -102,7 +102,7 @@ export class ProcessRuntime implements RuntimeDriver {
     const unsandboxed = this.unsandboxed();
     if (unsandboxed) warnings.push(unsandboxed);
     for (const service of services.filter((s) => !problems.some((p) => p.service === s.name))) {
-      if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command${this.withoutContainers()}`);
+      if (service.image) warnings.push(`${service.name}: image ${service.image} is ignored by the process runtime, which runs the service's command${withoutContainers(this.options)}`);
       if (service.build) warnings.push(`${service.name}: build is not done by the process runtime, which runs the service's command`);
       if (service.user !== undefined) warnings.push(`${service.name}: user ${service.user} is ignored; the service runs as ghostd's user`);
     }
@@ -262,22 +262,17 @@ export class ProcessRuntime implements RuntimeDriver {
   /** The process runtime runs a command: without one, or with a program this machine lacks, nothing runs. */
   private problemOf(service: ServicePlan): Omit<ServiceProblem, "service"> | undefined {
     const program = [...service.entrypoint, ...service.command][0];
-    if (this.options.imagesAsProcesses === false && (service.image !== undefined || service.build === true)) return { problem: needsEngineNow(service, this.withoutContainers(), program !== undefined), kind: "engine" };
+    if (this.options.imagesAsProcesses === false && (service.image !== undefined || service.build === true)) return { problem: needsEngineNow(service, withoutContainers(this.options), program !== undefined), kind: "engine" };
     const needsEngine = service.image !== undefined ? "engine" : "runtime";
-    if (program === undefined) return { problem: withoutCommand(service, this.withoutContainers()), kind: needsEngine };
+    if (program === undefined) return { problem: withoutCommand(service, withoutContainers(this.options)), kind: needsEngine };
     // No program's name begins with a dash: such a command is arguments to an image's entrypoint, not a missing executable.
-    if (service.entrypoint.length === 0 && program.startsWith("-")) return { problem: argumentsOnly(service, program, this.withoutContainers()), kind: needsEngine };
+    if (service.entrypoint.length === 0 && program.startsWith("-")) return { problem: argumentsOnly(service, program, withoutContainers(this.options)), kind: needsEngine };
     // A program given by a path relative to the package, or with ${VAR} in it, is found at start.
     if (program.includes("$") || program.startsWith(".") || (program.includes("/") && !isAbsolute(program))) return undefined;
     const path = service.environment.PATH ?? this.options.env.PATH ?? DEFAULT_PATH;
     const found = program.includes("/") ? isExecutable(program) : findOnPath(program, path) !== undefined;
     if (found) return undefined;
     return { problem: `the executable "${program}" does not exist on this machine${program.includes("/") ? "" : ` (PATH ${path})`}; install it, or change the service's command`, kind: "executable" };
-  }
-
-  /** Why an image is not run in a container here, as the end of a sentence. */
-  private withoutContainers(): string {
-    return this.options.withoutContainers === undefined ? "" : ` (no container runtime: ${this.options.withoutContainers})`;
   }
 
   /** Why services run unconfined here, if they do. */
@@ -367,6 +362,11 @@ function isThere(id: string): boolean {
 function argumentsOnly(service: ServicePlan, first: string, why: string): string {
   const of = service.image ? `the entrypoint of image ${service.image}, which needs a container runtime, and only the process runtime is here${why}` : "an entrypoint, and the service has none";
   return `the command (${first} ...) holds arguments for ${of}; give the service an entrypoint naming the program to run as a process`;
+}
+
+/** Why an image is not run in a container here, as the end of a sentence. */
+function withoutContainers(options: ProcessRuntimeOptions): string {
+  return options.withoutContainers === undefined ? "" : ` (no container runtime: ${options.withoutContainers})`;
 }
 
 /** Why an image service cannot run with no engine to run its image (`auto`), and what to do. */

@@ -152,6 +152,18 @@ describe("supervisor lifecycle over a fake runtime and a manual clock", () => {
     await assert.rejects(life.clock.until(started), (e: unknown) => e instanceof DomainError && e.reason === "START_FAILED" && /boom exited with 7 right after it started/.test(e.message));
   });
 
+  it("fails the start when a service ended before it settled, though the runtime tells its exit late", async () => {
+    await life.project("p", "services:\n  boom:\n    command: [boom]\n");
+    const started = life.supervisor.start("p", {});
+    void started.catch(() => undefined);
+    await life.clock.advance(50);
+    const tell = life.runtime.endUntold("boom", 7);
+    await life.clock.advance(100);
+    tell();
+    await assert.rejects(started, (e: unknown) => e instanceof DomainError && e.reason === "START_FAILED" && /boom exited with 7 right after it started/.test(e.message));
+    assert.equal(life.supervisor.status("p").status, ProjectStatus.PROJECT_STATUS_FAILED);
+  });
+
   it("restarts on failure after 100, 200, 400 ms, then gives up at the limit; the project is degraded", async () => {
     await life.project("p", "services:\n  flaky:\n    command: [flaky]\n    restart: on-failure:3\n  steady:\n    command: [steady]\n");
     await life.start("p");

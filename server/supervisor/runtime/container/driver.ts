@@ -20,14 +20,15 @@ import {
   type TaskInfo,
 } from "../driver";
 import { graceRunsOut } from "../grace";
-import { buildServiceImage, builtImage } from "./build";
+import { buildTarget, prepareBuiltImage } from "./build";
 import type { Engine } from "./engine";
 import { PortForwards } from "./forward";
 import { prepareImages, type PullProgress } from "./images";
 import { containerName, LABEL_CONFIG, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
 import { ensureNetwork, removeNetwork } from "./network";
 import { configDigest, containerSpec } from "./spec";
-import { adoptContainer, engineReason, execIn, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
+import { execIn } from "./exec";
+import { adoptContainer, engineReason, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
 
 /** A container this daemon started. */
 interface LiveContainer {
@@ -76,7 +77,7 @@ export class ContainerRuntime implements RuntimeDriver {
     const refused = this.problems(services);
     if (refused.length > 0) throw cannotRun(this.name, refused);
     const imagesPulled = await prepareImages(this.docker, services, pullNotes(services, this.options.progress, options.note), options.signal);
-    await buildImages(this.docker, services, options);
+    imagesPulled.push(...(await buildImages(this.docker, services, options)));
     return { imagesPulled, warnings: [] };
   }
 
@@ -171,11 +172,7 @@ export class ContainerRuntime implements RuntimeDriver {
 
   /** The project's network and built images go with DeleteProjectRuntime (its containers are gone by then). */
   async removeNamespace(namespace: string): Promise<string[]> {
-    const removed: string[] = [];
-    for (const image of await this.docker.listImages({ filters: namespaceFilter(namespace) })) {
-      await this.docker.getImage(image.Id).remove({ force: true });
-      removed.push(`image ${image.RepoTags?.[0] ?? image.Id}`);
-    }
+    const removed = await removeBuiltImages(this.docker, namespace);
     const network = await removeNetwork(this.docker, namespace);
     return network === undefined ? removed : [...removed, network];
   }
@@ -228,7 +225,7 @@ export class ContainerRuntime implements RuntimeDriver {
 
 /** The image a service's container runs: its own, or the one built for it. */
 function imageOf({ service, namespace }: ServiceContext): string | undefined {
-  return service.imageBuild === undefined ? service.image : builtImage(namespace, service.name);
+  return service.imageBuild === undefined ? service.image : buildTarget(namespace, service);
 }
 
 /**
@@ -247,19 +244,39 @@ function pullNotes(services: readonly ServicePlan[], progress: PullProgress | un
 }
 
 /**
- * Builds the images of the services that have a build, one by one; a failed build is
+ * Gets the images of the services that have a build, one by one, by their pull policies (built,
+ * or an image of their `image:` name used); says which it pulled. A failed build is
  * IMAGE_PULL_FAILED (OpenProject's one reason for what it cannot prepare) with its last lines.
  */
-async function buildImages(docker: Docker, services: readonly ServicePlan[], options: PrepareOptions): Promise<void> {
+async function buildImages(docker: Docker, services: readonly ServicePlan[], options: PrepareOptions): Promise<string[]> {
+  const pulled: string[] = [];
   for (const service of services) {
-    if (service.imageBuild === undefined) continue;
+    const { imageBuild } = service;
+    if (imageBuild === undefined) continue;
     options.signal?.throwIfAborted();
     if (!options.project) throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: a build needs its project's package`);
-    const note = (text: string): void => options.note?.(service.name, `building: ${text}`);
+    const note = (text: string): void => options.note?.(service.name, text);
     try {
-      await buildServiceImage(docker, options.project, service.name, service.imageBuild, (event) => note(event.status ?? event.error ?? ""));
+      if ((await prepareBuiltImage(docker, options.project, { ...service, imageBuild }, note)).pulled) pulled.push(service.image ?? "");
     } catch (err) {
       throw supervisorError("IMAGE_PULL_FAILED", `${service.name}: the build failed: ${engineReason(err)}`, { services: service.name });
     }
   }
+  return pulled;
+}
+
+/**
+ * Removes the images ghostd built for a namespace (labelled with it), by their tags, never by
+ * force: a service of another project may run one under its `image:` name, and a forced removal
+ * (Podman's) would remove that project's container with it. Such an image is kept.
+ */
+async function removeBuiltImages(docker: Docker, namespace: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const image of await docker.listImages({ filters: namespaceFilter(namespace) })) {
+    const tags = (image.RepoTags ?? []).filter((tag) => tag !== "<none>:<none>");
+    for (const name of tags.length === 0 ? [image.Id] : tags) {
+      if (await unlessGone(() => docker.getImage(name).remove())) removed.push(`image ${name}`);
+    }
+  }
+  return removed;
 }

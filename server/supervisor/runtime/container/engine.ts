@@ -33,8 +33,9 @@ export function engineAddress(text: string): EngineAddress {
 export class NoEngine extends Error {}
 
 /**
- * The first candidate that answers a ping within `timeoutMs`. A socket file that is not there is
- * not asked; one that does not answer (a dead daemon's leftover) is passed over, and said so.
+ * The first candidate that answers a ping within `timeoutMs` (then its version, however long that
+ * takes). A socket file that is not there is not asked; one that does not answer (a dead
+ * daemon's leftover) is passed over, and said so.
  */
 export async function findEngine(candidates: readonly string[], timeoutMs = 3000): Promise<Engine> {
   const why: string[] = [];

@@ -148,36 +148,3 @@ export function after(since: Date, output: OutputSink): OutputSink {
     if (kept.length > 0) output(stream, Buffer.from(kept.map((line) => `${line}\n`).join("")));
   };
 }
-
-/**
- * Runs `argv` in a running container (a healthcheck) and resolves with its exit code: 127 when
- * there is no container to run it in, 128 when it outlives `timeoutMs` (as a killed process
- * would; the engine has no way to kill an exec, so it is left to end on its own).
- */
-export async function execIn(docker: Docker, id: string, argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<number> {
-  signal?.throwIfAborted();
-  let exec: Docker.Exec;
-  try {
-    exec = await docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true });
-  } catch (err) {
-    if ([404, 409].includes(statusOf(err) ?? 0)) return 127;
-    throw err;
-  }
-  const stream = await exec.start({});
-  stream.resume();
-  const ended = await new Promise<boolean>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    const abort = (): void => reject(signal?.reason as Error);
-    signal?.addEventListener("abort", abort, { once: true });
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", abort);
-      resolve(true);
-    };
-    stream.once("end", done);
-    stream.once("close", done);
-  }).finally(() => stream.destroy());
-  if (!ended) return 128;
-  const { ExitCode } = await exec.inspect();
-  return ExitCode ?? 127;
-}
