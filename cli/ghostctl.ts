@@ -98,7 +98,7 @@ program
         printJson(json);
       });
     } finally {
-      pulls?.stop();
+      await pulls?.stop();
     }
   });
 
@@ -106,7 +106,7 @@ program
  * Follows the project's log from now on (no old lines) and draws its pull lines as bars on
  * stderr; resolves once the daemon follows, so the open that comes next is seen from its start.
  */
-async function showPulls(project: string): Promise<{ finish(pulled: readonly string[]): void; stop(): void }> {
+async function showPulls(project: string): Promise<{ finish(pulled: readonly string[]): void; stop(): Promise<void> }> {
   const display = new PullDisplay({ write: (text) => process.stderr.write(text), columns: () => process.stderr.columns || 80 });
   const follow = followStream("Supervisor/GetProjectLogs", { project_id: project, follow: true, tail_lines: 0 }, (json) => {
     display.take(((json as { entries?: { line: string }[] }).entries ?? []).map((entry) => entry.line));
@@ -114,7 +114,9 @@ async function showPulls(project: string): Promise<{ finish(pulled: readonly str
   await follow.following;
   return {
     finish: (pulled) => display.finish(pulled),
-    stop: () => {
+    stop: async () => {
+      // A failed pull's line may come a moment after the open's error.
+      await display.whenSettled(SETTLE_WAIT_MS);
       display.finish();
       follow.cancel();
     },
@@ -248,6 +250,9 @@ async function invoke(name: string, json: JsonValue, print: (json: JsonValue) =>
     client.close();
   }
 }
+
+/** How long the pull bars wait, once the open has answered, for the log's last pull lines. */
+const SETTLE_WAIT_MS = 1000;
 
 /** How long a follow may take to say it follows before what it is for goes ahead without it. */
 const FOLLOW_WAIT_MS = 2000;

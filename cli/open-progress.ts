@@ -18,8 +18,29 @@ export class PullDisplay {
   private drawn = 0;
   private last: string[] = [];
   private finished = false;
+  private onSettled: (() => void) | undefined;
 
   constructor(private readonly terminal: ProgressTerminal) {}
+
+  /** Whether every pull drawn has ended, pulled or failed. */
+  settled(): boolean {
+    return [...this.board.values()].every((pull) => pull.state !== "pulling");
+  }
+
+  /**
+   * Resolves once every pull drawn has ended, or after `timeoutMs`: the log's last lines travel
+   * apart from OpenProject's answer, and may come just after it.
+   */
+  whenSettled(timeoutMs: number): Promise<void> {
+    if (this.settled()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.onSettled = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
 
   /** Log lines as they come; all but the pull lines are passed over. */
   take(lines: readonly string[]): void {
@@ -29,6 +50,7 @@ export class PullDisplay {
       if (pull) this.board = applyPullLine(this.board, pull);
     }
     this.draw();
+    if (this.settled()) this.onSettled?.();
   }
 
   /**

@@ -85,7 +85,8 @@ export function bar(fraction: number): string {
 
 /** What an image's line says after its bar. */
 function status(pull: ImagePull): string {
-  if (pull.state === "pulled") return pull.detail === undefined ? "pulled" : `pulled (${pull.detail})`;
+  // A digest's first 12 digits, as engines show ids: the whole of it is in the log.
+  if (pull.state === "pulled") return pull.detail === undefined ? "pulled" : `pulled (${pull.detail.replace(/\b(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/, "$1")})`;
   if (pull.state === "failed") return `failed: ${pull.detail ?? ""}`;
   const layers = [...pull.layers.values()];
   if (layers.length === 0) return "starting";

@@ -47,6 +47,11 @@ describe("ghostctl open: pull bars", () => {
     assert.deepEqual(renderBoard(board, 200), [`[####################] 100% ${DB}  pulled (sha256:ab12, 1.3 MB)`, `[--------------------]   0% ${APP}  failed: manifest unknown`]);
   });
 
+  it("shows a pulled digest as its first 12 digits", () => {
+    const board = boardOf([{ kind: "pulled", image: APP, detail: `sha256:${"0123456789abcdef".repeat(4)}, 2.1 MB` }]);
+    assert.deepEqual(renderBoard(board, 200), [`[####################] 100% ${APP}  pulled (sha256:0123456789ab, 2.1 MB)`]);
+  });
+
   it("says so when a pull has begun and named no layer yet", () => {
     assert.deepEqual(renderBoard(boardOf([{ kind: "start", image: APP }]), 80), [`[--------------------]   0% ${APP}  starting`]);
   });
@@ -102,6 +107,22 @@ describe("ghostctl open: the bars on a terminal", () => {
       // The same line again draws nothing; what comes after finish() neither.
       `\x1b[2A\r\x1b[2K[####################] 100% ${APP}  pulled\n\r\x1b[2K[####################] 100% ${DB}  pulled\n`,
     ]);
+  });
+
+  it("waits for the pulls drawn to end, the log's lines coming after the open's answer, but not forever", async () => {
+    const display = new PullDisplay(terminal());
+    await display.whenSettled(10_000);
+    display.take([`[ghostd] pulling ${APP}`]);
+    assert.equal(display.settled(), false);
+    const settling = display.whenSettled(10_000);
+    display.take([`[ghostd] pull failed ${APP}: manifest unknown`]);
+    await settling;
+    assert.equal(display.settled(), true);
+
+    display.take([`[ghostd] pulling ${DB}`]);
+    const started = Date.now();
+    await display.whenSettled(50);
+    assert.ok(Date.now() - started >= 45, "gave up after its time");
   });
 
   it("parses the lines the daemon writes (as stored, with [ghostd])", () => {
