@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import type Docker from "dockerode";
 import fc from "fast-check";
-import { repositoryOf, type PullEvent } from "../../../server/supervisor/runtime/container/images";
+import { pulledDetail, repositoryOf, type PullEvent } from "../../../server/supervisor/runtime/container/images";
 import { formatPullLine, formatSize, parsePullLine, parseSize, type PullLine } from "../../../server/supervisor/runtime/container/pull-lines";
 import { PullNotes } from "../../../server/supervisor/runtime/container/pull-notes";
 
@@ -69,6 +70,18 @@ describe("pull lines in a service's log", () => {
     assert.deepEqual([0, 999, 1000, 1_250_000, 27_100_000_000].map(formatSize), ["0 B", "999 B", "1.0 kB", "1.3 MB", "27.1 GB"]);
     assert.equal(parseSize("27.1 GB"), 27_100_000_000);
     assert.equal(parseSize("12 parsecs"), undefined);
+  });
+
+  it("tells what was pulled: the stream's digest, else the engine's one digest for the name, and the size", async () => {
+    const a = `sha256:${"a".repeat(64)}`;
+    const b = `sha256:${"b".repeat(64)}`;
+    const engine = (inspect: () => Promise<unknown>): Docker => ({ getImage: () => ({ inspect }) }) as unknown as Docker;
+    const has = (repoDigests: string[] | null) => engine(() => Promise.resolve({ RepoDigests: repoDigests, Size: 2_131_368 }));
+    assert.equal(await pulledDetail(has([`127.0.0.1:5000/app@${a}`]), IMAGE, b), `${b}, 2.1 MB`, "Docker's Digest: line");
+    assert.equal(await pulledDetail(has([`localhost/busybox@${b}`, `127.0.0.1:5000/app@${a}`]), IMAGE), `${a}, 2.1 MB`);
+    assert.equal(await pulledDetail(has([`127.0.0.1:5000/app@${a}`, `127.0.0.1:5000/app@${b}`]), IMAGE), "2.1 MB", "Podman's every digest of the image: none is the one");
+    assert.equal(await pulledDetail(has(null), IMAGE), "2.1 MB");
+    assert.equal(await pulledDetail(engine(() => Promise.reject(new Error("gone"))), IMAGE), undefined);
   });
 
   it("names an image's repository without its tag or digest, a registry's port kept", () => {

@@ -117,27 +117,36 @@ async function haveImage(docker: Docker, image: string, policy: PullPolicy, obse
   if (need === "none") return false;
   if (need === "present") throw new Error("it is not on this machine, and pull_policy: never forbids a pull");
   observer.started(image);
+  let digest: string | undefined;
   try {
-    await pullImage(docker, image, (name, event) => observer.event(name, event));
+    await pullImage(docker, image, (name, event) => {
+      // Docker says which manifest it pulled; Podman does not.
+      digest = /^Digest: (sha256:[0-9a-f]{64})$/.exec(event.status ?? "")?.[1] ?? digest;
+      observer.event(name, event);
+    });
   } catch (err) {
     observer.failed(image, engineReason(err));
     throw err;
   }
-  observer.pulled(image, await pulledDetail(docker, image));
+  observer.pulled(image, await pulledDetail(docker, image, digest));
   return true;
 }
 
-/** `sha256:…, 1.2 MB`: what the engine now has under the name; undefined if it cannot say. */
-export async function pulledDetail(docker: Docker, image: string): Promise<string | undefined> {
+/**
+ * `sha256:…, 1.2 MB`: the manifest's digest (the stream's, else the one the engine has for the
+ * name) and the image's size; what of it the engine can tell. Podman lists every digest of an
+ * image under each of its names, so more than one for the name tells none.
+ */
+export async function pulledDetail(docker: Docker, image: string, streamDigest?: string): Promise<string | undefined> {
   try {
     const info = await docker.getImage(image).inspect();
     const repo = repositoryOf(image);
     // An image without a registry's digest may have null here, whatever the typings say.
-    const digests = (info.RepoDigests as string[] | null) ?? [];
-    const digest = (digests.find((d) => d.startsWith(`${repo}@`)) ?? digests[0])?.split("@")[1];
+    const known = ((info.RepoDigests as string[] | null) ?? []).filter((d) => d.startsWith(`${repo}@`)).map((d) => d.slice(repo.length + 1));
+    const digest = streamDigest ?? (known.length === 1 ? known[0] : undefined);
     return [digest, formatSize(info.Size)].filter((part) => part !== undefined).join(", ");
   } catch {
-    return undefined;
+    return streamDigest;
   }
 }
 
