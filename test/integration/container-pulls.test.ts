@@ -1,7 +1,10 @@
 import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { spawn as spawnPty } from "node-pty";
+import { packageRoot } from "../../cli/package-info";
 import {
   DeleteProjectRuntimeRequest,
   EnsureProjectRequest,
@@ -26,6 +29,40 @@ import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
 import { pushToRegistry, removeImages, requireRegistry } from "../helpers/registry";
 import { composeManifest, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
+
+const GHOSTCTL = join(packageRoot, "cli", "ghostctl");
+
+interface Run {
+  readonly code: number;
+  /** On a terminal, stdout and stderr as one. */
+  readonly output: string;
+  readonly stderr: string;
+}
+
+/** ghostctl's environment, without what would point it at another daemon than `--home` says. */
+function ghostctlEnv(): Record<string, string> {
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  delete env.GHOSTD_HOME;
+  delete env.GHOSTD_TARGET;
+  return env;
+}
+
+/** Runs ghostctl on a real terminal (a pseudo-terminal `cols` wide), as a person at one would. */
+function ghostctlOnTerminal(args: readonly string[], cols = 120): Promise<Run> {
+  return new Promise((resolve) => {
+    const pty = spawnPty(GHOSTCTL, [...args], { name: "xterm-256color", cols, rows: 30, env: ghostctlEnv() });
+    let output = "";
+    pty.onData((data) => (output += data));
+    pty.onExit(({ exitCode }) => resolve({ code: exitCode, output, stderr: output }));
+  });
+}
+
+/** Runs ghostctl with its stdout and stderr piped to this process. */
+function ghostctlPiped(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(GHOSTCTL, [...args], { env: ghostctlEnv() }, (err, stdout, stderr) => resolve({ code: typeof err?.code === "number" ? err.code : err ? 1 : 0, output: stdout + stderr, stderr }));
+  });
+}
 
 /** Pulls from the tests' registry (scripts/container-engine.sh up): images_pulled, the log's progress lines, pull_policy. */
 describe("container runtime: pulls from a registry (a real engine and registry)", function () {
@@ -98,7 +135,7 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
     assert.ok(pulls.some((l) => l.pull?.kind === "layer" && l.pull.image === image), `a layer's progress:\n${lines.map((l) => l.line).join("\n")}`);
     const last = pulls.at(-1);
     assert.equal(last?.pull?.kind, "pulled", last?.line);
-    assert.match(last.line, new RegExp(`^\\[ghostd\\] pulled ${image.replace(/[.]/g, "\\.")} \\(sha256:[0-9a-f]{64}, \\d+\\.\\d [kM]B\\)$`));
+    assert.match(last.line, new RegExp(`^\\[ghostd\\] pulled ${image.replace(/[.]/g, "\\.")} \\((sha256:[0-9a-f]{64}, )?\\d+\\.\\d [kM]B\\)$`));
     assert.ok(pulls.length <= 12, `a small image is a handful of lines, not one per event:\n${pulls.map((l) => l.line).join("\n")}`);
 
     await start(id);
@@ -134,5 +171,28 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
     const failed = (await logLines(id)).map((line) => parsePullLine(line)).find((pull) => pull?.kind === "failed");
     assert.equal(failed?.image, image);
     assert.match(failed.reason, /manifest unknown/);
+  });
+
+  it("ghostctl open draws a bar for each image it pulls on a terminal, and nothing when piped", async () => {
+    const home = daemon?.home ?? "";
+    const onTerminal = await registryImage("tty");
+    const shown = await ghostctlOnTerminal(["--home", home, "open", await project("tty", onTerminal)]);
+    assert.equal(shown.code, 0, shown.output);
+    const escaped = onTerminal.replace(/[.]/g, "\\.");
+    // The final bar, drawn over the ones before it (ESC[2K clears the line first).
+    assert.match(shown.output, new RegExp(`\\x1b\\[2K\\[#{20}\\] 100% ${escaped}  pulled \\((sha256:[0-9a-f]{12}, )?\\d+\\.\\d [kM]B\\)\\r?\\n`), JSON.stringify(shown.output));
+    assert.match(shown.output, new RegExp(`"images_pulled":\\["${escaped}"\\]`), "the response is printed as ever");
+
+    const piped = await registryImage("piped");
+    const quiet = await ghostctlPiped(["--home", home, "open", await project("piped", piped)]);
+    assert.equal(quiet.code, 0, quiet.output);
+    assert.equal(quiet.stderr, "", "no bar, no escape, nothing on a stderr that is no terminal");
+    assert.deepEqual((JSON.parse(quiet.output) as { images_pulled: string[] }).images_pulled, [piped]);
+
+    // A pull that fails shows as such, and ghostctl says why.
+    const failed = await ghostctlOnTerminal(["--home", home, "open", await project("ttynope", `${registry}/nope:2`)]);
+    assert.equal(failed.code, 1, failed.output);
+    assert.match(failed.output, new RegExp(`\\x1b\\[2K\\[-{20}\\] {3}0% ${registry.replace(/[.]/g, "\\.")}/nope:2 {2}failed: \\S`), "the bar's line, cut to the terminal's width");
+    assert.match(failed.output, new RegExp(`ghostctl: app: image ${registry.replace(/[.]/g, "\\.")}/nope:2: .*manifest unknown.*\\(UNAVAILABLE, IMAGE_PULL_FAILED`));
   });
 });
