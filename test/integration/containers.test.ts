@@ -173,7 +173,9 @@ describe("container runtime (a real engine)", function () {
     daemon = await spawnDaemon({ home, args: ["--runtime", "container", "--port-range", "46400-46499", "--log-level", "warn"] });
     client.close();
     client = supervisorClient(daemon.endpoints.grpc ?? "");
-    await waitFor("the project to run again", async () => (await status(id)).services.every((s) => s.status === ServiceState.SERVICE_STATE_RUNNING), 30_000);
+    // Until the new daemon has brought the project back, its status is what the killed one stored: running, the old container.
+    const runningAgain = (s: { status: ServiceState; containerId: string }): boolean => s.status === ServiceState.SERVICE_STATE_RUNNING && !before.includes(s.containerId);
+    await waitFor("the project to run again", async () => (await status(id)).services.every(runningAgain), 30_000);
     const after = [...(await containersOf(docker, id)).values()];
     assert.equal(after.length, 1, "no duplicate beside what the killed daemon left");
     assert.equal((await status(id)).services[0]?.containerId, after[0]?.Id);
