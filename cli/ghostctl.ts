@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { JsonValue } from "@bufbuild/protobuf";
+import type { DescMethod, JsonValue } from "@bufbuild/protobuf";
 import { Client, credentials, type ClientReadableStream } from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { GHOSTD_SERVICES } from "../server/rpc/service-names";
 import { MANIFEST_FILES } from "../server/supervisor/manifest";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
+import { PullDisplay } from "./open-progress";
 import { readSecrets, type SecretOptions } from "./secrets";
 import { contractDescriptorSet, version } from "./package-info";
 
@@ -86,9 +87,41 @@ program
 
 program
   .command("open")
-  .description("load a project and prepare its services")
+  .description("load a project and prepare its services; on a terminal, a bar for each image it pulls")
   .argument("<project>")
-  .action((project: string) => invoke("Supervisor/OpenProject", { project_id: project }));
+  .option("--no-progress", "draw no pull progress, even on a terminal")
+  .action(async (project: string, flags: { progress: boolean }) => {
+    const pulls = flags.progress && process.stderr.isTTY ? await showPulls(project) : undefined;
+    try {
+      await invoke("Supervisor/OpenProject", { project_id: project }, (json) => {
+        pulls?.finish((json as { images_pulled?: string[] }).images_pulled ?? []);
+        printJson(json);
+      });
+    } finally {
+      await pulls?.stop();
+    }
+  });
+
+/**
+ * Follows the project's log from now on (no old lines) and draws its pull lines as bars on
+ * stderr; resolves once the daemon follows, so the open that comes next is seen from its start.
+ */
+async function showPulls(project: string): Promise<{ finish(pulled: readonly string[]): void; stop(): Promise<void> }> {
+  const display = new PullDisplay({ write: (text) => process.stderr.write(text), columns: () => process.stderr.columns || 80 });
+  const follow = followStream("Supervisor/GetProjectLogs", { project_id: project, follow: true, tail_lines: 0 }, (json) => {
+    display.take(((json as { entries?: { line: string }[] }).entries ?? []).map((entry) => entry.line));
+  });
+  await follow.following;
+  return {
+    finish: (pulled) => display.finish(pulled),
+    stop: async () => {
+      // A failed pull's line may come a moment after the open's error.
+      await display.whenSettled(SETTLE_WAIT_MS);
+      display.finish();
+      follow.cancel();
+    },
+  };
+}
 
 const repeatable = (value: string, all: string[] = []): string[] => [...all, value];
 
@@ -191,21 +224,60 @@ function appIdOf(packagePath: string): string {
   throw new Error(`no app id: ${packagePath} has no vibe.yaml with an id; pass --app-id`);
 }
 
-/** Calls a method with a JSON request and prints each response as a JSON line (or as `print` says). */
-async function invoke(name: string, json: JsonValue, print: (json: JsonValue) => void = (value) => process.stdout.write(`${JSON.stringify(value)}\n`)): Promise<void> {
+function printJson(value: JsonValue): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** A method, its request encoded from JSON, its replies decoded to JSON, and a client to call it with. */
+function prepareCall(name: string, json: JsonValue): { method: DescMethod; argument: Buffer; decode: (reply: Buffer) => JsonValue; client: Client } {
   const contract = loadContract(contractDescriptorSet());
   const method = findMethod(contract, GHOSTD_SERVICES, name);
   if (!method) throw new Error(`no method ${name}; see ghostctl services`);
   const codec = new JsonCodec(contract, { protoNames: true });
   const argument = encodeRequest(method, codec.decode(method.input, json));
   const client = new Client(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
-  const show = (reply: Buffer): void => print(codec.encode(method.output, decodeReply(method, reply)));
+  return { method, argument, decode: (reply) => codec.encode(method.output, decodeReply(method, reply)), client };
+}
+
+/** Calls a method with a JSON request and prints each response as a JSON line (or as `print` says). */
+async function invoke(name: string, json: JsonValue, print: (json: JsonValue) => void = printJson): Promise<void> {
+  const { method, argument, decode, client } = prepareCall(name, json);
+  const show = (reply: Buffer): void => print(decode(reply));
   try {
     if (method.methodKind === "server_streaming") await eachReply(serverStreamCall(client, method, argument), show);
     else show(await unaryCall(client, method, argument).reply);
   } finally {
     client.close();
   }
+}
+
+/** How long the pull bars wait, once the open has answered, for the log's last pull lines. */
+const SETTLE_WAIT_MS = 1000;
+
+/** How long a follow may take to say it follows before what it is for goes ahead without it. */
+const FOLLOW_WAIT_MS = 2000;
+
+/**
+ * A server stream read alongside another call: `following` resolves with its first reply (a
+ * follower's tail comes even when empty), when it fails, or after FOLLOW_WAIT_MS. Its errors are
+ * not told: the call it accompanies tells what is wrong.
+ */
+function followStream(name: string, json: JsonValue, each: (json: JsonValue) => void): { following: Promise<void>; cancel(): void } {
+  const { method, argument, decode, client } = prepareCall(name, json);
+  const call = serverStreamCall(client, method, argument);
+  const following = new Promise<void>((resolve) => {
+    for (const event of ["data", "error", "end"]) call.once(event, () => resolve());
+    setTimeout(resolve, FOLLOW_WAIT_MS).unref();
+  });
+  call.on("data", (reply: Buffer) => each(decode(reply)));
+  call.on("error", () => undefined);
+  return {
+    following,
+    cancel: () => {
+      call.cancel();
+      client.close();
+    },
+  };
 }
 
 function eachReply(call: ClientReadableStream<Buffer>, show: (reply: Buffer) => void): Promise<void> {

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # A Docker-Engine-API endpoint for ghostd's container runtime and its tests, on a Debian machine.
 #
-#   eval "$(scripts/container-engine.sh up)"    prints `export DOCKER_HOST=unix://...`
-#   scripts/container-engine.sh down            stops the service this script started
+#   eval "$(scripts/container-engine.sh up)"    prints `export DOCKER_HOST=unix://...` and
+#                                               `export GHOSTD_TEST_REGISTRY=127.0.0.1:5000`
+#   scripts/container-engine.sh down            stops the service and registry this script started
 #
 # An engine that already answers (DOCKER_HOST, /var/run/docker.sock, Podman's root socket) is used
 # as it is: nothing is installed or configured then. Otherwise, as root, it installs Debian's
 # Podman with what the tests need of it (netavark and aardvark-dns, so containers find each other
 # by name; busybox-static and mmdebstrap, which build the test images, as no registry is reachable)
 # and serves Podman's API on its standard root socket, where ghostd looks even without DOCKER_HOST.
+#
+# Beside the engine, as root, it runs an image registry for the tests to push to and pull from:
+# Debian's docker-registry on 127.0.0.1:5000 (plain HTTP, loopback only), and tells Podman to
+# speak HTTP to it. One that already answers there is used as it is. The registry is printed only
+# once the engine has been seen to reach it; a registry that cannot be had leaves the engine's line
+# alone, and the tests that need it say so.
 #
 # CI runs this nested, inside a privileged container sharing the host's network: there the
 # storage may sit on overlayfs, there is no systemd, and the sandbox may lack CAP_SYS_RESOURCE, so
@@ -20,6 +27,9 @@ SOCK=${GHOSTD_ENGINE_SOCKET:-/run/podman/podman.sock}
 STATE_DIR=${GHOSTD_ENGINE_STATE:-/run/ghostd-container-engine}
 PROBE_IMAGE=localhost/ghostd-engine-probe:latest
 CONF_DIR=/etc/containers
+REGISTRY=127.0.0.1:5000
+REGISTRY_DIR=$STATE_DIR/registry
+REGISTRY_DROP_IN=$CONF_DIR/registries.conf.d/50-ghostd-test-registry.conf
 log() { echo "container-engine: $*" >&2; }
 
 answers() { curl -sf --max-time 5 --unix-socket "$1" http://engine/_ping >/dev/null 2>&1; }
@@ -39,16 +49,27 @@ existing_engine() {
   return 1
 }
 
+# Debian packages, those not installed yet. No package may start a service of its own meanwhile:
+# docker-registry's would listen on every interface with its own storage, where the script runs
+# its own registry on loopback (policy-rc.d is how Debian's maintainer scripts are told).
 install_packages() {
-  # netavark's bridge firewall needs iptables; catatonit is Podman's `init: true`.
-  local wanted=(podman runc conmon netavark aardvark-dns iptables catatonit busybox-static mmdebstrap curl)
   local missing=() p
-  for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   ((${#missing[@]})) || return 0
   log "installing ${missing[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local policy=/usr/sbin/policy-rc.d placed=""
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && placed=1
+  fi
+  local status=0
+  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || status=$?
+  [[ -z $placed ]] || rm -f "$policy"
+  return "$status"
 }
+
+# netavark's bridge firewall needs iptables; catatonit is Podman's `init: true`; docker-registry
+# is the tests' registry.
+ENGINE_PACKAGES=(podman runc conmon netavark aardvark-dns iptables catatonit busybox-static mmdebstrap curl docker-registry)
 
 # Overlay cannot stack on overlayfs (a container's own root); fuse-overlayfs can, and vfs always works.
 configure_storage() {
@@ -131,29 +152,152 @@ start_service() {
   return 1
 }
 
-up() {
-  local found
-  if found=$(existing_engine); then
-    log "using the engine at $found"
-    echo "export DOCKER_HOST=$found"
-    return 0
+registry_answers() { curl -sf --max-time 5 "http://$REGISTRY/v2/" >/dev/null 2>&1; }
+
+# Podman speaks HTTPS to a registry unless told otherwise (Docker speaks HTTP to 127.0.0.0/8 as it
+# is). Prints `changed` when it wrote the drop-in, which a running service reads on SIGHUP.
+allow_registry_http() {
+  command -v podman >/dev/null || return 0
+  local want
+  want=$(printf '%s\n' "# Written by ghostd's scripts/container-engine.sh: its test registry speaks plain HTTP on loopback." \
+    '[[registry]]' "location = \"$REGISTRY\"" 'insecure = true' '' '[[registry]]' "location = \"localhost:${REGISTRY##*:}\"" 'insecure = true')
+  [[ -f $REGISTRY_DROP_IN && $(cat "$REGISTRY_DROP_IN") == "$want" ]] && return 0
+  mkdir -p "$(dirname "$REGISTRY_DROP_IN")"
+  printf '%s\n' "$want" >"$REGISTRY_DROP_IN"
+  echo changed
+}
+
+# Debian's package would start its own at boot, on every interface: this script runs it instead.
+keep_package_registry_off() {
+  update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  deb-systemd-helper disable docker-registry.service >/dev/null 2>&1 || true
+}
+
+start_registry() {
+  mkdir -p "$REGISTRY_DIR/storage"
+  cat >"$REGISTRY_DIR/config.yml" <<CONF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/storage
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+  secret: $(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+CONF
+  setsid docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
+  local pid=$! _
+  echo "$pid" >"$REGISTRY_DIR/registry.pid"
+  for _ in $(seq 1 100); do
+    registry_answers && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "the registry did not answer at $REGISTRY:"
+  tail -n 5 "$REGISTRY_DIR/registry.log" >&2
+  return 1
+}
+
+# What the engine answers when asked to pull an image the registry lacks.
+pull_probe() {
+  local host=$1 query="images/create?fromImage=$REGISTRY/ghostd-registry-probe&tag=absent"
+  case $host in
+    unix://*) curl -s --max-time 20 --unix-socket "${host#unix://}" -X POST "http://engine/$query" ;;
+    tcp://*) curl -s --max-time 20 -X POST "http://${host#tcp://}/$query" ;;
+    *) echo "manifest unknown (not checked: curl cannot reach $host)" ;;
+  esac
+}
+
+# "manifest unknown" means the engine reached the registry over HTTP. A service told to reload
+# may take a moment to; any other answer is the reason it cannot pull from it.
+engine_reaches_registry() {
+  local host=$1 answer="" _
+  for _ in $(seq 1 20); do
+    answer=$(pull_probe "$host" || true)
+    grep -Eqi 'manifest unknown|name unknown' <<<"$answer" && return 0
+    grep -q 'HTTPS client' <<<"$answer" || break
+    sleep 0.1
+  done
+  log "the engine at $host cannot pull from $REGISTRY: ${answer:0:300}"
+  grep -q 'HTTPS client' <<<"$answer" && log "restart it (or send Podman's service SIGHUP) so that it reads $REGISTRY_DROP_IN"
+  return 1
+}
+
+# A Podman service reads its registries configuration again on SIGHUP; only this script's own is told.
+reload_own_service() {
+  local pid
+  [[ $1 == "unix://$SOCK" && -f $STATE_DIR/service.pid ]] || return 0
+  pid=$(cat "$STATE_DIR/service.pid")
+  kill -0 "$pid" 2>/dev/null && kill -HUP "$pid"
+  return 0
+}
+
+# The tests' registry, reachable from the engine at $1; it fails, saying why, without one.
+set_up_registry() {
+  local host=$1
+  if ! registry_answers; then
+    [[ $(id -u) -eq 0 ]] || { log "no registry answers at $REGISTRY, and starting one needs root"; return 1; }
+    mkdir -p "$REGISTRY_DIR"
+    if ! dpkg -s docker-registry >/dev/null 2>&1; then
+      install_packages docker-registry || return 1
+      keep_package_registry_off
+    fi
+    start_registry || return 1
   fi
+  if [[ $(id -u) -eq 0 && $(allow_registry_http) == changed ]]; then reload_own_service "$host"; fi
+  engine_reaches_registry "$host"
+}
+
+# Debian's Podman, set up and served on $SOCK.
+set_up_engine() {
   [[ $(id -u) -eq 0 ]] || { log "no engine answers, and setting one up needs root"; return 1; }
   mkdir -p "$STATE_DIR"
-  local started=$SECONDS
-  install_packages
+  local started=$SECONDS had_registry=""
+  dpkg -s docker-registry >/dev/null 2>&1 && had_registry=1
+  install_packages "${ENGINE_PACKAGES[@]}"
+  [[ -n $had_registry ]] || keep_package_registry_off
   configure_storage
+  # Before the service starts, so that it reads it.
+  allow_registry_http >/dev/null
   ensure_containers_run
   check_network_backend
   start_service
   log "engine ready at unix://$SOCK ($((SECONDS - started)) s; log: $STATE_DIR/service.log)"
-  echo "export DOCKER_HOST=unix://$SOCK"
+}
+
+up() {
+  local host
+  if host=$(existing_engine); then
+    log "using the engine at $host"
+  else
+    set_up_engine
+    host=unix://$SOCK
+  fi
+  echo "export DOCKER_HOST=$host"
+  local started=$SECONDS
+  if set_up_registry "$host"; then
+    log "registry ready at $REGISTRY ($((SECONDS - started)) s; log: $REGISTRY_DIR/registry.log)"
+    echo "export GHOSTD_TEST_REGISTRY=$REGISTRY"
+  else
+    log "no registry for the tests: those that pull from one will say so"
+  fi
+}
+
+# Stops what a pid file names; false when there is none.
+stop_started() {
+  [[ -f $1 ]] || return 1
+  kill "$(cat "$1")" 2>/dev/null || true
+  rm -f "$1"
 }
 
 down() {
-  [[ -f $STATE_DIR/service.pid ]] || { log "no service of this script is running"; return 0; }
-  kill "$(cat "$STATE_DIR/service.pid")" 2>/dev/null || true
-  rm -f "$STATE_DIR/service.pid" "$SOCK"
+  if stop_started "$STATE_DIR/service.pid"; then rm -f "$SOCK"; else log "no service of this script is running"; fi
+  stop_started "$REGISTRY_DIR/registry.pid" || log "no registry of this script is running"
 }
 
 case "${1:-up}" in

@@ -23,9 +23,10 @@ import { graceRunsOut } from "../grace";
 import { buildTarget, prepareBuiltImage } from "./build";
 import type { Engine } from "./engine";
 import { PortForwards } from "./forward";
-import { prepareImages, type PullProgress } from "./images";
+import { prepareImages, type PullObserver, type PullProgress } from "./images";
 import { containerName, LABEL_CONFIG, LABEL_SERVICE, namespaceFilter, networkName } from "./labels";
 import { ensureNetwork, removeNetwork } from "./network";
+import { PullNotes } from "./pull-notes";
 import { configDigest, containerSpec } from "./spec";
 import { execIn } from "./exec";
 import { adoptContainer, engineReason, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
@@ -229,17 +230,21 @@ function imageOf({ service, namespace }: ServiceContext): string | undefined {
 }
 
 /**
- * Pull progress to the daemon's log, and to the log of each service of the image: its status
- * lines (`Pulling fs layer`, `Download complete`), each once per layer, and the error if any.
+ * Pull progress to the daemon's log (every event), and to the log of each service of the image
+ * as the bounded, parseable lines of pull-notes.ts.
  */
-function pullNotes(services: readonly ServicePlan[], progress: PullProgress | undefined, note: ((service: string, text: string) => void) | undefined): PullProgress {
-  const told = new Set<string>();
-  return (image, event) => {
-    progress?.(image, event);
-    const text = event.error ?? event.status;
-    if (note === undefined || text === undefined || told.has(`${image} ${event.id ?? ""} ${text}`)) return;
-    told.add(`${image} ${event.id ?? ""} ${text}`);
-    for (const service of services.filter((s) => s.image === image)) note(service.name, `pulling ${image}: ${event.id === undefined ? "" : `${event.id}: `}${text}`);
+function pullNotes(services: readonly ServicePlan[], progress: PullProgress | undefined, note: ((service: string, text: string) => void) | undefined): PullObserver {
+  const notes = new PullNotes((image, line) => {
+    for (const service of services.filter((s) => s.image === image)) note?.(service.name, line);
+  });
+  return {
+    started: (image) => notes.started(image),
+    event: (image, event) => {
+      progress?.(image, event);
+      notes.event(image, event);
+    },
+    pulled: (image, detail) => notes.pulled(image, detail),
+    failed: (image, reason) => notes.failed(image, reason),
   };
 }
 

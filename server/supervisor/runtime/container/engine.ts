@@ -29,6 +29,9 @@ export function engineAddress(text: string): EngineAddress {
   throw new Error(`${text} is not an engine address this daemon can use (unix:///path or tcp://host:port)`);
 }
 
+/** How long an engine that answered its ping may take to say what it is. */
+const VERSION_TIMEOUT_MS = 30_000;
+
 /** Why no engine answered, address by address. */
 export class NoEngine extends Error {}
 
@@ -49,9 +52,9 @@ export async function findEngine(candidates: readonly string[], timeoutMs = 3000
       const pinger = new Docker({ ...address, timeout: timeoutMs });
       // Podman's API service, started on demand by its socket, may drop the first connection.
       await pinger.ping().catch(() => pinger.ping());
-      // The timeout was for the ping: a busy engine takes seconds to tell its version (Podman
-      // gathers its host's facts for it), and pulls and waits take as long as they take.
-      const version = await new Docker({ ...address, timeout: 10 * timeoutMs }).version();
+      // Asked apart from the ping: Podman's /version looks at its storage, seconds on a busy machine.
+      const version = await new Docker({ ...address, timeout: VERSION_TIMEOUT_MS }).version();
+      // The timeouts were for these questions: pulls and waits take as long as they take.
       return { docker: new Docker(address), address: candidate, version: `${version.Components[0]?.Name ?? "Docker Engine"} ${version.Version}` };
     } catch (err) {
       why.push(`${candidate}: ${(err as Error).message}`);
