@@ -199,7 +199,7 @@ describe("container runtime (a real engine)", function () {
     // Until the new daemon has brought the project back, its status is what the killed one stored; its log tells the takeover.
     const takenOver = async (service: string): Promise<boolean> => (await tailLogs(client, { projectId: id, serviceName: service, tailLines: 1000 })).some((e) => e.line.startsWith("[ghostd] taken over from an earlier daemon"));
     await waitFor("the project to be taken over", async () => (await takenOver("www")) && (await takenOver("ticker")), 30_000);
-    assert.equal((await status(id)).status, ProjectStatus.PROJECT_STATUS_RUNNING);
+    await waitFor("the project to be running", async () => (await status(id)).status === ProjectStatus.PROJECT_STATUS_RUNNING, 30_000);
     const after = new Map([...(await containersOf(docker, id))].map(([service, c]) => [service, c.Id]));
     assert.deepEqual(after, before, "the same containers, none beside them");
     const services = new Map((await status(id)).services.map((s) => [s.name, s]));
