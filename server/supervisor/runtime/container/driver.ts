@@ -29,6 +29,7 @@ import { ensureNetwork, removeNetwork } from "./network";
 import { PullNotes } from "./pull-notes";
 import { configDigest, containerSpec } from "./spec";
 import { execIn } from "./exec";
+import { ExitWatch } from "./exits";
 import { adoptContainer, engineReason, removeContainer, runContainer, signalContainer, statusOf, unlessGone } from "./task";
 
 /** A container this daemon started. */
@@ -56,12 +57,14 @@ export class ContainerRuntime implements RuntimeDriver {
   private readonly docker: Docker;
   private readonly live = new Map<string, LiveContainer>();
   private readonly forwards = new PortForwards();
+  private readonly exits: ExitWatch;
 
   constructor(
     readonly engine: Engine,
     private readonly options: ContainerRuntimeOptions = {},
   ) {
     this.docker = engine.docker;
+    this.exits = new ExitWatch(engine.docker);
   }
 
   problems(services: readonly ServicePlan[]): ServiceProblem[] {
@@ -93,17 +96,17 @@ export class ContainerRuntime implements RuntimeDriver {
       await ensureNetwork(this.docker, context.projectId, namespace, context.network.egress);
       // One left by a crash of this service (or of a daemon) would hold its name.
       await removeContainer(this.docker, containerName(namespace, service.name));
-      ({ id, exited } = await runContainer(this.docker, containerSpec(context, image), output));
+      ({ id, exited } = await runContainer(this.docker, containerSpec(context, image), output, this.exits));
     } catch (err) {
       throw supervisorError("START_FAILED", `${service.name}: the container engine refused it: ${engineReason(err)}`);
     }
-    this.live.set(id, { namespace, service: service.name, exited, gone: exited.then(() => this.ended(id)) });
+    const gone = this.track(id, namespace, service.name, exited);
     if (!context.network.egress) await this.forward(id, context);
     if (options.signal?.aborted) {
       await this.remove({ driver: this.name, id });
       options.signal.throwIfAborted();
     }
-    return { handle: { driver: this.name, id }, exited };
+    return { handle: { driver: this.name, id }, exited: gone };
   }
 
   async adopt(handle: TaskHandle, context: ServiceContext, output: OutputSink, since: Date | undefined): Promise<AdoptedTask | undefined> {
@@ -118,10 +121,10 @@ export class ContainerRuntime implements RuntimeDriver {
     const labels: Partial<Record<string, string>> = info.Config.Labels;
     if (image === undefined || !info.State.Running || labels[LABEL_CONFIG] !== configDigest(context, image)) return undefined;
     const { id } = handle;
-    const exited = adoptContainer(this.docker, id, output, since);
-    this.live.set(id, { namespace: context.namespace, service: context.service.name, exited, gone: exited.then(() => this.ended(id)) });
+    const exited = adoptContainer(this.docker, id, output, since, this.exits);
+    const gone = this.track(id, context.namespace, context.service.name, exited);
     if (!context.network.egress) await this.forward(id, context);
-    return { handle, exited, startedAt: new Date(info.State.StartedAt) };
+    return { handle, exited: gone, startedAt: new Date(info.State.StartedAt) };
   }
 
   async stop(handle: TaskHandle, options: StopOptions): Promise<void> {
@@ -198,6 +201,16 @@ export class ContainerRuntime implements RuntimeDriver {
 
   displayId(handle: TaskHandle): string {
     return handle.id;
+  }
+
+  /**
+   * A container this daemon watches; the exit it returns is told once the container is removed
+   * too, so what follows an exit (a restart, a failed start's report) finds nothing of it left.
+   */
+  private track(id: string, namespace: string, service: string, exited: Promise<Exit>): Promise<Exit> {
+    const gone = exited.then(() => this.ended(id));
+    this.live.set(id, { namespace, service, exited, gone });
+    return gone.then(() => exited);
   }
 
   /** A container ended on its own: it is removed, so its name is free for its next start. */

@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import type Docker from "dockerode";
 import type { ContainerCreateOptions } from "dockerode";
 import type { Exit, OutputSink } from "../driver";
+import type { ExitWatch } from "./exits";
 
 /** How long, once a container has exited, its last output may take to arrive. */
 const LAST_OUTPUT_MS = 2000;
@@ -73,7 +74,7 @@ async function isThere(docker: Docker, id: string): Promise<boolean> {
  * first byte (the logs are followed from the start, so nothing written before the attach is
  * lost); `exited` resolves with its exit code once its output has all come.
  */
-export async function runContainer(docker: Docker, spec: ContainerCreateOptions, output: OutputSink): Promise<{ id: string; exited: Promise<Exit> }> {
+export async function runContainer(docker: Docker, spec: ContainerCreateOptions, output: OutputSink, exits: ExitWatch): Promise<{ id: string; exited: Promise<Exit> }> {
   const container = await docker.createContainer(spec);
   try {
     await container.start();
@@ -81,28 +82,23 @@ export async function runContainer(docker: Docker, spec: ContainerCreateOptions,
     await container.remove({ force: true }).catch(() => undefined);
     throw err;
   }
-  return { id: container.id, exited: watchContainer(container, followOutput(docker, container, output)) };
+  return { id: container.id, exited: watchContainer(exits, container.id, followOutput(docker, container, output)) };
 }
 
 /**
  * Watches a container an earlier daemon started: its output written after `since` goes to
  * `output` (what came before is in the log book already), and the promise resolves when it exits.
  */
-export function adoptContainer(docker: Docker, id: string, output: OutputSink, since: Date | undefined): Promise<Exit> {
+export function adoptContainer(docker: Docker, id: string, output: OutputSink, since: Date | undefined, exits: ExitWatch): Promise<Exit> {
   const container = docker.getContainer(id);
-  return watchContainer(container, followOutput(docker, container, since === undefined ? output : after(since, output), since));
+  return watchContainer(exits, id, followOutput(docker, container, since === undefined ? output : after(since, output), since));
 }
 
 /** Resolves with the container's exit once its output has all come (or LAST_OUTPUT_MS after). */
-function watchContainer(container: Docker.Container, drained: Promise<void>): Promise<Exit> {
-  return container.wait().then(
-    async (result: { StatusCode?: number }) => {
-      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, LAST_OUTPUT_MS).unref())]);
-      return { code: result.StatusCode ?? null, signal: null };
-    },
-    // An engine gone away, or the container removed under it: nothing of it runs any more.
-    () => ({ code: null, signal: "SIGKILL" }),
-  );
+async function watchContainer(exits: ExitWatch, id: string, drained: Promise<void>): Promise<Exit> {
+  const exit = await exits.exited(id);
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, LAST_OUTPUT_MS).unref())]);
+  return exit;
 }
 
 /**
