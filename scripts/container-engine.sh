@@ -69,7 +69,7 @@ install_packages() {
 
 # netavark's bridge firewall needs iptables; catatonit is Podman's `init: true`; docker-registry
 # is the tests' registry.
-ENGINE_PACKAGES=(podman runc conmon netavark aardvark-dns iptables catatonit busybox-static mmdebstrap curl docker-registry)
+ENGINE_PACKAGES=(podman runc conmon netavark aardvark-dns iptables catatonit busybox-static mmdebstrap curl docker-registry python3)
 
 # Overlay cannot stack on overlayfs (a container's own root); fuse-overlayfs can, and vfs always works.
 configure_storage() {
@@ -105,7 +105,8 @@ install_norlimit_runtime() {
   cat >"$wrapper" <<'WRAPPER'
 #!/usr/bin/env bash
 # runc, given specs without process.rlimits (written by ghostd's scripts/container-engine.sh).
-strip() { python3 -c 'import json, sys
+# Debian's python3 by path, without site: a python3 first in PATH (a pyenv shim) took 1 s a call.
+strip() { /usr/bin/python3 -I -S -c 'import json, sys
 path = sys.argv[1]; spec = json.load(open(path)); spec.get("process", spec).pop("rlimits", None); json.dump(spec, open(path, "w"))' "$1"; }
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
