@@ -52,10 +52,18 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<DaemonPro
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   // Through npm the daemon is not the child itself: any file but the one a killed run left will do.
   const written = (endpoints: Endpoints | undefined): boolean => endpoints !== undefined && (options.viaNpm ? endpoints.pid !== stale : endpoints.pid === child.pid);
-  const endpoints = await waitFor(`ghostd to write ${file}`, () => {
-    if (child.exitCode !== null) throw new Error(`ghostd exited with ${child.exitCode}: ${output}`);
-    const read = readEndpoints(file);
-    return written(read) && read;
+  // A daemon that never gets there is killed, not left running past its test (with its output told).
+  const endpoints = await waitFor(
+    `ghostd to write ${file}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`ghostd exited with ${child.exitCode}: ${output}`);
+      const read = readEndpoints(file);
+      return written(read) && read;
+    },
+    30_000,
+  ).catch((err: unknown) => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(options.viaNpm ? -child.pid : child.pid, "SIGKILL");
+    throw new Error(`${(err as Error).message}; its output: ${output}`, { cause: err });
   });
   return {
     home,

@@ -29,15 +29,18 @@ export function engineAddress(text: string): EngineAddress {
   throw new Error(`${text} is not an engine address this daemon can use (unix:///path or tcp://host:port)`);
 }
 
-/** How long an engine that answered its ping may take to say what it is. */
-const VERSION_TIMEOUT_MS = 30_000;
+/**
+ * How long an engine that answered its ping may take to say what it is, for the log, before the
+ * daemon goes on without knowing: a busy Podman took seconds, and the daemon's start waits.
+ */
+const VERSION_TIMEOUT_MS = 5000;
 
 /** Why no engine answered, address by address. */
 export class NoEngine extends Error {}
 
 /**
- * The first candidate that answers a ping within `timeoutMs` (then its version, however long that
- * takes). A socket file that is not there is not asked; one that does not answer (a dead
+ * The first candidate that answers a ping within `timeoutMs` (then its version, if it tells it
+ * within VERSION_TIMEOUT_MS). A socket file that is not there is not asked; one that does not answer (a dead
  * daemon's leftover) is passed over, and said so.
  */
 export async function findEngine(candidates: readonly string[], timeoutMs = 3000): Promise<Engine> {
@@ -53,9 +56,12 @@ export async function findEngine(candidates: readonly string[], timeoutMs = 3000
       // Podman's API service, started on demand by its socket, may drop the first connection.
       await pinger.ping().catch(() => pinger.ping());
       // Asked apart from the ping: Podman's /version looks at its storage, seconds on a busy machine.
-      const version = await new Docker({ ...address, timeout: VERSION_TIMEOUT_MS }).version();
+      const version = await new Docker({ ...address, timeout: VERSION_TIMEOUT_MS }).version().then(
+        (v) => `${v.Components[0]?.Name ?? "Docker Engine"} ${v.Version}`,
+        () => `an engine that did not tell its version within ${VERSION_TIMEOUT_MS / 1000} s`,
+      );
       // The timeouts were for these questions: pulls and waits take as long as they take.
-      return { docker: new Docker(address), address: candidate, version: `${version.Components[0]?.Name ?? "Docker Engine"} ${version.Version}` };
+      return { docker: new Docker(address), address: candidate, version };
     } catch (err) {
       why.push(`${candidate}: ${(err as Error).message}`);
     }
