@@ -38,7 +38,7 @@ function ghostctl(args: readonly string[], options: { home: string; env?: Record
   spawnedArgv.push([GHOSTCTL, ...argv]);
   return new Promise((resolve, reject) => {
     const child = spawn(GHOSTCTL, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
-    const cmdline = readFileSync(`/proc/${child.pid ?? 0}/cmdline`, "utf8").split("\0").join(" ");
+    const cmdline = execdCmdline(child.pid ?? 0);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -50,6 +50,22 @@ function ghostctl(args: readonly string[], options: { home: string; env?: Record
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr, cmdline }));
   });
+}
+
+/**
+ * The command line of a process just spawned, once it is the program's: in some sandboxes spawn
+ * returns before the child's exec, while /proc still shows the forked test runner's.
+ */
+function execdCmdline(pid: number): string {
+  const ours = readFileSync("/proc/self/cmdline", "utf8");
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let cmdline = "";
+  for (let tries = 0; tries < 400; tries++) {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmdline !== ours && cmdline !== "") break;
+    Atomics.wait(pause, 0, 0, 5);
+  }
+  return cmdline.split("\0").join(" ");
 }
 
 function filesUnder(dir: string): string[] {
