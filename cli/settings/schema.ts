@@ -217,7 +217,7 @@ export const SETTINGS = {
     default: "auto",
     choices: [...RUNTIME_MODES],
     help: "where services run: auto (image services in containers when an engine answers), process, or container (an engine is required)",
-    sets: "where project services run: `auto` (services with an image in containers when a Docker Engine API answers, the others as processes), `process` (all as processes), `container` (like auto, and ghostd does not start without an engine)",
+    sets: "where project services run: `auto` (services with an image in containers when a Docker Engine API answers, the others as processes; without an engine, image services fail StartProject saying so), `process` (all as processes), `container` (like auto, and ghostd does not start without an engine)",
     // commander has already refused anything but the choices.
     parse: (mode): RuntimeMode => RUNTIME_MODES.find((m) => m === mode) ?? "auto",
   }),
