@@ -1,69 +1,28 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type Docker from "dockerode";
-import {
-  DeleteProjectRuntimeRequest,
-  EnsureProjectRequest,
-  OpenProjectRequest,
-  StartProjectRequest,
-  StopProjectRequest,
-  type DeleteProjectRuntimeResponse,
-  type OpenProjectResponse,
-  type StartProjectResponse,
-  type SupervisorClient,
-} from "../../generated/ghostd/supervisor/v1/supervisor";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { containersOf, removeLabelled, requireEngine } from "../helpers/engine";
+import { containerDaemon } from "../helpers/container-daemon";
+import { containersOf } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
-import { composeManifest, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
-import { tempDir } from "../helpers/tmp";
+import { composeManifest, tailLogs, writePackage } from "../helpers/supervisor";
 import { waitFor } from "../helpers/wait";
 
 /** compose `build:` on a real engine: what of the context is sent, and the image a build makes when the service names one. */
 describe("container builds (a real engine)", function () {
   this.timeout(180_000);
-  let docker: Docker;
-  let daemon: DaemonProcess | undefined;
-  let client: SupervisorClient;
-  let work: ReturnType<typeof tempDir>;
-  const projects: string[] = [];
+  const env = containerDaemon({ portRange: "47500-47599", images: [ensureBusyboxImage] });
+  const { ensure, open, start, stop, remove } = env.calls;
   /** Image names this run makes, unique to it: removed in `after` whoever made them. */
   const named = (name: string): string => `localhost/ghostd-test-${name}-${process.pid}:1`;
-  const names: string[] = [];
-
-  before(async function () {
-    docker = await requireEngine(this);
-    await ensureBusyboxImage(docker);
-    work = tempDir();
-    daemon = await spawnDaemon({ args: ["--runtime", "container", "--port-range", "47500-47599", "--log-level", "warn"] });
-    client = supervisorClient(daemon.endpoints.grpc ?? "");
-  });
-
-  after(async () => {
-    if (!daemon) return;
-    client.close();
-    await daemon.stop();
-    daemon.cleanup();
-    for (const id of projects) await removeLabelled(docker, `ghostd.project=${id}`);
-    for (const name of names) await docker.getImage(name).remove().catch(() => undefined);
-    work.remove();
-  });
-
-  const open = (projectId: string) => unary<OpenProjectResponse>((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId }), cb));
-  const start = (projectId: string) => unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId }), cb));
-  const stop = (projectId: string) => unary((cb) => client.stopProject(StopProjectRequest.fromPartial({ projectId, timeoutSeconds: 5 }), cb));
-  const remove = (projectId: string) => unary<DeleteProjectRuntimeResponse>((cb) => client.deleteProjectRuntime(DeleteProjectRuntimeRequest.fromPartial({ projectId }), cb));
 
   async function project(name: string, compose: string, files: Record<string, string>): Promise<string> {
-    const projectId = `cbuild-${process.pid}-${name}`;
-    projects.push(projectId);
-    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`), "compose.yaml": compose, ...files });
-    await unary((cb) => client.ensureProject(EnsureProjectRequest.fromPartial({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(work.path, `${name}-state`) }), cb));
+    const projectId = env.track(`cbuild-${process.pid}-${name}`);
+    const path = writePackage(join(env.work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`), "compose.yaml": compose, ...files });
+    await ensure({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(env.work.path, `${name}-state`) });
     return projectId;
   }
 
   const imageId = (name: string): Promise<string | undefined> =>
-    docker
+    env.docker
       .getImage(name)
       .inspect()
       .then(
@@ -74,7 +33,7 @@ describe("container builds (a real engine)", function () {
   /** The lines a service wrote, once `line` is among them. */
   const output = (projectId: string, service: string, line: string) =>
     waitFor(`${service} to write ${line}`, async () => {
-      const lines = (await tailLogs(client, { projectId, serviceName: service })).map((e) => e.line);
+      const lines = (await tailLogs(env.client, { projectId, serviceName: service })).map((e) => e.line);
       return lines.includes(line) && lines;
     });
 
@@ -108,16 +67,16 @@ describe("container builds (a real engine)", function () {
 
   it("build with image: tags the build with that name, runs it, and the delete removes it", async () => {
     const image = named("built");
-    names.push(image);
+    env.trackImage(image);
     const dockerfile = `FROM ${BUSYBOX_IMAGE}\nRUN echo built-here > /marker\nCMD ["sh", "-c", "cat /marker; exec sleep 600"]\n`;
     const id = await project("namedbuild", `services:\n  app:\n    image: ${image}\n    build: .\n    stop_signal: SIGKILL\n`, { Dockerfile: dockerfile });
     await open(id);
-    const built = await docker.getImage(image).inspect();
+    const built = await env.docker.getImage(image).inspect();
     assert.equal(built.Config.Labels["ghostd.project"], id, "labelled as the project's, so its delete finds it");
     assert.deepEqual(built.RepoTags, [image], "tagged with the service's image: name alone");
     await start(id);
     await output(id, "app", "built-here");
-    assert.equal((await containersOf(docker, id)).get("app")?.Image, image, "the container runs the image: name");
+    assert.equal((await containersOf(env.docker, id)).get("app")?.Image, image, "the container runs the image: name");
     await stop(id);
     const removed = await remove(id);
     assert.ok(removed.resourcesRemoved.includes(`image ${image}`), removed.resourcesRemoved.join("\n"));
@@ -126,8 +85,8 @@ describe("container builds (a real engine)", function () {
 
   it("build with image: an image of that name already there is used (pull_policy missing), kept by the delete; pull_policy build builds anew", async () => {
     const image = named("present");
-    names.push(image);
-    await docker.getImage(BUSYBOX_IMAGE).tag({ repo: image.slice(0, image.lastIndexOf(":")), tag: "1" });
+    env.trackImage(image);
+    await env.docker.getImage(BUSYBOX_IMAGE).tag({ repo: image.slice(0, image.lastIndexOf(":")), tag: "1" });
     const before = await imageId(image);
     // A build would fail: the open succeeds only if it uses the image that is there.
     const unused = await project("present", `services:\n  app:\n    image: ${image}\n    build: .\n    command: [sh, -c, "echo from the image that was there; exec sleep 600"]\n    stop_signal: SIGKILL\n`, {
@@ -138,7 +97,7 @@ describe("container builds (a real engine)", function () {
     await start(unused);
     await output(unused, "app", "from the image that was there");
     await stop(unused);
-    const notes = (await tailLogs(client, { projectId: unused, serviceName: "app" })).map((e) => e.line);
+    const notes = (await tailLogs(env.client, { projectId: unused, serviceName: "app" })).map((e) => e.line);
     assert.ok(notes.some((l) => l.includes(`using image ${image}, which is there already`)), notes.join("\n"));
     const removed = await remove(unused);
     assert.ok(!removed.resourcesRemoved.some((r) => r.startsWith("image ")), removed.resourcesRemoved.join("\n"));

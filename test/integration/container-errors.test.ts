@@ -1,32 +1,12 @@
 import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type Docker from "dockerode";
-import {
-  DeleteProjectRuntimeRequest,
-  EnsureProjectRequest,
-  GetProjectStatusRequest,
-  OpenProjectRequest,
-  ProjectStatus,
-  ResolvePortsRequest,
-  ServiceState,
-  StartProjectRequest,
-  StopProjectRequest,
-  type DeleteProjectRuntimeResponse,
-  type EnsureProjectResponse,
-  type GetProjectStatusResponse,
-  type OpenProjectResponse,
-  type ResolvePortsResponse,
-  type StartProjectResponse,
-  type StopProjectResponse,
-  type SupervisorClient,
-} from "../../generated/ghostd/supervisor/v1/supervisor";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { containersOf, removeLabelled, requireEngine } from "../helpers/engine";
+import { ProjectStatus, ServiceState } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { containerDaemon } from "../helpers/container-daemon";
+import { containersOf } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage, ensurePythonImage, PYTHON_IMAGE } from "../helpers/images";
 import { closeServer, listen, portOf } from "../helpers/ports";
-import { composeManifest, errorMetadataOf, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
-import { tempDir } from "../helpers/tmp";
+import { composeManifest, errorMetadataOf, failsWith, tailLogs, writePackage } from "../helpers/supervisor";
 import { waitFor } from "../helpers/wait";
 
 const PORT_RANGE = "47400-47499";
@@ -40,48 +20,17 @@ const PORT_RANGE = "47400-47499";
  */
 describe("seed 002's error codes with containers (a real engine)", function () {
   this.timeout(180_000);
-  let docker: Docker;
-  let daemon: DaemonProcess | undefined;
-  let client: SupervisorClient;
-  let work: ReturnType<typeof tempDir>;
-  const projects: string[] = [];
-
-  before(async function () {
-    docker = await requireEngine(this);
-    await ensureBusyboxImage(docker);
-    await ensurePythonImage(docker);
-    work = tempDir();
-    daemon = await spawnDaemon({ args: ["--runtime", "container", "--port-range", PORT_RANGE, "--log-level", "warn"] });
-    client = supervisorClient(daemon.endpoints.grpc ?? "");
-  });
-
-  after(async () => {
-    // Skipped (no engine): nothing was set up.
-    if (!daemon) return;
-    client.close();
-    await daemon.stop();
-    daemon.cleanup();
-    for (const id of projects) await removeLabelled(docker, `ghostd.project=${id}`);
-    work.remove();
-  });
-
-  const ensure = (request: Partial<EnsureProjectRequest>) => unary<EnsureProjectResponse>((cb) => client.ensureProject(EnsureProjectRequest.fromPartial(request), cb));
-  const open = (projectId: string) => unary<OpenProjectResponse>((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId }), cb));
-  const start = (projectId: string, secrets: Record<string, string> = {}) => unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId, secrets }), cb));
-  const stop = (projectId: string) => unary<StopProjectResponse>((cb) => client.stopProject(StopProjectRequest.fromPartial({ projectId, timeoutSeconds: 5 }), cb));
-  const remove = (projectId: string, force = false) => unary<DeleteProjectRuntimeResponse>((cb) => client.deleteProjectRuntime(DeleteProjectRuntimeRequest.fromPartial({ projectId, force }), cb));
-  const status = (projectId: string) => unary<GetProjectStatusResponse>((cb) => client.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId }), cb));
-  const ports = (projectId: string, refresh = false) => unary<ResolvePortsResponse>((cb) => client.resolvePorts(ResolvePortsRequest.fromPartial({ projectId, refresh }), cb));
+  const env = containerDaemon({ portRange: PORT_RANGE, images: [ensureBusyboxImage, ensurePythonImage] });
+  const { ensure, open, start, stop, remove, status, ports } = env.calls;
 
   const idOf = (name: string): string => `cerr-${process.pid}-${name}`;
 
   /** Writes a compose package under `name`; its project id is cleaned up by label in `after`. */
   function newPackage(name: string, compose: string, files: Record<string, string> = {}, extra = ""): { id: string; appId: string; path: string; state: string } {
-    const id = idOf(name);
-    projects.push(id);
+    const id = env.track(idOf(name));
     const appId = `dev.test.${name}`;
-    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(appId, [], extra), "compose.yaml": compose, ...files });
-    return { id, appId, path, state: join(work.path, `${name}-state`) };
+    const path = writePackage(join(env.work.path, name), { "vibe.yaml": composeManifest(appId, [], extra), "compose.yaml": compose, ...files });
+    return { id, appId, path, state: join(env.work.path, `${name}-state`) };
   }
 
   /** Registers a compose package and returns its project id. */
@@ -106,7 +55,7 @@ describe("seed 002's error codes with containers (a real engine)", function () {
       after.services.every((s) => s.status === ServiceState.SERVICE_STATE_STOPPED || s.status === ServiceState.SERVICE_STATE_FAILED),
       JSON.stringify(after.services),
     );
-    assert.deepEqual([...(await containersOf(docker, id)).keys()], [], `${id}: no container is left behind`);
+    assert.deepEqual([...(await containersOf(env.docker, id)).keys()], [], `${id}: no container is left behind`);
   }
 
   describe("EnsureProject", () => {
@@ -123,7 +72,7 @@ describe("seed 002's error codes with containers (a real engine)", function () {
     });
 
     it("PATH_NOT_FOUND for a package that is not there", async () => {
-      await failsWith(ensure({ projectId: idOf("nowhere"), appId: "dev.test.nowhere", packagePath: join(work.path, "no-such-package") }), Code.NOT_FOUND, "PATH_NOT_FOUND", /no-such-package/);
+      await failsWith(ensure({ projectId: idOf("nowhere"), appId: "dev.test.nowhere", packagePath: join(env.work.path, "no-such-package") }), Code.NOT_FOUND, "PATH_NOT_FOUND", /no-such-package/);
       await failsWith(status(idOf("nowhere")), Code.NOT_FOUND, "NOT_FOUND");
     });
 
@@ -142,8 +91,8 @@ describe("seed 002's error codes with containers (a real engine)", function () {
     for (const attempt of [open(id), start(id), stop(id), remove(id), remove(id, true), status(id), ports(id), ports(id, true)]) {
       await failsWith(attempt, Code.NOT_FOUND, "NOT_FOUND", new RegExp(`no project ${id}`));
     }
-    assert.deepEqual(await docker.listNetworks({ filters: { label: [`ghostd.project=${id}`] } }), []);
-    assert.equal((await containersOf(docker, id)).size, 0);
+    assert.deepEqual(await env.docker.listNetworks({ filters: { label: [`ghostd.project=${id}`] } }), []);
+    assert.equal((await containersOf(env.docker, id)).size, 0);
   });
 
   describe("OpenProject", () => {
@@ -164,7 +113,7 @@ describe("seed 002's error codes with containers (a real engine)", function () {
     it("IMAGE_PULL_FAILED for a build whose context has no Dockerfile; no image is left", async () => {
       const id = await project("nodockerfile", "services:\n  app:\n    build: ./app\n", { "app/readme.txt": "no Dockerfile here\n" });
       await failsWith(open(id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", /app: the build failed: .*Dockerfile/i);
-      assert.deepEqual(await docker.listImages({ filters: { label: [`ghostd.project=${id}`] } }), []);
+      assert.deepEqual(await env.docker.listImages({ filters: { label: [`ghostd.project=${id}`] } }), []);
       assert.equal((await status(id)).status, ProjectStatus.PROJECT_STATUS_REGISTERED);
     });
 
@@ -195,7 +144,7 @@ describe("seed 002's error codes with containers (a real engine)", function () {
       const started = await start(id, { API_TOKEN: "s3cret" });
       const container = started.services[0]?.containerId ?? "";
       await failsWith(start(id, { API_TOKEN: "s3cret" }), Code.FAILED_PRECONDITION, "ALREADY_RUNNING", /is running/);
-      const containers = [...(await containersOf(docker, id)).values()];
+      const containers = [...(await containersOf(env.docker, id)).values()];
       assert.deepEqual(containers.map((c) => c.Id), [container], "the refused start made no second container");
 
       await stop(id);
@@ -317,9 +266,9 @@ describe("seed 002's error codes with containers (a real engine)", function () {
       const id = await opened("refreshconflict", compose);
       await start(id);
       assert.deepEqual((await ports(id, true)).ports.map((p) => p.hostPort), [fixedPort], "its own service holds it: no conflict");
-      const www = (await containersOf(docker, id)).get("www");
+      const www = (await containersOf(env.docker, id)).get("www");
       assert.ok(www);
-      await docker.getContainer(www.Id).kill({ signal: "SIGKILL" });
+      await env.docker.getContainer(www.Id).kill({ signal: "SIGKILL" });
       await waitFor("www to have failed", async () => (await status(id)).services.find((s) => s.name === "www")?.status === ServiceState.SERVICE_STATE_FAILED, 20_000);
       const intruder = await waitFor("the port to be free", () => listen(fixedPort).catch(() => undefined), 10_000);
       try {
@@ -327,7 +276,7 @@ describe("seed 002's error codes with containers (a real engine)", function () {
         assert.deepEqual(errorMetadataOf(err), { service: "www", host_port: String(fixedPort), protocol: "tcp" });
         const after = await status(id);
         assert.equal(after.status, ProjectStatus.PROJECT_STATUS_DEGRADED);
-        assert.deepEqual([...(await containersOf(docker, id)).keys()], ["idle"], "the refused refresh restarted nothing and stopped nothing");
+        assert.deepEqual([...(await containersOf(env.docker, id)).keys()], ["idle"], "the refused refresh restarted nothing and stopped nothing");
         assert.deepEqual((await ports(id)).ports.map((p) => p.hostPort), [fixedPort], "the allocation is as it was");
       } finally {
         await closeServer(intruder);
@@ -341,12 +290,12 @@ describe("seed 002's error codes with containers (a real engine)", function () {
     const compose = `services:\n  db:\n    image: ${BUSYBOX_IMAGE}\n    command: [sleep, "600"]\n    healthcheck: {test: [CMD-SHELL, "sleep 300"], timeout: 1s, interval: 60s, retries: 1}\n    stop_signal: SIGKILL\n`;
     const id = await opened("probetimeout", compose);
     await start(id);
-    await waitFor("the probe to time out", async () => (await tailLogs(client, { projectId: id, serviceName: "db" })).some((e) => e.line === "[ghostd] health: unhealthy"), 20_000);
-    const db = (await containersOf(docker, id)).get("db");
+    await waitFor("the probe to time out", async () => (await tailLogs(env.client, { projectId: id, serviceName: "db" })).some((e) => e.line === "[ghostd] health: unhealthy"), 20_000);
+    const db = (await containersOf(env.docker, id)).get("db");
     assert.ok(db);
     const processes = async (): Promise<string[]> => {
       // Docker gives a row of columns, Podman one string per row.
-      const top = (await docker.getContainer(db.Id).top()) as { Processes?: string[][] };
+      const top = (await env.docker.getContainer(db.Id).top()) as { Processes?: string[][] };
       return (top.Processes ?? []).map((row) => row.join(" "));
     };
     assert.ok((await processes()).some((p) => p.includes("sleep 600")), "the listing holds the service itself");
@@ -359,17 +308,17 @@ describe("seed 002's error codes with containers (a real engine)", function () {
     const compose = `services:\n  a:\n    image: ${BUSYBOX_IMAGE}\n    command: [sleep, "600"]\n    init: true\n  b:\n    image: ${PYTHON_IMAGE}\n    command: [python3, -c, "import time; time.sleep(600)"]\n    init: true\n    depends_on: [a]\n`;
     const id = await opened("stillrunning", compose);
     const started = await start(id);
-    const before = [...(await containersOf(docker, id)).values()].map((c) => c.Id).sort();
+    const before = [...(await containersOf(env.docker, id)).values()].map((c) => c.Id).sort();
     assert.equal(before.length, 2);
     await failsWith(remove(id), Code.FAILED_PRECONDITION, "STILL_RUNNING", /is running; stop it first, or pass force/);
-    assert.deepEqual([...(await containersOf(docker, id)).values()].map((c) => c.Id).sort(), before, "a refused delete leaves every container running");
+    assert.deepEqual([...(await containersOf(env.docker, id)).values()].map((c) => c.Id).sort(), before, "a refused delete leaves every container running");
     assert.equal((await status(id)).status, ProjectStatus.PROJECT_STATUS_RUNNING);
 
     const removed = await remove(id, true);
     for (const service of started.services) assert.ok(removed.resourcesRemoved.includes(`container ${service.containerId} (${service.name})`), removed.resourcesRemoved.join("\n"));
     assert.ok(removed.resourcesRemoved.some((r) => r.startsWith("network ")), removed.resourcesRemoved.join("\n"));
-    assert.equal((await containersOf(docker, id)).size, 0, "no container of the project remains");
-    assert.deepEqual(await docker.listNetworks({ filters: { label: [`ghostd.project=${id}`] } }), []);
+    assert.equal((await containersOf(env.docker, id)).size, 0, "no container of the project remains");
+    assert.deepEqual(await env.docker.listNetworks({ filters: { label: [`ghostd.project=${id}`] } }), []);
     await assertNothingRuns(id, ProjectStatus.PROJECT_STATUS_REGISTERED);
     await failsWith(stop(id), Code.FAILED_PRECONDITION, "NOT_RUNNING");
   });

@@ -2,33 +2,16 @@ import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import type Docker from "dockerode";
 import { spawn as spawnPty } from "node-pty";
 import { packageRoot } from "../../cli/package-info";
-import {
-  DeleteProjectRuntimeRequest,
-  EnsureProjectRequest,
-  GetProjectStatusRequest,
-  OpenProjectRequest,
-  ServiceState,
-  StartProjectRequest,
-  StopProjectRequest,
-  type DeleteProjectRuntimeResponse,
-  type EnsureProjectResponse,
-  type GetProjectStatusResponse,
-  type OpenProjectResponse,
-  type StartProjectResponse,
-  type StopProjectResponse,
-  type SupervisorClient,
-} from "../../generated/ghostd/supervisor/v1/supervisor";
+import { ServiceState } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { imagePresent } from "../../server/supervisor/runtime/container/images";
 import { parsePullLine } from "../../server/supervisor/runtime/container/pull-lines";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { containersOf, removeLabelled, requireEngine } from "../helpers/engine";
+import { containerDaemon } from "../helpers/container-daemon";
+import { containersOf } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
-import { pushToRegistry, removeImages, requireRegistry } from "../helpers/registry";
-import { composeManifest, failsWith, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
-import { tempDir } from "../helpers/tmp";
+import { pushToRegistry } from "../helpers/registry";
+import { composeManifest, failsWith, tailLogs, writePackage } from "../helpers/supervisor";
 
 const GHOSTCTL = join(packageRoot, "cli", "ghostctl");
 
@@ -67,67 +50,33 @@ function ghostctlPiped(args: readonly string[]): Promise<Run> {
 /** Pulls from the tests' registry (scripts/container-engine.sh up): images_pulled, the log's progress lines, pull_policy. */
 describe("container runtime: pulls from a registry (a real engine and registry)", function () {
   this.timeout(180_000);
-  let docker: Docker;
-  let registry: string;
-  let daemon: DaemonProcess | undefined;
-  let client: SupervisorClient;
-  let work: ReturnType<typeof tempDir>;
-  const projects: string[] = [];
-  /** Every name a test pushed or had pulled, taken away at the end. */
-  const images: string[] = [];
-
-  before(async function () {
-    docker = await requireEngine(this);
-    registry = await requireRegistry(this);
-    await ensureBusyboxImage(docker);
-    work = tempDir();
-    daemon = await spawnDaemon({ args: ["--runtime", "container", "--port-range", "47200-47399", "--log-level", "warn"] });
-    client = supervisorClient(daemon.endpoints.grpc ?? "");
-  });
-
-  after(async () => {
-    if (!daemon) return;
-    client.close();
-    await daemon.stop();
-    daemon.cleanup();
-    for (const id of projects) await removeLabelled(docker, `ghostd.project=${id}`);
-    await removeImages(docker, images);
-    work.remove();
-  });
-
-  const ensure = (request: Partial<EnsureProjectRequest>) => unary<EnsureProjectResponse>((cb) => client.ensureProject(EnsureProjectRequest.fromPartial(request), cb));
-  const open = (projectId: string) => unary<OpenProjectResponse>((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId }), cb));
-  const start = (projectId: string) => unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId }), cb));
-  const stop = (projectId: string) => unary<StopProjectResponse>((cb) => client.stopProject(StopProjectRequest.fromPartial({ projectId, timeoutSeconds: 5 }), cb));
-  const remove = (projectId: string) => unary<DeleteProjectRuntimeResponse>((cb) => client.deleteProjectRuntime(DeleteProjectRuntimeRequest.fromPartial({ projectId }), cb));
-  const status = (projectId: string) => unary<GetProjectStatusResponse>((cb) => client.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId }), cb));
+  const env = containerDaemon({ portRange: "47200-47399", images: [ensureBusyboxImage], registry: true });
+  const { ensure, open, start, stop, remove, status } = env.calls;
 
   /** A busybox image only the registry has, under a name no other run uses. */
   async function registryImage(name: string): Promise<string> {
-    const reference = await pushToRegistry(docker, registry, BUSYBOX_IMAGE, `ghostd-test/${name}-${process.pid}-${Date.now()}:1`);
-    images.push(reference);
-    assert.equal(await imagePresent(docker, reference), false, "pushToRegistry left no local name");
+    const reference = env.trackImage(await pushToRegistry(env.docker, env.registry, BUSYBOX_IMAGE, `ghostd-test/${name}-${process.pid}-${Date.now()}:1`));
+    assert.equal(await imagePresent(env.docker, reference), false, "pushToRegistry left no local name");
     return reference;
   }
 
   /** A project of one service `app` running `image` (sleeping), with `policy` as its pull_policy. */
   async function project(name: string, image: string, policy?: string): Promise<string> {
-    const projectId = `pull-${process.pid}-${name}`;
-    projects.push(projectId);
+    const projectId = env.track(`pull-${process.pid}-${name}`);
     const compose = `services:\n  app:\n    image: ${image}\n${policy ? `    pull_policy: ${policy}\n` : ""}    command: [sleep, "600"]\n    stop_signal: SIGKILL\n`;
-    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`), "compose.yaml": compose });
-    await ensure({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(work.path, `${name}-state`) });
+    const path = writePackage(join(env.work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`), "compose.yaml": compose });
+    await ensure({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(env.work.path, `${name}-state`) });
     return projectId;
   }
 
-  const logLines = async (projectId: string): Promise<string[]> => (await tailLogs(client, { projectId })).map((e) => e.line);
+  const logLines = async (projectId: string): Promise<string[]> => (await tailLogs(env.client, { projectId })).map((e) => e.line);
 
   it("pulls an image only the registry has: images_pulled names it, the log tells the pull, and the project runs it", async () => {
     const image = await registryImage("only");
     const id = await project("only", image);
     const opened = await open(id);
     assert.deepEqual(opened.imagesPulled, [image]);
-    assert.equal(await imagePresent(docker, image), true, "the engine has it now");
+    assert.equal(await imagePresent(env.docker, image), true, "the engine has it now");
 
     const lines = (await logLines(id)).map((line) => ({ line, pull: parsePullLine(line) }));
     const pulls = lines.filter((l) => l.pull !== undefined);
@@ -140,15 +89,15 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
 
     await start(id);
     assert.equal((await status(id)).services[0]?.status, ServiceState.SERVICE_STATE_RUNNING);
-    assert.equal((await containersOf(docker, id)).get("app")?.Image, image, "the container runs the pulled image");
+    assert.equal((await containersOf(env.docker, id)).get("app")?.Image, image, "the container runs the pulled image");
     await stop(id);
     await remove(id);
   });
 
   it("honours pull_policy: always pulls what is there, missing pulls nothing that is, never does not pull what is not", async () => {
     const image = await registryImage("policy");
-    await docker.pull(image).then((stream) => new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined)))));
-    assert.equal(await imagePresent(docker, image), true);
+    await env.docker.pull(image).then((stream) => new Promise((resolve, reject) => env.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined)))));
+    assert.equal(await imagePresent(env.docker, image), true);
 
     const always = await project("always", image, "always");
     assert.deepEqual((await open(always)).imagesPulled, [image], "always pulls even when the image is there");
@@ -161,11 +110,11 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
     const absent = await registryImage("never");
     const never = await project("never", absent, "never");
     await failsWith(open(never), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", new RegExp(`^app: image ${absent.replace(/[.]/g, "\\.")}: it is not on this machine, and pull_policy: never forbids a pull$`));
-    assert.equal(await imagePresent(docker, absent), false, "never did not pull it");
+    assert.equal(await imagePresent(env.docker, absent), false, "never did not pull it");
   });
 
   it("fails OpenProject with IMAGE_PULL_FAILED and the engine's reason for a name the registry lacks", async () => {
-    const image = `${registry}/nope:1`;
+    const image = `${env.registry}/nope:1`;
     const id = await project("nope", image);
     await failsWith(open(id), Code.UNAVAILABLE, "IMAGE_PULL_FAILED", new RegExp(`^app: image ${image.replace(/[.]/g, "\\.")}: .*manifest unknown`));
     const failed = (await logLines(id)).map((line) => parsePullLine(line)).find((pull) => pull?.kind === "failed");
@@ -174,7 +123,7 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
   });
 
   it("ghostctl open draws a bar for each image it pulls on a terminal, and nothing when piped", async () => {
-    const home = daemon?.home ?? "";
+    const home = env.daemon.home;
     const onTerminal = await registryImage("tty");
     const shown = await ghostctlOnTerminal(["--home", home, "open", await project("tty", onTerminal)]);
     assert.equal(shown.code, 0, shown.output);
@@ -190,9 +139,9 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
     assert.deepEqual((JSON.parse(quiet.output) as { images_pulled: string[] }).images_pulled, [piped]);
 
     // A pull that fails shows as such, and ghostctl says why.
-    const failed = await ghostctlOnTerminal(["--home", home, "open", await project("ttynope", `${registry}/nope:2`)]);
+    const failed = await ghostctlOnTerminal(["--home", home, "open", await project("ttynope", `${env.registry}/nope:2`)]);
     assert.equal(failed.code, 1, failed.output);
-    assert.match(failed.output, new RegExp(`\\x1b\\[2K\\[-{20}\\] {3}0% ${registry.replace(/[.]/g, "\\.")}/nope:2 {2}failed: \\S`), "the bar's line, cut to the terminal's width");
-    assert.match(failed.output, new RegExp(`ghostctl: app: image ${registry.replace(/[.]/g, "\\.")}/nope:2: .*manifest unknown.*\\(UNAVAILABLE, IMAGE_PULL_FAILED`));
+    assert.match(failed.output, new RegExp(`\\x1b\\[2K\\[-{20}\\] {3}0% ${env.registry.replace(/[.]/g, "\\.")}/nope:2 {2}failed: \\S`), "the bar's line, cut to the terminal's width");
+    assert.match(failed.output, new RegExp(`ghostctl: app: image ${env.registry.replace(/[.]/g, "\\.")}/nope:2: .*manifest unknown.*\\(UNAVAILABLE, IMAGE_PULL_FAILED`));
   });
 });

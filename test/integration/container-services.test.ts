@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type Docker from "dockerode";
-import {
-  DeleteProjectRuntimeRequest,
-  EnsureProjectRequest,
-  GetProjectStatusRequest,
-  OpenProjectRequest,
-  ProjectStatus,
-  ServiceState,
-  StartProjectRequest,
-  StopProjectRequest,
-  type DeleteProjectRuntimeResponse,
-  type EnsureProjectResponse,
-  type GetProjectStatusResponse,
-  type OpenProjectResponse,
-  type StartProjectResponse,
-  type StopProjectResponse,
-  type SupervisorClient,
-} from "../../generated/ghostd/supervisor/v1/supervisor";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { containersOf, removeLabelled, requireEngine } from "../helpers/engine";
+import { ProjectStatus, ServiceState } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { containerDaemon } from "../helpers/container-daemon";
+import { containersOf } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
-import { composeManifest, supervisorClient, tailLogs, unary, writePackage } from "../helpers/supervisor";
-import { tempDir } from "../helpers/tmp";
+import { composeManifest, tailLogs, writePackage } from "../helpers/supervisor";
 import { waitFor } from "../helpers/wait";
 
 /** A compose file from its lines. */
@@ -34,47 +16,18 @@ const lines = (...text: string[]): string => `${text.join("\n")}\n`;
  */
 describe("container runtime: compose fields, restarts, stop and secrets in real containers", function () {
   this.timeout(180_000);
-  let docker: Docker;
-  let daemon: DaemonProcess | undefined;
-  let client: SupervisorClient;
-  let work: ReturnType<typeof tempDir>;
-  const projects: string[] = [];
-
-  before(async function () {
-    docker = await requireEngine(this);
-    await ensureBusyboxImage(docker);
-    work = tempDir();
-    daemon = await spawnDaemon({ args: ["--runtime", "container", "--port-range", "46500-46599", "--log-level", "warn"] });
-    client = supervisorClient(daemon.endpoints.grpc ?? "");
-  });
-
-  after(async () => {
-    if (!daemon) return;
-    client.close();
-    await daemon.stop();
-    daemon.cleanup();
-    for (const id of projects) await removeLabelled(docker, `ghostd.project=${id}`);
-    work.remove();
-  });
-
-  const call = {
-    open: (projectId: string) => unary<OpenProjectResponse>((cb) => client.openProject(OpenProjectRequest.fromPartial({ projectId }), cb)),
-    start: (projectId: string, secrets: Record<string, string> = {}) => unary<StartProjectResponse>((cb) => client.startProject(StartProjectRequest.fromPartial({ projectId, secrets }), cb)),
-    stop: (projectId: string, timeoutSeconds?: number) => unary<StopProjectResponse>((cb) => client.stopProject(StopProjectRequest.fromPartial({ projectId, timeoutSeconds }), cb)),
-    remove: (projectId: string) => unary<DeleteProjectRuntimeResponse>((cb) => client.deleteProjectRuntime(DeleteProjectRuntimeRequest.fromPartial({ projectId, force: true }), cb)),
-    status: (projectId: string) => unary<GetProjectStatusResponse>((cb) => client.getProjectStatus(GetProjectStatusRequest.fromPartial({ projectId }), cb)),
-  };
+  const env = containerDaemon({ portRange: "46500-46599", images: [ensureBusyboxImage] });
+  const call = env.calls;
 
   async function project(name: string, compose: string, files: Record<string, string> = {}, manifest = ""): Promise<string> {
-    const projectId = `csvc-${process.pid}-${name}`;
-    projects.push(projectId);
-    const path = writePackage(join(work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`, [], manifest), "compose.yaml": compose, ...files });
-    await unary<EnsureProjectResponse>((cb) => client.ensureProject(EnsureProjectRequest.fromPartial({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(work.path, `${name}-state`) }), cb));
+    const projectId = env.track(`csvc-${process.pid}-${name}`);
+    const path = writePackage(join(env.work.path, name), { "vibe.yaml": composeManifest(`dev.test.${name}`, [], manifest), "compose.yaml": compose, ...files });
+    await call.ensure({ projectId, appId: `dev.test.${name}`, packagePath: path, statePath: join(env.work.path, `${name}-state`) });
     await call.open(projectId);
     return projectId;
   }
 
-  const linesOf = async (projectId: string, service: string): Promise<string[]> => (await tailLogs(client, { projectId, serviceName: service, tailLines: 1000 })).map((e) => e.line);
+  const linesOf = async (projectId: string, service: string): Promise<string[]> => (await tailLogs(env.client, { projectId, serviceName: service, tailLines: 1000 })).map((e) => e.line);
 
   it("honours user, working_dir, entrypoint, command, env_file, environment, labels, tmpfs, init and read_only; masks secrets in its output", async () => {
     const report = [
@@ -112,9 +65,9 @@ describe("container runtime: compose fields, restarts, stop and secrets in real 
     assert.ok(out.includes("tmpfs=writable"), out.join("\n"));
     const pid1 = out.find((l) => l.startsWith("pid1="));
     assert.ok(pid1 !== undefined && pid1 !== "pid1=sh" && pid1 !== "pid1=sleep", `an init runs as PID 1, not the command (${pid1 ?? "none"})`);
-    const container = (await containersOf(docker, id)).get("fields");
+    const container = (await containersOf(env.docker, id)).get("fields");
     assert.equal(container?.Labels["dev.test.kind"], "fields");
-    await call.remove(id);
+    await call.remove(id, true);
   });
 
   it("restarts a crashing container by its policy, counting restarts, and tells the project degraded once it gives up", async () => {
@@ -139,9 +92,9 @@ describe("container runtime: compose fields, restarts, stop and secrets in real 
     assert.ok(crasher);
     assert.deepEqual([crasher.status, crasher.restartCount], [ServiceState.SERVICE_STATE_FAILED, 2]);
     assert.equal((await linesOf(id, "crasher")).filter((l) => l === "crashing").length, 3, "the first run and two restarts");
-    assert.ok(!(await containersOf(docker, id)).has("crasher"), "an exited container is removed");
+    assert.ok(!(await containersOf(env.docker, id)).has("crasher"), "an exited container is removed");
     assert.equal(settled.services.find((s) => s.name === "steady")?.status, ServiceState.SERVICE_STATE_RUNNING);
-    await call.remove(id);
+    await call.remove(id, true);
   });
 
   it("stops with the service's stop_signal, and kills after its stop_grace_period one that ignores it", async () => {
@@ -163,12 +116,12 @@ describe("container runtime: compose fields, restarts, stop and secrets in real 
     await call.start(id);
     await waitFor("both to be ready", async () => (await linesOf(id, "polite")).includes("ready") && (await linesOf(id, "stubborn")).includes("ready"));
     const began = Date.now();
-    await call.stop(id);
+    await call.stopProject({ projectId: id });
     const took = Date.now() - began;
     assert.ok(took >= 2000, `the stubborn service had its 2 s of grace (${took} ms)`);
     assert.ok(took < 20_000, `the polite one ended on its signal, not its 30 s grace (${took} ms)`);
     assert.ok((await linesOf(id, "polite")).includes("got USR1"), "the stop signal was SIGUSR1");
-    assert.equal((await containersOf(docker, id)).size, 0);
-    await call.remove(id);
+    assert.equal((await containersOf(env.docker, id)).size, 0);
+    await call.remove(id, true);
   });
 });
