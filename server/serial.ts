@@ -6,9 +6,14 @@
 export class KeyedSerial {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * `signal`: a caller that stops waiting rejects at once with the abort reason, and its `fn` is
+   * skipped when its turn comes, so the operations queued behind it do not wait for it.
+   */
+  run<T>(key: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
+    const turn = (): Promise<T> => (signal?.aborted ? Promise.reject(signal.reason as Error) : fn());
+    const next = previous.then(turn, turn);
     const settled = next.then(
       () => undefined,
       () => undefined,
@@ -17,6 +22,11 @@ export class KeyedSerial {
     void settled.then(() => {
       if (this.tails.get(key) === settled) this.tails.delete(key);
     });
-    return next;
+    if (!signal) return next;
+    return new Promise<T>((resolve, reject) => {
+      const abort = (): void => reject(signal.reason as Error);
+      signal.addEventListener("abort", abort, { once: true });
+      next.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+    });
   }
 }

@@ -1217,8 +1217,16 @@ export interface components {
             timestamp?: string;
             /** @description `sha256:` and the digest over all the snapshot's content. */
             state_digest: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Logical bytes: the sum of the sizes of every file in the snapshot.
+             */
             size_bytes: number | string;
+            /**
+             * Format: int64
+             * @description Bytes this snapshot added to the project's chunk store (new chunks, as stored, compressed).
+             */
+            added_bytes: number | string;
         };
         "ghostd.supervisor.v1.RestoreSnapshotRequest": {
             /** @description Save the current state first (reason `before-restore`); true when unset. */
@@ -1239,11 +1247,19 @@ export interface components {
             reason: components["schemas"]["ghostd.supervisor.v1.SnapshotReason"];
             app_version: string;
             state_digest: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Logical bytes: the sum of the sizes of every file in the snapshot.
+             */
             size_bytes: number | string;
             labels: {
                 [key: string]: string;
             };
+            /**
+             * Format: int64
+             * @description Bytes this snapshot added to the project's chunk store when it was saved.
+             */
+            added_bytes: number | string;
         };
         "ghostd.supervisor.v1.ListSnapshotsResponse": {
             /** @description Newest first. */
@@ -1253,6 +1269,8 @@ export interface components {
             new_project_id: string;
             /** @description Clone this snapshot's state instead of the current state. */
             snapshot_id?: string;
+            /** @description Where the new project's state lives (an absolute path); under GHOSTD_HOME when empty. */
+            state_path?: string;
         };
         "ghostd.supervisor.v1.DuplicateProjectResponse": {
             new_project_id: string;

@@ -87,6 +87,11 @@ export class ProjectRun {
     return this.spec.plan;
   }
 
+  /** The secrets it started with, so a restore can start it again as it was. */
+  get secrets(): Readonly<Record<string, string>> {
+    return this.spec.secrets;
+  }
+
   get ports(): readonly PortRow[] {
     return this.spec.ports;
   }

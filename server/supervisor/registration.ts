@@ -6,7 +6,7 @@ import { supervisorError } from "./reasons";
 import type { ProjectRow, Registry } from "./registry";
 import { StateLayout } from "./state-layout";
 
-const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** What EnsureProject asks to register. */
 export interface Registration {

@@ -25,6 +25,10 @@ export function supervisorService(deps: SupervisorDeps): ServiceBinding {
     getProjectLogs: serverStream(logger, (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
     validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
+    saveSnapshot: unary(logger, (req) => supervisor.snapshots.save(req.projectId, req.reason, req.labels)),
+    restoreSnapshot: unary(logger, (req) => supervisor.snapshots.restore(req.projectId, req.snapshotId, req.createSafetySnapshot)),
+    listSnapshots: unary(logger, (req) => supervisor.snapshots.list(req.projectId)),
+    duplicateProject: unary(logger, (req) => supervisor.snapshots.duplicate(req.sourceProjectId, req.newProjectId, req.snapshotId, req.statePath)),
   };
   const close = async (): Promise<void> => {
     try {

@@ -3,6 +3,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { MountPlan, ServicePlan } from "./plan";
 import { supervisorError } from "./reasons";
+import { SnapshotRepository } from "./snapshots/repository";
 
 /** What GetProjectStatus tells of a project's state on disk. */
 export interface StateUsage {
@@ -123,7 +124,10 @@ async function bytesUnder(dir: string): Promise<number> {
   return sizes.reduce((total, size) => total + size, 0);
 }
 
+/** The snapshots the index lists: what ListSnapshots answers, whatever else lies in the directory. */
 async function countSnapshots(dir: string): Promise<number> {
-  const names = await readdir(dir).catch(() => []);
-  return names.filter((name) => name.endsWith(".json")).length;
+  return new SnapshotRepository(dir).index().then(
+    (snapshots) => snapshots.length,
+    () => 0,
+  );
 }

@@ -18,8 +18,13 @@ import { DomainError } from "../errors";
 import { KeyedSerial } from "../serial";
 import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
-import { logPages, portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus, validationReport } from "./contract";
+import { portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus, validationReport } from "./contract";
 import { LogBooks, type ProjectLogs } from "./logs";
+import { readProjectLogs } from "./project-logs";
+import { SnapshotOperations, type ProjectControl } from "./snapshot-operations";
+import { SnapshotKeeper } from "./snapshots/keeper";
+import { recoverState } from "./snapshots/state-swap";
+import { ChunkThreads } from "./snapshots/workers/pool";
 import type { ProjectPlan } from "./plan";
 import { AutosaveSettings, loadRegisteredPlan } from "./plan-loader";
 import { allocatePorts, type PortRange } from "./ports";
@@ -48,6 +53,8 @@ export interface SupervisorSettings {
 }
 
 const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running", "degraded"]);
+/** How long start, stop and the like wait for a save of the same project before they give up. */
+const SAVE_WAIT_MS = 120_000;
 
 /**
  * Each secret becomes an environment variable of the services: a name that is empty or holds
@@ -79,6 +86,8 @@ export class Supervisor {
   private readonly registry: Registry;
   private readonly leftovers: Leftovers;
   private readonly runSettings: RunSettings;
+  private readonly threads = new ChunkThreads();
+  readonly snapshots: SnapshotOperations;
 
   constructor(private readonly settings: SupervisorSettings) {
     this.registry = settings.registry;
@@ -86,6 +95,8 @@ export class Supervisor {
     this.autosave = new AutosaveSettings((project, err) => settings.logger.warn({ err, project }, "the registered manifest no longer loads"));
     this.leftovers = new Leftovers(settings.registry, settings.runtimes, settings.logger, this.lifetime.signal);
     this.runSettings = { registry: settings.registry, runtimes: settings.runtimes, clock: settings.clock ?? systemClock, lifetime: this.lifetime.signal, hostEnv: settings.env };
+    const keeper = new SnapshotKeeper(this.threads, () => new Date(this.runSettings.clock.now()));
+    this.snapshots = new SnapshotOperations(this.control(), keeper, settings);
   }
 
   ensure(request: Registration): Promise<EnsureProjectResponse> {
@@ -153,30 +164,36 @@ export class Supervisor {
   }
 
   start(projectId: string, secrets: Readonly<Record<string, string>>): Promise<StartProjectResponse> {
-    return this.locks.run(projectId, async () => {
-      const row = this.row(projectId);
-      if (row.plan === undefined) throw supervisorError("NOT_OPEN", `project ${projectId} is not open; call OpenProject first`);
-      if (RUNNING_STATES.has(row.status)) throw supervisorError("ALREADY_RUNNING", `project ${projectId} is ${row.status}`);
-      checkSecrets(secrets);
-      const plan = JSON.parse(row.plan) as ProjectPlan;
-      const missing = plan.secrets.filter((s) => s.required && !(s.name in secrets)).map((s) => s.name);
-      if (missing.length > 0) throw supervisorError("MISSING_SECRET", `project ${projectId} needs the secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
-      checkRequiredVariables(plan.services, secrets);
-      await this.startRun(row, plan, secrets);
-      return { projectId, services: this.serviceStatuses(projectId), ports: this.registry.ports(projectId).map(portMapping) };
-    });
+    return this.lifecycle(projectId, () => this.startLocked(projectId, secrets));
+  }
+
+  private async startLocked(projectId: string, secrets: Readonly<Record<string, string>>): Promise<StartProjectResponse> {
+    const row = this.row(projectId);
+    if (row.plan === undefined) throw supervisorError("NOT_OPEN", `project ${projectId} is not open; call OpenProject first`);
+    if (RUNNING_STATES.has(row.status)) throw supervisorError("ALREADY_RUNNING", `project ${projectId} is ${row.status}`);
+    checkSecrets(secrets);
+    const plan = JSON.parse(row.plan) as ProjectPlan;
+    const missing = plan.secrets.filter((s) => s.required && !(s.name in secrets)).map((s) => s.name);
+    if (missing.length > 0) throw supervisorError("MISSING_SECRET", `project ${projectId} needs the secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`);
+    checkRequiredVariables(plan.services, secrets);
+    await this.startRun(row, plan, secrets);
+    return { projectId, services: this.serviceStatuses(projectId), ports: this.registry.ports(projectId).map(portMapping) };
   }
 
   stop(projectId: string, timeoutSeconds: number | undefined): Promise<StopProjectResponse> {
-    return this.locks.run(projectId, async () => {
+    return this.lifecycle(projectId, async () => {
       const run = this.running(projectId, `project ${projectId} is not running`);
       if (timeoutSeconds !== undefined && (timeoutSeconds < 0 || timeoutSeconds > 3600)) throw supervisorError("INVALID_ARGUMENT", "timeout_seconds must be from 0 to 3600");
-      this.registry.setDesiredRunning(projectId, false);
-      this.registry.setStatus(projectId, "stopping");
-      await run.stop(timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000);
-      this.registry.setStatus(projectId, "stopped");
+      await this.stopRun(projectId, run, timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000);
       return { projectId, services: this.serviceStatuses(projectId) };
     });
+  }
+
+  private async stopRun(projectId: string, run: ProjectRun, graceMs: number | undefined): Promise<void> {
+    this.registry.setDesiredRunning(projectId, false);
+    this.registry.setStatus(projectId, "stopping");
+    await run.stop(graceMs);
+    this.registry.setStatus(projectId, "stopped");
   }
 
   deleteRuntime(projectId: string, force: boolean): Promise<DeleteProjectRuntimeResponse> {
@@ -222,22 +239,9 @@ export class Supervisor {
     });
   }
 
-  /**
-   * The last lines of the logs, then, with `follow`, lines as they come until `signal` aborts;
-   * at most 500 entries a response.
-   */
-  async *logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, signal: AbortSignal): AsyncGenerator<GetProjectLogsResponse> {
-    const row = this.row(projectId);
-    if (tailLines !== undefined && (tailLines < 0 || tailLines > 100_000)) throw supervisorError("INVALID_ARGUMENT", "tail_lines must be from 0 to 100000");
-    const only = service || undefined;
-    if (only !== undefined && !(row.plan === undefined ? [] : (JSON.parse(row.plan) as ProjectPlan).services.map((s) => s.name)).includes(only)) {
-      throw supervisorError("NOT_FOUND", `project ${projectId} has no service ${only}`);
-    }
-    let first = true;
-    for await (const lines of this.logBooks.of(projectId).read(tailLines ?? 100, only, follow, signal)) {
-      yield* logPages(lines, first && follow);
-      first = false;
-    }
+  /** GetProjectLogs: the last lines, then, with `follow`, lines as they come until `signal` aborts. */
+  logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, signal: AbortSignal): AsyncGenerator<GetProjectLogsResponse> {
+    return readProjectLogs(this.row(projectId), this.logBooks.of(projectId), { service, follow, tailLines, signal });
   }
 
   /**
@@ -254,6 +258,7 @@ export class Supervisor {
   /** On daemon stop: services stop, and projects that were running start again with the next daemon. */
   async close(): Promise<void> {
     this.lifetime.abort();
+    void this.threads.close();
     await Promise.all(
       [...this.runs.values()].map(async (run) => {
         const row = this.registry.project(run.id);
@@ -269,6 +274,7 @@ export class Supervisor {
    * what does not run is started. One that needs secrets (never stored) waits for StartProject.
    */
   private async reconcileProject(row: ProjectRow): Promise<void> {
+    for (const done of await recoverState(row.statePath)) this.settings.logger.warn({ project: row.projectId }, done);
     if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
     const plan = resumablePlan(row, this.registry, this.logBooks.of(row.projectId));
     if (plan) await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}, true));
@@ -286,6 +292,35 @@ export class Supervisor {
     this.runs.set(row.projectId, run);
     if (resume) await this.leftovers.clear(row, await run.adopt(await this.leftovers.byService(row)));
     await run.start();
+  }
+
+  /** The project's lock; while a save of it runs, waiting is bounded and ends in SAVE_IN_PROGRESS. */
+  private lifecycle<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.snapshots.isSaving(projectId)) return this.locks.run(projectId, fn);
+    const signal = AbortSignal.timeout(SAVE_WAIT_MS);
+    return this.locks.run(projectId, fn, signal).catch((err: unknown) => {
+      if (signal.aborted && err === signal.reason) throw supervisorError("SAVE_IN_PROGRESS", `a snapshot of project ${projectId} was still being saved after ${SAVE_WAIT_MS / 1000} s; try again when it is done`);
+      throw err;
+    });
+  }
+
+  /** What snapshot operations may do with the lifecycle: take the lock, stop a run and start it again. */
+  private control(): ProjectControl {
+    return {
+      locked: (projectId, fn) => this.lifecycle(projectId, fn),
+      row: (projectId) => this.row(projectId),
+      running: (projectId) => (RUNNING_STATES.has(this.row(projectId).status) ? this.runs.get(projectId) : undefined),
+      stopForRestore: async (projectId) => {
+        const run = this.runs.get(projectId);
+        if (!run || !RUNNING_STATES.has(this.row(projectId).status)) return undefined;
+        await this.stopRun(projectId, run, undefined);
+        return run.secrets;
+      },
+      startAgain: async (projectId, secrets) => {
+        await this.startLocked(projectId, secrets);
+      },
+      serviceStatuses: (projectId) => this.serviceStatuses(projectId),
+    };
   }
 
   private row(projectId: string): ProjectRow {

@@ -518,7 +518,10 @@ export interface SaveSnapshotResponse {
     | undefined;
   /** `sha256:` and the digest over all the snapshot's content. */
   stateDigest: string;
+  /** Logical bytes: the sum of the sizes of every file in the snapshot. */
   sizeBytes: number;
+  /** Bytes this snapshot added to the project's chunk store (new chunks, as stored, compressed). */
+  addedBytes: number;
 }
 
 export interface RestoreSnapshotRequest {
@@ -547,8 +550,11 @@ export interface Snapshot {
   reason: SnapshotReason;
   appVersion: string;
   stateDigest: string;
+  /** Logical bytes: the sum of the sizes of every file in the snapshot. */
   sizeBytes: number;
   labels: { [key: string]: string };
+  /** Bytes this snapshot added to the project's chunk store when it was saved. */
+  addedBytes: number;
 }
 
 export interface Snapshot_LabelsEntry {
@@ -565,7 +571,11 @@ export interface DuplicateProjectRequest {
   sourceProjectId: string;
   newProjectId: string;
   /** Clone this snapshot's state instead of the current state. */
-  snapshotId?: string | undefined;
+  snapshotId?:
+    | string
+    | undefined;
+  /** Where the new project's state lives (an absolute path); under GHOSTD_HOME when empty. */
+  statePath: string;
 }
 
 export interface DuplicateProjectResponse {
@@ -3223,7 +3233,7 @@ export const SaveSnapshotRequest_LabelsEntry: MessageFns<SaveSnapshotRequest_Lab
 };
 
 function createBaseSaveSnapshotResponse(): SaveSnapshotResponse {
-  return { snapshotId: "", timestamp: undefined, stateDigest: "", sizeBytes: 0 };
+  return { snapshotId: "", timestamp: undefined, stateDigest: "", sizeBytes: 0, addedBytes: 0 };
 }
 
 export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
@@ -3239,6 +3249,9 @@ export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
     }
     if (message.sizeBytes !== 0) {
       writer.uint32(32).int64(message.sizeBytes);
+    }
+    if (message.addedBytes !== 0) {
+      writer.uint32(40).int64(message.addedBytes);
     }
     return writer;
   },
@@ -3288,6 +3301,14 @@ export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
             message.sizeBytes = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.addedBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3318,6 +3339,11 @@ export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
         : isSet(object.size_bytes)
         ? globalThis.Number(object.size_bytes)
         : 0,
+      addedBytes: isSet(object.addedBytes)
+        ? globalThis.Number(object.addedBytes)
+        : isSet(object.added_bytes)
+        ? globalThis.Number(object.added_bytes)
+        : 0,
     };
   },
 
@@ -3335,6 +3361,9 @@ export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
     if (message.sizeBytes !== 0) {
       obj.sizeBytes = Math.round(message.sizeBytes);
     }
+    if (message.addedBytes !== 0) {
+      obj.addedBytes = Math.round(message.addedBytes);
+    }
     return obj;
   },
 
@@ -3347,6 +3376,7 @@ export const SaveSnapshotResponse: MessageFns<SaveSnapshotResponse> = {
     message.timestamp = object.timestamp ?? undefined;
     message.stateDigest = object.stateDigest ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
+    message.addedBytes = object.addedBytes ?? 0;
     return message;
   },
 };
@@ -3678,6 +3708,7 @@ function createBaseSnapshot(): Snapshot {
     stateDigest: "",
     sizeBytes: 0,
     labels: {},
+    addedBytes: 0,
   };
 }
 
@@ -3707,6 +3738,9 @@ export const Snapshot: MessageFns<Snapshot> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Snapshot_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
     });
+    if (message.addedBytes !== 0) {
+      writer.uint32(72).int64(message.addedBytes);
+    }
     return writer;
   },
 
@@ -3790,6 +3824,14 @@ export const Snapshot: MessageFns<Snapshot> = {
             }
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.addedBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3845,6 +3887,11 @@ export const Snapshot: MessageFns<Snapshot> = {
           {},
         )
         : {},
+      addedBytes: isSet(object.addedBytes)
+        ? globalThis.Number(object.addedBytes)
+        : isSet(object.added_bytes)
+        ? globalThis.Number(object.added_bytes)
+        : 0,
     };
   },
 
@@ -3880,6 +3927,9 @@ export const Snapshot: MessageFns<Snapshot> = {
         });
       }
     }
+    if (message.addedBytes !== 0) {
+      obj.addedBytes = Math.round(message.addedBytes);
+    }
     return obj;
   },
 
@@ -3904,6 +3954,7 @@ export const Snapshot: MessageFns<Snapshot> = {
       },
       {},
     );
+    message.addedBytes = object.addedBytes ?? 0;
     return message;
   },
 };
@@ -4065,7 +4116,7 @@ export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
 };
 
 function createBaseDuplicateProjectRequest(): DuplicateProjectRequest {
-  return { sourceProjectId: "", newProjectId: "", snapshotId: undefined };
+  return { sourceProjectId: "", newProjectId: "", snapshotId: undefined, statePath: "" };
 }
 
 export const DuplicateProjectRequest: MessageFns<DuplicateProjectRequest> = {
@@ -4078,6 +4129,9 @@ export const DuplicateProjectRequest: MessageFns<DuplicateProjectRequest> = {
     }
     if (message.snapshotId !== undefined) {
       writer.uint32(26).string(message.snapshotId);
+    }
+    if (message.statePath !== "") {
+      writer.uint32(34).string(message.statePath);
     }
     return writer;
   },
@@ -4119,6 +4173,14 @@ export const DuplicateProjectRequest: MessageFns<DuplicateProjectRequest> = {
             message.snapshotId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.statePath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4148,6 +4210,11 @@ export const DuplicateProjectRequest: MessageFns<DuplicateProjectRequest> = {
         : isSet(object.snapshot_id)
         ? globalThis.String(object.snapshot_id)
         : undefined,
+      statePath: isSet(object.statePath)
+        ? globalThis.String(object.statePath)
+        : isSet(object.state_path)
+        ? globalThis.String(object.state_path)
+        : "",
     };
   },
 
@@ -4162,6 +4229,9 @@ export const DuplicateProjectRequest: MessageFns<DuplicateProjectRequest> = {
     if (message.snapshotId !== undefined) {
       obj.snapshotId = message.snapshotId;
     }
+    if (message.statePath !== "") {
+      obj.statePath = message.statePath;
+    }
     return obj;
   },
 
@@ -4173,6 +4243,7 @@ export const DuplicateProjectRequest: MessageFns<DuplicateProjectRequest> = {
     message.sourceProjectId = object.sourceProjectId ?? "";
     message.newProjectId = object.newProjectId ?? "";
     message.snapshotId = object.snapshotId ?? undefined;
+    message.statePath = object.statePath ?? "";
     return message;
   },
 };

@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writevSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { ChunkCorrupt, decodeChunk, encodeChunk } from "./chunk-codec";
+
+const DIRECTORY_MODE = 0o700;
+const CHUNK_ID = /^[0-9a-f]{64}$/;
+
+/** What writing one chunk did: `stored` is 0 when the store held it already. */
+export interface ChunkWrite {
+  readonly stored: number;
+}
+
+/**
+ * A project's chunks, one file each under `chunks/<first two hex digits>/<sha256>`. A chunk is
+ * written to a temp file and renamed into place, so a name always holds the whole chunk; it is
+ * never rewritten, which is what lets a duplicate project hard-link it. Synchronous on purpose:
+ * it runs in worker threads, where a blocking call costs no one else.
+ */
+export class ChunkStore {
+  constructor(readonly root: string) {}
+
+  pathOf(id: string): string {
+    return join(this.root, id.slice(0, 2), id);
+  }
+
+  has(id: string): boolean {
+    return existsSync(this.pathOf(id));
+  }
+
+  /** Stores `data` under `id` unless it is there already. `sync`: fsync before the rename. */
+  put(id: string, data: Uint8Array, sync = false): ChunkWrite {
+    const path = this.pathOf(id);
+    if (existsSync(path)) return { stored: 0 };
+    const parts = encodeChunk(data);
+    const temp = join(this.root, id.slice(0, 2), `.${id}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    mkdirSync(join(this.root, id.slice(0, 2)), { recursive: true, mode: DIRECTORY_MODE });
+    try {
+      const fd = openSync(temp, "wx", 0o600);
+      try {
+        writevSync(fd, parts);
+        if (sync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
+    return { stored: parts.reduce((total, part) => total + part.length, 0) };
+  }
+
+  /** The chunk's bytes, checked against its id. */
+  get(id: string): Buffer {
+    let stored: Buffer;
+    try {
+      stored = readFileSync(this.pathOf(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new ChunkCorrupt(id, "it is missing from the store");
+      throw err;
+    }
+    return decodeChunk(id, stored);
+  }
+
+  /**
+   * Makes `id` of `source` one of this store's chunks: a hard link where both are on one
+   * filesystem (chunks are immutable, so sharing the inode is safe), a copy otherwise.
+   */
+  adopt(source: ChunkStore, id: string): void {
+    const path = this.pathOf(id);
+    if (existsSync(path)) return;
+    mkdirSync(join(this.root, id.slice(0, 2)), { recursive: true, mode: DIRECTORY_MODE });
+    try {
+      linkSync(source.pathOf(id), path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return;
+      if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK") throw err;
+      this.put(id, source.get(id));
+    }
+  }
+
+  /** Every chunk id in the store, and the temp files a killed writer left (for the sweep). */
+  async contents(): Promise<{ ids: string[]; temps: string[] }> {
+    const ids: string[] = [];
+    const temps: string[] = [];
+    for (const fan of await readdir(this.root).catch(() => [])) {
+      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+      for (const name of await readdir(join(this.root, fan)).catch(() => [])) {
+        if (CHUNK_ID.test(name)) ids.push(name);
+        else if (name.endsWith(".tmp")) temps.push(join(this.root, fan, name));
+      }
+    }
+    return { ids, temps };
+  }
+
+  async remove(id: string): Promise<void> {
+    await rm(this.pathOf(id), { force: true });
+  }
+}

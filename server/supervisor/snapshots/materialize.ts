@@ -1,0 +1,94 @@
+import { chmod, lutimes, mkdir, rm, symlink, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import type { SnapshotDocument, SnapshotEntry } from "./document";
+import { syncWritten } from "./durability";
+import type { SnapshotRepository } from "./repository";
+import { withOutcomes, type FileToWrite } from "./workers/protocol";
+import type { ChunkThreads } from "./workers/pool";
+
+export interface RestoreProgress {
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+/** A snapshot that cannot be written out as it was saved: a chunk missing or corrupt, a write failing. */
+export class MaterializeFailed extends Error {}
+
+const BATCH_BYTES = 32 * 1024 * 1024;
+const BATCH_FILES = 256;
+
+/** Seconds since the epoch from nanoseconds, as exactly as a double allows. */
+export function secondsOf(mtimeNs: string): number {
+  const ns = BigInt(mtimeNs);
+  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+}
+
+/**
+ * Writes a snapshot's tree into `target`, which must not exist: every file from its chunks (each
+ * checked against its digest), symbolic links as links, modes and modification times as saved,
+ * then makes it durable. On failure `target` is removed.
+ */
+export async function materialize(repository: SnapshotRepository, document: SnapshotDocument, target: string, threads: ChunkThreads, progress?: (p: RestoreProgress) => void): Promise<void> {
+  await mkdir(target, { mode: 0o700 });
+  try {
+    const dirs = document.entries.filter((e) => e.type === "dir");
+    for (const dir of dirs) await mkdir(join(target, dir.path), { mode: 0o700 });
+    await writeFiles(repository, document.entries, target, threads, progress);
+    for (const link of document.entries.filter((e) => e.type === "symlink")) {
+      await symlink(link.target ?? "", join(target, link.path));
+      await lutimes(join(target, link.path), secondsOf(link.mtimeNs), secondsOf(link.mtimeNs));
+    }
+    // Deepest first: setting a directory's time before its children are written would not hold.
+    for (const dir of [...dirs].reverse()) {
+      await chmod(join(target, dir.path), dir.mode);
+      await utimes(join(target, dir.path), secondsOf(dir.mtimeNs), secondsOf(dir.mtimeNs));
+    }
+    await syncWritten(target, () => document.entries.filter((e) => e.type === "file").map((e) => join(target, e.path)));
+  } catch (err) {
+    await rm(target, { recursive: true, force: true });
+    throw err instanceof MaterializeFailed ? err : new MaterializeFailed((err as Error).message);
+  }
+}
+
+async function writeFiles(repository: SnapshotRepository, entries: readonly SnapshotEntry[], target: string, threads: ChunkThreads, progress?: (p: RestoreProgress) => void): Promise<void> {
+  const files: FileToWrite[] = entries.filter((e) => e.type === "file").map((e) => ({ path: join(target, e.path), chunks: e.chunks ?? [], mode: e.mode, mtimeSeconds: secondsOf(e.mtimeNs) }));
+  const sizes = new Map(entries.map((e) => [join(target, e.path), e.size]));
+  const done = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: entries.reduce((t, e) => t + (e.type === "file" ? e.size : 0), 0) };
+  await settleAll(
+    batchesOf(files, (f) => sizes.get(f.path) ?? 0).map(async (batch) => {
+      const { outcomes } = await threads.run({ kind: "write", store: repository.chunks.root, files: batch });
+      for (const [file, outcome] of withOutcomes(batch, outcomes)) {
+        if ("failed" in outcome) throw new MaterializeFailed(`${file.path.slice(target.length + 1)}: ${outcome.failed.message}`);
+        done.filesDone++;
+        done.bytesDone += outcome.ok;
+      }
+      progress?.({ ...done });
+    }),
+  );
+}
+
+/** Batches of at most BATCH_FILES files and about BATCH_BYTES bytes, in order. */
+export function batchesOf<T>(items: readonly T[], sizeOf: (item: T) => number): T[][] {
+  const result: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && (bytes + sizeOf(item) > BATCH_BYTES || current.length >= BATCH_FILES)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += sizeOf(item);
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}
+
+/** Waits for every promise, then fails with the first failure: nothing is still writing when a caller cleans up. */
+export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

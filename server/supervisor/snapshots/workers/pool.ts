@@ -1,0 +1,79 @@
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { ChunkJob, JobResult } from "./protocol";
+
+type ResultOf<J extends ChunkJob> = Extract<JobResult, { kind: J["kind"] }>;
+type Waiting = { readonly job: ChunkJob; readonly resolve: (result: JobResult) => void; readonly reject: (err: Error) => void };
+
+/**
+ * Threads that chunk, hash, compress and write files, one per core: SHA-256 and zstd are the
+ * work of a save, and two cores finish it in about half the time of one. Started on first use,
+ * each thread takes the next batch as it finishes one.
+ */
+export class ChunkThreads {
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Map<Worker, Waiting>();
+  private readonly queue: Waiting[] = [];
+  private started = 0;
+  private closed = false;
+
+  constructor(private readonly size = Math.max(1, Math.min(availableParallelism(), 8))) {}
+
+  run<J extends ChunkJob>(job: J): Promise<ResultOf<J>> {
+    if (this.closed) return Promise.reject(new Error("the chunk threads are closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve: resolve as (result: JobResult) => void, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = [...this.idle, ...this.busy.keys()];
+    this.idle.length = 0;
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const worker = this.idle.pop() ?? (this.started < this.size ? this.spawn() : undefined);
+      if (!worker) return;
+      const next = this.queue.shift();
+      if (!next) return;
+      this.busy.set(worker, next);
+      worker.ref();
+      worker.postMessage(next.job);
+    }
+  }
+
+  private spawn(): Worker {
+    this.started++;
+    const worker = new Worker(join(__dirname, "worker.js"));
+    worker.on("message", (result: JobResult) => this.finished(worker, result));
+    worker.on("error", (err) => this.lost(worker, err));
+    worker.on("exit", (code) => this.lost(worker, new Error(`a chunk thread exited (code ${code})`)));
+    return worker;
+  }
+
+  private finished(worker: Worker, result: JobResult): void {
+    const waiting = this.busy.get(worker);
+    this.busy.delete(worker);
+    // An idle thread must not keep the daemon alive.
+    worker.unref();
+    this.idle.push(worker);
+    waiting?.resolve(result);
+    this.dispatch();
+  }
+
+  private lost(worker: Worker, err: Error): void {
+    const waiting = this.busy.get(worker);
+    const wasKnown = waiting !== undefined || this.idle.includes(worker);
+    this.busy.delete(worker);
+    const at = this.idle.indexOf(worker);
+    if (at >= 0) this.idle.splice(at, 1);
+    if (wasKnown) this.started--;
+    waiting?.reject(err);
+    if (!this.closed) this.dispatch();
+  }
+}
