@@ -10,7 +10,7 @@ import { daemonPeerPolicy } from "../server/peer-credentials";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
 import type { PortRange } from "../server/supervisor/ports";
 import { chooseRuntimes, type RuntimeMode } from "../server/supervisor/runtime/selection";
-import { supervisorService } from "../server/supervisor/service";
+import { supervisorServices } from "../server/supervisor/service";
 import { ClipboardStore } from "../server/clipboard/store";
 import { terminalService } from "../server/terminal/service";
 import { DEFAULT_TERMINAL_SETTINGS, type TerminalSettings } from "../server/terminal/terminals";
@@ -145,7 +145,7 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
     keepaliveMs: half.grpc.keepaliveMs,
     idleTimeoutMs: half.grpc.idleTimeoutMs,
     services: [
-      supervisorService({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
+      ...supervisorServices({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
       agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
       terminalService({ logger, clipboard, settings: { ...DEFAULT_TERMINAL_SETTINGS, ...half.terminals, env } }),
     ],

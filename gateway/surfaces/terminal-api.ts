@@ -1,5 +1,5 @@
 import type { PeerPolicy } from "../../server/peer-credentials";
-import { SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
+import { SUPERVISOR, SUPERVISOR_PROGRESS, TERMINALS } from "../../server/rpc/service-names";
 import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
 import { jsonBodiesOnly } from "./json-bodies";
@@ -23,7 +23,7 @@ export interface TerminalApiOptions {
  */
 export const terminalApi: SurfaceDescription = {
   name: "terminal-api",
-  services: [TERMINALS, SUPERVISOR],
+  services: [TERMINALS, SUPERVISOR, SUPERVISOR_PROGRESS],
   json: { protoNames: true },
   // Seed 001's codes all take the status their gRPC code maps to; a wait that timed out is a
   // 408 Request Timeout, as the Host API's exec timeout is.

@@ -796,6 +796,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project_id}/snapshots:progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follows the progress of a project's snapshot operations (SaveSnapshot, RestoreSnapshot, DuplicateProject from it): first what runs now (operation and phase unspecified when nothing does), then a message when one starts, as its files are read or written, and when it ends, until the caller cancels.
+         * @description Follows the progress of a project's snapshot operations (SaveSnapshot, RestoreSnapshot,
+         *     DuplicateProject from it): first what runs now (operation and phase unspecified when
+         *     nothing does), then a message when one starts, as its files are read or written, and when
+         *     it ends, until the caller cancels. Errors: NOT_FOUND.
+         */
+        get: operations["SupervisorProgress_WatchSnapshotProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1338,6 +1361,26 @@ export interface components {
         };
         "ghostd.supervisor.v1.ResolvePortsResponse": {
             ports: components["schemas"]["ghostd.supervisor.v1.PortMapping"][];
+        };
+        /** @enum {string} */
+        "ghostd.supervisor.v1.SnapshotOperation": "save" | "restore" | "duplicate";
+        /** @enum {string} */
+        "ghostd.supervisor.v1.SnapshotPhase": "preparing" | "transferring" | "committing" | "done" | "failed";
+        "ghostd.supervisor.v1.WatchSnapshotProgressResponse": {
+            operation: components["schemas"]["ghostd.supervisor.v1.SnapshotOperation"];
+            phase: components["schemas"]["ghostd.supervisor.v1.SnapshotPhase"];
+            /** @description The snapshot saved or restored, once known. */
+            snapshot_id: string;
+            /** Format: int64 */
+            files_done: number | string;
+            /** Format: int64 */
+            files_total: number | string;
+            /** Format: int64 */
+            bytes_done: number | string;
+            /** Format: int64 */
+            bytes_total: number | string;
+            /** @description For `failed`: the error's message. */
+            message: string;
         };
         Error: {
             /** @description Machine reason */
@@ -2861,6 +2904,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ghostd.supervisor.v1.ResolvePortsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            500: components["responses"]["500"];
+            501: components["responses"]["501"];
+            503: components["responses"]["503"];
+        };
+    };
+    SupervisorProgress_WatchSnapshotProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": {
+                        result?: components["schemas"]["ghostd.supervisor.v1.WatchSnapshotProgressResponse"];
+                        error?: unknown;
+                    };
                 };
             };
             400: components["responses"]["400"];

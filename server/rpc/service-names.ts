@@ -1,5 +1,6 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { GuestAgentService } from "../../generated/ghostd/agent/v1/agent";
+import { SupervisorProgressService } from "../../generated/ghostd/supervisor/v1/progress";
 import { SupervisorService } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { TerminalsService } from "../../generated/ghostd/terminal/v1/terminal";
 
@@ -16,10 +17,12 @@ export function serviceNameOf(definition: ServiceDefinition): string {
 
 /** `ghostd.supervisor.v1.Supervisor` */
 export const SUPERVISOR = serviceNameOf(SupervisorService);
+/** `ghostd.supervisor.v1.SupervisorProgress` */
+export const SUPERVISOR_PROGRESS = serviceNameOf(SupervisorProgressService);
 /** `ghostd.agent.v1.GuestAgent` */
 export const GUEST_AGENT = serviceNameOf(GuestAgentService);
 /** `ghostd.terminal.v1.Terminals` */
 export const TERMINALS = serviceNameOf(TerminalsService);
 
 /** Every service ghostd serves, in the order ghostctl lists them. */
-export const GHOSTD_SERVICES: readonly string[] = [SUPERVISOR, GUEST_AGENT, TERMINALS];
+export const GHOSTD_SERVICES: readonly string[] = [SUPERVISOR, SUPERVISOR_PROGRESS, GUEST_AGENT, TERMINALS];

@@ -5,6 +5,7 @@ import {
   ServiceState,
   type ComposeService,
   type GetProjectLogsResponse,
+  type GetProjectStatusResponse,
   type PortMapping,
   type ProjectSummary,
   type ServiceStatus,
@@ -13,7 +14,8 @@ import {
 import type { ComposeImport } from "./compose";
 import type { LogLine } from "./logs";
 import type { ServiceProblem } from "./runtime/driver";
-import type { PortRow, ProjectState, ProjectSummaryRow, ServiceRow, ServiceState as ServiceStateName } from "./registry";
+import type { PortRow, ProjectRow, ProjectState, ProjectSummaryRow, ServiceRow, ServiceState as ServiceStateName } from "./registry";
+import type { StateUsage } from "./state-layout";
 
 /*
  * The supervisor's words in seed 002's contract: its enums and messages. Only the facade that
@@ -69,6 +71,12 @@ export function serviceStatus(record: ServiceRow, state: ServiceStateName, conta
 
 export function portMapping(row: PortRow): PortMapping {
   return { serviceName: row.serviceName, containerPort: row.containerPort, hostPort: row.hostPort, protocol: row.protocol === "udp" ? Protocol.PROTOCOL_UDP : Protocol.PROTOCOL_TCP };
+}
+
+export function projectStatusResponse(row: ProjectRow, services: ServiceStatus[], ports: readonly PortRow[], usage: StateUsage, autosaveEnabled: boolean): GetProjectStatusResponse {
+  const { projectId, appId, name, version } = row;
+  const { sizeBytes: stateSizeBytes, snapshotCount } = usage;
+  return { projectId, appId, name, version, status: projectStatusOf(row.status), services, ports: ports.map(portMapping), stateSizeBytes, snapshotCount, autosaveEnabled };
 }
 
 export function logEntry(line: LogLine): GetProjectLogsResponse["entries"][number] {

@@ -1,14 +1,19 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { SupervisorProgressService } from "../../generated/ghostd/supervisor/v1/progress";
 import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { Registry } from "./registry";
+import { progressMessage } from "./snapshot-contract";
 import { Supervisor, type SupervisorSettings } from "./supervisor";
 
 export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly logger: Logger };
 
-/** gRPC binding of ghostd.supervisor.v1.Supervisor over the Supervisor domain module. */
-export function supervisorService(deps: SupervisorDeps): ServiceBinding {
+/**
+ * gRPC bindings of ghostd.supervisor.v1.Supervisor and SupervisorProgress over the Supervisor
+ * domain module; the first binding's close closes the supervisor.
+ */
+export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
   const registry = new Registry(join(deps.home, "registry.db"));
   const supervisor = new Supervisor({ ...deps, registry });
   const { logger } = deps;
@@ -37,5 +42,10 @@ export function supervisorService(deps: SupervisorDeps): ServiceBinding {
       registry.close();
     }
   };
-  return bindService(SupervisorService, handlers, close);
+  const progress = bindService(SupervisorProgressService, {
+    watchSnapshotProgress: serverStream(logger, async function* (req: { projectId: string }, { signal }) {
+      for await (const event of supervisor.snapshots.watch(req.projectId, signal)) yield progressMessage(event);
+    }),
+  });
+  return [bindService(SupervisorService, handlers, close), progress];
 }

@@ -1,5 +1,7 @@
 import { SnapshotReason, type Snapshot, type SaveSnapshotResponse } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { SnapshotOperation, SnapshotPhase, type WatchSnapshotProgressResponse } from "../../generated/ghostd/supervisor/v1/progress";
 import { supervisorError } from "./reasons";
+import type { OperationName, PhaseName, ProgressEvent } from "./snapshot-progress";
 import { SNAPSHOT_REASONS, type SnapshotReasonName, type SnapshotSummary } from "./snapshots/document";
 
 /* The snapshot operations' words in seed 002's contract, beside contract.ts for the lifecycle's. */
@@ -56,4 +58,25 @@ export function snapshotMessage(summary: SnapshotSummary): Snapshot {
     labels: { ...summary.labels },
     addedBytes: summary.addedBytes,
   };
+}
+
+const OPERATIONS: Readonly<Record<OperationName, SnapshotOperation>> = {
+  none: SnapshotOperation.SNAPSHOT_OPERATION_UNSPECIFIED,
+  save: SnapshotOperation.SNAPSHOT_OPERATION_SAVE,
+  restore: SnapshotOperation.SNAPSHOT_OPERATION_RESTORE,
+  duplicate: SnapshotOperation.SNAPSHOT_OPERATION_DUPLICATE,
+};
+
+const PHASES: Readonly<Record<PhaseName, SnapshotPhase>> = {
+  idle: SnapshotPhase.SNAPSHOT_PHASE_UNSPECIFIED,
+  preparing: SnapshotPhase.SNAPSHOT_PHASE_PREPARING,
+  transferring: SnapshotPhase.SNAPSHOT_PHASE_TRANSFERRING,
+  committing: SnapshotPhase.SNAPSHOT_PHASE_COMMITTING,
+  done: SnapshotPhase.SNAPSHOT_PHASE_DONE,
+  failed: SnapshotPhase.SNAPSHOT_PHASE_FAILED,
+};
+
+export function progressMessage(event: ProgressEvent): WatchSnapshotProgressResponse {
+  const { snapshotId, filesDone, filesTotal, bytesDone, bytesTotal, message } = event;
+  return { operation: OPERATIONS[event.operation], phase: PHASES[event.phase], snapshotId, filesDone, filesTotal, bytesDone, bytesTotal, message };
 }

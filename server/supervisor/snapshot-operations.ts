@@ -20,6 +20,7 @@ import { checkLabels, reasonName, saveResponse, snapshotMessage } from "./snapsh
 import type { Consistency, VolumeToSave } from "./snapshots/consistency";
 import type { SnapshotReasonName, SnapshotSummary } from "./snapshots/document";
 import type { SnapshotKeeper } from "./snapshots/keeper";
+import { ProgressHub, type OperationName } from "./snapshot-progress";
 import { StateLayout } from "./state-layout";
 import { writersOf } from "./volume-writers";
 
@@ -51,6 +52,7 @@ export class SnapshotOperations {
   /** Saves asked for (a second is SAVE_IN_PROGRESS), and those holding the project's lock now. */
   private readonly requested = new Set<string>();
   private readonly saving = new Set<string>();
+  readonly progress = new ProgressHub();
 
   constructor(
     private readonly control: ProjectControl,
@@ -70,6 +72,12 @@ export class SnapshotOperations {
     const summary = await this.exclusiveSave(projectId, () => this.saveLocked(projectId, name, labels));
     if (!summary) throw supervisorError("SAVE_FAILED", `the snapshot of project ${projectId} committed nothing`);
     return saveResponse(summary);
+  }
+
+  /** A project's snapshot operations as they progress, until `signal` aborts; NOT_FOUND for an unknown project. */
+  watch(projectId: string, signal: AbortSignal): ReturnType<ProgressHub["watch"]> {
+    this.control.row(projectId);
+    return this.progress.watch(projectId, signal);
   }
 
   /** An autosave: nothing is committed when nothing changed, and a save already running is enough. */
@@ -94,12 +102,17 @@ export class SnapshotOperations {
       if (!summary) throw supervisorError("NOT_FOUND", `project ${projectId} has no snapshot ${snapshotId}`);
       if (summary.appId !== row.appId) throw supervisorError("SNAPSHOT_MISMATCH", `snapshot ${snapshotId} is of app ${summary.appId}, and project ${projectId} runs ${row.appId}`);
       const safetySnapshot = safety === false ? undefined : await this.saveLocked(projectId, "before-restore", {}).catch(rethrowAs("RESTORE_FAILED", "the safety snapshot could not be saved, so nothing was restored"));
-      const secrets = await this.control.stopForRestore(projectId);
-      try {
-        await this.keeper.restore(row.statePath, snapshotId).catch(rethrowAs("RESTORE_FAILED", `snapshot ${snapshotId} could not be restored; the state is as it was`));
-      } finally {
-        if (secrets) await this.control.startAgain(projectId, secrets);
-      }
+      await this.tracked(projectId, "restore", snapshotId, async (report): Promise<undefined> => {
+        const secrets = await this.control.stopForRestore(projectId);
+        try {
+          const progress = (counts: Parameters<typeof report>[1]): void => report("transferring", counts);
+          await this.keeper.restore(row.statePath, snapshotId, progress).catch(rethrowAs("RESTORE_FAILED", `snapshot ${snapshotId} could not be restored; the state is as it was`));
+        } finally {
+          report("committing");
+          if (secrets) await this.control.startAgain(projectId, secrets);
+        }
+        return undefined;
+      });
       return { projectId, restoredSnapshotId: snapshotId, safetySnapshotId: safetySnapshot?.snapshotId, services: this.control.serviceStatuses(projectId) };
     });
   }
@@ -108,13 +121,18 @@ export class SnapshotOperations {
     if (!PROJECT_ID.test(newId)) throw supervisorError("INVALID_ARGUMENT", `new_project_id "${newId}" must be letters, digits, ".", "_" or "-" (at most 128)`);
     if (statePath && !isAbsolute(statePath)) throw supervisorError("INVALID_ARGUMENT", `state_path "${statePath}" must be an absolute path`);
     const source = this.control.row(sourceId);
+    // Before taking the locks: the new id's lock inside the source's would deadlock on a new id that is the source's own.
+    if (this.settings.registry.project(newId)) throw supervisorError("CONFLICT", `project ${newId} exists already`);
     return this.control.locked(newId, () =>
       this.control.locked(sourceId, async () => {
         if (this.settings.registry.project(newId)) throw supervisorError("CONFLICT", `project ${newId} exists already`);
         const target = StateLayout.of(this.settings.home, newId, statePath).root;
         await this.claimEmpty(target);
         try {
-          await this.copyState(source, target, snapshotId);
+          await this.tracked(sourceId, "duplicate", snapshotId ?? "", async () => {
+            await this.copyState(source, target, snapshotId);
+            return undefined;
+          });
         } catch (err) {
           await rm(target, { recursive: true, force: true });
           throw err instanceof DomainError && err.reason === "NOT_FOUND" ? err : rethrowAs("DUPLICATE_FAILED", `project ${sourceId} could not be duplicated`)(err);
@@ -150,7 +168,7 @@ export class SnapshotOperations {
     const manifest = parseManifestText(row.manifest);
     const run = this.control.running(projectId);
     try {
-      return await this.keeper.save({
+      return await this.tracked(projectId, "save", "", (report) => this.keeper.save({
         stateRoot: row.statePath,
         projectId,
         appId: row.appId,
@@ -161,7 +179,8 @@ export class SnapshotOperations {
         writers: writersOf(run, this.settings.runtimes),
         maxSnapshots: manifest.state.maxSnapshots,
         skipIfUnchanged,
-      });
+        progress: ({ phase, ...counts }) => report(phase, counts),
+      }));
     } catch (err) {
       return rethrowAs("SAVE_FAILED", `the snapshot of project ${projectId} failed; nothing of it was kept`)(err);
     }
@@ -180,6 +199,21 @@ export class SnapshotOperations {
     if (!summary) throw supervisorError("NOT_FOUND", `project ${source.projectId} has no snapshot ${snapshotId}`);
     const repository = this.keeper.repository(source.statePath);
     await this.keeper.copyTo(repository, await repository.readDocument(snapshotId), target, { ...labels, "ghostd.duplicate.snapshot": snapshotId });
+  }
+
+  /** Runs one operation, telling its watchers that it starts, how it goes, and how it ends. */
+  private async tracked<T extends { snapshotId: string } | undefined>(projectId: string, operation: OperationName, snapshotId: string, work: (report: ReturnType<ProgressHub["reporter"]>) => Promise<T>): Promise<T> {
+    const publish = this.progress.reporter(projectId, operation);
+    const report: typeof publish = (phase, detail) => publish(phase, { snapshotId, ...detail });
+    report("preparing");
+    try {
+      const result = await work(report);
+      report("done", result ? { snapshotId: result.snapshotId } : {});
+      return result;
+    } catch (err) {
+      report("failed", { message: (err as Error).message });
+      throw err;
+    }
   }
 
   /** The new project's state path, made here: one that holds anything already is not taken. */

@@ -15,11 +15,11 @@ import type {
   ValidateComposeResponse,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../errors";
-import { KeyedSerial } from "../serial";
 import { systemClock, type Clock } from "./clock";
 import { importCompose } from "./compose";
-import { portMapping, projectStateOf, projectStatusOf, projectSummary, serviceStatus, validationReport } from "./contract";
+import { portMapping, projectStateOf, projectStatusResponse, projectSummary, serviceStatus, validationReport } from "./contract";
 import { LogBooks, type ProjectLogs } from "./logs";
+import { ProjectLocks } from "./project-locks";
 import { readProjectLogs } from "./project-logs";
 import { SnapshotOperations, type ProjectControl } from "./snapshot-operations";
 import { SnapshotKeeper } from "./snapshots/keeper";
@@ -53,8 +53,6 @@ export interface SupervisorSettings {
 }
 
 const RUNNING_STATES: ReadonlySet<ProjectState> = new Set(["starting", "running", "degraded"]);
-/** How long start, stop and the like wait for a save of the same project before they give up. */
-const SAVE_WAIT_MS = 120_000;
 
 /**
  * Each secret becomes an environment variable of the services: a name that is empty or holds
@@ -77,7 +75,7 @@ function checkSecrets(secrets: Readonly<Record<string, string>>): void {
  */
 export class Supervisor {
   private readonly runs = new Map<string, ProjectRun>();
-  private readonly locks = new KeyedSerial();
+  private readonly locks = new ProjectLocks((projectId) => this.snapshots.isSaving(projectId));
   private readonly logBooks: LogBooks;
   private readonly meter = new StateMeter();
   private readonly autosave: AutosaveSettings;
@@ -115,18 +113,7 @@ export class Supervisor {
   status(projectId: string): GetProjectStatusResponse {
     const row = this.row(projectId);
     const usage = this.meter.lastOf(new StateLayout(row.statePath));
-    return {
-      projectId,
-      appId: row.appId,
-      name: row.name,
-      version: row.version,
-      status: projectStatusOf(row.status),
-      services: this.serviceStatuses(projectId),
-      ports: this.registry.ports(projectId).map(portMapping),
-      stateSizeBytes: usage.sizeBytes,
-      snapshotCount: usage.snapshotCount,
-      autosaveEnabled: this.autosave.of(projectId, row.manifest),
-    };
+    return projectStatusResponse(row, this.serviceStatuses(projectId), this.registry.ports(projectId), usage, this.autosave.of(projectId, row.manifest));
   }
 
   /** GetProjectStatus: the status, with the state measured now (an asynchronous walk of current/). */
@@ -164,7 +151,7 @@ export class Supervisor {
   }
 
   start(projectId: string, secrets: Readonly<Record<string, string>>): Promise<StartProjectResponse> {
-    return this.lifecycle(projectId, () => this.startLocked(projectId, secrets));
+    return this.locks.run(projectId, () => this.startLocked(projectId, secrets));
   }
 
   private async startLocked(projectId: string, secrets: Readonly<Record<string, string>>): Promise<StartProjectResponse> {
@@ -181,7 +168,7 @@ export class Supervisor {
   }
 
   stop(projectId: string, timeoutSeconds: number | undefined): Promise<StopProjectResponse> {
-    return this.lifecycle(projectId, async () => {
+    return this.locks.run(projectId, async () => {
       const run = this.running(projectId, `project ${projectId} is not running`);
       if (timeoutSeconds !== undefined && (timeoutSeconds < 0 || timeoutSeconds > 3600)) throw supervisorError("INVALID_ARGUMENT", "timeout_seconds must be from 0 to 3600");
       await this.stopRun(projectId, run, timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000);
@@ -294,20 +281,10 @@ export class Supervisor {
     await run.start();
   }
 
-  /** The project's lock; while a save of it runs, waiting is bounded and ends in SAVE_IN_PROGRESS. */
-  private lifecycle<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.snapshots.isSaving(projectId)) return this.locks.run(projectId, fn);
-    const signal = AbortSignal.timeout(SAVE_WAIT_MS);
-    return this.locks.run(projectId, fn, signal).catch((err: unknown) => {
-      if (signal.aborted && err === signal.reason) throw supervisorError("SAVE_IN_PROGRESS", `a snapshot of project ${projectId} was still being saved after ${SAVE_WAIT_MS / 1000} s; try again when it is done`);
-      throw err;
-    });
-  }
-
   /** What snapshot operations may do with the lifecycle: take the lock, stop a run and start it again. */
   private control(): ProjectControl {
     return {
-      locked: (projectId, fn) => this.lifecycle(projectId, fn),
+      locked: (projectId, fn) => this.locks.run(projectId, fn),
       row: (projectId) => this.row(projectId),
       running: (projectId) => (RUNNING_STATES.has(this.row(projectId).status) ? this.runs.get(projectId) : undefined),
       stopForRestore: async (projectId) => {

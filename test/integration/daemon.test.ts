@@ -1,4 +1,4 @@
-import { SaveSnapshotRequest, SupervisorClient } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { ImportPackageRequest, SupervisorClient } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { credentials, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -104,10 +104,10 @@ describe("ghostd serve", function () {
 
     it("answers UNIMPLEMENTED, naming the method, for what is not built yet", async () => {
       const client = new SupervisorClient(daemon.endpoints.grpc ?? "", credentials.createInsecure());
-      const err = await new Promise<ServiceError | null>((resolve) => client.saveSnapshot(SaveSnapshotRequest.fromPartial({ projectId: "p" }), (e) => resolve(e)));
+      const err = await new Promise<ServiceError | null>((resolve) => client.importPackage(ImportPackageRequest.fromPartial({ packageDataPath: "/p.vibeapp" }), (e) => resolve(e)));
       client.close();
       assert.equal(err?.code, GrpcStatus.UNIMPLEMENTED);
-      assert.match(err.details, /ghostd\.supervisor\.v1\.Supervisor\/SaveSnapshot/);
+      assert.match(err.details, /ghostd\.supervisor\.v1\.Supervisor\/ImportPackage/);
       assert.equal(reasonOf(err), "unimplemented");
     });
   });
@@ -139,9 +139,9 @@ describe("ghostd serve", function () {
     });
 
     it("answers 501 in the seed's error format for a method not built yet", async () => {
-      const reply = await call({ base: http, path: "/v1/projects/p/snapshots" });
+      const reply = await call({ base: http, method: "POST", path: "/v1/packages:import", headers: JSON_TYPE, body: JSON.stringify({ package_data_path: "/p.vibeapp" }) });
       assert.equal(reply.status, 501);
-      assert.deepEqual(reply.json(), { error: "unimplemented", message: "ghostd.supervisor.v1.Supervisor/ListSnapshots is not implemented yet" });
+      assert.deepEqual(reply.json(), { error: "unimplemented", message: "ghostd.supervisor.v1.Supervisor/ImportPackage is not implemented yet" });
     });
 
     it("checks the request before calling: 400 invalid_json and missing_field", async () => {

@@ -56,6 +56,7 @@ describe("gRPC server reflection, as buf curl uses it", function () {
     assert.deepEqual(services.out.trim().split("\n").sort(), [
       "ghostd.agent.v1.GuestAgent",
       "ghostd.supervisor.v1.Supervisor",
+      "ghostd.supervisor.v1.SupervisorProgress",
       "ghostd.terminal.v1.Terminals",
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",

@@ -19,10 +19,15 @@ export class MaterializeFailed extends Error {}
 const BATCH_BYTES = 32 * 1024 * 1024;
 const BATCH_FILES = 256;
 
-/** Seconds since the epoch from nanoseconds, as exactly as a double allows. */
+/**
+ * Seconds since the epoch for utimes, from nanoseconds: Node takes a double, which near today
+ * holds about a quarter of a microsecond, so the time aimed at is the middle of the saved
+ * microsecond and lands inside it whichever way the conversion rounds.
+ */
 export function secondsOf(mtimeNs: string): number {
   const ns = BigInt(mtimeNs);
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+  const microsecond = (ns % 1_000_000_000n) / 1000n;
+  return Number(ns / 1_000_000_000n) + (Number(microsecond) * 1000 + 500) / 1e9;
 }
 
 /**

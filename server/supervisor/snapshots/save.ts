@@ -11,6 +11,8 @@ import type { ChunkThreads } from "./workers/pool";
 import { withOutcomes } from "./workers/protocol";
 
 export interface SaveProgress {
+  /** Files being read into chunks, then the commit (durable chunks, document, index). */
+  readonly phase: "transferring" | "committing";
   readonly filesDone: number;
   readonly filesTotal: number;
   readonly bytesDone: number;
@@ -65,9 +67,10 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
     } finally {
       await state.release();
     }
+    spec.progress?.({ phase: "committing", filesDone: stored.files, filesTotal: stored.files, bytesDone: sizeOfFiles(stored.entries), bytesTotal: sizeOfFiles(stored.entries) });
     await syncWritten(repository.chunks.root, () => stored.newChunks.map((id) => repository.chunks.pathOf(id)));
     const entries = stored.entries;
-    const sizeBytes = entries.reduce((total, e) => total + (e.type === "file" ? e.size : 0), 0);
+    const sizeBytes = sizeOfFiles(entries);
     const document: SnapshotDocument = {
       format: 1,
       snapshotId,
@@ -94,8 +97,13 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
   }
 }
 
+function sizeOfFiles(entries: readonly SnapshotEntry[]): number {
+  return entries.reduce((total, e) => total + (e.type === "file" ? e.size : 0), 0);
+}
+
 interface StoredEntries {
   readonly entries: SnapshotEntry[];
+  readonly files: number;
   readonly newChunks: string[];
   readonly addedBytes: number;
 }
@@ -119,7 +127,7 @@ async function storeEntries(spec: SaveSpec, entries: readonly TreeEntry[], paren
   }
   const { newChunks, addedBytes } = await storeFiles(spec, toStore, chunked);
   const result = entries.flatMap((e) => (e.type !== "file" ? [e] : (chunked.get(e.path) ?? [])));
-  return { entries: result, newChunks, addedBytes };
+  return { entries: result, files: chunked.size, newChunks, addedBytes };
 }
 
 function unchanged(before: SnapshotEntry, now: TreeEntry): boolean {
@@ -129,7 +137,7 @@ function unchanged(before: SnapshotEntry, now: TreeEntry): boolean {
 async function storeFiles(spec: SaveSpec, files: readonly FileToStore[], chunked: Map<string, SnapshotEntry>): Promise<{ newChunks: string[]; addedBytes: number }> {
   const newChunks = new Set<string>();
   let addedBytes = 0;
-  const progress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((t, f) => t + f.entry.size, 0) };
+  const progress = { phase: "transferring" as const, filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((t, f) => t + f.entry.size, 0) };
   await settleAll(
     batchesOf(files, (f) => f.entry.size).map(async (batch) => {
       const { outcomes } = await spec.threads.run({ kind: "store", store: spec.repository.chunks.root, paths: batch.map((f) => f.source) });

@@ -1,4 +1,5 @@
-import { readdir, rename, rm, stat } from "node:fs/promises";
+import { existsSync, readdirSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { syncDirectory } from "./durability";
 
@@ -30,12 +31,13 @@ export async function swapIn(stateRoot: string, staging: string): Promise<void> 
  * renames gets the old tree back; a retired tree left after the swap is removed.
  */
 export async function recoverState(stateRoot: string): Promise<string[]> {
-  const names = await readdir(stateRoot).catch(() => [] as string[]);
+  // Read at once: with nothing to recover, as nearly always, no I/O waits.
+  const names = existsSync(stateRoot) ? readdirSync(stateRoot) : [];
   const retired = names.filter((n) => n.startsWith(RETIRED)).sort();
   const done: string[] = [];
   const current = join(stateRoot, "current");
   const newest = retired.pop();
-  if (!(await exists(current)) && newest) {
+  if (newest && !existsSync(current)) {
     await rename(join(stateRoot, newest), current);
     await syncDirectory(stateRoot);
     done.push("put back the state a restore had moved aside when it was interrupted");
@@ -46,11 +48,4 @@ export async function recoverState(stateRoot: string): Promise<string[]> {
     done.push(`removed ${name}, left by an interrupted restore`);
   }
   return done;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
