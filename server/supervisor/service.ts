@@ -6,6 +6,7 @@ import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bi
 import { Registry } from "./registry";
 import { progressMessage } from "./snapshot-contract";
 import { Supervisor, type SupervisorSettings } from "./supervisor";
+import { validateCompose } from "./validate-compose";
 
 export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly logger: Logger };
 
@@ -28,7 +29,7 @@ export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
     listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
     getProjectStatus: unary(logger, (req) => supervisor.describe(req.projectId)),
     getProjectLogs: serverStream(logger, (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
-    validateCompose: unary(logger, (req) => supervisor.validateCompose(req.composeContent)),
+    validateCompose: unary(logger, (req) => validateCompose(req.composeContent, deps.runtimes)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
     saveSnapshot: unary(logger, (req) => supervisor.snapshots.save(req.projectId, req.reason, req.labels)),
     restoreSnapshot: unary(logger, (req) => supervisor.snapshots.restore(req.projectId, req.snapshotId, req.createSafetySnapshot)),

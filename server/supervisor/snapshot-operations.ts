@@ -9,7 +9,10 @@ import type {
   ServiceStatus,
   SnapshotReason,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
+import type { Logger } from "pino";
 import { DomainError } from "../errors";
+import { Autosaves } from "./autosaves";
+import type { Clock } from "./clock";
 import { parseManifestText } from "./plan-loader";
 import type { ProjectRun } from "./project-run";
 import { supervisorError, underReason, type SupervisorReason } from "./reasons";
@@ -40,6 +43,8 @@ export interface ProjectControl {
 
 export interface SnapshotSettings {
   readonly home: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
   readonly registry: Registry;
   readonly runtimes: RuntimeRegistry;
 }
@@ -53,12 +58,15 @@ export class SnapshotOperations {
   private readonly requested = new Set<string>();
   private readonly saving = new Set<string>();
   readonly progress = new ProgressHub();
+  readonly autosaves: Autosaves;
 
   constructor(
     private readonly control: ProjectControl,
     private readonly keeper: SnapshotKeeper,
     private readonly settings: SnapshotSettings,
-  ) {}
+  ) {
+    this.autosaves = new Autosaves(settings.clock, settings.logger, (projectId) => this.autosave(projectId));
+  }
 
   /** Whether a save of the project runs now: other lifecycle calls wait for it, bounded. */
   isSaving(projectId: string): boolean {
@@ -80,10 +88,9 @@ export class SnapshotOperations {
     return this.progress.watch(projectId, signal);
   }
 
-  /** An autosave: nothing is committed when nothing changed, and a save already running is enough. */
+  /** An autosave, after any save under way: nothing is committed when the content did not change. */
   async autosave(projectId: string): Promise<SnapshotSummary | undefined> {
-    if (this.requested.has(projectId)) return undefined;
-    return this.exclusiveSave(projectId, () => this.saveLocked(projectId, "autosave", {}, true));
+    return this.control.locked(projectId, () => this.saveLocked(projectId, "autosave", {}, true));
   }
 
   async list(projectId: string): Promise<ListSnapshotsResponse> {
@@ -107,6 +114,7 @@ export class SnapshotOperations {
         try {
           const progress = (counts: Parameters<typeof report>[1]): void => report("transferring", counts);
           await this.keeper.restore(row.statePath, snapshotId, progress).catch(rethrowAs("RESTORE_FAILED", `snapshot ${snapshotId} could not be restored; the state is as it was`));
+          this.autosaves.restarted(projectId);
         } finally {
           report("committing");
           if (secrets) await this.control.startAgain(projectId, secrets);

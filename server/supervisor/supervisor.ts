@@ -12,12 +12,10 @@ import type {
   ServiceStatus,
   StartProjectResponse,
   StopProjectResponse,
-  ValidateComposeResponse,
 } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { DomainError } from "../errors";
 import { systemClock, type Clock } from "./clock";
-import { importCompose } from "./compose";
-import { portMapping, projectStateOf, projectStatusResponse, projectSummary, serviceStatus, validationReport } from "./contract";
+import { portMapping, projectStateOf, projectStatusResponse, projectSummary, serviceStatus } from "./contract";
 import { LogBooks, type ProjectLogs } from "./logs";
 import { ProjectLocks } from "./project-locks";
 import { readProjectLogs } from "./project-logs";
@@ -94,7 +92,7 @@ export class Supervisor {
     this.leftovers = new Leftovers(settings.registry, settings.runtimes, settings.logger, this.lifetime.signal);
     this.runSettings = { registry: settings.registry, runtimes: settings.runtimes, clock: settings.clock ?? systemClock, lifetime: this.lifetime.signal, hostEnv: settings.env };
     const keeper = new SnapshotKeeper(this.threads, () => new Date(this.runSettings.clock.now()));
-    this.snapshots = new SnapshotOperations(this.control(), keeper, settings);
+    this.snapshots = new SnapshotOperations(this.control(), keeper, { ...settings, clock: this.runSettings.clock });
   }
 
   ensure(request: Registration): Promise<EnsureProjectResponse> {
@@ -120,16 +118,6 @@ export class Supervisor {
   async describe(projectId: string): Promise<GetProjectStatusResponse> {
     await this.meter.measure(new StateLayout(this.row(projectId).statePath));
     return this.status(projectId);
-  }
-
-  /**
-   * A file that imports stays `valid` even with services this daemon's runtimes cannot run (it
-   * is valid Compose); each of those is a warning, naming what OpenProject would refuse. An
-   * invalid file's services are not judged: their errors come first.
-   */
-  validateCompose(content: Uint8Array): ValidateComposeResponse {
-    const imported = importCompose(Buffer.from(content).toString("utf8"));
-    return validationReport(imported, this.settings.runtimes.problems(imported.services));
   }
 
   open(projectId: string): Promise<OpenProjectResponse> {
@@ -179,6 +167,7 @@ export class Supervisor {
   private async stopRun(projectId: string, run: ProjectRun, graceMs: number | undefined): Promise<void> {
     this.registry.setDesiredRunning(projectId, false);
     this.registry.setStatus(projectId, "stopping");
+    await this.snapshots.autosaves.stop(projectId);
     await run.stop(graceMs);
     this.registry.setStatus(projectId, "stopped");
   }
@@ -192,6 +181,7 @@ export class Supervisor {
         if (!force) throw supervisorError("STILL_RUNNING", `project ${projectId} is running; stop it first, or pass force`);
         this.registry.setDesiredRunning(projectId, false);
         removed.push(...run.tasks().map(({ service, handle }) => `${handle.driver} ${this.settings.runtimes.displayId(handle)} (${service})`));
+        await this.snapshots.autosaves.stop(projectId);
         await run.stop(10_000);
       }
       removed.push(...(await this.leftovers.remove(row)).map(({ service, removed: what }) => `${what} (${service}, left by an earlier run)`));
@@ -245,6 +235,7 @@ export class Supervisor {
   /** On daemon stop: services stop, and projects that were running start again with the next daemon. */
   async close(): Promise<void> {
     this.lifetime.abort();
+    await this.snapshots.autosaves.close();
     void this.threads.close();
     await Promise.all(
       [...this.runs.values()].map(async (run) => {
@@ -279,6 +270,7 @@ export class Supervisor {
     this.runs.set(row.projectId, run);
     if (resume) await this.leftovers.clear(row, await run.adopt(await this.leftovers.byService(row)));
     await run.start();
+    this.snapshots.autosaves.start(row);
   }
 
   /** What snapshot operations may do with the lifecycle: take the lock, stop a run and start it again. */

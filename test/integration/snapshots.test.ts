@@ -351,6 +351,23 @@ describe("snapshots (SaveSnapshot, RestoreSnapshot, ListSnapshots, DuplicateProj
     });
   });
 
+  describe("autosave", () => {
+    it("saves an autosave snapshot per window while the project runs and writes, and none once it stopped", async () => {
+      const p = await project("  autosave: true\n  autosaveDebounceSeconds: 1\n");
+      await calls.open(p.id);
+      await calls.start(p.id);
+      assert.equal((await calls.status(p.id)).autosaveEnabled, true);
+      const autosaves = async (): Promise<number> => (await calls.listSnapshots({ projectId: p.id })).snapshots.filter((s) => s.reason === SnapshotReason.SNAPSHOT_REASON_AUTOSAVE).length;
+      await waitFor("two autosaves of the ticking project", async () => (await autosaves()) >= 2, 20_000);
+      await calls.stop(p.id);
+      const afterStop = await autosaves();
+      writeFileSync(join(p.data, "written-while-stopped"), "x");
+      // A window is a second: three of them pass without a save once the project is stopped.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(await autosaves(), afterStop);
+    });
+  });
+
   describe("retention and garbage collection", () => {
     it("keeps state.retention.maxSnapshots, dropping unlabelled autosaves first, and sweeps their chunks", async () => {
       const p = await project("  retention: {maxSnapshots: 3}\n");

@@ -1,0 +1,54 @@
+import type { Clock } from "../clock";
+import { ChangeWatch } from "./change-watch";
+
+export interface AutosaveOptions {
+  /** The project's current/ directory. */
+  readonly current: string;
+  readonly debounceMs: number;
+  readonly clock: Clock;
+  /** Saves an autosave snapshot (which commits nothing when the content did not change). */
+  readonly save: () => Promise<unknown>;
+  readonly failed: (err: unknown) => void;
+}
+
+/**
+ * A running project's autosave: the first change after a save opens a window of
+ * `autosaveDebounceSeconds`, and its end saves once, whatever changed in it. Changes while a
+ * save runs open the next window. No change, no save.
+ */
+export class Autosaver {
+  private readonly watch: ChangeWatch;
+  private cancelWindow: (() => void) | undefined;
+  private saving: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: AutosaveOptions) {
+    this.watch = new ChangeWatch(options.current, () => this.changed(), options.clock, options.debounceMs);
+    this.watch.start();
+  }
+
+  /** After a restore swapped current/: the new tree is the one to watch. */
+  restarted(): void {
+    if (!this.closed) this.watch.restart();
+  }
+
+  /** Stops watching; a save under way finishes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watch.close();
+    this.cancelWindow?.();
+    this.cancelWindow = undefined;
+    await this.saving;
+  }
+
+  private changed(): void {
+    if (this.closed || this.cancelWindow) return;
+    this.cancelWindow = this.options.clock.after(this.options.debounceMs, () => {
+      this.cancelWindow = undefined;
+      this.saving = this.options
+        .save()
+        .then(() => undefined, this.options.failed)
+        .finally(() => (this.saving = undefined));
+    });
+  }
+}

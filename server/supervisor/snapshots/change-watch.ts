@@ -1,0 +1,75 @@
+import { watch, type FSWatcher } from "node:fs";
+import type { Clock } from "../clock";
+import { walkTree } from "./tree";
+
+/**
+ * Says when anything under a directory changes: inotify through fs.watch (recursive), or where
+ * that cannot be had (no inotify, its watch limit reached) a scan every `pollMs` comparing each
+ * entry's size, time and inode. It may say so for a change that undoes itself; the caller's save
+ * then finds nothing new.
+ */
+export class ChangeWatch {
+  private watcher: FSWatcher | undefined;
+  private cancelPoll: (() => void) | undefined;
+  private fingerprint: string | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly changed: () => void,
+    private readonly clock: Clock,
+    private readonly pollMs: number,
+  ) {}
+
+  /** Whether changes come from inotify (else from scans). */
+  get watching(): boolean {
+    return this.watcher !== undefined;
+  }
+
+  start(): void {
+    this.stop();
+    this.closed = false;
+    try {
+      this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.changed());
+      this.watcher.on("error", () => this.fallBack());
+    } catch {
+      this.fallBack();
+    }
+  }
+
+  /** Watches the directory anew: after a restore, the path names another tree than the one watched. */
+  restart(): void {
+    this.start();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stop();
+  }
+
+  private stop(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
+  }
+
+  private fallBack(): void {
+    this.stop();
+    if (this.closed) return;
+    void this.scan().then(() => this.schedule());
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.cancelPoll = this.clock.after(this.pollMs, () => void this.scan().then(() => this.schedule()));
+  }
+
+  private async scan(): Promise<void> {
+    const tree = await walkTree(this.dir).catch(() => undefined);
+    if (!tree) return;
+    const fingerprint = tree.entries.map((e) => `${e.path}\0${e.size}\0${e.mtimeNs}\0${e.ino}\0${e.mode}`).join("\n");
+    if (this.fingerprint !== undefined && fingerprint !== this.fingerprint) this.changed();
+    this.fingerprint = fingerprint;
+  }
+}
