@@ -8,6 +8,8 @@ import { ServiceState, SnapshotReason, type SupervisorClient } from "../../gener
 import { credentials } from "@grpc/grpc-js";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { call, JSON_TYPE } from "../helpers/http";
+import Database from "better-sqlite3";
+import { packageRoot } from "../../cli/package-info";
 import { SnapshotRepository } from "../../server/supervisor/snapshots/repository";
 import { listTree } from "../helpers/state-tree";
 import { supervisorCalls, type SupervisorCalls } from "../helpers/supervisor-calls";
@@ -16,6 +18,7 @@ import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
 const PORT_RANGE = "47900-47999";
+const TODO = join(packageRoot, "examples", "todo");
 
 /** A native package whose one service, when started, appends a line to its volume every 50 ms. */
 function manifest(id: string, extra = ""): string {
@@ -348,6 +351,55 @@ describe("snapshots (SaveSnapshot, RestoreSnapshot, ListSnapshots, DuplicateProj
       assert.ok(started.every((s) => s.services[0]?.status === ServiceState.SERVICE_STATE_RUNNING));
       await waitFor("each clone's ticker writes its own state", () => [p.state, fromCurrent.statePath, elsewhere].every((root) => existsSync(join(root, "current", "volumes", "data", "ticks"))));
       for (const id of ids) await calls.stop(id);
+    });
+  });
+
+  describe("an SQLite volume (the todo example)", () => {
+    it("saves a consistent copy while the app keeps writing: restored, it passes integrity_check and holds every row committed before the save", async () => {
+      const id = `todo-${++counter}`;
+      const state = join(work.path, `state-${id}`);
+      await calls.ensure({ projectId: id, appId: "dev.ghostd.todo", packagePath: TODO, statePath: state });
+      await calls.open(id);
+      const started = await calls.start(id);
+      const apiPort = started.ports.find((port) => port.serviceName === "api")?.hostPort ?? 0;
+      const api = `http://127.0.0.1:${apiPort}`;
+      await waitFor("the todo API", () => call({ base: api, path: "/health" }).then((r) => r.status === 200, () => false));
+      const acked: string[] = [];
+      const writing = { on: true };
+      const writer = (async () => {
+        for (let i = 0; writing.on; i++) {
+          const reply = await call({ base: api, method: "POST", path: "/items", body: JSON.stringify({ text: `item ${i}` }) });
+          assert.equal(reply.status, 201, reply.text);
+          acked.push(`item ${i}`);
+        }
+      })();
+      await waitFor("rows written before the save", () => acked.length >= 50);
+      const committedBefore = [...acked];
+      const saved = await calls.saveSnapshot({ projectId: id });
+      const duringSave = acked.length - committedBefore.length;
+      writing.on = false;
+      await writer;
+
+      const document = await new SnapshotRepository(join(state, "snapshots")).readDocument(saved.snapshotId);
+      const [volume] = document.volumes;
+      assert.ok(volume);
+      assert.equal(volume.consistency, "sqlite");
+      assert.match(String(volume.details[0]), /^todo\.db: checkpoint .*; integrity_check ok$/);
+      assert.ok(!document.entries.some((e) => /-(wal|shm|journal)$/.test(e.path)), "a copied database's side files are not saved");
+
+      await calls.restoreSnapshot({ projectId: id, snapshotId: saved.snapshotId, createSafetySnapshot: false });
+      const database = join(state, "current", "volumes", "data", "todo.db");
+      const db = new Database(database, { readonly: true });
+      try {
+        assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+        const texts = (db.prepare("SELECT text FROM items ORDER BY id").all() as { text: string }[]).map((r) => r.text);
+        assert.deepEqual(texts.slice(0, committedBefore.length), committedBefore, "every row committed before the save began");
+        assert.ok(texts.length <= acked.length, `${texts.length} rows restored of ${acked.length} written (${duringSave} during the save)`);
+      } finally {
+        db.close();
+      }
+      await waitFor("the API serves the restored rows", () => call({ base: api, path: "/items" }).then((r) => r.status === 200 && r.json<{ items: unknown[] }>().items.length >= committedBefore.length, () => false));
+      await calls.stop(id);
     });
   });
 
