@@ -143,8 +143,10 @@ check_network_backend() {
 start_service() {
   mkdir -p "$(dirname "$SOCK")"
   rm -f "$SOCK"
-  # setsid: the service outlives this script and the shell that evaluated its output.
-  setsid podman system service --time=0 "unix://$SOCK" >"$STATE_DIR/service.log" 2>&1 </dev/null &
+  # setsid: the service outlives this script and the shell that evaluated its output. From /: conmon
+  # inherits the service's working directory and fails every container start once that is deleted
+  # (a removed checkout the script was run from).
+  env -C / setsid podman system service --time=0 "unix://$SOCK" >"$STATE_DIR/service.log" 2>&1 </dev/null &
   echo $! >"$STATE_DIR/service.pid"
   local _
   for _ in $(seq 1 200); do answers "$SOCK" && return 0; sleep 0.1; done
@@ -191,7 +193,7 @@ http:
   addr: $REGISTRY
   secret: $(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 CONF
-  setsid docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
+  env -C / setsid docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
   local pid=$! _
   echo "$pid" >"$REGISTRY_DIR/registry.pid"
   for _ in $(seq 1 100); do

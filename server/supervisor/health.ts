@@ -16,6 +16,8 @@ export class HealthMonitor {
   private stopped: string | undefined;
   private readonly started: number;
   private readonly waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** Holds while the service is paused on purpose (a snapshot reading its volume): failures then do not count. */
+  private holds = 0;
 
   constructor(
     private readonly plan: HealthPlan,
@@ -39,6 +41,16 @@ export class HealthMonitor {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** A paused service cannot answer its probe: until the returned function is called, no failure counts. */
+  suspend(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (!released) this.holds--;
+      released = true;
+    };
+  }
+
   stop(reason = "the service stopped"): void {
     this.stopped ??= reason;
     this.cancel?.();
@@ -51,8 +63,10 @@ export class HealthMonitor {
   }
 
   private async check(): Promise<void> {
+    const heldBefore = this.holds > 0;
     const code = await this.probe().catch(() => 1);
     if (this.stopped !== undefined) return;
+    if (code !== 0 && (heldBefore || this.holds > 0)) return this.schedule(this.plan.intervalMs);
     if (code === 0) {
       this.failures = 0;
       this.set("healthy");

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ProjectStatus, ServiceState } from "../../generated/ghostd/supervisor/v1/supervisor";
+import { existsSync, readFileSync } from "node:fs";
+import { SnapshotRepository } from "../../server/supervisor/snapshots/repository";
 import { containerDaemon } from "../helpers/container-daemon";
 import { containersOf } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
@@ -123,5 +125,40 @@ describe("container runtime: compose fields, restarts, stop and secrets in real 
     assert.ok((await linesOf(id, "polite")).includes("got USR1"), "the stop signal was SIGUSR1");
     assert.equal((await containersOf(env.docker, id)).size, 0);
     await call.remove(id, true);
+  });
+
+  it("pauses a container that writes a generic volume while a snapshot reads it, and resumes it; a restore starts it again on the restored state", async () => {
+    const compose = lines(
+      "services:",
+      "  writer:",
+      `    image: ${BUSYBOX_IMAGE}`,
+      '    command: ["sh", "-c", "while true; do date +%s%N >> /data/ticks; sleep 0.05; done"]',
+      "    volumes: [data:/data]",
+      "    stop_signal: SIGKILL",
+      "volumes:",
+      "  data: {}",
+    );
+    const projectId = env.track(`csvc-${process.pid}-snap`);
+    const path = writePackage(join(env.work.path, "snap"), { "vibe.yaml": composeManifest("dev.test.snap", ["data"]), "compose.yaml": compose });
+    const state = join(env.work.path, "snap-state");
+    await call.ensure({ projectId, appId: "dev.test.snap", packagePath: path, statePath: state });
+    await call.open(projectId);
+    const started = await call.start(projectId);
+    const ticks = join(state, "current", "volumes", "data", "ticks");
+    await waitFor("the container writes its volume", () => existsSync(ticks) && readFileSync(ticks, "utf8").length > 100);
+    const saved = await call.saveSnapshot({ projectId });
+    const document = await new SnapshotRepository(join(state, "snapshots")).readDocument(saved.snapshotId);
+    assert.deepEqual(document.volumes.map((v) => [v.name, v.paused]), [["data", ["writer"]]]);
+    const id = started.services[0]?.containerId ?? "";
+    assert.equal((await env.docker.getContainer(id).inspect()).State.Status, "running", "resumed after the save");
+    const size = readFileSync(ticks, "utf8").length;
+    await waitFor("it writes again", () => readFileSync(ticks, "utf8").length > size);
+
+    const restored = await call.restoreSnapshot({ projectId, snapshotId: saved.snapshotId, createSafetySnapshot: false });
+    assert.equal(restored.services[0]?.status, ServiceState.SERVICE_STATE_RUNNING);
+    assert.notEqual(restored.services[0]?.containerId, id, "a new container, on the restored volume");
+    await waitFor("the new container writes the restored volume", () => readFileSync(ticks, "utf8").length > 0);
+    await call.stop(projectId);
+    await call.remove(projectId, true);
   });
 });

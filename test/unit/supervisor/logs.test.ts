@@ -151,6 +151,24 @@ describe("healthchecks", () => {
     monitor.stop();
   });
 
+  it("does not count failures while suspended (a service paused for a snapshot), and counts them again after", async () => {
+    let calls = 0;
+    const changes: Health[] = [];
+    const monitor = new HealthMonitor(plan, () => Promise.resolve(++calls === 1 ? 0 : 1), (h) => changes.push(h));
+    try {
+      await monitor.healthy();
+      const release = monitor.suspend();
+      const seen = calls;
+      await waitFor("several failing probes while suspended", () => calls >= seen + 5);
+      assert.equal(monitor.health, "healthy", "none of them counted");
+      release();
+      await waitFor("unhealthy once failures count again", () => monitor.health === "unhealthy");
+      assert.deepEqual(changes, ["healthy", "unhealthy"]);
+    } finally {
+      monitor.stop();
+    }
+  });
+
   it("rejects waiters when stopped", async () => {
     const monitor = new HealthMonitor({ ...plan, intervalMs: 60_000 }, () => Promise.resolve(1), () => undefined);
     const waiting = monitor.healthy();
