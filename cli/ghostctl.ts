@@ -14,9 +14,12 @@ import { formatTarget, parseTarget } from "../gateway/transport/targets";
 import { routeListMarkdown } from "../gateway/surfaces/route-list";
 import { GHOSTD_SERVICES } from "../server/rpc/service-names";
 import { MANIFEST_FILES } from "../server/supervisor/manifest";
+import { SNAPSHOT_REASONS } from "../server/supervisor/snapshots/document";
+import { SupervisorProgressClient } from "../generated/ghostd/supervisor/v1/progress";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
-import { PullDisplay } from "./open-progress";
+import { PullDisplay, type ProgressTerminal } from "./open-progress";
+import { followSnapshotProgress } from "./snapshot-progress";
 import { readSecrets, type SecretOptions } from "./secrets";
 import { contractDescriptorSet, version } from "./package-info";
 
@@ -107,7 +110,7 @@ program
  * stderr; resolves once the daemon follows, so the open that comes next is seen from its start.
  */
 async function showPulls(project: string): Promise<{ finish(pulled: readonly string[]): void; stop(): Promise<void> }> {
-  const display = new PullDisplay({ write: (text) => process.stderr.write(text), columns: () => process.stderr.columns || 80 });
+  const display = new PullDisplay(stderrTerminal);
   const follow = followStream("Supervisor/GetProjectLogs", { project_id: project, follow: true, tail_lines: 0 }, (json) => {
     display.take(((json as { entries?: { line: string }[] }).entries ?? []).map((entry) => entry.line));
   });
@@ -124,6 +127,9 @@ async function showPulls(project: string): Promise<{ finish(pulled: readonly str
 }
 
 const repeatable = (value: string, all: string[] = []): string[] => [...all, value];
+
+/** Where the progress of `open` and the snapshot commands is drawn, when it is a terminal. */
+const stderrTerminal: ProgressTerminal = { write: (text) => process.stderr.write(text), columns: () => process.stderr.columns || 80 };
 
 program
   .command("start")
@@ -203,6 +209,91 @@ program
   .description("check a Compose file against the supported subset")
   .argument("<compose-file>")
   .action((file: string) => invoke("Supervisor/ValidateCompose", { compose_content: readFileSync(file).toString("base64") }));
+
+// Snapshot commands: save, list and restore a project's state, and duplicate a project.
+const snapshot = program.command("snapshot").description("save, list and restore a project's snapshots");
+
+snapshot
+  .command("save")
+  .description("snapshot a project's current state; on a terminal, a bar while it runs")
+  .argument("<project>")
+  .addOption(new Option("--reason <reason>", "why it is saved").choices(SNAPSHOT_REASONS).default("manual"))
+  .option("--label <key=value>", "a label kept with the snapshot (repeatable)", label)
+  .option("--no-progress", "draw no progress bar, even on a terminal")
+  .action((project: string, flags: { reason: string; label?: Record<string, string>; progress: boolean }) =>
+    invokeWithProgress(project, flags.progress, "Supervisor/SaveSnapshot", { project_id: project, reason: flags.reason, labels: flags.label ?? {} }),
+  );
+
+snapshot
+  .command("list")
+  .description("a project's snapshots, newest first")
+  .argument("<project>")
+  .action((project: string) => invoke("Supervisor/ListSnapshots", { project_id: project }));
+
+snapshot
+  .command("restore")
+  .description("put a snapshot's state in place of the current one (saving that first); on a terminal, a bar while it runs")
+  .argument("<project>")
+  .argument("<snapshot-id>")
+  .option("--no-safety-snapshot", "do not save the current state first")
+  .option("--no-progress", "draw no progress bar, even on a terminal")
+  .action((project: string, snapshotId: string, flags: { safetySnapshot: boolean; progress: boolean }) =>
+    // Unset unless refused, so the server's default (a safety snapshot) applies.
+    invokeWithProgress(project, flags.progress, "Supervisor/RestoreSnapshot", { project_id: project, snapshot_id: snapshotId, ...(flags.safetySnapshot ? {} : { create_safety_snapshot: false }) }),
+  );
+
+program
+  .command("duplicate")
+  .description("a new project with a copy of another's state, current or of one snapshot; on a terminal, a bar while it runs")
+  .argument("<source-project>")
+  .argument("<new-project>")
+  .option("--snapshot <id>", "copy this snapshot's state instead of the current one")
+  .option("--state-path <dir>", "where the new project's state lives (default: under the daemon's home)")
+  .option("--no-progress", "draw no progress bar, even on a terminal")
+  .action((source: string, target: string, flags: { snapshot?: string; statePath?: string; progress: boolean }) =>
+    invokeWithProgress(source, flags.progress, "Supervisor/DuplicateProject", {
+      source_project_id: source,
+      new_project_id: target,
+      ...(flags.snapshot === undefined ? {} : { snapshot_id: flags.snapshot }),
+      ...(flags.statePath === undefined ? {} : { state_path: resolve(flags.statePath) }),
+    }),
+  );
+
+/** `--label key=value`, added to those before; the value may hold "=" too. */
+function label(value: string, labels: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError("a label is key=value, with a key before the =");
+  const key = value.slice(0, at);
+  if (Object.hasOwn(labels, key)) throw new InvalidArgumentError(`label ${key} is given twice`);
+  return { ...labels, [key]: value.slice(at + 1) };
+}
+
+/**
+ * Calls a snapshot method and prints its answer; with `progress` and stderr a terminal, the
+ * project's snapshot progress is followed from before the call and drawn as a bar while it runs.
+ */
+async function invokeWithProgress(project: string, progress: boolean, name: string, json: JsonValue): Promise<void> {
+  const watch = progress && process.stderr.isTTY ? await watchSnapshots(project) : undefined;
+  try {
+    await invoke(name, json, (reply) => {
+      watch?.stop();
+      printJson(reply);
+    });
+  } finally {
+    watch?.stop();
+  }
+}
+
+async function watchSnapshots(project: string): Promise<{ stop(): void }> {
+  const client = new SupervisorProgressClient(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
+  const watch = await followSnapshotProgress(client.watchSnapshotProgress({ projectId: project }), stderrTerminal);
+  return {
+    stop: () => {
+      watch.stop();
+      client.close();
+    },
+  };
+}
 
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("a whole number");

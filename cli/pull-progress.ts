@@ -104,7 +104,7 @@ export function renderBoard(board: PullBoard, columns: number): string[] {
 }
 
 /** Cut by characters as people see them, so no emoji or accent is split (wide ones count as one). */
-function cut(text: string, width: number): string {
+export function cut(text: string, width: number): string {
   const graphemes = [...new Intl.Segmenter().segment(text)].map((s) => s.segment);
   return graphemes.length <= width ? text : `${graphemes.slice(0, width - 1).join("")}…`;
 }

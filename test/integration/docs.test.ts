@@ -68,9 +68,9 @@ describe("documentation", () => {
     });
 
     const all = examples();
-    it("has examples for the Terminal API, the Host API, the supervisor and gRPC", () => {
+    it("has examples for the Terminal API, the Host API, the supervisor, snapshots and gRPC", () => {
       const commands = all.map((e) => e.command).join("\n");
-      for (const needle of ["/api/v2/", "GhostVM.sock", "/v1/projects", "ghostctl call"]) assert.ok(commands.includes(needle), needle);
+      for (const needle of ["/api/v2/", "GhostVM.sock", "/v1/projects", "ghostctl snapshot save", "ghostctl duplicate", "ghostctl call"]) assert.ok(commands.includes(needle), needle);
     });
 
     for (const example of all) {

@@ -1,37 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { packageRoot } from "../../cli/package-info";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { ghostctl } from "../helpers/ghostctl";
 import { composeManifest, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
-
-const GHOSTCTL = join(packageRoot, "cli", "ghostctl");
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-/** Runs cli/ghostctl as a user would; with `closeStdout`, its reader goes away before it writes. */
-function ghostctl(args: readonly string[], options: { home?: string; closeStdout?: boolean } = {}): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.GHOSTD_HOME;
-    delete env.GHOSTD_TARGET;
-    const child = spawn(GHOSTCTL, options.home ? ["--home", options.home, ...args] : [...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    if (options.closeStdout) child.stdout.destroy();
-    else child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-}
 
 describe("ghostctl", function () {
   this.timeout(30_000);
