@@ -155,8 +155,10 @@ describe("container runtime: compose fields, restarts, stop and secrets in real 
     await waitFor("it writes again", () => readFileSync(ticks, "utf8").length > size);
 
     const restored = await call.restoreSnapshot({ projectId, snapshotId: saved.snapshotId, createSafetySnapshot: false });
-    assert.equal(restored.services[0]?.status, ServiceState.SERVICE_STATE_RUNNING);
-    assert.notEqual(restored.services[0]?.containerId, id, "a new container, on the restored volume");
+    const [writer] = restored.services;
+    assert.ok(writer);
+    assert.equal(writer.status, ServiceState.SERVICE_STATE_RUNNING);
+    assert.notEqual(writer.containerId, id, "a new container, on the restored volume");
     await waitFor("the new container writes the restored volume", () => readFileSync(ticks, "utf8").length > 0);
     await call.stop(projectId);
     await call.remove(projectId, true);
