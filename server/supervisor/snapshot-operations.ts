@@ -23,6 +23,8 @@ import { checkLabels, reasonName, saveResponse, snapshotMessage } from "./snapsh
 import type { Consistency, VolumeToSave } from "./snapshots/consistency";
 import type { SnapshotReasonName, SnapshotSummary } from "./snapshots/document";
 import type { SnapshotKeeper } from "./snapshots/keeper";
+import type { RestoreProgress } from "./snapshots/materialize";
+import type { SaveProgress } from "./snapshots/save";
 import { ProgressHub, type OperationName } from "./snapshot-progress";
 import { StateLayout } from "./state-layout";
 import { writersOf } from "./volume-writers";
@@ -137,8 +139,8 @@ export class SnapshotOperations {
         const target = StateLayout.of(this.settings.home, newId, statePath).root;
         await this.claimEmpty(target);
         try {
-          await this.tracked(sourceId, "duplicate", snapshotId ?? "", async () => {
-            await this.copyState(source, target, snapshotId);
+          await this.tracked(sourceId, "duplicate", snapshotId ?? "", async (report) => {
+            await this.copyState(source, target, snapshotId, ({ phase, ...counts }) => report(phase, counts));
             return undefined;
           });
         } catch (err) {
@@ -194,19 +196,20 @@ export class SnapshotOperations {
     }
   }
 
-  private async copyState(source: ProjectRow, target: string, snapshotId: string | undefined): Promise<void> {
+  private async copyState(source: ProjectRow, target: string, snapshotId: string | undefined, progress: (p: SaveProgress) => void): Promise<void> {
     const labels = { "ghostd.duplicate.source": source.projectId };
     if (snapshotId === undefined) {
       const manifest = parseManifestText(source.manifest);
       const run = this.control.running(source.projectId);
       const volumes = volumesOf(source.statePath, manifest.state.volumes);
-      await this.keeper.saveInto(source.statePath, target, { projectId: source.projectId, appId: source.appId, appVersion: source.version, reason: "manual", labels, volumes, writers: writersOf(run, this.settings.runtimes) });
+      await this.keeper.saveInto(source.statePath, target, { projectId: source.projectId, appId: source.appId, appVersion: source.version, reason: "manual", labels, volumes, writers: writersOf(run, this.settings.runtimes), progress });
       return;
     }
     const summary = await this.keeper.find(source.statePath, snapshotId);
     if (!summary) throw supervisorError("NOT_FOUND", `project ${source.projectId} has no snapshot ${snapshotId}`);
     const repository = this.keeper.repository(source.statePath);
-    await this.keeper.copyTo(repository, await repository.readDocument(snapshotId), target, { ...labels, "ghostd.duplicate.snapshot": snapshotId });
+    const counts = (p: RestoreProgress): void => progress({ phase: "transferring", ...p });
+    await this.keeper.copyTo(repository, await repository.readDocument(snapshotId), target, { ...labels, "ghostd.duplicate.snapshot": snapshotId }, counts);
   }
 
   /** Runs one operation, telling its watchers that it starts, how it goes, and how it ends. */

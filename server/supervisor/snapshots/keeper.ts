@@ -76,14 +76,14 @@ export class SnapshotKeeper {
    * into the new store (shared, not copied, where one filesystem holds both), the snapshot as the
    * new project's first, and current/ written from it.
    */
-  async copyTo(source: SnapshotRepository, document: SnapshotDocument, targetRoot: string, labels: Readonly<Record<string, string>>): Promise<SnapshotSummary> {
+  async copyTo(source: SnapshotRepository, document: SnapshotDocument, targetRoot: string, labels: Readonly<Record<string, string>>, progress?: (p: RestoreProgress) => void): Promise<SnapshotSummary> {
     const target = this.repository(targetRoot);
     for (const id of chunksOf(document)) target.chunks.adopt(source.chunks, id);
     const { parentSnapshotId: _parent, ...rest } = document;
     const copy: SnapshotDocument = { ...rest, snapshotId: randomUUID(), timestamp: this.now().toISOString(), addedBytes: 0, labels: { ...document.labels, ...labels } };
     await target.writeDocument(copy);
     await target.writeIndex([summaryOf(copy)], copy.snapshotId);
-    await materialize(target, copy, join(targetRoot, "current"), this.threads);
+    await materialize(target, copy, join(targetRoot, "current"), this.threads, progress);
     return summaryOf(copy);
   }
 
