@@ -119,10 +119,10 @@ function largeFiles(seed: string, count: number): LargeFile[] {
   });
 }
 
-/** Spread over the large files, the first a records file, so the change touches both kinds. */
+/** Spread over the large files, the first a records file and (stepping one index further each) the others not, so the change touches both kinds. */
 function changedFiles(large: readonly LargeFile[]): LargeFile[] {
   const count = Math.max(1, Math.round(large.length * CHANGED_SHARE));
-  const picked = Array.from({ length: count }, (_, k) => large[Math.min(large.length - 1, RECORDS_EVERY - 1 + Math.floor((k * large.length) / count))]);
+  const picked = Array.from({ length: count }, (_, k) => large[Math.min(large.length - 1, RECORDS_EVERY - 1 + k + Math.floor((k * large.length) / count))]);
   return picked.filter((f): f is LargeFile => f !== undefined);
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnDaemon, type DaemonProcess } from "../test/helpers/daemon";
 import { supervisorClient } from "../test/helpers/supervisor";
@@ -251,19 +251,24 @@ async function main(): Promise<void> {
     const originals = new Map(ctx.composition.changed.map((f) => [f.path, sha256Of(join(ctx.data, f.path))]));
     const sides = [ghostdSide(calls, daemon, ctx), resticSide(ctx)];
     const results: Figures[][] = [[], []];
-    process.stdout.write(`snapshots: ghostd against restic, ${ROUNDS} round(s), ${SIZE_MIB} MiB\n${[...describe(ctx.composition), ...notes(version)].join("\n")}\n`);
+    process.stdout.write(`snapshots: ghostd against restic, ${ROUNDS} round(s), ${SIZE_MIB} MiB\n${[...describe(ctx.composition), ...notes(version), load("at the start")].join("\n")}\n`);
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       const figures = await round(order.map((i) => sides[i] as Side), ctx, originals);
       order.forEach((i, k) => results[i]?.push(figures[k] as Figures));
       for (const i of order) process.stdout.write(`round ${r + 1} ${sides[i]?.name} (${order[0] === i ? "first" : "second"}): ${line(results[i]?.[r])}\n`);
     }
-    process.stdout.write(`${table(results[0] ?? [], results[1] ?? []).join("\n")}\n`);
+    process.stdout.write(`${table(results[0] ?? [], results[1] ?? []).join("\n")}\n${load()}\n`);
     client.close();
   } finally {
     process.off("SIGINT", stopOnSignal).off("SIGTERM", stopOnSignal);
     await cleanup();
   }
+}
+
+/** Other work on the machine moves every figure: the output says how busy it was. */
+function load(when = "at the end"): string {
+  return `machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} (1, 5, 15 min) ${when}`;
 }
 
 function line(f: Figures | undefined): string {
