@@ -195,7 +195,7 @@ function table(ours: readonly Figures[], theirs: readonly Figures[]): string[] {
     const g = median(ours.map((f) => f[key]));
     const r = median(theirs.map((f) => f[key]));
     const ratio = g / r;
-    lines.push([measure.padEnd(38), unit(g).padStart(12), unit(r).padStart(12), ratio.toFixed(2).padStart(7), `  ${target}: ${pass(g, ratio) ? "met" : "MISSED"}`].join(" | "));
+    lines.push([measure.padEnd(38), unit(g).padStart(12), unit(r).padStart(12), ratio.toFixed(3).padStart(7), `  ${target}: ${pass(g, ratio) ? "met" : "MISSED"}`].join(" | "));
   }
   return lines;
 }
