@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -87,21 +87,42 @@ export interface Finished {
   readonly rss: number;
 }
 
+/** restic processes not yet exited: a bench stopped early ends them before removing their repository. */
+const running = new Set<ChildProcess>();
+
+let refusing = false;
+
+/** Ends every restic still running and waits for each to exit; none starts after. */
+export async function stopRestic(): Promise<void> {
+  refusing = true;
+  await Promise.all(
+    [...running].map((child) => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      return exited;
+    }),
+  );
+}
+
 /** Runs restic to its exit, timed from spawn; its peak RSS sampled; a non-zero exit fails with its stderr. */
 export function restic(args: readonly string[], env: Record<string, string>): Promise<Finished> {
+  if (refusing) return Promise.reject(new Error("the bench is stopping: restic is not started"));
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn("restic", args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const watch = child.pid === undefined ? undefined : new RssWatch(child.pid);
+    running.add(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.once("error", (err) => {
+      running.delete(child);
       watch?.stop();
       reject(err);
     });
     child.once("exit", (code) => {
+      running.delete(child);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const rss = watch?.stop().sampled ?? 0;
       if (code === 0) resolve({ ms, stdout, rss });

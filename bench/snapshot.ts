@@ -6,7 +6,7 @@ import { spawnDaemon, type DaemonProcess } from "../test/helpers/daemon";
 import { supervisorClient } from "../test/helpers/supervisor";
 import { supervisorCalls, type SupervisorCalls } from "../test/helpers/supervisor-calls";
 import { applyChange, describe, generate, sha256Of, type Composition } from "./snapshot-data";
-import { diskUsage, restic, resticVersion, RssWatch, syncAll, treeTotals } from "./snapshot-tools";
+import { diskUsage, restic, resticVersion, RssWatch, stopRestic, syncAll, treeTotals } from "./snapshot-tools";
 
 // ghostd's snapshots against restic, side by side in one run on the same data: one directory,
 // generated from a seed (bench/snapshot-data.ts), is a project's state volume `data` and what
@@ -25,6 +25,13 @@ const APP = "dev.ghostd.bench.snapshot";
 const INSTALL = "restic is not installed: install Debian's restic (apt-get install restic)";
 const MB = 1e6;
 const MiB = 1024 * 1024;
+/** The signal that stopped the bench, if one did. */
+let stopped: NodeJS.Signals | undefined;
+
+/** Between steps: a stopped bench starts no more. */
+function goOn(): void {
+  if (stopped) throw new Error(`stopped by ${stopped}`);
+}
 
 /** One tool's figures in one round: times in ms, sizes and memory in bytes. */
 interface Figures {
@@ -155,6 +162,7 @@ async function round(sides: readonly Side[], ctx: Context, originals: ReadonlyMa
   const each = async (step: (side: Side, f: Figures) => Promise<unknown>): Promise<void> => {
     for (const [i, side] of sides.entries()) {
       await syncAll();
+      goOn();
       await step(side, figures[i] as Figures);
     }
   };
@@ -236,18 +244,22 @@ async function main(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-snapshot-"));
-  const stopOnSignal = () => void cleanup().finally(() => process.exit(130));
   let daemon: DaemonProcess | undefined;
-  const cleanup = async () => {
-    await daemon?.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+  // A signal ends what runs now (the daemon's call fails, restic exits) and lets no step start;
+  // the one clean-up below then runs as after any failure.
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    stopped = signal;
+    void stopRestic();
+    void daemon?.stop().catch(() => undefined);
   };
   process.once("SIGINT", stopOnSignal).once("SIGTERM", stopOnSignal);
   try {
     daemon = await spawnDaemon({ home: join(dir, "home"), args: ["--http", "off", "--log-level", "warn", "--port-range", "47800-47849"] });
     const client = supervisorClient(daemon.endpoints.grpc ?? `unix:${join(daemon.home, "run", "ghostd.sock")}`);
     const calls = supervisorCalls(client);
+    goOn();
     const ctx = await prepare(dir, calls);
+    goOn();
     const originals = new Map(ctx.composition.changed.map((f) => [f.path, sha256Of(join(ctx.data, f.path))]));
     const sides = [ghostdSide(calls, daemon, ctx), resticSide(ctx)];
     const results: Figures[][] = [[], []];
@@ -262,7 +274,9 @@ async function main(): Promise<void> {
     client.close();
   } finally {
     process.off("SIGINT", stopOnSignal).off("SIGTERM", stopOnSignal);
-    await cleanup();
+    await stopRestic();
+    await daemon?.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -277,6 +291,7 @@ function line(f: Figures | undefined): string {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
+  if (stopped) process.stderr.write(`stopped by ${stopped}; the daemon, restic and the temp dir are gone\n`);
+  else console.error(err);
+  process.exitCode = stopped ? 130 : 1;
 });
