@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { compress, decompress } from "zstd-napi";
+import { Compressor, decompress } from "zstd-napi";
 
 /**
  * A chunk file is one header byte, then the chunk: 0 stored as it is, 1 compressed with zstd.
@@ -15,6 +15,15 @@ const LEVEL = 3;
 const WORTH = 0.97;
 const SAMPLE = 64 * 1024;
 
+// One compressor per thread, set up once: setting its parameters per chunk cost as much as
+// compressing a small one.
+const compressor = new Compressor();
+compressor.setParameters({ compressionLevel: LEVEL });
+
+function compress(data: Uint8Array): Buffer {
+  return compressor.compress(data);
+}
+
 export function chunkId(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
@@ -24,9 +33,9 @@ export function encodeChunk(data: Uint8Array): Uint8Array[] {
   if (data.length > 4 * SAMPLE) {
     const middle = Math.floor(data.length / 2);
     const sample = data.subarray(middle, middle + SAMPLE);
-    if (compress(sample, { compressionLevel: LEVEL }).length >= sample.length * WORTH) return [Uint8Array.of(RAW), data];
+    if (compress(sample).length >= sample.length * WORTH) return [Uint8Array.of(RAW), data];
   }
-  const packed = compress(data, { compressionLevel: LEVEL });
+  const packed = compress(data);
   return packed.length < data.length * WORTH ? [Uint8Array.of(ZSTD), packed] : [Uint8Array.of(RAW), data];
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writevSync } from "node:fs";
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writevSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ChunkCorrupt, decodeChunk, encodeChunk } from "./chunk-codec";
@@ -14,11 +14,15 @@ export interface ChunkWrite {
 
 /**
  * A project's chunks, one file each under `chunks/<first two hex digits>/<sha256>`. A chunk is
- * written to a temp file and renamed into place, so a name always holds the whole chunk; it is
+ * written to a temp file and renamed into place, so a name always holds the whole chunk (made
+ * durable by the save's one filesystem sync before anything references it); it is
  * never rewritten, which is what lets a duplicate project hard-link it. Synchronous on purpose:
  * it runs in worker threads, where a blocking call costs no one else.
  */
 export class ChunkStore {
+  /** Fan-out directories known to exist: making one again per chunk cost more than writing a small chunk. */
+  private readonly made = new Set<string>();
+
   constructor(readonly root: string) {}
 
   pathOf(id: string): string {
@@ -29,27 +33,35 @@ export class ChunkStore {
     return existsSync(this.pathOf(id));
   }
 
-  /** Stores `data` under `id` unless it is there already. `sync`: fsync before the rename. */
-  put(id: string, data: Uint8Array, sync = false): ChunkWrite {
-    const path = this.pathOf(id);
-    if (existsSync(path)) return { stored: 0 };
+  /** Stores `data` under `id` unless it is there already. */
+  put(id: string, data: Uint8Array): ChunkWrite {
+    if (existsSync(this.pathOf(id))) return { stored: 0 };
     const parts = encodeChunk(data);
-    const temp = join(this.root, id.slice(0, 2), `.${id}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-    mkdirSync(join(this.root, id.slice(0, 2)), { recursive: true, mode: DIRECTORY_MODE });
+    try {
+      this.write(id, parts);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // Its directory went since this store made it (a state path removed and made again).
+      this.made.delete(join(this.root, id.slice(0, 2)));
+      this.write(id, parts);
+    }
+    return { stored: parts.reduce((total, part) => total + part.length, 0) };
+  }
+
+  private write(id: string, parts: readonly Uint8Array[]): void {
+    const temp = join(this.fanOf(id), `.${id}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
     try {
       const fd = openSync(temp, "wx", 0o600);
       try {
         writevSync(fd, parts);
-        if (sync) fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
-      renameSync(temp, path);
+      renameSync(temp, this.pathOf(id));
     } catch (err) {
       rmSync(temp, { force: true });
       throw err;
     }
-    return { stored: parts.reduce((total, part) => total + part.length, 0) };
   }
 
   /** The chunk's bytes, checked against its id. */
@@ -71,7 +83,7 @@ export class ChunkStore {
   adopt(source: ChunkStore, id: string): void {
     const path = this.pathOf(id);
     if (existsSync(path)) return;
-    mkdirSync(join(this.root, id.slice(0, 2)), { recursive: true, mode: DIRECTORY_MODE });
+    this.fanOf(id);
     try {
       linkSync(source.pathOf(id), path);
     } catch (err) {
@@ -80,6 +92,16 @@ export class ChunkStore {
       if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK") throw err;
       this.put(id, source.get(id));
     }
+  }
+
+  /** The chunk's fan-out directory, made if need be. */
+  private fanOf(id: string): string {
+    const dir = join(this.root, id.slice(0, 2));
+    if (!this.made.has(dir)) {
+      mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE });
+      this.made.add(dir);
+    }
+    return dir;
   }
 
   /** Every chunk id in the store, and the temp files a killed writer left (for the sweep). */

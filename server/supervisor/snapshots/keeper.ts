@@ -22,6 +22,9 @@ const SAVING = "saving";
  * lock; nothing here knows of services, which the supervisor stops, pauses and starts.
  */
 export class SnapshotKeeper {
+  /** Old trees of finished restores being removed, by state path: the next write there waits for it. */
+  private readonly removals = new Map<string, Promise<void>>();
+
   constructor(
     private readonly threads: ChunkThreads,
     private readonly now: () => Date,
@@ -67,8 +70,11 @@ export class SnapshotKeeper {
     const document = await repository.readDocument(snapshotId);
     const staging = stagingOf(stateRoot, randomUUID());
     await materialize(repository, document, staging, this.threads, progress);
-    await swapIn(stateRoot, staging);
+    const retired = await swapIn(stateRoot, staging);
     await repository.writeIndex(await repository.index(), snapshotId);
+    const removal = rm(retired, { recursive: true, force: true }).catch(() => undefined);
+    this.removals.set(stateRoot, removal);
+    void removal.then(() => this.removals.get(stateRoot) === removal && this.removals.delete(stateRoot));
   }
 
   /**
@@ -103,6 +109,7 @@ export class SnapshotKeeper {
 
   /** What a crash left: an interrupted restore undone or finished, a dead save's chunks swept. */
   private async beforeWriting(stateRoot: string, repository: SnapshotRepository): Promise<void> {
+    await this.removals.get(stateRoot);
     await recoverState(stateRoot);
     if (existsSync(join(repository.root, SAVING))) await sweepRepository(repository);
   }

@@ -12,17 +12,18 @@ export function stagingOf(stateRoot: string, snapshotId: string): string {
 }
 
 /**
- * Makes `staging` the project's current/: the old tree is renamed aside, the new one renamed in,
- * and the old one removed only then. Two renames are not one atomic step; recoverState() finishes
- * or undoes what a crash between them left.
+ * Makes `staging` the project's current/: the old tree is renamed aside and the new one renamed
+ * in; returns the old tree's path, for the caller to remove (it need not wait: removing a large
+ * tree takes longer than writing it). Two renames are not one atomic step; recoverState()
+ * finishes or undoes what a crash between them left, and removes a retired tree left behind.
  */
-export async function swapIn(stateRoot: string, staging: string): Promise<void> {
+export async function swapIn(stateRoot: string, staging: string): Promise<string> {
   const current = join(stateRoot, "current");
   const retired = join(stateRoot, `${RETIRED}${Date.now()}`);
   await rename(current, retired);
   await rename(staging, current);
   await syncDirectory(stateRoot);
-  await rm(retired, { recursive: true, force: true });
+  return retired;
 }
 
 /**

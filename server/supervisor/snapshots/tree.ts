@@ -1,3 +1,4 @@
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -49,6 +50,52 @@ async function walkDirectory(root: string, relative: string, entries: TreeEntry[
 }
 
 /** The entry, undefined for what a snapshot cannot hold, "gone" for what was removed since its directory was read. */
+/**
+ * The same walk, synchronous and one directory at a time: for a chunk thread, where blocking
+ * costs no one, and where it is about three times faster than thousands of lstat calls in flight
+ * at once (with a fraction of their garbage).
+ */
+export function walkTreeSync(root: string, excluded: ReadonlySet<string> = new Set()): Tree {
+  const entries: TreeEntry[] = [];
+  const skipped: string[] = [];
+  const pending = [""];
+  for (let relative = pending.pop(); relative !== undefined; relative = pending.pop()) {
+    for (const name of readdirSync(join(root, relative))) {
+      const path = relative ? `${relative}/${name}` : name;
+      if (excluded.has(path)) continue;
+      const entry = entrySync(root, path);
+      if (entry === "gone") continue;
+      if (!entry) {
+        skipped.push(path);
+        continue;
+      }
+      entries.push(entry);
+      if (entry.type === "dir") pending.push(path);
+    }
+  }
+  entries.sort((a, b) => comparePaths(a.path, b.path));
+  return { entries, skipped: skipped.sort() };
+}
+
+function entrySync(root: string, path: string): TreeEntry | undefined | "gone" {
+  const full = join(root, path);
+  let stats: BigIntStats;
+  try {
+    stats = lstatSync(full, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw err;
+  }
+  const entry = fromStats(path, stats);
+  return entry?.type === "symlink" ? { ...entry, target: readlinkSync(full) } : entry;
+}
+
+function fromStats(path: string, stats: BigIntStats): TreeEntry | undefined {
+  const type = stats.isDirectory() ? "dir" : stats.isFile() ? "file" : stats.isSymbolicLink() ? "symlink" : undefined;
+  if (!type) return undefined;
+  return { path, type, mode: Number(stats.mode & 0o7777n), mtimeNs: stats.mtimeNs.toString(), size: type === "file" ? Number(stats.size) : 0, dev: stats.dev.toString(), ino: stats.ino.toString() };
+}
+
 async function entryOf(root: string, path: string): Promise<TreeEntry | undefined | "gone"> {
   const full = join(root, path);
   const stats = await lstat(full, { bigint: true }).catch((err: unknown) => {
@@ -56,10 +103,8 @@ async function entryOf(root: string, path: string): Promise<TreeEntry | undefine
     throw err;
   });
   if (!stats) return "gone";
-  const type = stats.isDirectory() ? "dir" : stats.isFile() ? "file" : stats.isSymbolicLink() ? "symlink" : undefined;
-  if (!type) return undefined;
-  const base = { path, type, mode: Number(stats.mode & 0o7777n), mtimeNs: stats.mtimeNs.toString(), size: type === "file" ? Number(stats.size) : 0, dev: stats.dev.toString(), ino: stats.ino.toString() } as const;
-  return type === "symlink" ? { ...base, target: await readlink(full) } : base;
+  const entry = fromStats(path, stats);
+  return entry?.type === "symlink" ? { ...entry, target: await readlink(full) } : entry;
 }
 
 /** Byte order of the UTF-8 paths, component by component: the same order on every machine. */

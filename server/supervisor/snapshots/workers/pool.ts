@@ -17,8 +17,13 @@ export class ChunkThreads {
   private readonly queue: Waiting[] = [];
   private started = 0;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly size = Math.max(1, Math.min(availableParallelism(), 8))) {}
+  /** `idleMs`: threads idle this long end, giving back their memory (tens of MB each) until the next save. */
+  constructor(
+    private readonly size = Math.max(1, Math.min(availableParallelism(), 8)),
+    private readonly idleMs = 30_000,
+  ) {}
 
   run<J extends ChunkJob>(job: J): Promise<ResultOf<J>> {
     if (this.closed) return Promise.reject(new Error("the chunk threads are closed"));
@@ -36,6 +41,7 @@ export class ChunkThreads {
   }
 
   private dispatch(): void {
+    clearTimeout(this.idleTimer);
     while (this.queue.length > 0) {
       const worker = this.idle.pop() ?? (this.started < this.size ? this.spawn() : undefined);
       if (!worker) return;
@@ -64,6 +70,17 @@ export class ChunkThreads {
     this.idle.push(worker);
     waiting?.resolve(result);
     this.dispatch();
+    if (this.busy.size === 0 && this.queue.length === 0) this.idleTimer = setTimeout(() => this.retireIdle(), this.idleMs).unref();
+  }
+
+  private retireIdle(): void {
+    for (const worker of this.idle.splice(0)) {
+      this.started--;
+      // Its end is not a loss to report; an error while it ends must still have a listener.
+      worker.removeAllListeners();
+      worker.on("error", () => undefined);
+      void worker.terminate();
+    }
   }
 
   private lost(worker: Worker, err: Error): void {

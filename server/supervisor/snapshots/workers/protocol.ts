@@ -1,5 +1,6 @@
 import type { StoredFile } from "../file-chunks";
 import type { SqliteCopy } from "../sqlite-copy";
+import type { Tree } from "../tree";
 
 /** A file to restore: where, from which chunks, with what mode and modification time. */
 export interface FileToWrite {
@@ -13,7 +14,8 @@ export interface FileToWrite {
 export type ChunkJob =
   | { readonly kind: "store"; readonly store: string; readonly paths: readonly string[] }
   | { readonly kind: "write"; readonly store: string; readonly files: readonly FileToWrite[] }
-  | { readonly kind: "sqlite"; readonly databases: readonly { readonly path: string; readonly copy: string }[] };
+  | { readonly kind: "sqlite"; readonly databases: readonly { readonly path: string; readonly copy: string }[] }
+  | { readonly kind: "walk"; readonly root: string; readonly excluded: readonly string[] };
 
 /** What befell one file: an errno code (ENOENT for a file gone since the walk) and message. */
 export interface FileFailure {
@@ -26,7 +28,8 @@ export type FileOutcome<T> = { readonly ok: T } | { readonly failed: FileFailure
 export type JobResult =
   | { readonly kind: "store"; readonly outcomes: FileOutcome<StoredFile>[] }
   | { readonly kind: "write"; readonly outcomes: FileOutcome<number>[] }
-  | { readonly kind: "sqlite"; readonly outcomes: FileOutcome<SqliteCopy>[] };
+  | { readonly kind: "sqlite"; readonly outcomes: FileOutcome<SqliteCopy>[] }
+  | { readonly kind: "walk"; readonly outcomes: [FileOutcome<Tree>] };
 
 /** Each item of a batch with its outcome: a thread answers one outcome per item, in order. */
 export function withOutcomes<T, U>(items: readonly T[], outcomes: readonly FileOutcome<U>[]): [T, FileOutcome<U>][] {

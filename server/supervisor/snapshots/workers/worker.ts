@@ -2,6 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { ChunkStore } from "../chunk-store";
 import { storeFile, writeFileFrom } from "../file-chunks";
 import { copySqlite } from "../sqlite-copy";
+import { walkTreeSync } from "../tree";
 import type { ChunkJob, FileFailure, FileOutcome, JobResult } from "./protocol";
 
 /** A chunk thread: hashing, compression and file I/O of one batch at a time, off the event loop. */
@@ -16,9 +17,19 @@ function attempt<T>(work: () => T): FileOutcome<T> {
   }
 }
 
+const stores = new Map<string, ChunkStore>();
+
+/** One ChunkStore per store for the thread's life, so what it learnt (directories made) carries over. */
+function storeAt(root: string): ChunkStore {
+  const known = stores.get(root) ?? new ChunkStore(root);
+  stores.set(root, known);
+  return known;
+}
+
 function run(job: ChunkJob): JobResult {
+  if (job.kind === "walk") return { kind: "walk", outcomes: [attempt(() => walkTreeSync(job.root, new Set(job.excluded)))] };
   if (job.kind === "sqlite") return { kind: "sqlite", outcomes: job.databases.map((d) => attempt(() => copySqlite(d.path, d.copy))) };
-  const store = new ChunkStore(job.store);
+  const store = storeAt(job.store);
   if (job.kind === "store") return { kind: "store", outcomes: job.paths.map((path) => attempt(() => storeFile(store, path, buffer))) };
   return { kind: "write", outcomes: job.files.map((f) => attempt(() => writeFileFrom(store, f.path, f.chunks, f.mode, f.mtimeSeconds))) };
 }
