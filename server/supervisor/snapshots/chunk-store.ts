@@ -1,10 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writevSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { threadId } from "node:worker_threads";
 import { ChunkCorrupt, decodeChunk, encodeChunk } from "./chunk-codec";
 
 const DIRECTORY_MODE = 0o700;
+/** Temp files are named by process, thread and count: unique without asking for random bytes per chunk. */
+let written = 0;
 const CHUNK_ID = /^[0-9a-f]{64}$/;
 
 /** What writing one chunk did: `stored` is 0 when the store held it already. */
@@ -49,7 +51,7 @@ export class ChunkStore {
   }
 
   private write(id: string, parts: readonly Uint8Array[]): void {
-    const temp = join(this.fanOf(id), `.${id}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    const temp = join(this.fanOf(id), `.${id}.${process.pid}.${threadId}.${++written}.tmp`);
     try {
       const fd = openSync(temp, "wx", 0o600);
       try {
