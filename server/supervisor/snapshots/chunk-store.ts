@@ -1,12 +1,16 @@
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writevSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, writevSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
+import { compressBound } from "zstd-napi/binding";
 import { ChunkCorrupt, decodeChunk, encodeChunk } from "./chunk-codec";
+import { MAX_CHUNK } from "./chunking";
 
 const DIRECTORY_MODE = 0o700;
 /** Temp files are named by process, thread and count: unique without asking for random bytes per chunk. */
 let written = 0;
+/** A chunk file as read, reused: one buffer per thread rather than one per chunk, made at the first read. */
+let readBuffer: Buffer | undefined;
 const CHUNK_ID = /^[0-9a-f]{64}$/;
 
 /** What writing one chunk did: `stored` is 0 when the store held it already. */
@@ -66,16 +70,25 @@ export class ChunkStore {
     }
   }
 
-  /** The chunk's bytes, checked against its id. */
+  /** The chunk's bytes, checked against its id; valid until the next read in this thread. */
   get(id: string): Buffer {
-    let stored: Buffer;
+    let fd: number;
     try {
-      stored = readFileSync(this.pathOf(id));
+      fd = openSync(this.pathOf(id), "r");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new ChunkCorrupt(id, "it is missing from the store");
       throw err;
     }
-    return decodeChunk(id, stored);
+    try {
+      const size = fstatSync(fd).size;
+      const stored = (readBuffer ??= Buffer.allocUnsafe(compressBound(MAX_CHUNK) + 1));
+      if (size > stored.length) throw new ChunkCorrupt(id, `its file holds ${size} bytes, more than any chunk`);
+      let at = 0;
+      for (let read = 1; at < size && read > 0; at += read) read = readSync(fd, stored, at, size - at, at);
+      return decodeChunk(id, stored.subarray(0, at));
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**

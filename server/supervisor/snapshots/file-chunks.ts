@@ -13,7 +13,8 @@ export interface StoredFile {
   readonly storedBytes: number;
 }
 
-const WINDOW = 2 * MAX_CHUNK;
+// A maximum chunk ahead of the cut, and a read's worth beyond it.
+export const WINDOW = MAX_CHUNK + 1024 * 1024;
 
 /**
  * Reads a file once, cutting it into content-defined chunks and storing those the store lacks.

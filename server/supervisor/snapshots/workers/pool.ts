@@ -55,7 +55,9 @@ export class ChunkThreads {
 
   private spawn(): Worker {
     this.started++;
-    const worker = new Worker(join(__dirname, "worker.js"));
+    // A small young generation: a thread's garbage is per-chunk buffers it drops at once, and the
+    // default (tens of MB per thread) only held it longer.
+    const worker = new Worker(join(__dirname, "worker.js"), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     worker.on("message", (result: JobResult) => this.finished(worker, result));
     worker.on("error", (err) => this.lost(worker, err));
     worker.on("exit", (code) => this.lost(worker, new Error(`a chunk thread exited (code ${code})`)));

@@ -1,12 +1,12 @@
 import { parentPort } from "node:worker_threads";
 import { ChunkStore } from "../chunk-store";
-import { storeFile, writeFileFrom } from "../file-chunks";
+import { storeFile, WINDOW, writeFileFrom } from "../file-chunks";
 import { copySqlite } from "../sqlite-copy";
 import { walkTreeSync } from "../tree";
 import type { ChunkJob, FileFailure, FileOutcome, JobResult } from "./protocol";
 
 /** A chunk thread: hashing, compression and file I/O of one batch at a time, off the event loop. */
-const buffer = Buffer.allocUnsafe(8 * 1024 * 1024);
+let buffer: Buffer | undefined;
 
 function attempt<T>(work: () => T): FileOutcome<T> {
   try {
@@ -30,7 +30,7 @@ function run(job: ChunkJob): JobResult {
   if (job.kind === "walk") return { kind: "walk", outcomes: [attempt(() => walkTreeSync(job.root, new Set(job.excluded)))] };
   if (job.kind === "sqlite") return { kind: "sqlite", outcomes: job.databases.map((d) => attempt(() => copySqlite(d.path, d.copy))) };
   const store = storeAt(job.store);
-  if (job.kind === "store") return { kind: "store", outcomes: job.paths.map((path) => attempt(() => storeFile(store, path, buffer))) };
+  if (job.kind === "store") return { kind: "store", outcomes: job.paths.map((path) => attempt(() => storeFile(store, path, (buffer ??= Buffer.allocUnsafe(WINDOW))))) };
   return { kind: "write", outcomes: job.files.map((f) => attempt(() => writeFileFrom(store, f.path, f.chunks, f.mode, f.mtimeSeconds))) };
 }
 
