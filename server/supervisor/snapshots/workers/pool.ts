@@ -22,7 +22,7 @@ export class ChunkThreads {
   /** `idleMs`: threads idle this long end, giving back their memory (tens of MB each) until the next save. */
   constructor(
     private readonly size = Math.max(1, Math.min(availableParallelism(), 8)),
-    private readonly idleMs = 30_000,
+    private readonly idleMs = 5_000,
   ) {}
 
   run<J extends ChunkJob>(job: J): Promise<ResultOf<J>> {
