@@ -223,8 +223,9 @@ describe("snapshot crash trials (kill -9 during save and restore)", function () 
   const states: { id: string; tree: readonly TreeItem[] }[] = [];
   let currentState = 1;
 
-  async function startDaemon(home?: string): Promise<void> {
-    const daemon = await spawnDaemon({ args: ARGS, ...(home ? { home } : {}) });
+  /** A daemon on the trials' one home, which each daemon after a kill takes over. */
+  async function startDaemon(): Promise<void> {
+    const daemon = await spawnDaemon({ args: ARGS, home: join(work.path, "home") });
     live = { daemon, client: supervisorClient(daemon.endpoints.grpc ?? "") };
   }
 
@@ -236,7 +237,7 @@ describe("snapshot crash trials (kill -9 during save and restore)", function () 
     await call.settled;
     client.close();
     const phases = phasesOf(of);
-    await startDaemon(daemon.home);
+    await startDaemon();
     return phases;
   }
 
@@ -401,6 +402,16 @@ describe("snapshot crash trials (kill -9 during save and restore)", function () 
   it(`keeps current/ and every snapshot whole when the daemon is killed during SaveSnapshot (${TRIALS} trials)`, async () => {
     for (let n = 1; n <= TRIALS; n++) await saveTrial(n);
     assert.equal(results.save.ok, TRIALS);
+  });
+
+  it("restores every snapshot the save trials left listed to the state it was taken of", async () => {
+    const of = project(saving);
+    const listed = (await calls.listSnapshots({ projectId: of.id })).snapshots;
+    assert.ok(listed.length >= 2, `the save project lists ${listed.length} snapshots`);
+    for (const { snapshotId } of listed) {
+      await calls.restoreSnapshot({ projectId: of.id, snapshotId, createSafetySnapshot: false });
+      assert.deepEqual(differences(look(of), of.trees.get(snapshotId) ?? []), [], `current/ after restoring ${snapshotId}`);
+    }
   });
 
   it(`leaves current/ the old state or the new one in full when the daemon is killed during RestoreSnapshot (${TRIALS} trials)`, async () => {
