@@ -21,7 +21,8 @@ import { waitFor } from "../helpers/wait";
  * each kill a new daemon starts on the same home, and: current/ is the old state or the new one
  * in full, every listed snapshot verifies chunk by chunk and holds the state it was taken of, and
  * the next save works and leaves nothing behind. SNAPSHOT_CRASH_SEED replays a run's draws (the
- * kill moments and the states), SNAPSHOT_CRASH_TRIALS runs more trials of each.
+ * states, and where in the measured span each kill falls: the span itself is measured again),
+ * SNAPSHOT_CRASH_TRIALS runs more trials of each.
  */
 
 const SEED = Number(process.env.SNAPSHOT_CRASH_SEED ?? randomInt(2 ** 31));
@@ -206,7 +207,7 @@ class Tally {
 }
 
 describe("snapshot crash trials (kill -9 during save and restore)", function () {
-  // About 3 minutes on 2 idle cores; a loaded machine takes several times that.
+  // 64 daemon starts: 3 to 4 minutes on this 2-core machine, more when it is loaded.
   this.timeout(900_000);
   const work = tempDir();
   /** The daemon now running and a client of it: each restart replaces both. */
