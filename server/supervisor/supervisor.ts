@@ -252,7 +252,8 @@ export class Supervisor {
    * what does not run is started. One that needs secrets (never stored) waits for StartProject.
    */
   private async reconcileProject(row: ProjectRow): Promise<void> {
-    for (const done of await recoverState(row.statePath)) this.settings.logger.warn({ project: row.projectId }, done);
+    // In the project's lock: a restore called while the daemon starts must not have its staging removed under it.
+    for (const done of await this.locks.run(row.projectId, () => recoverState(row.statePath))) this.settings.logger.warn({ project: row.projectId }, done);
     if (RUNNING_STATES.has(row.status) || row.status === "stopping") this.registry.setStatus(row.projectId, "stopped");
     const plan = resumablePlan(row, this.registry, this.logBooks.of(row.projectId));
     if (plan) await this.locks.run(row.projectId, () => this.startRun(this.row(row.projectId), plan, {}, true));

@@ -107,10 +107,15 @@ export class SnapshotKeeper {
     return saved;
   }
 
-  /** What a crash left: an interrupted restore undone or finished, a dead save's chunks swept. */
+  /**
+   * What a crash left: an interrupted restore undone or finished, a dead save's chunks swept and
+   * its working files (database copies) removed. The caller holds the project's lock, so no save
+   * of this project is using work/.
+   */
   private async beforeWriting(stateRoot: string, repository: SnapshotRepository): Promise<void> {
     await this.removals.get(stateRoot);
     await recoverState(stateRoot);
+    await rm(repository.work, { recursive: true, force: true });
     if (existsSync(join(repository.root, SAVING))) await sweepRepository(repository);
   }
 
