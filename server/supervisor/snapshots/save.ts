@@ -52,7 +52,9 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
   const snapshotId = randomUUID();
   const index = await repository.index();
   const head = await repository.head();
-  const parent = spec.base ?? (head ? await repository.readDocument(head.snapshotId).catch(() => undefined) : undefined);
+  // Read while the hooks run and a thread walks the state: neither needs it until files are compared.
+  const parentLoad = spec.base ? Promise.resolve(spec.base) : head ? repository.readDocument(head.snapshotId).catch(() => undefined) : Promise.resolve(undefined);
+  void parentLoad.catch(() => undefined);
   const work = join(repository.work, snapshotId);
   await mkdir(work, { recursive: true, mode: 0o700 });
   try {
@@ -63,12 +65,12 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
     try {
       const tree = await walkInThread(spec.threads, spec.current, state.excluded);
       skipped = tree.skipped;
-      stored = await storeEntries(spec, tree.entries, parent?.entries ?? [], state.substitutes);
+      stored = await storeEntries(spec, tree.entries, (await parentLoad)?.entries ?? [], state.substitutes);
     } finally {
       await state.release();
     }
     spec.progress?.({ phase: "committing", filesDone: stored.files, filesTotal: stored.files, bytesDone: sizeOfFiles(stored.entries), bytesTotal: sizeOfFiles(stored.entries) });
-    await syncWritten(repository.chunks.root, () => stored.newChunks.map((id) => repository.chunks.pathOf(id)));
+    if (stored.newChunks.length > 0) await syncWritten(repository.chunks.root, () => stored.newChunks.map((id) => repository.chunks.pathOf(id)));
     const entries = stored.entries;
     const sizeBytes = sizeOfFiles(entries);
     const document: SnapshotDocument = {
