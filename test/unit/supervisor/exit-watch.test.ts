@@ -82,16 +82,27 @@ describe("container runtime: exits told by one event stream, never a wait per co
     assert.deepEqual(await exit, { code: 137, signal: null });
   });
 
-  it("asks again when the engine's stream breaks, and finds what ended meanwhile", async () => {
+  it("asks again when the engine's stream breaks, and hears the exit on the new stream", async () => {
     const engine = new FakeEngine();
     engine.states.set("c", running());
     const watch = new ExitWatch(engine.docker);
     const exit = watch.exited("c");
     await waitFor("the stream and a first look", () => engine.streams.length === 1 && engine.inspections >= 1);
-    engine.states.set("c", { Running: false, Paused: false, ExitCode: 5 });
     engine.streams[0]?.end();
+    await waitFor("a second stream, after the first broke", () => engine.streams.length === 2);
+    engine.die("c", 5);
     assert.deepEqual(await exit, { code: 5, signal: null });
-    assert.equal(engine.streams.length, 2, "a second stream, after the first broke");
+  });
+
+  it("finds an exit whose die event never came (an engine that answered before it tailed its events)", async () => {
+    const engine = new FakeEngine();
+    engine.states.set("q", running());
+    const watch = new ExitWatch(engine.docker);
+    const exit = watch.exited("q");
+    await waitFor("the stream and a first look", () => engine.streams.length === 1 && engine.inspections >= 1);
+    engine.states.set("q", { Running: false, Paused: false, ExitCode: 3 });
+    assert.deepEqual(await exit, { code: 3, signal: null });
+    assert.equal(engine.streams.length, 1, "the same stream: a later check found it");
   });
 
   it("closes its stream once nothing is watched", async () => {

@@ -3,6 +3,9 @@ import type { Exit } from "../driver";
 
 /** How long after the engine's event stream broke (an engine restarting) it is asked again. */
 const RESUBSCRIBE_MS = 1000;
+/** The first check of a watched container after the one at once, and the longest between checks. */
+const FIRST_RECHECK_MS = 500;
+const RECHECK_MAX_MS = 10_000;
 
 interface EngineEvent {
   readonly Type?: string;
@@ -32,7 +35,21 @@ export class ExitWatch {
     await this.subscribe().catch(() => this.resubscribeLater());
     // It may have ended before the stream was there to tell it.
     await this.check(id);
+    this.checkLater(id, FIRST_RECHECK_MS);
     return exit;
+  }
+
+  /**
+   * Asks again now and then while the container is watched: an engine may answer the events call
+   * before it tails its events (Podman), and a `die` in between is never sent. A container that
+   * exited then is found at the next check, within seconds, at the cost of one inspect per
+   * container every RECHECK_MAX_MS while it runs.
+   */
+  private checkLater(id: string, delay: number): void {
+    setTimeout(() => {
+      if (!this.waiting.has(id)) return;
+      void this.check(id).then(() => this.checkLater(id, Math.min(delay * 2, RECHECK_MAX_MS)));
+    }, delay).unref();
   }
 
   private subscribe(): Promise<void> {
