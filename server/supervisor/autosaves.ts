@@ -35,11 +35,6 @@ export class Autosaves {
     this.savers.set(row.projectId, saver);
   }
 
-  /** The project's current/ was swapped by a restore. */
-  restarted(projectId: string): void {
-    this.savers.get(projectId)?.restarted();
-  }
-
   async stop(projectId: string): Promise<void> {
     const saver = this.savers.get(projectId);
     this.savers.delete(projectId);

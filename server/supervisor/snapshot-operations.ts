@@ -116,7 +116,6 @@ export class SnapshotOperations {
         try {
           const progress = (counts: Parameters<typeof report>[1]): void => report("transferring", counts);
           await this.keeper.restore(row.statePath, snapshotId, progress).catch(rethrowAs("RESTORE_FAILED", `snapshot ${snapshotId} could not be restored; the state is as it was`));
-          this.autosaves.restarted(projectId);
         } finally {
           report("committing");
           if (secrets) await this.control.startAgain(projectId, secrets);

@@ -27,11 +27,6 @@ export class Autosaver {
     this.watch.start();
   }
 
-  /** After a restore swapped current/: the new tree is the one to watch. */
-  restarted(): void {
-    if (!this.closed) this.watch.restart();
-  }
-
   /** Stops watching; a save under way finishes. */
   async close(): Promise<void> {
     this.closed = true;

@@ -27,19 +27,12 @@ export class ChangeWatch {
   }
 
   start(): void {
-    this.stop();
-    this.closed = false;
     try {
       this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.changed());
       this.watcher.on("error", () => this.fallBack());
     } catch {
       this.fallBack();
     }
-  }
-
-  /** Watches the directory anew: after a restore, the path names another tree than the one watched. */
-  restart(): void {
-    this.start();
   }
 
   close(): void {
