@@ -4,6 +4,7 @@ import type { Clock } from "./clock";
 import { parseManifestText } from "./plan-loader";
 import type { ProjectRow } from "./registry";
 import { Autosaver } from "./snapshots/autosaver";
+import type { Tree } from "./snapshots/tree";
 
 /** The autosaver of each running project whose manifest asks for `state.autosave`. */
 export class Autosaves {
@@ -13,6 +14,7 @@ export class Autosaves {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly save: (projectId: string) => Promise<unknown>,
+    private readonly walk: (dir: string) => Promise<Tree>,
   ) {}
 
   /** A project started: it autosaves while it runs, if its manifest says so. */
@@ -31,6 +33,7 @@ export class Autosaves {
       clock: this.clock,
       save: () => this.save(row.projectId),
       failed: (err) => this.logger.warn({ err, project: row.projectId }, "autosave failed"),
+      walk: this.walk,
     });
     this.savers.set(row.projectId, saver);
   }

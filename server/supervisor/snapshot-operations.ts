@@ -67,7 +67,7 @@ export class SnapshotOperations {
     private readonly keeper: SnapshotKeeper,
     private readonly settings: SnapshotSettings,
   ) {
-    this.autosaves = new Autosaves(settings.clock, settings.logger, (projectId) => this.autosave(projectId));
+    this.autosaves = new Autosaves(settings.clock, settings.logger, (projectId) => this.autosave(projectId), (dir) => keeper.walk(dir));
   }
 
   /** Whether a save of the project runs now: other lifecycle calls wait for it, bounded. */

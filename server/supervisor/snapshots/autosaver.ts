@@ -1,5 +1,6 @@
 import type { Clock } from "../clock";
 import { ChangeWatch } from "./change-watch";
+import type { Tree } from "./tree";
 
 export interface AutosaveOptions {
   /** The project's current/ directory. */
@@ -9,6 +10,8 @@ export interface AutosaveOptions {
   /** Saves an autosave snapshot (which commits nothing when the content did not change). */
   readonly save: () => Promise<unknown>;
   readonly failed: (err: unknown) => void;
+  /** How current/ is walked when it cannot be watched and is scanned instead. */
+  readonly walk: (dir: string) => Promise<Tree>;
 }
 
 /**
@@ -23,7 +26,7 @@ export class Autosaver {
   private closed = false;
 
   constructor(private readonly options: AutosaveOptions) {
-    this.watch = new ChangeWatch(options.current, () => this.changed(), options.clock, options.debounceMs);
+    this.watch = new ChangeWatch(options.current, () => this.changed(), options.clock, options.debounceMs, options.walk);
     this.watch.start();
   }
 

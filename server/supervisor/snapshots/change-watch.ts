@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from "node:fs";
 import type { Clock } from "../clock";
-import { walkTree } from "./tree";
+import type { Tree } from "./tree";
 
 /**
  * Says when anything under a directory changes: inotify through fs.watch (recursive), or where
@@ -19,6 +19,8 @@ export class ChangeWatch {
     private readonly changed: () => void,
     private readonly clock: Clock,
     private readonly pollMs: number,
+    /** How the directory is walked for a scan: in a chunk thread, as saves walk it. */
+    private readonly walk: (dir: string) => Promise<Tree>,
   ) {}
 
   /** Whether changes come from inotify (else from scans). */
@@ -59,8 +61,13 @@ export class ChangeWatch {
   }
 
   private async scan(): Promise<void> {
-    const tree = await walkTree(this.dir).catch(() => undefined);
-    if (!tree) return;
+    let tree: Tree;
+    try {
+      tree = await this.walk(this.dir);
+    } catch {
+      // Not there (yet), or unreadable: the next scan looks again.
+      return;
+    }
     const fingerprint = tree.entries.map((e) => `${e.path}\0${e.size}\0${e.mtimeNs}\0${e.ino}\0${e.mode}`).join("\n");
     if (this.fingerprint !== undefined && fingerprint !== this.fingerprint) this.changed();
     this.fingerprint = fingerprint;

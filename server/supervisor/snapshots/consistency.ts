@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { VolumeManifest } from "./document";
 import { isSqliteDatabase } from "./sqlite-copy";
-import { walkTree } from "./tree";
+import { walkInThread } from "./tree";
 import type { ChunkThreads } from "./workers/pool";
 import { withOutcomes } from "./workers/protocol";
 
@@ -69,7 +69,7 @@ function pausedManifest(volume: VolumeToSave, services: readonly string[]): Volu
 
 async function copyDatabases(current: string, work: string, volume: VolumeToSave, threads: ChunkThreads, substitutes: Map<string, string>, excluded: Set<string>): Promise<VolumeManifest> {
   const root = join(current, "volumes", volume.name);
-  const tree = await walkTree(root).catch(() => ({ entries: [] }));
+  const tree = await walkInThread(threads, root).catch(() => ({ entries: [] }));
   const databases = tree.entries.filter((e) => e.type === "file" && !SIDE_FILES.some((s) => e.path.endsWith(s)) && isSqliteDatabase(join(root, e.path)));
   const copies = join(work, "sqlite", volume.name);
   mkdirSync(copies, { recursive: true, mode: 0o700 });

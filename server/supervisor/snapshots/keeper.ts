@@ -9,6 +9,7 @@ import { snapshotsToPrune } from "./retention";
 import { saveSnapshot, type SaveSpec } from "./save";
 import { recoverState, stagingOf, swapIn } from "./state-swap";
 import { sweepRepository } from "./sweep";
+import { walkInThread, type Tree } from "./tree";
 import type { ChunkThreads } from "./workers/pool";
 
 export type SaveRequest = Omit<SaveSpec, "repository" | "threads" | "now" | "current" | "base"> & { readonly stateRoot: string; readonly maxSnapshots: number };
@@ -32,6 +33,11 @@ export class SnapshotKeeper {
 
   repository(stateRoot: string): SnapshotRepository {
     return new SnapshotRepository(join(stateRoot, "snapshots"));
+  }
+
+  /** A tree walked by one of the keeper's chunk threads. */
+  walk(dir: string): Promise<Tree> {
+    return walkInThread(this.threads, dir);
   }
 
   /** Newest first. */

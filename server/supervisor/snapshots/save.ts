@@ -6,7 +6,7 @@ import { stateDigest, summaryOf, type SnapshotDocument, type SnapshotEntry, type
 import { syncWritten } from "./durability";
 import { batchesOf, settleAll } from "./materialize";
 import type { SnapshotRepository } from "./repository";
-import type { Tree, TreeEntry } from "./tree";
+import { walkInThread, type TreeEntry } from "./tree";
 import type { ChunkThreads } from "./workers/pool";
 import { withOutcomes } from "./workers/protocol";
 
@@ -97,14 +97,6 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The state's tree, walked by a chunk thread: a large tree's walk holds no one's event loop. */
-async function walkInThread(threads: ChunkThreads, root: string, excluded: ReadonlySet<string>): Promise<Tree> {
-  const { outcomes } = await threads.run({ kind: "walk", root, excluded: [...excluded] });
-  const [outcome] = outcomes;
-  if ("failed" in outcome) throw new UnreadableFile(`the state under ${root} cannot be read: ${outcome.failed.message}`);
-  return outcome.ok;
 }
 
 function sizeOfFiles(entries: readonly SnapshotEntry[]): number {

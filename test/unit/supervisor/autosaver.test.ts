@@ -3,9 +3,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Autosaver } from "../../../server/supervisor/snapshots/autosaver";
 import { ChangeWatch } from "../../../server/supervisor/snapshots/change-watch";
+import { walkTreeSync } from "../../../server/supervisor/snapshots/tree";
 import { ManualClock } from "../../helpers/manual-clock";
 import { tempDir } from "../../helpers/tmp";
 import { waitFor } from "../../helpers/wait";
+
+/** The walk scans use, here on the test's own thread: the daemon gives them a chunk thread's. */
+const walk = (dir: string) => Promise.resolve(walkTreeSync(dir));
 
 describe("autosave: one save per debounce window, none without a change", () => {
   let dir: ReturnType<typeof tempDir>;
@@ -18,7 +22,7 @@ describe("autosave: one save per debounce window, none without a change", () => 
   it("opens a window at the first change, saves once at its end, and saves nothing while nothing changes", async () => {
     const clock = new ManualClock();
     const saves: number[] = [];
-    const saver = new Autosaver({ current: dir.path, debounceMs: 30_000, clock, save: () => Promise.resolve(saves.push(clock.now())), failed: (err) => assert.fail(String(err)) });
+    const saver = new Autosaver({ current: dir.path, debounceMs: 30_000, clock, save: () => Promise.resolve(saves.push(clock.now())), failed: (err) => assert.fail(String(err)), walk });
     await clock.advance(120_000);
     assert.deepEqual(saves, [], "no change, no save");
     for (let i = 0; i < 5; i++) writeFileSync(join(dir.path, "volumes", "data", `file${i}`), "x");
@@ -43,7 +47,7 @@ describe("autosave: one save per debounce window, none without a change", () => 
     const clock = new ManualClock();
     let changes = 0;
     const missing = join(dir.path, "not-yet");
-    const watch = new ChangeWatch(missing, () => changes++, clock, 5_000);
+    const watch = new ChangeWatch(missing, () => changes++, clock, 5_000, walk);
     watch.start();
     assert.equal(watch.watching, false, "a directory that does not exist cannot be watched");
     mkdirSync(missing);
