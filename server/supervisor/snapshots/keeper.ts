@@ -126,11 +126,10 @@ export class SnapshotKeeper {
   }
 
   private async prune(repository: SnapshotRepository, max: number): Promise<void> {
-    const index = await repository.index();
+    const { snapshots: index, head } = await repository.listing();
     const pruned = snapshotsToPrune(index, max);
     if (pruned.length === 0) return;
     const gone = new Set(pruned.map((s) => s.snapshotId));
-    const head = await repository.head();
     await repository.writeIndex(index.filter((s) => !gone.has(s.snapshotId)), head?.snapshotId);
     for (const s of pruned) await repository.removeDocument(s.snapshotId);
     await sweepRepository(repository);

@@ -47,12 +47,17 @@ export class SnapshotRepository {
   }
 
   /**
-   * The snapshot current/ derives from: the last one saved or restored (a restore makes an older
-   * one the head); undefined before the first save, or once the head is pruned.
+   * The index, oldest first, and its head: the snapshot current/ derives from, the last one saved
+   * or restored (a restore makes an older one the head); the newest once the head is pruned, none
+   * before the first save. One read, for callers that need both.
    */
-  async head(): Promise<SnapshotSummary | undefined> {
+  async listing(): Promise<{ snapshots: SnapshotSummary[]; head: SnapshotSummary | undefined }> {
     const { snapshots, head } = await this.readIndex();
-    return snapshots.find((s) => s.snapshotId === head) ?? snapshots.at(-1);
+    return { snapshots, head: snapshots.find((s) => s.snapshotId === head) ?? snapshots.at(-1) };
+  }
+
+  async head(): Promise<SnapshotSummary | undefined> {
+    return (await this.listing()).head;
   }
 
   private async readIndex(): Promise<{ snapshots: SnapshotSummary[]; head?: string }> {

@@ -50,8 +50,7 @@ export class UnreadableFile extends Error {}
 export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | undefined> {
   const { repository } = spec;
   const snapshotId = randomUUID();
-  const index = await repository.index();
-  const head = await repository.head();
+  const { snapshots: index, head } = await repository.listing();
   // Read while the hooks run and a thread walks the state: neither needs it until files are compared.
   const parentLoad = spec.base ? Promise.resolve(spec.base) : head ? repository.readDocument(head.snapshotId).catch(() => undefined) : Promise.resolve(undefined);
   void parentLoad.catch(() => undefined);
