@@ -1,51 +1,15 @@
 import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { spawn as spawnPty } from "node-pty";
-import { packageRoot } from "../../cli/package-info";
 import { ServiceState } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { imagePresent } from "../../server/supervisor/runtime/container/images";
 import { parsePullLine } from "../../server/supervisor/runtime/container/pull-lines";
 import { containerDaemon } from "../helpers/container-daemon";
+import { ghostctl, ghostctlOnTerminal } from "../helpers/ghostctl";
 import { containersOf } from "../helpers/engine";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
 import { pushToRegistry } from "../helpers/registry";
 import { composeManifest, failsWith, tailLogs, writePackage } from "../helpers/supervisor";
-
-const GHOSTCTL = join(packageRoot, "cli", "ghostctl");
-
-interface Run {
-  readonly code: number;
-  /** On a terminal, stdout and stderr as one. */
-  readonly output: string;
-  readonly stderr: string;
-}
-
-/** ghostctl's environment, without what would point it at another daemon than `--home` says. */
-function ghostctlEnv(): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  delete env.GHOSTD_HOME;
-  delete env.GHOSTD_TARGET;
-  return env;
-}
-
-/** Runs ghostctl on a real terminal (a pseudo-terminal `cols` wide), as a person at one would. */
-function ghostctlOnTerminal(args: readonly string[], cols = 120): Promise<Run> {
-  return new Promise((resolve) => {
-    const pty = spawnPty(GHOSTCTL, [...args], { name: "xterm-256color", cols, rows: 30, env: ghostctlEnv() });
-    let output = "";
-    pty.onData((data) => (output += data));
-    pty.onExit(({ exitCode }) => resolve({ code: exitCode, output, stderr: output }));
-  });
-}
-
-/** Runs ghostctl with its stdout and stderr piped to this process. */
-function ghostctlPiped(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(GHOSTCTL, [...args], { env: ghostctlEnv() }, (err, stdout, stderr) => resolve({ code: typeof err?.code === "number" ? err.code : err ? 1 : 0, output: stdout + stderr, stderr }));
-  });
-}
 
 /** Pulls from the tests' registry (scripts/container-engine.sh up): images_pulled, the log's progress lines, pull_policy. */
 describe("container runtime: pulls from a registry (a real engine and registry)", function () {
@@ -133,10 +97,10 @@ describe("container runtime: pulls from a registry (a real engine and registry)"
     assert.match(shown.output, new RegExp(`"images_pulled":\\["${escaped}"\\]`), "the response is printed as ever");
 
     const piped = await registryImage("piped");
-    const quiet = await ghostctlPiped(["--home", home, "open", await project("piped", piped)]);
-    assert.equal(quiet.code, 0, quiet.output);
+    const quiet = await ghostctl(["--home", home, "open", await project("piped", piped)]);
+    assert.equal(quiet.code, 0, quiet.stdout + quiet.stderr);
     assert.equal(quiet.stderr, "", "no bar, no escape, nothing on a stderr that is no terminal");
-    assert.deepEqual((JSON.parse(quiet.output) as { images_pulled: string[] }).images_pulled, [piped]);
+    assert.deepEqual((JSON.parse(quiet.stdout) as { images_pulled: string[] }).images_pulled, [piped]);
 
     // A pull that fails shows as such, and ghostctl says why.
     const failed = await ghostctlOnTerminal(["--home", home, "open", await project("ttynope", `${env.registry}/nope:2`)]);
