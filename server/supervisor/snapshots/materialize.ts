@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { SnapshotDocument, SnapshotEntry } from "./document";
 import { syncWritten } from "./durability";
 import type { SnapshotRepository } from "./repository";
+import { batchesOf, settleAll } from "./workers/batches";
 import { withOutcomes, type FileToWrite } from "./workers/protocol";
 import type { ChunkThreads } from "./workers/pool";
 
@@ -15,9 +16,6 @@ export interface RestoreProgress {
 
 /** A snapshot that cannot be written out as it was saved: a chunk missing or corrupt, a write failing. */
 export class MaterializeFailed extends Error {}
-
-const BATCH_BYTES = 32 * 1024 * 1024;
-const BATCH_FILES = 256;
 
 /**
  * Seconds since the epoch for utimes, from nanoseconds: Node takes a double, which near today
@@ -72,28 +70,4 @@ async function writeFiles(repository: SnapshotRepository, entries: readonly Snap
       progress?.({ ...done });
     }),
   );
-}
-
-/** Batches of at most BATCH_FILES files and about BATCH_BYTES bytes, in order. */
-export function batchesOf<T>(items: readonly T[], sizeOf: (item: T) => number): T[][] {
-  const result: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (current.length > 0 && (bytes + sizeOf(item) > BATCH_BYTES || current.length >= BATCH_FILES)) {
-      result.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += sizeOf(item);
-  }
-  if (current.length > 0) result.push(current);
-  return result;
-}
-
-/** Waits for every promise, then fails with the first failure: nothing is still writing when a caller cleans up. */
-export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
 }

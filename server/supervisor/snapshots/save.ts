@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { makeConsistent, type VolumeToSave, type Writers } from "./consistency";
 import { stateDigest, summaryOf, type SnapshotDocument, type SnapshotEntry, type SnapshotReasonName, type SnapshotSummary } from "./document";
 import { syncWritten } from "./durability";
-import { batchesOf, settleAll } from "./materialize";
+import { batchesOf, settleAll } from "./workers/batches";
 import type { SnapshotRepository } from "./repository";
 import { walkInThread, type TreeEntry } from "./tree";
 import type { ChunkThreads } from "./workers/pool";
