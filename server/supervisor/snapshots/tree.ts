@@ -50,8 +50,7 @@ export function walkTreeSync(root: string, excluded: ReadonlySet<string> = new S
       if (entry.type === "dir") pending.push(path);
     }
   }
-  entries.sort((a, b) => comparePaths(a.path, b.path));
-  return { entries, skipped: skipped.sort() };
+  return { entries: sortedByPath(entries), skipped: skipped.sort() };
 }
 
 /** The entry, undefined for what a snapshot cannot hold, "gone" for what was removed since its directory was read. */
@@ -74,9 +73,36 @@ function fromStats(path: string, stats: BigIntStats): TreeEntry | undefined {
   return { path, type, mode: Number(stats.mode & 0o7777n), mtimeNs: stats.mtimeNs.toString(), size: type === "file" ? Number(stats.size) : 0, dev: stats.dev.toString(), ino: stats.ino.toString() };
 }
 
-/** Byte order of the UTF-8 paths, component by component: the same order on every machine. */
-export function comparePaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a.replaceAll("/", "\0")), Buffer.from(b.replaceAll("/", "\0")));
+/**
+ * In byte order of the UTF-8 paths, component by component (a directory's entries right after
+ * it): the same order on every machine. Each path's key is made once; keys compare as strings,
+ * which is UTF-8 byte order unless a key holds a surrogate pair (a character beyond U+FFFF),
+ * and only those pay for a byte comparison. Comparing bytes for every pair cost hundreds of ms
+ * on 20,000 files, most of an incremental save's walk.
+ */
+export function sortedByPath<T extends { readonly path: string }>(items: readonly T[]): T[] {
+  const keyed = items.map((item) => sortKey(item));
+  keyed.sort(compareKeys);
+  return keyed.map((k) => k.item);
+}
+
+interface SortKey<T> {
+  readonly item: T;
+  readonly key: string;
+  /** The key's UTF-8 bytes, only where string order is not byte order. */
+  readonly bytes: Buffer | undefined;
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function sortKey<T extends { readonly path: string }>(item: T): SortKey<T> {
+  const key = item.path.replaceAll("/", "\0");
+  return { item, key, bytes: SURROGATE.test(key) ? Buffer.from(key) : undefined };
+}
+
+function compareKeys(a: SortKey<unknown>, b: SortKey<unknown>): number {
+  if (a.bytes || b.bytes) return Buffer.compare(a.bytes ?? Buffer.from(a.key), b.bytes ?? Buffer.from(b.key));
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /** A tree walked by a chunk thread: a large tree's walk holds no one's event loop. */

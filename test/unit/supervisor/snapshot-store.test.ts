@@ -10,6 +10,7 @@ import { SnapshotKeeper } from "../../../server/supervisor/snapshots/keeper";
 import { materialize, MaterializeFailed } from "../../../server/supervisor/snapshots/materialize";
 import { snapshotsToPrune } from "../../../server/supervisor/snapshots/retention";
 import { recoverState } from "../../../server/supervisor/snapshots/state-swap";
+import { sortedByPath } from "../../../server/supervisor/snapshots/tree";
 import { ChunkThreads } from "../../../server/supervisor/snapshots/workers/pool";
 import { tempDir } from "../../helpers/tmp";
 
@@ -116,6 +117,19 @@ describe("snapshot state digest", () => {
     assert.notEqual(stateDigest([{ ...file, mode: 0o600 }]), digest);
     assert.notEqual(stateDigest([{ ...file, chunks: ["c2"] }]), digest);
     assert.notEqual(stateDigest([{ ...file, path: "g" }]), digest);
+  });
+});
+
+describe("snapshot path order", () => {
+  it("is UTF-8 byte order, component by component, also for characters beyond U+FFFF", () => {
+    const paths = ["b", "a/z", "a-b", "a", "\u{1F600}", "\uFFFD", "\u00e9", "a/\u{1F600}/x", "a/\uFFFD", "A"];
+    const byBytes = [...paths].sort((x, y) => Buffer.compare(Buffer.from(x.replaceAll("/", "\0")), Buffer.from(y.replaceAll("/", "\0"))));
+    assert.deepEqual(
+      sortedByPath(paths.map((path) => ({ path }))).map((p) => p.path),
+      byBytes,
+    );
+    // A directory's entries come right after it, before a sibling whose name extends its own.
+    assert.deepEqual(byBytes.slice(1, 6), ["a", "a/z", "a/\uFFFD", "a/\u{1F600}/x", "a-b"]);
   });
 });
 
