@@ -44,8 +44,9 @@ export class UnreadableFile extends Error {}
 
 /**
  * Saves current/ as a new snapshot and returns it; undefined when `skipIfUnchanged` found
- * nothing new. Chunks first, made durable, then the document, then the index: a crash at any
- * point leaves the index as it was, with at most unreferenced chunks for the sweep.
+ * nothing new. Chunks and the document made durable first, then the index that lists it: a crash
+ * at any point leaves the index as it was, with at most unreferenced chunks and an unlisted
+ * document for the sweep.
  */
 export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | undefined> {
   const { repository } = spec;
@@ -69,7 +70,6 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
       await state.release();
     }
     spec.progress?.({ phase: "committing", filesDone: stored.files, filesTotal: stored.files, bytesDone: sizeOfFiles(stored.entries), bytesTotal: sizeOfFiles(stored.entries) });
-    if (stored.newChunks.length > 0) await syncWritten(repository.chunks.root, () => stored.newChunks.map((id) => repository.chunks.pathOf(id)));
     const entries = stored.entries;
     const sizeBytes = sizeOfFiles(entries);
     const document: SnapshotDocument = {
@@ -90,7 +90,11 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
       skipped,
     };
     if (spec.skipIfUnchanged && head?.stateDigest === document.stateDigest) return undefined;
-    await repository.writeDocument(document);
+    // Side by side: nothing reads the document before the index lists it, and that waits for both.
+    await settleAll([
+      stored.newChunks.length > 0 ? syncWritten(repository.chunks.root, () => stored.newChunks.map((id) => repository.chunks.pathOf(id))) : Promise.resolve(),
+      repository.writeDocument(document),
+    ]);
     await repository.writeIndex([...index, summaryOf(document)], snapshotId);
     return summaryOf(document);
   } finally {
