@@ -1,18 +1,21 @@
 import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ServiceState, type SupervisorClient } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { SnapshotRepository } from "../../server/supervisor/snapshots/repository";
+import { containerDaemon } from "../helpers/container-daemon";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../helpers/images";
 import { supervisorCalls, type SupervisorCalls } from "../helpers/supervisor-calls";
 import { failsWith, supervisorClient, writePackage } from "../helpers/supervisor";
 import { tempDir } from "../helpers/tmp";
 import { file, program, requireTools } from "../helpers/tools";
 import { waitFor } from "../helpers/wait";
 
-const PORT_RANGE = "48600-48699";
+const PORT_RANGE = "48600-48649";
+const CONTAINER_PORT_RANGE = "48650-48699";
 const DEBIAN_PACKAGE = "postgresql-15";
 const AS_AFTER_A_CRASH = "the data directory was copied with its writers paused, which PostgreSQL recovers from as after a crash";
 
@@ -205,5 +208,47 @@ state:
     assert.deepEqual(document.volumes, [{ name: "pg", consistency: "postgres", result: "ok", details: [`pg_dump: not run: no running service mounts the volume; ${AS_AFTER_A_CRASH}`], paused: [] }]);
     assert.ok(!document.entries.some((e) => e.path.startsWith("dumps")), "no dumps/ entry");
     assert.ok(document.entries.some((e) => e.path === "volumes/pg/data/PG_VERSION"));
+  });
+});
+
+/**
+ * The hook through the container runtime: pg_dump is an exec in the service's container, its
+ * stdout taken apart from stderr on the engine's one stream. No PostgreSQL image can be pulled
+ * here, so a busybox container stands in, with a pg_dump of its own that tells what it was asked.
+ */
+describe("snapshots of a postgres volume on the container runtime (a real engine)", function () {
+  this.timeout(180_000);
+  const env = containerDaemon({ portRange: CONTAINER_PORT_RANGE, images: [ensureBusyboxImage] });
+
+  it("execs pg_dump in the container, as the official image's POSTGRES_USER and POSTGRES_DB say, and saves what it printed", async () => {
+    const id = env.track(`pg-snap-ctr-${process.pid}`);
+    // A stand-in pg_dump: its arguments and 200 KiB on stdout (more than one frame of the engine's stream), a warning on stderr.
+    const fake = 'mkdir -p /tmp/bin && printf "#!/bin/sh\\necho \\"pg_dump \\$$*\\"\\nhead -c 204800 /dev/zero\\necho warned >&2\\n" > /tmp/bin/pg_dump && chmod +x /tmp/bin/pg_dump && exec sleep 600';
+    const compose = `services:
+  db:
+    image: ${BUSYBOX_IMAGE}
+    command: [sh, -c, '${fake}']
+    environment: {PATH: "/tmp/bin:/bin", POSTGRES_USER: shop, POSTGRES_DB: orders}
+    volumes: ["pgdata:/var/lib/postgresql/data"]
+    stop_signal: SIGKILL
+volumes:
+  pgdata: {}
+`;
+    const vibe = "kind: vibe.app/v1\nid: dev.test.pgctr\nname: pg\nversion: 1.0.0\nruntime: {mode: compose}\nstate:\n  volumes: [{name: pgdata, consistency: postgres}]\n";
+    const pkg = writePackage(join(env.work.path, "pgctr"), { "vibe.yaml": vibe, "compose.yaml": compose });
+    const statePath = join(env.work.path, "pgctr-state");
+    await env.calls.ensure({ projectId: id, appId: "dev.test.pgctr", packagePath: pkg, statePath });
+    await env.calls.open(id);
+    await env.calls.start(id);
+    try {
+      const saved = await env.calls.saveSnapshot({ projectId: id });
+      const document = await new SnapshotRepository(join(statePath, "snapshots")).readDocument(saved.snapshotId);
+      const expected = Buffer.concat([Buffer.from("pg_dump -Fc -U shop orders\n"), Buffer.alloc(204_800)]);
+      assert.deepEqual(document.volumes, [{ name: "pgdata", consistency: "postgres", result: "ok", details: [`pg_dump -Fc: ${expected.length} bytes from service db, saved as dumps/pgdata.pgdump`], paused: ["db"] }]);
+      await env.calls.restoreSnapshot({ projectId: id, snapshotId: saved.snapshotId, createSafetySnapshot: false });
+      assert.deepEqual(readFileSync(join(statePath, "current", "dumps", "pgdata.pgdump")), expected, "stdout alone, whole, without the stream's frame headers");
+    } finally {
+      await env.calls.stop(id);
+    }
   });
 });
