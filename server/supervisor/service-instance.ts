@@ -3,7 +3,7 @@ import type { Clock } from "./clock";
 import { HealthMonitor } from "./health";
 import type { HealthPlan, RestartPlan, ServicePlan } from "./plan";
 import type { ServiceState } from "./registry";
-import type { AdoptedTask, Exit, OutputSink, RunningTask, RuntimeDriver, ServiceContext, TaskHandle } from "./runtime/driver";
+import type { AdoptedTask, ExecOptions, Exit, OutputSink, RunningTask, RuntimeDriver, ServiceContext, TaskHandle } from "./runtime/driver";
 
 /** A service's stop grace when neither the call nor its plan gives one. */
 export const DEFAULT_STOP_MS = 30_000;
@@ -69,6 +69,8 @@ export function exitCode(exit: Exit): number {
 export class ServiceInstance {
   private current: ServiceState = "stopped";
   private running: RunningTask | undefined;
+  /** What its task was started with: a command run beside it (exec) gets the same. */
+  private runContext: ServiceContext | undefined;
   private started: Date | undefined;
   private restarts = 0;
   private exitedWith: number | undefined;
@@ -134,6 +136,11 @@ export class ServiceInstance {
     if (!alive) await task.exited;
   }
 
+  /** Runs a command beside its task, through its driver, as a healthcheck runs; undefined when it has no task. */
+  exec(argv: readonly string[], options: ExecOptions): Promise<number> | undefined {
+    return this.running && this.runContext ? this.driver.exec(this.runContext, argv, options) : undefined;
+  }
+
   /** Resolves with the code of its last exit, or of the next one. */
   exited(): Promise<number> {
     return this.exitedWith !== undefined ? Promise.resolve(this.exitedWith) : new Promise((resolve) => this.exitWaiters.push(resolve));
@@ -188,6 +195,7 @@ export class ServiceInstance {
     this.stopping = false;
     this.exitedWith = undefined;
     this.running = task;
+    this.runContext = context;
     this.started = startedAt;
     this.set("running");
     void task.exited.then((exit) => this.ended(task, exitCode(exit)));

@@ -40,6 +40,11 @@ describe("container runtime driver (a real engine)", function () {
       assert.equal(runtime.displayId(task.handle), task.handle.id);
       assert.deepEqual((await runtime.list(NAMESPACE)).map((t) => [t.handle.id, t.service]), [[task.handle.id, "box"]]);
       assert.equal(await runtime.exec(ctx, ["sh", "-c", "exit 3"], { timeoutMs: 5000 }), 3);
+      const execOutput: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
+      const bytes = ["sh", "-c", "head -c 300000 /dev/zero; echo exec-err >&2"];
+      assert.equal(await runtime.exec(ctx, bytes, { timeoutMs: 5000, output: (stream, chunk) => (execOutput[stream] += chunk.toString("latin1")) }), 0);
+      assert.equal(execOutput.stdout, "\0".repeat(300_000), "stdout whole, the engine's stream headers taken off");
+      assert.equal(execOutput.stderr, "exec-err\n");
       assert.equal(await runtime.exec(ctx, ["sleep", "5"], { timeoutMs: 200 }), 128, "an exec that outlives its timeout counts as killed");
       assert.equal(await runtime.holdsPort(task.handle, HOST_PORT, "tcp"), true);
       assert.equal(await runtime.holdsPort(task.handle, HOST_PORT + 1, "tcp"), false);

@@ -112,6 +112,8 @@ export interface StopOptions extends Cancellable {
 
 export interface ExecOptions extends Cancellable {
   readonly timeoutMs: number;
+  /** Where the command's stdout and stderr go, as they come (a dump streamed to a file); without it they are dropped. */
+  readonly output?: OutputSink;
 }
 
 export type OutputSink = (stream: "stdout" | "stderr", chunk: Buffer) => void;
@@ -150,7 +152,7 @@ export interface RuntimeDriver {
   stop(handle: TaskHandle, options: StopOptions): Promise<void>;
   pause(handle: TaskHandle): Promise<void>;
   resume(handle: TaskHandle): Promise<void>;
-  /** Runs a command beside the task (healthchecks); resolves with its exit code. */
+  /** Runs a command beside the task (healthchecks, a snapshot's pg_dump); resolves with its exit code. */
   exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number>;
   state(handle: TaskHandle): Promise<{ readonly alive: boolean }>;
   /** What of a namespace is really there on this runtime, whatever the registry says. */

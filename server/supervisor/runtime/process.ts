@@ -188,8 +188,9 @@ export class ProcessRuntime implements RuntimeDriver {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const child = this.spawn(context, argv, pod);
-    child.stdout?.resume();
-    child.stderr?.resume();
+    const output = options.output ?? (() => undefined);
+    child.stdout?.on("data", (chunk: Buffer) => output("stdout", chunk));
+    child.stderr?.on("data", (chunk: Buffer) => output("stderr", chunk));
     const kill = (): void => signalQuietly(-(child.pid ?? 0), "SIGKILL");
     return new Promise((resolve, reject) => {
       const timer = setTimeout(kill, options.timeoutMs);

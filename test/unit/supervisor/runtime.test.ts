@@ -171,6 +171,21 @@ describe("process runtime: tasks", () => {
     }
   });
 
+  it("execs a command beside a task, its stdout and stderr told apart to the output given, dropped without one", async () => {
+    const runtime = new ProcessRuntime(options());
+    const task = await runtime.start(context("db"), () => undefined);
+    try {
+      const output: string[] = [];
+      const argv = ["sh", "-c", "printf 'dump of %s' \"$WHAT\"; echo warning >&2; exit 3"];
+      const withEnv = { ...context("db"), env: { ...context("db").env, WHAT: "db" } };
+      assert.equal(await runtime.exec(withEnv, argv, { timeoutMs: 5000, output: (stream, chunk) => output.push(`${stream}:${chunk.toString().trim()}`) }), 3);
+      assert.deepEqual(output.sort(), ["stderr:warning", "stdout:dump of db"], "in the service's environment");
+      assert.equal(await runtime.exec(context("db"), argv, { timeoutMs: 5000 }), 3);
+    } finally {
+      await runtime.stop(task.handle, { stopSignal: "SIGKILL", graceMs: 1000 });
+    }
+  });
+
   it("gives up a stop's grace when its signal aborts", async () => {
     const runtime = new ProcessRuntime(options());
     const task = await runtime.start({ ...context("stubborn"), service: service("stubborn", { command: ["sh", "-c", "trap '' TERM; sleep 1000"] }) }, () => undefined);

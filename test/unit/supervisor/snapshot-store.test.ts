@@ -136,7 +136,7 @@ describe("snapshot path order", () => {
 describe("snapshot keeper on disk", () => {
   let dir: ReturnType<typeof tempDir>;
   let threads: ChunkThreads;
-  const writers = { pause: () => Promise.resolve({ services: [], resume: () => Promise.resolve() }) };
+  const writers = { pause: () => Promise.resolve({ services: [], resume: () => Promise.resolve() }), dump: () => Promise.resolve(undefined) };
   const request = (stateRoot: string) => ({ stateRoot, projectId: "p", appId: "a.b", appVersion: "1", reason: "manual" as const, labels: {}, volumes: [], writers, maxSnapshots: 10 });
 
   beforeEach(() => {

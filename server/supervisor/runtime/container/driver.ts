@@ -148,7 +148,7 @@ export class ContainerRuntime implements RuntimeDriver {
 
   exec(context: ServiceContext, argv: readonly string[], options: ExecOptions): Promise<number> {
     const id = [...this.live].find(([, task]) => task.namespace === context.namespace && task.service === context.service.name)?.[0];
-    return id === undefined ? Promise.resolve(127) : execIn(this.docker, id, argv, options.timeoutMs, options.signal);
+    return id === undefined ? Promise.resolve(127) : execIn(this.docker, id, argv, options);
   }
 
   async state(handle: TaskHandle): Promise<{ alive: boolean }> {

@@ -1,17 +1,21 @@
 import { readFileSync } from "node:fs";
 import type Docker from "dockerode";
 import { processStat } from "../../../proc";
-import { statusOf } from "./task";
+import type { ExecOptions } from "../driver";
+import { statusOf, streamInto } from "./task";
 
 /** An engine's full container id: what a container's cgroup path names. */
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
 
 /**
- * Runs `argv` in a running container (a healthcheck) and resolves with its exit code: 127 when
- * there is no container to run it in, 128 when it outlives `timeoutMs` (as a killed process
- * would). A timed-out one is ended where this machine can (see endExec), else left to end on its own.
+ * Runs `argv` in a running container (a healthcheck, a pg_dump) and resolves with its exit code:
+ * 127 when there is no container to run it in, 128 when it outlives `timeoutMs` (as a killed
+ * process would). A timed-out one is ended where this machine can (see endExec), else left to end
+ * on its own. Its stdout and stderr go to `output` when given (the engine multiplexes them on one
+ * stream), else are dropped.
  */
-export async function execIn(docker: Docker, id: string, argv: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<number> {
+export async function execIn(docker: Docker, id: string, argv: readonly string[], options: ExecOptions): Promise<number> {
+  const { timeoutMs, signal } = options;
   signal?.throwIfAborted();
   let exec: Docker.Exec;
   try {
@@ -21,6 +25,7 @@ export async function execIn(docker: Docker, id: string, argv: readonly string[]
     throw err;
   }
   const stream = await exec.start({});
+  if (options.output) docker.modem.demuxStream(stream, streamInto(options.output, "stdout"), streamInto(options.output, "stderr"));
   stream.resume();
   const ended = await new Promise<boolean>((resolve, reject) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);

@@ -106,13 +106,7 @@ async function watchContainer(exits: ExitWatch, id: string, drained: Promise<voi
  * sends from that second on, each line stamped, for `after` to drop what came before.
  */
 async function followOutput(docker: Docker, container: Docker.Container, output: OutputSink, since?: Date): Promise<void> {
-  const sink = (stream: "stdout" | "stderr"): Writable =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        output(stream, chunk);
-        done();
-      },
-    });
+  const sink = (stream: "stdout" | "stderr"): Writable => streamInto(output, stream);
   try {
     const stamped = since === undefined ? {} : { since: Math.floor(since.getTime() / 1000), timestamps: true };
     const logs = await container.logs({ follow: true, stdout: true, stderr: true, ...stamped });
@@ -125,6 +119,16 @@ async function followOutput(docker: Docker, container: Docker.Container, output:
   } catch {
     return;
   }
+}
+
+/** One stream of an engine's multiplexed output, as demuxStream writes it, handed to `output`. */
+export function streamInto(output: OutputSink, stream: "stdout" | "stderr"): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      output(stream, chunk);
+      done();
+    },
+  });
 }
 
 /**
