@@ -6,7 +6,7 @@ import { stateDigest, summaryOf, type SnapshotDocument, type SnapshotEntry, type
 import { syncWritten } from "./durability";
 import { batchesOf, settleAll } from "./workers/batches";
 import type { SnapshotRepository } from "./repository";
-import { comparePaths, walkInThread, type TreeEntry } from "./tree";
+import { sortedByPath, walkInThread, type TreeEntry } from "./tree";
 import type { ChunkThreads } from "./workers/pool";
 import { withOutcomes } from "./workers/protocol";
 
@@ -65,7 +65,7 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
     try {
       const tree = await walkInThread(spec.threads, spec.current, state.excluded);
       skipped = tree.skipped;
-      const entries = [...tree.entries, ...state.additions].sort((a, b) => comparePaths(a.path, b.path));
+      const entries = state.additions.length > 0 ? sortedByPath([...tree.entries, ...state.additions]) : tree.entries;
       stored = await storeEntries(spec, entries, (await parentLoad)?.entries ?? [], state.substitutes);
     } finally {
       await state.release();
