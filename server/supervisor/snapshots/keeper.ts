@@ -106,7 +106,7 @@ export class SnapshotKeeper {
     const head = await source.head();
     const base = head ? await source.readDocument(head.snapshotId) : undefined;
     for (const id of base ? chunksOf(base) : []) target.chunks.adopt(source.chunks, id);
-    const saved = await saveSnapshot({ ...request, repository: target, threads: this.threads, now: this.now, current: join(sourceRoot, "current"), ...(base ? { base } : {}) });
+    const saved = await saveSnapshot({ ...request, repository: target, threads: this.threads, now: this.now, current: join(sourceRoot, "current"), ...(head ? { base: { repository: source.root, snapshotId: head.snapshotId } } : {}) });
     await sweepRepository(target);
     if (!saved) throw new Error("the save committed nothing");
     await materialize(target, await target.readDocument(saved.snapshotId), join(targetRoot, "current"), this.threads);

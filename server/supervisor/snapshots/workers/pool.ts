@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import type { ChunkJob, JobResult } from "./protocol";
 
 type ResultOf<J extends ChunkJob> = Extract<JobResult, { kind: J["kind"] }>;
-type Waiting = { readonly job: ChunkJob; readonly resolve: (result: JobResult) => void; readonly reject: (err: Error) => void };
+type Waiting = { readonly job: ChunkJob; readonly transfer: readonly ArrayBuffer[]; readonly resolve: (result: JobResult) => void; readonly reject: (err: Error) => void };
 
 /**
  * Threads that chunk, hash, compress and write files, one per core: SHA-256 and zstd are the
@@ -25,10 +25,11 @@ export class ChunkThreads {
     private readonly idleMs = 5_000,
   ) {}
 
-  run<J extends ChunkJob>(job: J): Promise<ResultOf<J>> {
+  /** `transfer`: buffers of the job that move to the thread (and are unusable here after). */
+  run<J extends ChunkJob>(job: J, transfer: readonly ArrayBuffer[] = []): Promise<ResultOf<J>> {
     if (this.closed) return Promise.reject(new Error("the chunk threads are closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve: resolve as (result: JobResult) => void, reject });
+      this.queue.push({ job, transfer, resolve: resolve as (result: JobResult) => void, reject });
       this.dispatch();
     });
   }
@@ -49,7 +50,7 @@ export class ChunkThreads {
       if (!next) return;
       this.busy.set(worker, next);
       worker.ref();
-      worker.postMessage(next.job);
+      worker.postMessage(next.job, [...next.transfer]);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { StoredFile } from "../file-chunks";
+import type { CommitRequest, Committed, PlanRequest, SavePlan } from "../save-plan";
 import type { SqliteCopy } from "../sqlite-copy";
 import type { Tree } from "../tree";
 
@@ -15,7 +16,9 @@ export type ChunkJob =
   | { readonly kind: "store"; readonly store: string; readonly paths: readonly string[] }
   | { readonly kind: "write"; readonly store: string; readonly files: readonly FileToWrite[] }
   | { readonly kind: "sqlite"; readonly databases: readonly { readonly path: string; readonly copy: string }[] }
-  | { readonly kind: "walk"; readonly root: string; readonly excluded: readonly string[] };
+  | { readonly kind: "walk"; readonly root: string; readonly excluded: readonly string[] }
+  | ({ readonly kind: "plan" } & PlanRequest)
+  | ({ readonly kind: "commit" } & CommitRequest);
 
 /** What befell one file: an errno code (ENOENT for a file gone since the walk) and message. */
 export interface FileFailure {
@@ -29,7 +32,9 @@ export type JobResult =
   | { readonly kind: "store"; readonly outcomes: FileOutcome<StoredFile>[] }
   | { readonly kind: "write"; readonly outcomes: FileOutcome<number>[] }
   | { readonly kind: "sqlite"; readonly outcomes: FileOutcome<SqliteCopy>[] }
-  | { readonly kind: "walk"; readonly outcomes: [FileOutcome<Tree>] };
+  | { readonly kind: "walk"; readonly outcomes: [FileOutcome<Tree>] }
+  | { readonly kind: "plan"; readonly outcomes: [FileOutcome<SavePlan>] }
+  | { readonly kind: "commit"; readonly outcomes: [FileOutcome<Committed>] };
 
 /** Each item of a batch with its outcome: a thread answers one outcome per item, in order. */
 export function withOutcomes<T, U>(items: readonly T[], outcomes: readonly FileOutcome<U>[]): [T, FileOutcome<U>][] {

@@ -1,6 +1,7 @@
 import { parentPort } from "node:worker_threads";
 import { ChunkStore } from "../chunk-store";
 import { storeFile, WINDOW, writeFileFrom } from "../file-chunks";
+import { commitSave, planSave } from "../save-plan";
 import { copySqlite } from "../sqlite-copy";
 import { walkTreeSync } from "../tree";
 import type { ChunkJob, FileFailure, FileOutcome, JobResult } from "./protocol";
@@ -8,13 +9,20 @@ import type { ChunkJob, FileFailure, FileOutcome, JobResult } from "./protocol";
 /** A chunk thread: hashing, compression and file I/O of one batch at a time, off the event loop. */
 let buffer: Buffer | undefined;
 
+function failure(err: unknown): { failed: FileFailure } {
+  return { failed: { code: (err as NodeJS.ErrnoException).code ?? (err as Error).name, message: (err as Error).message } };
+}
+
 function attempt<T>(work: () => T): FileOutcome<T> {
   try {
     return { ok: work() };
   } catch (err) {
-    const failure: FileFailure = { code: (err as NodeJS.ErrnoException).code ?? (err as Error).name, message: (err as Error).message };
-    return { failed: failure };
+    return failure(err);
   }
+}
+
+async function attemptAsync<T>(work: () => Promise<T>): Promise<FileOutcome<T>> {
+  return work().then((ok) => ({ ok }), failure);
 }
 
 const stores = new Map<string, ChunkStore>();
@@ -26,12 +34,23 @@ function storeAt(root: string): ChunkStore {
   return known;
 }
 
-function run(job: ChunkJob): JobResult {
+async function run(job: ChunkJob): Promise<JobResult> {
   if (job.kind === "walk") return { kind: "walk", outcomes: [attempt(() => walkTreeSync(job.root, new Set(job.excluded)))] };
+  if (job.kind === "plan") return { kind: "plan", outcomes: [await attemptAsync(() => planSave(job))] };
+  if (job.kind === "commit") return { kind: "commit", outcomes: [await attemptAsync(() => commitSave(job))] };
   if (job.kind === "sqlite") return { kind: "sqlite", outcomes: job.databases.map((d) => attempt(() => copySqlite(d.path, d.copy))) };
   const store = storeAt(job.store);
   if (job.kind === "store") return { kind: "store", outcomes: job.paths.map((path) => attempt(() => storeFile(store, path, (buffer ??= Buffer.allocUnsafe(WINDOW))))) };
   return { kind: "write", outcomes: job.files.map((f) => attempt(() => writeFileFrom(store, f.path, f.chunks, f.mode, f.mtimeSeconds))) };
 }
 
-parentPort?.on("message", (job: ChunkJob) => parentPort?.postMessage(run(job)));
+/** A plan's entries move to the main thread and back rather than being copied. */
+function transfers(result: JobResult): ArrayBuffer[] {
+  if (result.kind !== "plan") return [];
+  const [outcome] = result.outcomes;
+  return "ok" in outcome ? [outcome.ok.entries.buffer as ArrayBuffer] : [];
+}
+
+parentPort?.on("message", (job: ChunkJob) => {
+  void run(job).then((result) => parentPort?.postMessage(result, transfers(result)));
+});
