@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { compress, decompress } from "zstd-napi";
+import { decompress } from "zstd-napi";
 import { replaceFile } from "../../atomic-file";
 import { ChunkStore } from "./chunk-store";
 import type { SnapshotDocument, SnapshotSummary } from "./document";
+import { encodeDocument } from "./document-codec";
 import { syncDirectory } from "./durability";
 
 const SNAPSHOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -82,7 +83,7 @@ export class SnapshotRepository {
 
   async writeDocument(document: SnapshotDocument): Promise<void> {
     mkdirSync(this.documents, { recursive: true, mode: 0o700 });
-    await replaceFile(this.documentPath(document.snapshotId), compress(Buffer.from(JSON.stringify(document))));
+    await replaceFile(this.documentPath(document.snapshotId), encodeDocument(document));
     await syncDirectory(this.documents);
   }
 
