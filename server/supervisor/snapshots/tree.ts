@@ -26,31 +26,37 @@ export interface Tree {
 }
 
 /**
- * Every directory, file and symbolic link under `root` (not `root` itself), never following a
- * link; what was removed since its directory was read is left out. Synchronous and one directory
- * at a time: it runs in a chunk thread (walkInThread), where blocking costs no one, and that is
- * about three times faster than thousands of lstat calls in flight at once, with a fraction of
- * their garbage.
+ * Every directory, file and symbolic link under `root` (not `root` itself), in path order (see
+ * sortedByPath), never following a link; what was removed since its directory was read is left
+ * out. Depth first, each directory's names sorted as it is read, so the result needs no sort of
+ * its own. Synchronous and one directory at a time: it runs in a chunk thread (walkInThread),
+ * where blocking costs no one, and that is about three times faster than thousands of lstat
+ * calls in flight at once, with a fraction of their garbage.
  */
 export function walkTreeSync(root: string, excluded: ReadonlySet<string> = new Set()): Tree {
-  const entries: TreeEntry[] = [];
-  const skipped: string[] = [];
-  const pending = [""];
-  for (let relative = pending.pop(); relative !== undefined; relative = pending.pop()) {
-    for (const name of readdirSync(join(root, relative))) {
-      const path = relative ? `${relative}/${name}` : name;
-      if (excluded.has(path)) continue;
-      const entry = entrySync(root, path);
-      if (entry === "gone") continue;
-      if (!entry) {
-        skipped.push(path);
-        continue;
-      }
-      entries.push(entry);
-      if (entry.type === "dir") pending.push(path);
+  const tree: Tree = { entries: [], skipped: [] };
+  walkDirectory(root, "", excluded, tree);
+  return tree;
+}
+
+function walkDirectory(root: string, relative: string, excluded: ReadonlySet<string>, tree: Tree): void {
+  for (const name of sortedNames(readdirSync(join(root, relative)))) {
+    const path = relative ? `${relative}/${name}` : name;
+    if (excluded.has(path)) continue;
+    const entry = entrySync(root, path);
+    if (entry === "gone") continue;
+    if (!entry) {
+      tree.skipped.push(path);
+      continue;
     }
+    tree.entries.push(entry);
+    if (entry.type === "dir") walkDirectory(root, path, excluded, tree);
   }
-  return { entries: sortedByPath(entries), skipped: skipped.sort() };
+}
+
+/** Names in UTF-8 byte order: string order, but for names with characters beyond U+FFFF. */
+function sortedNames(names: string[]): string[] {
+  return names.some((n) => SURROGATE.test(n)) ? names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) : names.sort();
 }
 
 /** The entry, undefined for what a snapshot cannot hold, "gone" for what was removed since its directory was read. */

@@ -10,7 +10,7 @@ import { SnapshotKeeper } from "../../../server/supervisor/snapshots/keeper";
 import { materialize, MaterializeFailed } from "../../../server/supervisor/snapshots/materialize";
 import { snapshotsToPrune } from "../../../server/supervisor/snapshots/retention";
 import { recoverState } from "../../../server/supervisor/snapshots/state-swap";
-import { sortedByPath } from "../../../server/supervisor/snapshots/tree";
+import { sortedByPath, walkTreeSync } from "../../../server/supervisor/snapshots/tree";
 import { ChunkThreads } from "../../../server/supervisor/snapshots/workers/pool";
 import { tempDir } from "../../helpers/tmp";
 
@@ -130,6 +130,21 @@ describe("snapshot path order", () => {
     );
     // A directory's entries come right after it, before a sibling whose name extends its own.
     assert.deepEqual(byBytes.slice(1, 6), ["a", "a/z", "a/\uFFFD", "a/\u{1F600}/x", "a-b"]);
+  });
+
+  it("is the order a walk gives, without sorting the whole tree", () => {
+    const dir = tempDir();
+    try {
+      for (const path of ["b", "a/z", "a-b", "\u{1F600}", "\uFFFD", "\u00e9", "a/\u{1F600}/x", "a/\uFFFD", "A"]) {
+        mkdirSync(join(dir.path, path, ".."), { recursive: true });
+        writeFileSync(join(dir.path, path), path);
+      }
+      const walked = walkTreeSync(dir.path).entries.map((e) => e.path);
+      assert.deepEqual(walked, sortedByPath(walked.map((path) => ({ path }))).map((e) => e.path));
+      assert.deepEqual(walked.slice(0, 6), ["A", "a", "a/z", "a/\uFFFD", "a/\u{1F600}", "a/\u{1F600}/x"]);
+    } finally {
+      dir.remove();
+    }
   });
 });
 
