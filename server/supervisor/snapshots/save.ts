@@ -5,10 +5,10 @@ import { makeConsistent, type VolumeToSave, type Writers } from "./consistency";
 import { summaryOf, type SnapshotReasonName, type SnapshotSummary } from "./document";
 import { syncWritten } from "./durability";
 import type { SnapshotRepository } from "./repository";
-import type { FileRead, FileToRead, ParentRef, SavePlan } from "./save-plan";
+import type { FileRead, FileToRead, ParentRef } from "./save-plan";
 import { batchesOf, settleAll } from "./workers/batches";
-import type { ChunkThreads } from "./workers/pool";
-import { withOutcomes, type FileOutcome } from "./workers/protocol";
+import type { ChunkThread, ChunkThreads } from "./workers/pool";
+import { withOutcomes, type FileOutcome, type HeldPlan } from "./workers/protocol";
 
 export interface SaveProgress {
   /** Files being read into chunks, then the commit (durable chunks, document, index). */
@@ -46,8 +46,8 @@ export class UnreadableFile extends Error {}
  * Saves current/ as a new snapshot and returns it; undefined when `skipIfUnchanged` found
  * nothing new. Chunks and the document made durable first, then the index that lists it: a crash
  * at any point leaves the index as it was, with at most unreferenced chunks and an unlisted
- * document for the sweep. A chunk thread walks the state and writes the document
- * (save-plan.ts); this thread hands out the files to read and commits.
+ * document for the sweep. One chunk thread walks the state, keeps the plan and writes the
+ * document (save-plan.ts); this thread hands out the files to read and commits.
  */
 export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | undefined> {
   const { repository } = spec;
@@ -58,18 +58,21 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
   try {
     const timestamp = spec.now().toISOString();
     const state = await makeConsistent(spec.current, work, spec.volumes, spec.writers, spec.threads);
-    let plan: SavePlan;
+    let plan: HeldPlan;
+    let thread: ChunkThread;
     let read: FilesRead;
     try {
       const parent = spec.base ?? (head ? { repository: repository.root, snapshotId: head.snapshotId } : undefined);
-      plan = only(await spec.threads.run({ kind: "plan", root: spec.current, excluded: [...state.excluded], additions: state.additions, substitutes: [...state.substitutes], parent }), "the state could not be walked");
+      const planned = await spec.threads.runOn({ kind: "plan", root: spec.current, excluded: [...state.excluded], additions: state.additions, substitutes: [...state.substitutes], parent });
+      plan = only(planned.result, "the state could not be walked");
+      thread = planned.thread;
       read = await readFiles(spec, plan.toRead);
     } finally {
       await state.release();
     }
     spec.progress?.({ phase: "committing", filesDone: read.files.length, filesTotal: read.files.length, bytesDone: read.bytes, bytesTotal: read.bytes });
     const document = { format: 1 as const, snapshotId, projectId: spec.projectId, timestamp, ...(head ? { parentSnapshotId: head.snapshotId } : {}), reason: spec.reason, appId: spec.appId, appVersion: spec.appVersion, addedBytes: read.addedBytes, labels: { ...spec.labels }, volumes: state.manifests, skipped: plan.skipped };
-    const commit = spec.threads.run({ kind: "commit", repository: repository.root, entries: plan.entries, read: read.files, document, unlessDigest: spec.skipIfUnchanged ? head?.stateDigest : undefined }, [plan.entries.buffer as ArrayBuffer]);
+    const commit = spec.threads.run({ kind: "commit", plan: plan.plan, repository: repository.root, read: read.files, document, unlessDigest: spec.skipIfUnchanged ? head?.stateDigest : undefined }, thread);
     // Side by side: nothing reads the document before the index lists it, and that waits for both.
     const sync = read.newChunks.length > 0 ? syncWritten(repository.chunks.root, () => read.newChunks.map((id) => repository.chunks.pathOf(id))) : Promise.resolve();
     await settleAll([sync, commit]);

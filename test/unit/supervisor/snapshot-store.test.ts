@@ -9,6 +9,7 @@ import { stateDigest, type SnapshotSummary } from "../../../server/supervisor/sn
 import { SnapshotKeeper } from "../../../server/supervisor/snapshots/keeper";
 import { materialize, MaterializeFailed } from "../../../server/supervisor/snapshots/materialize";
 import { snapshotsToPrune } from "../../../server/supervisor/snapshots/retention";
+import { SnapshotRepository } from "../../../server/supervisor/snapshots/repository";
 import { recoverState } from "../../../server/supervisor/snapshots/state-swap";
 import { sortedByPath, walkTreeSync } from "../../../server/supervisor/snapshots/tree";
 import { ChunkThreads } from "../../../server/supervisor/snapshots/workers/pool";
@@ -163,6 +164,28 @@ describe("snapshot keeper on disk", () => {
   afterEach(async () => {
     await threads.close();
     dir.remove();
+  });
+
+  it("commits a save's plan on the thread that holds it, and refuses once that thread has ended", async () => {
+    const root = join(dir.path, "current");
+    const repository = join(dir.path, "snapshots");
+    const plan = { kind: "plan" as const, root, excluded: [], additions: [], substitutes: [], parent: undefined };
+    const first = await threads.runOn(plan);
+    assert.ok("ok" in first.result.outcomes[0]);
+    const held = first.result.outcomes[0].ok;
+    assert.deepEqual(held.toRead.map((f) => f.path), ["volumes/v/big"]);
+    // Keep the other thread busy too: the commit must still go to the plan's thread, not the free one.
+    const other = threads.run(plan);
+    const document = { format: 1 as const, snapshotId: "00000000-0000-4000-8000-000000000001", projectId: "p", timestamp: new Date(0).toISOString(), reason: "manual" as const, appId: "a.b", appVersion: "1", addedBytes: 0, labels: {}, volumes: [], skipped: [] };
+    const read = [{ path: "volumes/v/big", size: 3 * 1024 * 1024, chunks: ["c1", "c2"] }];
+    const committed = await threads.run({ kind: "commit", plan: held.plan, repository, read, document, unlessDigest: undefined }, first.thread);
+    await other;
+    assert.ok("ok" in committed.outcomes[0], JSON.stringify(committed.outcomes[0]));
+    const saved = await new SnapshotRepository(repository).readDocument(document.snapshotId);
+    assert.deepEqual(saved.entries.map((e) => [e.path, e.chunks ?? null]), [["volumes", null], ["volumes/v", null], ["volumes/v/big", ["c1", "c2"]]]);
+    const second = await threads.runOn(plan);
+    await second.thread.worker.terminate();
+    await assert.rejects(threads.run({ kind: "commit", plan: 1, repository, read, document, unlessDigest: undefined }, second.thread), /the chunk thread that held this job's state/);
   });
 
   it("puts back the old tree when a restore was interrupted between its renames, and removes what it left", async () => {

@@ -4,7 +4,12 @@ import { Worker } from "node:worker_threads";
 import type { ChunkJob, JobResult } from "./protocol";
 
 type ResultOf<J extends ChunkJob> = Extract<JobResult, { kind: J["kind"] }>;
-type Waiting = { readonly job: ChunkJob; readonly transfer: readonly ArrayBuffer[]; readonly resolve: (result: JobResult) => void; readonly reject: (err: Error) => void };
+type Waiting = { readonly job: ChunkJob; readonly on: Worker | undefined; readonly resolve: (result: JobResult, worker: Worker) => void; readonly reject: (err: Error) => void };
+
+/** The thread a job ran on, for a later job that needs what it left there (a save's plan). */
+export interface ChunkThread {
+  readonly worker: Worker;
+}
 
 /**
  * Threads that chunk, hash, compress and write files, one per core: SHA-256 and zstd are the
@@ -25,11 +30,17 @@ export class ChunkThreads {
     private readonly idleMs = 5_000,
   ) {}
 
-  /** `transfer`: buffers of the job that move to the thread (and are unusable here after). */
-  run<J extends ChunkJob>(job: J, transfer: readonly ArrayBuffer[] = []): Promise<ResultOf<J>> {
+  /** Runs the job on the next free thread, or on `on` (and fails if that thread has ended). */
+  async run<J extends ChunkJob>(job: J, on?: ChunkThread): Promise<ResultOf<J>> {
+    return (await this.runOn(job, on)).result;
+  }
+
+  /** Runs the job, and says which thread it ran on. */
+  runOn<J extends ChunkJob>(job: J, on?: ChunkThread): Promise<{ result: ResultOf<J>; thread: ChunkThread }> {
     if (this.closed) return Promise.reject(new Error("the chunk threads are closed"));
+    if (on && !this.idle.includes(on.worker) && !this.busy.has(on.worker)) return Promise.reject(new Error("the chunk thread that held this job's state has ended"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, transfer, resolve: resolve as (result: JobResult) => void, reject });
+      this.queue.push({ job, on: on?.worker, resolve: (result, worker) => resolve({ result: result as ResultOf<J>, thread: { worker } }), reject });
       this.dispatch();
     });
   }
@@ -43,14 +54,19 @@ export class ChunkThreads {
 
   private dispatch(): void {
     clearTimeout(this.idleTimer);
-    while (this.queue.length > 0) {
-      const worker = this.idle.pop() ?? (this.started < this.size ? this.spawn() : undefined);
-      if (!worker) return;
-      const next = this.queue.shift();
-      if (!next) return;
+    for (let i = 0; i < this.queue.length; ) {
+      const next = this.queue[i] as Waiting;
+      const worker = next.on ? (this.idle.includes(next.on) ? next.on : undefined) : (this.idle.at(-1) ?? (this.started < this.size ? this.spawn() : undefined));
+      if (!worker) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      const at = this.idle.indexOf(worker);
+      if (at >= 0) this.idle.splice(at, 1);
       this.busy.set(worker, next);
       worker.ref();
-      worker.postMessage(next.job, [...next.transfer]);
+      worker.postMessage(next.job);
     }
   }
 
@@ -71,7 +87,7 @@ export class ChunkThreads {
     // An idle thread must not keep the daemon alive.
     worker.unref();
     this.idle.push(worker);
-    waiting?.resolve(result);
+    waiting?.resolve(result, worker);
     this.dispatch();
     if (this.busy.size === 0 && this.queue.length === 0) this.idleTimer = setTimeout(() => this.retireIdle(), this.idleMs).unref();
   }
@@ -94,6 +110,11 @@ export class ChunkThreads {
     if (at >= 0) this.idle.splice(at, 1);
     if (wasKnown) this.started--;
     waiting?.reject(err);
+    // Jobs that needed what this thread held cannot run anywhere else.
+    for (const pinned of this.queue.filter((w) => w.on === worker)) {
+      this.queue.splice(this.queue.indexOf(pinned), 1);
+      pinned.reject(new Error(`the chunk thread that held this job's state ended: ${err.message}`));
+    }
     if (!this.closed) this.dispatch();
   }
 }

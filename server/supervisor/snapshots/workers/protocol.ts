@@ -1,5 +1,8 @@
 import type { StoredFile } from "../file-chunks";
 import type { CommitRequest, Committed, PlanRequest, SavePlan } from "../save-plan";
+
+/** A plan as the main thread sees it: the files to read, and the number its thread keeps it under. */
+export type HeldPlan = Omit<SavePlan, "entries"> & { readonly plan: number };
 import type { SqliteCopy } from "../sqlite-copy";
 import type { Tree } from "../tree";
 
@@ -18,7 +21,7 @@ export type ChunkJob =
   | { readonly kind: "sqlite"; readonly databases: readonly { readonly path: string; readonly copy: string }[] }
   | { readonly kind: "walk"; readonly root: string; readonly excluded: readonly string[] }
   | ({ readonly kind: "plan" } & PlanRequest)
-  | ({ readonly kind: "commit" } & CommitRequest);
+  | ({ readonly kind: "commit"; readonly plan: number } & CommitRequest);
 
 /** What befell one file: an errno code (ENOENT for a file gone since the walk) and message. */
 export interface FileFailure {
@@ -33,7 +36,7 @@ export type JobResult =
   | { readonly kind: "write"; readonly outcomes: FileOutcome<number>[] }
   | { readonly kind: "sqlite"; readonly outcomes: FileOutcome<SqliteCopy>[] }
   | { readonly kind: "walk"; readonly outcomes: [FileOutcome<Tree>] }
-  | { readonly kind: "plan"; readonly outcomes: [FileOutcome<SavePlan>] }
+  | { readonly kind: "plan"; readonly outcomes: [FileOutcome<HeldPlan>] }
   | { readonly kind: "commit"; readonly outcomes: [FileOutcome<Committed>] };
 
 /** Each item of a batch with its outcome: a thread answers one outcome per item, in order. */

@@ -1,10 +1,11 @@
 import { parentPort } from "node:worker_threads";
 import { ChunkStore } from "../chunk-store";
 import { storeFile, WINDOW, writeFileFrom } from "../file-chunks";
-import { commitSave, planSave } from "../save-plan";
+import { commitSave, planSave, type PlannedEntry } from "../save-plan";
 import { copySqlite } from "../sqlite-copy";
 import { walkTreeSync } from "../tree";
-import type { ChunkJob, FileFailure, FileOutcome, JobResult } from "./protocol";
+import type { Committed } from "../save-plan";
+import type { ChunkJob, FileFailure, FileOutcome, HeldPlan, JobResult } from "./protocol";
 
 /** A chunk thread: hashing, compression and file I/O of one batch at a time, off the event loop. */
 let buffer: Buffer | undefined;
@@ -26,6 +27,22 @@ async function attemptAsync<T>(work: () => Promise<T>): Promise<FileOutcome<T>> 
 }
 
 const stores = new Map<string, ChunkStore>();
+/** Plans kept between a save's plan and its commit; one its save gave up on goes with the thread. */
+const plans = new Map<number, PlannedEntry[]>();
+let plansMade = 0;
+
+async function holdPlan(job: Extract<ChunkJob, { kind: "plan" }>): Promise<HeldPlan> {
+  const { entries, ...rest } = await planSave(job);
+  plans.set(++plansMade, entries);
+  return { ...rest, plan: plansMade };
+}
+
+async function commitPlan(job: Extract<ChunkJob, { kind: "commit" }>): Promise<Committed> {
+  const entries = plans.get(job.plan);
+  if (!entries) throw new Error(`plan ${job.plan} is not held by this thread`);
+  plans.delete(job.plan);
+  return commitSave(entries, job);
+}
 
 /** One ChunkStore per store for the thread's life, so what it learnt (directories made) carries over. */
 function storeAt(root: string): ChunkStore {
@@ -36,21 +53,14 @@ function storeAt(root: string): ChunkStore {
 
 async function run(job: ChunkJob): Promise<JobResult> {
   if (job.kind === "walk") return { kind: "walk", outcomes: [attempt(() => walkTreeSync(job.root, new Set(job.excluded)))] };
-  if (job.kind === "plan") return { kind: "plan", outcomes: [await attemptAsync(() => planSave(job))] };
-  if (job.kind === "commit") return { kind: "commit", outcomes: [await attemptAsync(() => commitSave(job))] };
+  if (job.kind === "plan") return { kind: "plan", outcomes: [await attemptAsync(() => holdPlan(job))] };
+  if (job.kind === "commit") return { kind: "commit", outcomes: [await attemptAsync(() => commitPlan(job))] };
   if (job.kind === "sqlite") return { kind: "sqlite", outcomes: job.databases.map((d) => attempt(() => copySqlite(d.path, d.copy))) };
   const store = storeAt(job.store);
   if (job.kind === "store") return { kind: "store", outcomes: job.paths.map((path) => attempt(() => storeFile(store, path, (buffer ??= Buffer.allocUnsafe(WINDOW))))) };
   return { kind: "write", outcomes: job.files.map((f) => attempt(() => writeFileFrom(store, f.path, f.chunks, f.mode, f.mtimeSeconds))) };
 }
 
-/** A plan's entries move to the main thread and back rather than being copied. */
-function transfers(result: JobResult): ArrayBuffer[] {
-  if (result.kind !== "plan") return [];
-  const [outcome] = result.outcomes;
-  return "ok" in outcome ? [outcome.ok.entries.buffer as ArrayBuffer] : [];
-}
-
 parentPort?.on("message", (job: ChunkJob) => {
-  void run(job).then((result) => parentPort?.postMessage(result, transfers(result)));
+  void run(job).then((result) => parentPort?.postMessage(result));
 });
