@@ -24,10 +24,15 @@ export class ChunkThreads {
   private closed = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  /** `idleMs`: threads idle this long end, giving back their memory (tens of MB each) until the next save. */
+  /**
+   * `idleMs`: threads idle this long end, giving back their memory (tens of MB each), all but one,
+   * which ends after `warmMs`: a thread that has run a save has its code compiled, and a new one
+   * made the next save (an autosave, an incremental save) a third slower.
+   */
   constructor(
     private readonly size = Math.max(1, Math.min(availableParallelism(), 8)),
     private readonly idleMs = 5_000,
+    private readonly warmMs = 30_000,
   ) {}
 
   /** Runs the job on the next free thread, or on `on` (and fails if that thread has ended). */
@@ -89,17 +94,19 @@ export class ChunkThreads {
     this.idle.push(worker);
     waiting?.resolve(result, worker);
     this.dispatch();
-    if (this.busy.size === 0 && this.queue.length === 0) this.idleTimer = setTimeout(() => this.retireIdle(), this.idleMs).unref();
+    if (this.busy.size === 0 && this.queue.length === 0) this.idleTimer = setTimeout(() => this.retireIdle(1), this.idleMs).unref();
   }
 
-  private retireIdle(): void {
-    for (const worker of this.idle.splice(0)) {
+  /** Ends the idle threads but `keep`, and the last of them after warmMs more. */
+  private retireIdle(keep: number): void {
+    for (const worker of this.idle.splice(0, Math.max(0, this.idle.length - keep))) {
       this.started--;
       // Its end is not a loss to report; an error while it ends must still have a listener.
       worker.removeAllListeners();
       worker.on("error", () => undefined);
       void worker.terminate();
     }
+    if (this.idle.length > 0) this.idleTimer = setTimeout(() => this.retireIdle(0), this.warmMs).unref();
   }
 
   private lost(worker: Worker, err: Error): void {
