@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chunksOf, summaryOf, type SnapshotDocument, type SnapshotSummary } from "./document";
-import { materialize, type RestoreProgress } from "./materialize";
+import { materialize, removeTree, type RestoreProgress } from "./materialize";
 import { SnapshotRepository } from "./repository";
 import { snapshotsToPrune } from "./retention";
 import { saveSnapshot, type SaveSpec } from "./save";
@@ -73,12 +73,11 @@ export class SnapshotKeeper {
   async restore(stateRoot: string, snapshotId: string, progress?: (p: RestoreProgress) => void): Promise<void> {
     const repository = this.repository(stateRoot);
     await this.beforeWriting(stateRoot, repository);
-    const document = await repository.readDocument(snapshotId);
     const staging = stagingOf(stateRoot, randomUUID());
-    await materialize(repository, document, staging, this.threads, progress);
+    await materialize(repository, snapshotId, staging, this.threads, progress);
     const retired = await swapIn(stateRoot, staging);
     await repository.writeIndex(await repository.index(), snapshotId);
-    const removal = rm(retired, { recursive: true, force: true }).catch(() => undefined);
+    const removal = removeTree(this.threads, retired).catch(() => undefined);
     this.removals.set(stateRoot, removal);
     void removal.then(() => this.removals.get(stateRoot) === removal && this.removals.delete(stateRoot));
   }
@@ -95,7 +94,7 @@ export class SnapshotKeeper {
     const copy: SnapshotDocument = { ...rest, snapshotId: randomUUID(), timestamp: this.now().toISOString(), addedBytes: 0, labels: { ...document.labels, ...labels } };
     await target.writeDocument(copy);
     await target.writeIndex([summaryOf(copy)], copy.snapshotId);
-    await materialize(target, copy, join(targetRoot, "current"), this.threads, progress);
+    await materialize(target, copy.snapshotId, join(targetRoot, "current"), this.threads, progress);
     return summaryOf(copy);
   }
 
@@ -109,7 +108,7 @@ export class SnapshotKeeper {
     const saved = await saveSnapshot({ ...request, repository: target, threads: this.threads, now: this.now, current: join(sourceRoot, "current"), ...(head ? { base: { repository: source.root, snapshotId: head.snapshotId } } : {}) });
     await sweepRepository(target);
     if (!saved) throw new Error("the save committed nothing");
-    await materialize(target, await target.readDocument(saved.snapshotId), join(targetRoot, "current"), this.threads);
+    await materialize(target, saved.snapshotId, join(targetRoot, "current"), this.threads);
     return saved;
   }
 

@@ -1,11 +1,10 @@
-import { chmod, lutimes, mkdir, rm, symlink, utimes } from "node:fs/promises";
-import { join } from "node:path";
-import type { SnapshotDocument, SnapshotEntry } from "./document";
-import { syncWritten } from "./durability";
+import { mkdir } from "node:fs/promises";
 import type { SnapshotRepository } from "./repository";
-import { batchesOf, settleAll } from "./workers/batches";
-import { withOutcomes, type FileToWrite } from "./workers/protocol";
+import { settleAll } from "./workers/batches";
 import type { ChunkThreads } from "./workers/pool";
+import { onlyOutcome, withOutcomes, type HeldRestore } from "./workers/protocol";
+
+export { secondsOf } from "./restore-plan";
 
 export interface RestoreProgress {
   readonly filesDone: number;
@@ -18,51 +17,35 @@ export interface RestoreProgress {
 export class MaterializeFailed extends Error {}
 
 /**
- * Seconds since the epoch for utimes, from nanoseconds: Node takes a double, which near today
- * holds about a quarter of a microsecond, so the time aimed at is the middle of the saved
- * microsecond and lands inside it whichever way the conversion rounds.
- */
-export function secondsOf(mtimeNs: string): number {
-  const ns = BigInt(mtimeNs);
-  const microsecond = (ns % 1_000_000_000n) / 1000n;
-  return Number(ns / 1_000_000_000n) + (Number(microsecond) * 1000 + 500) / 1e9;
-}
-
-/**
  * Writes a snapshot's tree into `target`, which must not exist: every file from its chunks (each
  * checked against its digest), symbolic links as links, modes and modification times as saved,
- * then makes it durable. On failure `target` is removed.
+ * then makes it durable. On failure `target` is removed. One chunk thread reads the document and
+ * keeps it (restore-plan.ts); this thread hands out the batches of files.
  */
-export async function materialize(repository: SnapshotRepository, document: SnapshotDocument, target: string, threads: ChunkThreads, progress?: (p: RestoreProgress) => void): Promise<void> {
+export async function materialize(repository: SnapshotRepository, snapshotId: string, target: string, threads: ChunkThreads, progress?: (p: RestoreProgress) => void): Promise<void> {
   await mkdir(target, { mode: 0o700 });
   try {
-    const dirs = document.entries.filter((e) => e.type === "dir");
-    for (const dir of dirs) await mkdir(join(target, dir.path), { mode: 0o700 });
-    await writeFiles(repository, document.entries, target, threads, progress);
-    for (const link of document.entries.filter((e) => e.type === "symlink")) {
-      await symlink(link.target ?? "", join(target, link.path));
-      await lutimes(join(target, link.path), secondsOf(link.mtimeNs), secondsOf(link.mtimeNs));
-    }
-    // Deepest first: setting a directory's time before its children are written would not hold.
-    for (const dir of [...dirs].reverse()) {
-      await chmod(join(target, dir.path), dir.mode);
-      await utimes(join(target, dir.path), secondsOf(dir.mtimeNs), secondsOf(dir.mtimeNs));
-    }
-    await syncWritten(target, () => document.entries.filter((e) => e.type === "file").map((e) => join(target, e.path)));
+    const { result, thread } = await threads.runOn({ kind: "restore-open", repository: repository.root, snapshotId, target });
+    const opened = onlyOutcome(result, `snapshot ${snapshotId} cannot be read`);
+    await writeFiles(repository, opened, target, threads, progress);
+    onlyOutcome(await threads.run({ kind: "restore-finish", restore: opened.restore }, thread), "the restored tree could not be finished");
   } catch (err) {
-    await rm(target, { recursive: true, force: true });
+    await removeTree(threads, target).catch(() => undefined);
     throw err instanceof MaterializeFailed ? err : new MaterializeFailed((err as Error).message);
   }
 }
 
-async function writeFiles(repository: SnapshotRepository, entries: readonly SnapshotEntry[], target: string, threads: ChunkThreads, progress?: (p: RestoreProgress) => void): Promise<void> {
-  const files: FileToWrite[] = entries.filter((e) => e.type === "file").map((e) => ({ path: join(target, e.path), chunks: e.chunks ?? [], mode: e.mode, mtimeSeconds: secondsOf(e.mtimeNs) }));
-  const sizes = new Map(entries.map((e) => [join(target, e.path), e.size]));
-  const done = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: entries.reduce((t, e) => t + (e.type === "file" ? e.size : 0), 0) };
+/** Removes a tree in a chunk thread: rm of 20,000 files on this thread left its garbage in the daemon's heap. */
+export async function removeTree(threads: ChunkThreads, path: string): Promise<void> {
+  onlyOutcome(await threads.run({ kind: "remove", path }), `${path} could not be removed`);
+}
+
+async function writeFiles(repository: SnapshotRepository, opened: HeldRestore, target: string, threads: ChunkThreads, progress?: (p: RestoreProgress) => void): Promise<void> {
+  const done = { filesDone: 0, filesTotal: opened.filesTotal, bytesDone: 0, bytesTotal: opened.bytesTotal };
   await settleAll(
-    batchesOf(files, (f) => sizes.get(f.path) ?? 0).map(async (batch) => {
-      const { outcomes } = await threads.run({ kind: "write", store: repository.chunks.root, files: batch });
-      for (const [file, outcome] of withOutcomes(batch, outcomes)) {
+    opened.batches.map(async (batch) => {
+      const { outcomes } = await threads.run({ kind: "write", store: repository.chunks.root, files: batch.files });
+      for (const [file, outcome] of withOutcomes(batch.files, outcomes)) {
         if ("failed" in outcome) throw new MaterializeFailed(`${file.path.slice(target.length + 1)}: ${outcome.failed.message}`);
         done.filesDone++;
         done.bytesDone += outcome.ok;

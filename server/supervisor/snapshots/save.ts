@@ -8,7 +8,7 @@ import type { SnapshotRepository } from "./repository";
 import type { FileRead, FileToRead, ParentRef } from "./save-plan";
 import { batchesOf, settleAll } from "./workers/batches";
 import type { ChunkThread, ChunkThreads } from "./workers/pool";
-import { withOutcomes, type FileOutcome, type HeldPlan } from "./workers/protocol";
+import { onlyOutcome, withOutcomes, type HeldPlan } from "./workers/protocol";
 
 export interface SaveProgress {
   /** Files being read into chunks, then the commit (durable chunks, document, index). */
@@ -64,7 +64,7 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
     try {
       const parent = spec.base ?? (head ? { repository: repository.root, snapshotId: head.snapshotId } : undefined);
       const planned = await spec.threads.runOn({ kind: "plan", root: spec.current, excluded: [...state.excluded], additions: state.additions, substitutes: [...state.substitutes], parent });
-      plan = only(planned.result, "the state could not be walked");
+      plan = onlyOutcome(planned.result, "the state could not be walked");
       thread = planned.thread;
       read = await readFiles(spec, plan.toRead);
     } finally {
@@ -76,7 +76,7 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
     // Side by side: nothing reads the document before the index lists it, and that waits for both.
     const sync = read.newChunks.length > 0 ? syncWritten(repository.chunks.root, () => read.newChunks.map((id) => repository.chunks.pathOf(id))) : Promise.resolve();
     await settleAll([sync, commit]);
-    const committed = only(await commit, "the snapshot's document could not be written");
+    const committed = onlyOutcome(await commit, "the snapshot's document could not be written");
     if (!committed.written) return undefined;
     const summary = summaryOf({ ...document, stateDigest: committed.stateDigest, sizeBytes: committed.sizeBytes, entries: [] });
     await repository.writeIndex([...index, summary], snapshotId);
@@ -84,13 +84,6 @@ export async function saveSnapshot(spec: SaveSpec): Promise<SnapshotSummary | un
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The one outcome of a thread's job, or its failure as an error saying what failed. */
-function only<T>(result: { readonly outcomes: readonly [FileOutcome<T>] }, what: string): T {
-  const [outcome] = result.outcomes;
-  if ("failed" in outcome) throw new Error(`${what}: ${outcome.failed.message}`);
-  return outcome.ok;
 }
 
 interface FilesRead {

@@ -228,7 +228,7 @@ describe("snapshot keeper on disk", () => {
     bytes[bytes.length - 1] = (bytes.at(-1) ?? 0) ^ 1;
     writeFileSync(path, bytes);
     const target = join(dir.path, "restored");
-    await assert.rejects(materialize(repository, document, target, threads), MaterializeFailed);
+    await assert.rejects(materialize(repository, saved.snapshotId, target, threads), MaterializeFailed);
     assert.ok(!existsSync(target));
   });
 });

@@ -1,4 +1,5 @@
 import type { StoredFile } from "../file-chunks";
+import type { FileToWrite, OpenedRestore } from "../restore-plan";
 import type { CommitRequest, Committed, PlanRequest, SavePlan } from "../save-plan";
 
 /** A plan as the main thread sees it: the files to read, and the number its thread keeps it under. */
@@ -6,13 +7,10 @@ export type HeldPlan = Omit<SavePlan, "entries"> & { readonly plan: number };
 import type { SqliteCopy } from "../sqlite-copy";
 import type { Tree } from "../tree";
 
-/** A file to restore: where, from which chunks, with what mode and modification time. */
-export interface FileToWrite {
-  readonly path: string;
-  readonly chunks: readonly string[];
-  readonly mode: number;
-  readonly mtimeSeconds: number;
-}
+export type { FileToWrite } from "../restore-plan";
+
+/** A restore as the main thread sees it: the batches to write, and the number its thread keeps it under. */
+export type HeldRestore = Omit<OpenedRestore, "entries"> & { readonly restore: number };
 
 /** One batch for a chunk thread: files stored into the store or written out of it, or databases copied. */
 export type ChunkJob =
@@ -21,7 +19,10 @@ export type ChunkJob =
   | { readonly kind: "sqlite"; readonly databases: readonly { readonly path: string; readonly copy: string }[] }
   | { readonly kind: "walk"; readonly root: string; readonly excluded: readonly string[] }
   | ({ readonly kind: "plan" } & PlanRequest)
-  | ({ readonly kind: "commit"; readonly plan: number } & CommitRequest);
+  | ({ readonly kind: "commit"; readonly plan: number } & CommitRequest)
+  | { readonly kind: "restore-open"; readonly repository: string; readonly snapshotId: string; readonly target: string }
+  | { readonly kind: "restore-finish"; readonly restore: number }
+  | { readonly kind: "remove"; readonly path: string };
 
 /** What befell one file: an errno code (ENOENT for a file gone since the walk) and message. */
 export interface FileFailure {
@@ -37,7 +38,17 @@ export type JobResult =
   | { readonly kind: "sqlite"; readonly outcomes: FileOutcome<SqliteCopy>[] }
   | { readonly kind: "walk"; readonly outcomes: [FileOutcome<Tree>] }
   | { readonly kind: "plan"; readonly outcomes: [FileOutcome<HeldPlan>] }
-  | { readonly kind: "commit"; readonly outcomes: [FileOutcome<Committed>] };
+  | { readonly kind: "commit"; readonly outcomes: [FileOutcome<Committed>] }
+  | { readonly kind: "restore-open"; readonly outcomes: [FileOutcome<HeldRestore>] }
+  | { readonly kind: "restore-finish"; readonly outcomes: [FileOutcome<true>] }
+  | { readonly kind: "remove"; readonly outcomes: [FileOutcome<true>] };
+
+/** The one outcome of a thread's job, or its failure as an error saying what failed. */
+export function onlyOutcome<T>(result: { readonly outcomes: readonly [FileOutcome<T>] }, what: string): T {
+  const [outcome] = result.outcomes;
+  if ("failed" in outcome) throw new Error(`${what}: ${outcome.failed.message}`);
+  return outcome.ok;
+}
 
 /** Each item of a batch with its outcome: a thread answers one outcome per item, in order. */
 export function withOutcomes<T, U>(items: readonly T[], outcomes: readonly FileOutcome<U>[]): [T, FileOutcome<U>][] {

@@ -1,11 +1,14 @@
+import { rmSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { ChunkStore } from "../chunk-store";
 import { storeFile, WINDOW, writeFileFrom } from "../file-chunks";
+import type { SnapshotEntry } from "../document";
+import { finishRestore, openRestore } from "../restore-plan";
 import { commitSave, planSave, type PlannedEntry } from "../save-plan";
 import { copySqlite } from "../sqlite-copy";
 import { walkTreeSync } from "../tree";
 import type { Committed } from "../save-plan";
-import type { ChunkJob, FileFailure, FileOutcome, HeldPlan, JobResult } from "./protocol";
+import type { ChunkJob, FileFailure, FileOutcome, HeldPlan, HeldRestore, JobResult } from "./protocol";
 
 /** A chunk thread: hashing, compression and file I/O of one batch at a time, off the event loop. */
 let buffer: Buffer | undefined;
@@ -51,10 +54,30 @@ function storeAt(root: string): ChunkStore {
   return known;
 }
 
+/** Restores opened and not yet finished, with their target and document entries. */
+const restores = new Map<number, { readonly target: string; readonly entries: readonly SnapshotEntry[] }>();
+
+async function holdRestore(job: Extract<ChunkJob, { kind: "restore-open" }>): Promise<HeldRestore> {
+  const { entries, ...rest } = await openRestore(job.repository, job.snapshotId, job.target);
+  restores.set(++plansMade, { target: job.target, entries });
+  return { ...rest, restore: plansMade };
+}
+
+async function finishHeld(job: Extract<ChunkJob, { kind: "restore-finish" }>): Promise<true> {
+  const held = restores.get(job.restore);
+  if (!held) throw new Error(`restore ${job.restore} is not held by this thread`);
+  restores.delete(job.restore);
+  await finishRestore(held.target, held.entries);
+  return true;
+}
+
 async function run(job: ChunkJob): Promise<JobResult> {
   if (job.kind === "walk") return { kind: "walk", outcomes: [attempt(() => walkTreeSync(job.root, new Set(job.excluded)))] };
   if (job.kind === "plan") return { kind: "plan", outcomes: [await attemptAsync(() => holdPlan(job))] };
   if (job.kind === "commit") return { kind: "commit", outcomes: [await attemptAsync(() => commitPlan(job))] };
+  if (job.kind === "restore-open") return { kind: "restore-open", outcomes: [await attemptAsync(() => holdRestore(job))] };
+  if (job.kind === "restore-finish") return { kind: "restore-finish", outcomes: [await attemptAsync(() => finishHeld(job))] };
+  if (job.kind === "remove") return { kind: "remove", outcomes: [attempt(() => (rmSync(job.path, { recursive: true, force: true }), true as const))] };
   if (job.kind === "sqlite") return { kind: "sqlite", outcomes: job.databases.map((d) => attempt(() => copySqlite(d.path, d.copy))) };
   const store = storeAt(job.store);
   if (job.kind === "store") return { kind: "store", outcomes: job.paths.map((path) => attempt(() => storeFile(store, path, (buffer ??= Buffer.allocUnsafe(WINDOW))))) };
