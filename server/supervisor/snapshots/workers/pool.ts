@@ -32,7 +32,7 @@ export class ChunkThreads {
   constructor(
     private readonly size = Math.max(1, Math.min(availableParallelism(), 8)),
     private readonly idleMs = 5_000,
-    private readonly warmMs = 30_000,
+    private readonly warmMs = 10_000,
   ) {}
 
   /** Runs the job on the next free thread, or on `on` (and fails if that thread has ended). */
