@@ -4,8 +4,6 @@ import { settleAll } from "./workers/batches";
 import type { ChunkThreads } from "./workers/pool";
 import { onlyOutcome, withOutcomes, type HeldRestore } from "./workers/protocol";
 
-export { secondsOf } from "./restore-plan";
-
 export interface RestoreProgress {
   readonly filesDone: number;
   readonly filesTotal: number;

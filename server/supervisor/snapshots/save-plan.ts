@@ -5,8 +5,9 @@ import { sortedByPath, walkTreeSync, type TreeEntry } from "./tree";
 
 // The per-file metadata of a save (the walk, the parent's entries, the new document) lives in one
 // chunk thread, from the walk to the document on disk, which keeps the plan between the two
-// jobs: the main thread only ever holds the files it hands out to be read. A thread's garbage goes when the thread retires; the main thread's
-// stayed in the daemon's heap, and held its RSS over 300 MB after a few saves of 20,000 files.
+// jobs: the main thread only ever holds the files it hands out to be read. A thread's garbage
+// goes when the thread retires; the main thread's stayed in the daemon's heap, and held its RSS
+// over 300 MB after a few saves of 20,000 files.
 
 /** A snapshot whose entries tell which files are unchanged (size, mtime and inode as then). */
 export interface ParentRef {

@@ -106,11 +106,10 @@ async function watchContainer(exits: ExitWatch, id: string, drained: Promise<voi
  * sends from that second on, each line stamped, for `after` to drop what came before.
  */
 async function followOutput(docker: Docker, container: Docker.Container, output: OutputSink, since?: Date): Promise<void> {
-  const sink = (stream: "stdout" | "stderr"): Writable => streamInto(output, stream);
   try {
     const stamped = since === undefined ? {} : { since: Math.floor(since.getTime() / 1000), timestamps: true };
     const logs = await container.logs({ follow: true, stdout: true, stderr: true, ...stamped });
-    docker.modem.demuxStream(logs, sink("stdout"), sink("stderr"));
+    docker.modem.demuxStream(logs, streamInto(output, "stdout"), streamInto(output, "stderr"));
     await new Promise<void>((resolve) => {
       logs.once("end", resolve);
       logs.once("close", resolve);

@@ -1,13 +1,13 @@
 import type { StoredFile } from "../file-chunks";
 import type { FileToWrite, OpenedRestore } from "../restore-plan";
 import type { CommitRequest, Committed, PlanRequest, SavePlan } from "../save-plan";
-
-/** A plan as the main thread sees it: the files to read, and the number its thread keeps it under. */
-export type HeldPlan = Omit<SavePlan, "entries"> & { readonly plan: number };
 import type { SqliteCopy } from "../sqlite-copy";
 import type { Tree } from "../tree";
 
 export type { FileToWrite } from "../restore-plan";
+
+/** A plan as the main thread sees it: the files to read, and the number its thread keeps it under. */
+export type HeldPlan = Omit<SavePlan, "entries"> & { readonly plan: number };
 
 /** A restore as the main thread sees it: the batches to write, and the number its thread keeps it under. */
 export type HeldRestore = Omit<OpenedRestore, "entries"> & { readonly restore: number };

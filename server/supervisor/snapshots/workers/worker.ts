@@ -1,13 +1,12 @@
 import { rmSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { ChunkStore } from "../chunk-store";
-import { storeFile, WINDOW, writeFileFrom } from "../file-chunks";
 import type { SnapshotEntry } from "../document";
+import { storeFile, WINDOW, writeFileFrom } from "../file-chunks";
 import { finishRestore, openRestore } from "../restore-plan";
-import { commitSave, planSave, type PlannedEntry } from "../save-plan";
+import { commitSave, planSave, type Committed, type PlannedEntry } from "../save-plan";
 import { copySqlite } from "../sqlite-copy";
 import { walkTreeSync } from "../tree";
-import type { Committed } from "../save-plan";
 import type { ChunkJob, FileFailure, FileOutcome, HeldPlan, HeldRestore, JobResult } from "./protocol";
 
 /** A chunk thread: hashing, compression and file I/O of one batch at a time, off the event loop. */
@@ -30,21 +29,51 @@ async function attemptAsync<T>(work: () => Promise<T>): Promise<FileOutcome<T>> 
 }
 
 const stores = new Map<string, ChunkStore>();
-/** Plans kept between a save's plan and its commit; one its save gave up on goes with the thread. */
-const plans = new Map<number, PlannedEntry[]>();
-let plansMade = 0;
+
+/**
+ * What a job leaves in this thread for a later one (a save's plan for its commit, a restore's
+ * entries for its finish), by number; what its save or restore gave up on goes with the thread.
+ */
+class Held<T> {
+  private readonly items = new Map<number, T>();
+  private made = 0;
+
+  constructor(private readonly what: string) {}
+
+  keep(item: T): number {
+    this.items.set(++this.made, item);
+    return this.made;
+  }
+
+  take(id: number): T {
+    const item = this.items.get(id);
+    if (item === undefined) throw new Error(`${this.what} ${id} is not held by this thread`);
+    this.items.delete(id);
+    return item;
+  }
+}
+
+const plans = new Held<PlannedEntry[]>("plan");
+const restores = new Held<{ readonly target: string; readonly entries: readonly SnapshotEntry[] }>("restore");
 
 async function holdPlan(job: Extract<ChunkJob, { kind: "plan" }>): Promise<HeldPlan> {
   const { entries, ...rest } = await planSave(job);
-  plans.set(++plansMade, entries);
-  return { ...rest, plan: plansMade };
+  return { ...rest, plan: plans.keep(entries) };
 }
 
-async function commitPlan(job: Extract<ChunkJob, { kind: "commit" }>): Promise<Committed> {
-  const entries = plans.get(job.plan);
-  if (!entries) throw new Error(`plan ${job.plan} is not held by this thread`);
-  plans.delete(job.plan);
-  return commitSave(entries, job);
+function commitPlan(job: Extract<ChunkJob, { kind: "commit" }>): Promise<Committed> {
+  return commitSave(plans.take(job.plan), job);
+}
+
+async function holdRestore(job: Extract<ChunkJob, { kind: "restore-open" }>): Promise<HeldRestore> {
+  const { entries, ...rest } = await openRestore(job.repository, job.snapshotId, job.target);
+  return { ...rest, restore: restores.keep({ target: job.target, entries }) };
+}
+
+async function finishHeld(job: Extract<ChunkJob, { kind: "restore-finish" }>): Promise<true> {
+  const { target, entries } = restores.take(job.restore);
+  await finishRestore(target, entries);
+  return true;
 }
 
 /** One ChunkStore per store for the thread's life, so what it learnt (directories made) carries over. */
@@ -52,23 +81,6 @@ function storeAt(root: string): ChunkStore {
   const known = stores.get(root) ?? new ChunkStore(root);
   stores.set(root, known);
   return known;
-}
-
-/** Restores opened and not yet finished, with their target and document entries. */
-const restores = new Map<number, { readonly target: string; readonly entries: readonly SnapshotEntry[] }>();
-
-async function holdRestore(job: Extract<ChunkJob, { kind: "restore-open" }>): Promise<HeldRestore> {
-  const { entries, ...rest } = await openRestore(job.repository, job.snapshotId, job.target);
-  restores.set(++plansMade, { target: job.target, entries });
-  return { ...rest, restore: plansMade };
-}
-
-async function finishHeld(job: Extract<ChunkJob, { kind: "restore-finish" }>): Promise<true> {
-  const held = restores.get(job.restore);
-  if (!held) throw new Error(`restore ${job.restore} is not held by this thread`);
-  restores.delete(job.restore);
-  await finishRestore(held.target, held.entries);
-  return true;
 }
 
 async function run(job: ChunkJob): Promise<JobResult> {
