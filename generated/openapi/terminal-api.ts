@@ -723,7 +723,8 @@ export interface paths {
         /**
          * Imports a .vibeapp package and registers its app.
          * @description Imports a .vibeapp package and registers its app. Errors: PATH_NOT_FOUND,
-         *     INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED.
+         *     INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED; CONFLICT when the same id and version is
+         *     already imported with other content and `replace` is unset.
          */
         post: operations["Supervisor_ImportPackage"];
         delete?: never;
@@ -1303,8 +1304,16 @@ export interface components {
         "ghostd.supervisor.v1.ImportPackageRequest": {
             /** @description Path of the .vibeapp file on the supervisor's machine. */
             package_data_path: string;
-            /** @description Fail the import unless the signature verifies. */
+            /**
+             * @description Fail the import when a signature is present but does not verify (TAMPERED), or its key is
+             *     revoked or malformed (SIGNATURE_INVALID). trust_status is computed and reported either way.
+             */
             verify_signature?: boolean;
+            /**
+             * @description Replace an imported package of the same id and version whose content differs. The old
+             *     version stays in place until the new one is.
+             */
+            replace?: boolean;
         };
         /** @enum {string} */
         "ghostd.supervisor.v1.TrustStatus": "signed_trusted" | "signed_untrusted" | "unsigned" | "tampered";
@@ -1317,6 +1326,8 @@ export interface components {
             package_path: string;
             /** @description What the app asks for (`network`, `host-file-import`, `secret:<name>`, ...). */
             capabilities: string[];
+            /** @description The package digest: `sha256:` and the SHA-256 of its content list. */
+            digest: string;
         };
         "ghostd.supervisor.v1.ValidateComposeRequest": {
             /**

@@ -587,8 +587,16 @@ export interface DuplicateProjectResponse {
 export interface ImportPackageRequest {
   /** Path of the .vibeapp file on the supervisor's machine. */
   packageDataPath: string;
-  /** Fail the import unless the signature verifies. */
+  /**
+   * Fail the import when a signature is present but does not verify (TAMPERED), or its key is
+   * revoked or malformed (SIGNATURE_INVALID). trust_status is computed and reported either way.
+   */
   verifySignature: boolean;
+  /**
+   * Replace an imported package of the same id and version whose content differs. The old
+   * version stays in place until the new one is.
+   */
+  replace: boolean;
 }
 
 export interface ImportPackageResponse {
@@ -600,6 +608,8 @@ export interface ImportPackageResponse {
   packagePath: string;
   /** What the app asks for (`network`, `host-file-import`, `secret:<name>`, ...). */
   capabilities: string[];
+  /** The package digest: `sha256:` and the SHA-256 of its content list. */
+  digest: string;
 }
 
 export interface ValidateComposeRequest {
@@ -4358,7 +4368,7 @@ export const DuplicateProjectResponse: MessageFns<DuplicateProjectResponse> = {
 };
 
 function createBaseImportPackageRequest(): ImportPackageRequest {
-  return { packageDataPath: "", verifySignature: false };
+  return { packageDataPath: "", verifySignature: false, replace: false };
 }
 
 export const ImportPackageRequest: MessageFns<ImportPackageRequest> = {
@@ -4368,6 +4378,9 @@ export const ImportPackageRequest: MessageFns<ImportPackageRequest> = {
     }
     if (message.verifySignature !== false) {
       writer.uint32(16).bool(message.verifySignature);
+    }
+    if (message.replace !== false) {
+      writer.uint32(24).bool(message.replace);
     }
     return writer;
   },
@@ -4401,6 +4414,14 @@ export const ImportPackageRequest: MessageFns<ImportPackageRequest> = {
             message.verifySignature = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4425,6 +4446,7 @@ export const ImportPackageRequest: MessageFns<ImportPackageRequest> = {
         : isSet(object.verify_signature)
         ? globalThis.Boolean(object.verify_signature)
         : false,
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
     };
   },
 
@@ -4436,6 +4458,9 @@ export const ImportPackageRequest: MessageFns<ImportPackageRequest> = {
     if (message.verifySignature !== false) {
       obj.verifySignature = message.verifySignature;
     }
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
     return obj;
   },
 
@@ -4446,12 +4471,13 @@ export const ImportPackageRequest: MessageFns<ImportPackageRequest> = {
     const message = createBaseImportPackageRequest();
     message.packageDataPath = object.packageDataPath ?? "";
     message.verifySignature = object.verifySignature ?? false;
+    message.replace = object.replace ?? false;
     return message;
   },
 };
 
 function createBaseImportPackageResponse(): ImportPackageResponse {
-  return { appId: "", name: "", version: "", trustStatus: 0, packagePath: "", capabilities: [] };
+  return { appId: "", name: "", version: "", trustStatus: 0, packagePath: "", capabilities: [], digest: "" };
 }
 
 export const ImportPackageResponse: MessageFns<ImportPackageResponse> = {
@@ -4473,6 +4499,9 @@ export const ImportPackageResponse: MessageFns<ImportPackageResponse> = {
     }
     for (const v of message.capabilities) {
       writer.uint32(50).string(v!);
+    }
+    if (message.digest !== "") {
+      writer.uint32(58).string(message.digest);
     }
     return writer;
   },
@@ -4538,6 +4567,14 @@ export const ImportPackageResponse: MessageFns<ImportPackageResponse> = {
             message.capabilities.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4572,6 +4609,7 @@ export const ImportPackageResponse: MessageFns<ImportPackageResponse> = {
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
         : [],
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
     };
   },
 
@@ -4595,6 +4633,9 @@ export const ImportPackageResponse: MessageFns<ImportPackageResponse> = {
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
     return obj;
   },
 
@@ -4609,6 +4650,7 @@ export const ImportPackageResponse: MessageFns<ImportPackageResponse> = {
     message.trustStatus = object.trustStatus ?? 0;
     message.packagePath = object.packagePath ?? "";
     message.capabilities = object.capabilities?.map((e) => e) || [];
+    message.digest = object.digest ?? "";
     return message;
   },
 };
@@ -5416,7 +5458,8 @@ export const SupervisorService = {
   },
   /**
    * Imports a .vibeapp package and registers its app. Errors: PATH_NOT_FOUND,
-   * INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED.
+   * INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED; CONFLICT when the same id and version is
+   * already imported with other content and `replace` is unset.
    */
   importPackage: {
     path: "/ghostd.supervisor.v1.Supervisor/ImportPackage" as const,
@@ -5511,7 +5554,8 @@ export interface SupervisorServer extends UntypedServiceImplementation {
   duplicateProject: handleUnaryCall<DuplicateProjectRequest, DuplicateProjectResponse>;
   /**
    * Imports a .vibeapp package and registers its app. Errors: PATH_NOT_FOUND,
-   * INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED.
+   * INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED; CONFLICT when the same id and version is
+   * already imported with other content and `replace` is unset.
    */
   importPackage: handleUnaryCall<ImportPackageRequest, ImportPackageResponse>;
   /**
@@ -5740,7 +5784,8 @@ export interface SupervisorClient extends Client {
   ): ClientUnaryCall;
   /**
    * Imports a .vibeapp package and registers its app. Errors: PATH_NOT_FOUND,
-   * INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED.
+   * INVALID_PACKAGE, SIGNATURE_INVALID, TAMPERED; CONFLICT when the same id and version is
+   * already imported with other content and `replace` is unset.
    */
   importPackage(
     request: ImportPackageRequest,
