@@ -96,6 +96,18 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE services ADD COLUMN runtime TEXT;
    ALTER TABLE services ADD COLUMN handle TEXT;
    UPDATE services SET runtime = 'process', handle = pid || '@' || pid_start WHERE pid > 0;`,
+  // Imported packages, one per app id and version, with the answer their import gave.
+  `CREATE TABLE packages (
+     app_id TEXT NOT NULL,
+     version TEXT NOT NULL,
+     name TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     trust_status TEXT NOT NULL,
+     capabilities TEXT NOT NULL,
+     package_path TEXT NOT NULL,
+     imported_at TEXT NOT NULL,
+     PRIMARY KEY (app_id, version)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -108,6 +120,7 @@ export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
   private summaryCache: { version: number; rows: readonly ProjectSummaryRow[] } | undefined;
+  readonly packages: PackageRecords;
 
   constructor(path: string) {
     ownerOnlyDirectory(dirname(path));
@@ -156,6 +169,7 @@ export class Registry {
       deletePorts: db.prepare("DELETE FROM ports WHERE project_id = ?"),
       count: db.prepare("SELECT count(*) AS n FROM projects"),
     };
+    this.packages = new PackageRecords(db);
   }
 
   close(): void {
@@ -289,6 +303,71 @@ export class Registry {
       });
     }
   }
+}
+
+/** An imported package as the registry keeps it. */
+export interface PackageRow {
+  readonly appId: string;
+  readonly version: string;
+  readonly name: string;
+  readonly digest: string;
+  readonly trustStatus: string;
+  readonly capabilities: readonly string[];
+  readonly packagePath: string;
+}
+
+/** The registry's packages table. */
+export class PackageRecords {
+  private readonly find;
+  private readonly upsert;
+  private readonly all;
+
+  constructor(db: Database.Database) {
+    this.find = db.prepare("SELECT * FROM packages WHERE app_id = ? AND version = ?");
+    this.all = db.prepare("SELECT * FROM packages ORDER BY app_id, version");
+    this.upsert = db.prepare(
+      `INSERT INTO packages (app_id, version, name, digest, trust_status, capabilities, package_path, imported_at)
+       VALUES (@appId, @version, @name, @digest, @trustStatus, @capabilities, @packagePath, @now)
+       ON CONFLICT (app_id, version) DO UPDATE SET name = excluded.name, digest = excluded.digest, trust_status = excluded.trust_status,
+         capabilities = excluded.capabilities, package_path = excluded.package_path, imported_at = excluded.imported_at`,
+    );
+  }
+
+  get(appId: string, version: string): PackageRow | undefined {
+    const row = this.find.get(appId, version) as RawPackage | undefined;
+    return row && packageRow(row);
+  }
+
+  list(): PackageRow[] {
+    return (this.all.all() as RawPackage[]).map(packageRow);
+  }
+
+  record(row: PackageRow): void {
+    this.upsert.run({ ...row, capabilities: JSON.stringify(row.capabilities), now: new Date().toISOString() });
+  }
+}
+
+interface RawPackage {
+  app_id: string;
+  version: string;
+  name: string;
+  digest: string;
+  trust_status: string;
+  capabilities: string;
+  package_path: string;
+}
+
+function packageRow(row: RawPackage): PackageRow {
+  const capabilities = JSON.parse(row.capabilities) as unknown;
+  return {
+    appId: row.app_id,
+    version: row.version,
+    name: row.name,
+    digest: row.digest,
+    trustStatus: row.trust_status,
+    capabilities: Array.isArray(capabilities) ? capabilities.filter((c): c is string => typeof c === "string") : [],
+    packagePath: row.package_path,
+  };
 }
 
 interface RawProject {

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import { SupervisorProgressService } from "../../generated/ghostd/supervisor/v1/progress";
 import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { importPackageResponse } from "./package-contract";
+import { PackageLibrary } from "./packages/library";
 import { Registry } from "./registry";
 import { progressMessage } from "./snapshot-contract";
 import { Supervisor, type SupervisorSettings } from "./supervisor";
@@ -17,6 +19,7 @@ export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly l
 export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
   const registry = new Registry(join(deps.home, "registry.db"));
   const supervisor = new Supervisor({ ...deps, registry });
+  const packages = new PackageLibrary(deps.home, registry.packages);
   const { logger } = deps;
   // Projects that were running when the daemon stopped come back, without holding the start-up.
   void supervisor.reconcile().catch((err: unknown) => logger.error({ err }, "reconciling projects failed"));
@@ -34,6 +37,7 @@ export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
     saveSnapshot: unary(logger, (req) => supervisor.snapshots.save(req.projectId, req.reason, req.labels)),
     restoreSnapshot: unary(logger, (req) => supervisor.snapshots.restore(req.projectId, req.snapshotId, req.createSafetySnapshot)),
     listSnapshots: unary(logger, (req) => supervisor.snapshots.list(req.projectId)),
+    importPackage: unary(logger, async (req) => importPackageResponse(await packages.import({ path: req.packageDataPath, verifySignature: req.verifySignature, replace: req.replace }))),
     duplicateProject: unary(logger, (req) => supervisor.snapshots.duplicate(req.sourceProjectId, req.newProjectId, req.snapshotId, req.statePath)),
   };
   const close = async (): Promise<void> => {

@@ -102,13 +102,13 @@ describe("ghostd serve", function () {
       }
     });
 
-    it("answers UNIMPLEMENTED, naming the method, for what is not built yet", async () => {
+    it("answers a seed error with its reason in ErrorInfo: ImportPackage of a missing file is PATH_NOT_FOUND", async () => {
       const client = new SupervisorClient(daemon.endpoints.grpc ?? "", credentials.createInsecure());
-      const err = await new Promise<ServiceError | null>((resolve) => client.importPackage(ImportPackageRequest.fromPartial({ packageDataPath: "/p.vibeapp" }), (e) => resolve(e)));
+      const err = await new Promise<ServiceError | null>((resolve) => client.importPackage(ImportPackageRequest.fromPartial({ packageDataPath: "/nonexistent/p.vibeapp" }), (e) => resolve(e)));
       client.close();
-      assert.equal(err?.code, GrpcStatus.UNIMPLEMENTED);
-      assert.match(err.details, /ghostd\.supervisor\.v1\.Supervisor\/ImportPackage/);
-      assert.equal(reasonOf(err), "unimplemented");
+      assert.equal(err?.code, GrpcStatus.NOT_FOUND);
+      assert.match(err.details, /no package at \/nonexistent\/p\.vibeapp/);
+      assert.equal(reasonOf(err), "PATH_NOT_FOUND");
     });
   });
 
@@ -138,10 +138,10 @@ describe("ghostd serve", function () {
       assert.deepEqual(served, committed, "run npm run generate");
     });
 
-    it("answers 501 in the seed's error format for a method not built yet", async () => {
-      const reply = await call({ base: http, method: "POST", path: "/v1/packages:import", headers: JSON_TYPE, body: JSON.stringify({ package_data_path: "/p.vibeapp" }) });
-      assert.equal(reply.status, 501);
-      assert.deepEqual(reply.json(), { error: "unimplemented", message: "ghostd.supervisor.v1.Supervisor/ImportPackage is not implemented yet" });
+    it("answers a supervisor error in the seed's error format: POST /v1/packages:import of a missing file is 404", async () => {
+      const reply = await call({ base: http, method: "POST", path: "/v1/packages:import", headers: JSON_TYPE, body: JSON.stringify({ package_data_path: "/nonexistent/p.vibeapp" }) });
+      assert.equal(reply.status, 404);
+      assert.deepEqual(reply.json(), { error: "PATH_NOT_FOUND", message: "no package at /nonexistent/p.vibeapp" });
     });
 
     it("checks the request before calling: 400 invalid_json and missing_field", async () => {

@@ -6,7 +6,7 @@ import { replaceFile } from "../../atomic-file";
 import { ChunkStore } from "./chunk-store";
 import type { SnapshotDocument, SnapshotSummary } from "./document";
 import { encodeDocument } from "./document-codec";
-import { syncDirectory } from "./durability";
+import { syncDirectory } from "../../durability";
 
 const SNAPSHOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,7 +1,7 @@
 import { chmodSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import type { SnapshotEntry } from "./document";
-import { syncWritten } from "./durability";
+import { syncWritten } from "../../durability";
 import { SnapshotRepository } from "./repository";
 import { batchesOf } from "./workers/batches";
 

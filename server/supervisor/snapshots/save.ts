@@ -3,7 +3,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { makeConsistent, type VolumeToSave, type Writers } from "./consistency";
 import { summaryOf, type SnapshotReasonName, type SnapshotSummary } from "./document";
-import { syncWritten } from "./durability";
+import { syncWritten } from "../../durability";
 import type { SnapshotRepository } from "./repository";
 import type { FileRead, FileToRead, ParentRef } from "./save-plan";
 import { batchesOf, settleAll } from "./workers/batches";

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { syncDirectory } from "./durability";
+import { syncDirectory } from "../../durability";
 
 const STAGING = ".restore-";
 const RETIRED = ".retired-";

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { open } from "node:fs/promises";
-import { findOnPath } from "../../executables";
+import { findOnPath } from "./executables";
 
 /** Makes a rename or unlink in `dir` survive a power loss: the directory's own entry list is synced. */
 export async function syncDirectory(dir: string): Promise<void> {
