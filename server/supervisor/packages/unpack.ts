@@ -3,7 +3,7 @@ import { constants, createReadStream } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
-import { finished } from "node:stream/promises";
+import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
 import type { PackageFile } from "./content-list";
@@ -72,20 +72,19 @@ class StagingWriter {
     await this.makeDirectory(dirname(admitted.path) === "." ? "" : dirname(admitted.path));
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     const handle = await open(join(this.root, admitted.path), flags, admitted.executable ? 0o755 : 0o644);
-    const out = handle.createWriteStream();
     const hash = createHash("sha256");
     let size = 0;
-    try {
-      for await (const chunk of entry) {
+    const hashed = async function* (chunks: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks) {
         if (!Buffer.isBuffer(chunk)) throw new TypeError("a tar entry gave a chunk that is not bytes");
         hash.update(chunk);
         size += chunk.length;
-        if (!out.write(chunk)) await new Promise<void>((drained) => out.once("drain", () => drained()));
+        yield chunk;
       }
-    } finally {
-      out.end();
-      await finished(out).catch(() => undefined);
-    }
+    };
+    // pipeline, not a loop of writes: a failing write (a full disk) must reject, not go unheard.
+    const bytes: AsyncIterable<unknown> = { [Symbol.asyncIterator]: () => entry[Symbol.asyncIterator]() };
+    await pipeline(bytes, hashed, handle.createWriteStream());
     return { path: admitted.path, sha256: hash.digest("hex"), size };
   }
 
