@@ -8,6 +8,7 @@ import { parseTarget, type Target } from "../gateway/transport/targets";
 import { agentService } from "../server/agent/service";
 import { daemonPeerPolicy } from "../server/peer-credentials";
 import { startGrpcServer, type RunningGrpcServer } from "../server/rpc/server";
+import type { PackageLimits } from "../server/supervisor/packages/entry-rules";
 import type { PortRange } from "../server/supervisor/ports";
 import { chooseRuntimes, type RuntimeMode } from "../server/supervisor/runtime/selection";
 import { supervisorServices } from "../server/supervisor/service";
@@ -58,6 +59,8 @@ export interface ServerHalf {
     readonly serviceUid: number;
     /** Where services run: containers for image services when an engine answers (auto), or as told. */
     readonly runtime: RuntimeMode;
+    /** What an imported package may hold. */
+    readonly packageLimits: PackageLimits;
   };
   /** How terminals are sized and started. */
   readonly terminals: TerminalOptions;
@@ -145,7 +148,7 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
     keepaliveMs: half.grpc.keepaliveMs,
     idleTimeoutMs: half.grpc.idleTimeoutMs,
     services: [
-      ...supervisorServices({ logger, home, portRange: half.supervisor.portRange, runtimes, env }),
+      ...supervisorServices({ logger, home, portRange: half.supervisor.portRange, runtimes, env, packageLimits: half.supervisor.packageLimits }),
       agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
       terminalService({ logger, clipboard, settings: { ...DEFAULT_TERMINAL_SETTINGS, ...half.terminals, env } }),
     ],

@@ -20,7 +20,13 @@ function serverHalf(settings: Settings): ServerHalf {
   return {
     grpc: { tcp: settings.grpcTcp, allowRemote: settings.allowRemote, allowRootClients: settings.rootClients === "allow", keepaliveMs: settings.grpcKeepalive, idleTimeoutMs: settings.grpcIdleTimeout },
     agent: { execOutputLimit: settings.execOutputLimit },
-    supervisor: { portRange: settings.portRange, sandbox: settings.sandbox, serviceUid: settings.serviceUid, runtime: settings.runtime },
+    supervisor: {
+      portRange: settings.portRange,
+      sandbox: settings.sandbox,
+      serviceUid: settings.serviceUid,
+      runtime: settings.runtime,
+      packageLimits: { maxEntries: settings.packageMaxEntries, maxUnpackedBytes: settings.packageMaxBytes, maxFileBytes: settings.packageMaxFileBytes },
+    },
     terminals: {
       windowColumns: settings.windowSize.columns,
       windowRows: settings.windowSize.rows,

@@ -4,13 +4,14 @@ import { SupervisorProgressService } from "../../generated/ghostd/supervisor/v1/
 import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
 import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { importPackageResponse } from "./package-contract";
+import type { PackageLimits } from "./packages/entry-rules";
 import { PackageLibrary } from "./packages/library";
 import { Registry } from "./registry";
 import { progressMessage } from "./snapshot-contract";
 import { Supervisor, type SupervisorSettings } from "./supervisor";
 import { validateCompose } from "./validate-compose";
 
-export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly logger: Logger };
+export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly logger: Logger; readonly packageLimits?: PackageLimits };
 
 /**
  * gRPC bindings of ghostd.supervisor.v1.Supervisor and SupervisorProgress over the Supervisor
@@ -19,7 +20,7 @@ export type SupervisorDeps = Omit<SupervisorSettings, "registry"> & { readonly l
 export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
   const registry = new Registry(join(deps.home, "registry.db"));
   const supervisor = new Supervisor({ ...deps, registry });
-  const packages = new PackageLibrary(deps.home, registry.packages);
+  const packages = new PackageLibrary(deps.home, registry.packages, deps.packageLimits);
   const { logger } = deps;
   // Projects that were running when the daemon stopped come back, without holding the start-up.
   void supervisor.reconcile().catch((err: unknown) => logger.error({ err }, "reconciling projects failed"));

@@ -43,7 +43,7 @@ describe("settings schema", () => {
   });
 
   it("gives each command the flags it had, and agent --allow-remote for its --grpc-tcp", () => {
-    const server = ["--grpc-tcp", "--grpc-keepalive", "--grpc-idle-timeout", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--runtime", "--service-uid"];
+    const server = ["--grpc-tcp", "--grpc-keepalive", "--grpc-idle-timeout", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--runtime", "--service-uid", "--package-max-entries", "--package-max-bytes", "--package-max-file-bytes"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
     const all = ["--home", "--log-level", "--root-clients"];
     assert.deepEqual(flagsOf("serve").sort(), [...all, ...gateway, ...server].sort());
@@ -78,6 +78,9 @@ describe("settings schema", () => {
       scrollback: 10_000,
       shell: undefined,
       portRange: { from: 41000, to: 41999 },
+      packageMaxEntries: 10_000,
+      packageMaxBytes: 1024 * 1024 * 1024,
+      packageMaxFileBytes: 256 * 1024 * 1024,
       sandbox: "auto",
       serviceUid: 65532,
       target: undefined,
