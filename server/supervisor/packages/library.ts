@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { syncDirectory, syncWritten } from "../../durability";
 import { KeyedSerial } from "../../serial";
@@ -47,6 +47,8 @@ export class PackageLibrary {
     if (!isAbsolute(request.path)) throw supervisorError("INVALID_ARGUMENT", `package_data_path must be an absolute path on the daemon's machine, not ${JSON.stringify(request.path)}`);
     await mkdir(join(this.root, STAGING), { recursive: true, mode: 0o700 });
     const staging = await mkdtemp(join(this.root, STAGING, "import-"));
+    // mkdtemp makes it 0700; once in place it is the package's root, read by services that may run as another user.
+    await chmod(staging, 0o755);
     try {
       const inspection = await inspectPackage(request.path, staging, this.trust, this.limits);
       refuseUnverified(inspection, request.verifySignature);
