@@ -1,8 +1,9 @@
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { codeName, errorInfoOf } from "../gateway/transcoder/errors";
+import { DomainError } from "../server/errors";
 
 function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number";
+  return err instanceof Error && !(err instanceof DomainError) && typeof (err as Partial<ServiceError>).code === "number";
 }
 
 /**
@@ -12,6 +13,8 @@ function isServiceError(err: unknown): err is ServiceError {
  * `target` is asked for only then: an error may be a target that does not parse.
  */
 export function describeFailure(err: unknown, target: () => string): string {
+  // A local check (ghostctl package verify) fails as the daemon would, with its reason and the entry.
+  if (err instanceof DomainError) return `${err.message} (${[err.reason, ...Object.entries(err.metadata).map(([key, value]) => `${key} ${value}`)].join(", ")})`;
   if (!isServiceError(err)) return err instanceof Error ? err.message : String(err);
   const info = errorInfoOf(err);
   if (err.code === GrpcStatus.UNAVAILABLE && !info) return notRunning(target());

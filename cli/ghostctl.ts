@@ -18,6 +18,7 @@ import { SNAPSHOT_REASONS } from "../server/supervisor/snapshots/document";
 import { SupervisorProgressClient } from "../generated/ghostd/supervisor/v1/progress";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
+import { addPackageCommands } from "./package-commands";
 import { PullDisplay, type ProgressTerminal } from "./open-progress";
 import { followSnapshotProgress } from "./snapshot-progress";
 import { readSecrets, type SecretOptions } from "./secrets";
@@ -378,6 +379,8 @@ function eachReply(call: ClientReadableStream<Buffer>, show: (reply: Buffer) => 
     call.on("end", done);
   });
 }
+
+addPackageCommands(program, { home: () => resolveHome(program.opts<GlobalFlags>().home), invoke: (name, json) => invoke(name, json) });
 
 program
   .command("endpoints")
