@@ -29,6 +29,7 @@ export async function unpack(archivePath: string, staging: string, limits: Packa
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK });
   const cap = new InflatedCap(limits.maxUnpackedBytes + limits.maxEntries * TAR_OVERHEAD_PER_ENTRY + READ_CHUNK);
   const entries = extract();
+  const broken = new BreakWatch(entries);
   const fail = (err: Error): void => {
     entries.destroy(err);
   };
@@ -47,10 +48,28 @@ export async function unpack(archivePath: string, staging: string, limits: Packa
     }
     return files;
   } catch (err) {
-    throw refusalOf(err);
+    // A file's bytes end in "Stream was destroyed" when the archive broke under them: tell the archive's error.
+    throw refusalOf(err instanceof PackageRefused ? err : ((await broken.settled()) ?? err));
   } finally {
     source.destroy();
     gunzip.destroy();
+  }
+}
+
+/** The first error the tar reader met, known for certain once it has closed. */
+class BreakWatch {
+  private error: unknown;
+  private readonly closed: Promise<void>;
+
+  constructor(private readonly entries: ReturnType<typeof extract>) {
+    entries.on("error", (err: unknown) => (this.error ??= err));
+    this.closed = new Promise((resolve) => entries.on("close", () => resolve()));
+  }
+
+  async settled(): Promise<unknown> {
+    this.entries.destroy();
+    await this.closed;
+    return this.error;
   }
 }
 
