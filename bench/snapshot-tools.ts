@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-function statusField(pid: number, field: string): number | undefined {
+export function statusField(pid: number, field: string): number | undefined {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match?.[1] ? Number(match[1]) * 1024 : undefined;
