@@ -341,6 +341,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6.
+         * @description The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6.
+         */
+        get: operations["GuestAgent_ListPorts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -525,6 +545,13 @@ export interface components {
             path: string;
             /** Format: int64 */
             size: number | string;
+        };
+        "ghostd.agent.v1.ListPortsResponse": {
+            /**
+             * @description Each listening port once, in ascending order, whatever addresses it listens on (IPv4, IPv6,
+             *     loopback or all).
+             */
+            ports: number[];
         };
         Error: {
             /** @description Human-readable message */
@@ -1204,6 +1231,32 @@ export interface operations {
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ListPorts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.ListPortsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
         };

@@ -14,6 +14,7 @@ import { ExecHost } from "./exec-host/client";
 import { FileQueue } from "./file-queue";
 import { deletePath, listDirectory, makeDirectory, mediaType, movePath, readFileChunks, writeFileAtomic } from "./files";
 import { agentHealth } from "./health";
+import { listeningPorts } from "./listening-ports";
 import { openPath } from "./opener";
 import { outputText, type OutputEncoding as Encoding } from "./output-text";
 import { agentError } from "./reasons";
@@ -158,6 +159,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const execHost = new ExecHost(env, home);
   const handlers: Handlers = {
     health: unary(logger, () => agentHealth(deps.version)),
+    listPorts: unary(logger, async () => ({ ports: await listeningPorts() })),
     ...clipboardHandlers(logger, new GuestClipboard(deps.clipboard, desktopClipboard(env), logger)),
     ...execHandlers(logger, execHost, deps.execOutputLimit),
     ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),

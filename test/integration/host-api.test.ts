@@ -3,6 +3,7 @@ import { credentials } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../../cli/package-info";
@@ -386,6 +387,31 @@ describe("Host API and guest agent", function () {
       assert.deepEqual((await api.get("/api/v1/files/~/nope.txt")).json().code, "path_not_found");
       const noParent = await api.send("PUT", "/api/v1/files/~/missing-dir/x.txt", "x", { "Content-Type": "text/plain" });
       assert.deepEqual([noParent.status, noParent.json().code], [404, "path_not_found"]);
+    });
+  });
+
+  describe("ports", () => {
+    const listed = async (): Promise<number[]> => {
+      const reply = await api.get("/api/v1/ports");
+      assert.equal(reply.status, 200);
+      const { ports } = reply.json<{ ports: number[] }>();
+      assert.deepEqual(ports, [...new Set(ports)].sort((a, b) => a - b), "each port once, ascending");
+      return ports;
+    };
+
+    it("lists the guest's listening TCP ports, the daemon's own among them, as a port opens and closes", async () => {
+      const httpPort = Number(new URL(daemon.endpoints.http ?? "").port);
+      assert.ok((await listed()).includes(httpPort), "the daemon's HTTP listener");
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const { port } = server.address() as AddressInfo;
+      assert.ok((await listed()).includes(port), `${port} once it listens`);
+      const client = new GuestAgentClient(daemon.endpoints.grpc ?? "", credentials.createInsecure());
+      const overGrpc = await new Promise<number[]>((resolve, reject) => client.listPorts({}, (err, reply) => (err ? reject(err) : resolve(reply.ports))));
+      client.close();
+      assert.ok(overGrpc.includes(port), "over gRPC too");
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      assert.ok(!(await listed()).includes(port), `${port} once it is closed`);
     });
   });
 

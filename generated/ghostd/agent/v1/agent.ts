@@ -357,6 +357,17 @@ export interface WriteFileResponse {
   size: number;
 }
 
+export interface ListPortsRequest {
+}
+
+export interface ListPortsResponse {
+  /**
+   * Each listening port once, in ascending order, whatever addresses it listens on (IPv4, IPv6,
+   * loopback or all).
+   */
+  ports: number[];
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -4003,6 +4014,139 @@ export const WriteFileResponse: MessageFns<WriteFileResponse> = {
   },
 };
 
+function createBaseListPortsRequest(): ListPortsRequest {
+  return {};
+}
+
+export const ListPortsRequest: MessageFns<ListPortsRequest> = {
+  encode(_: ListPortsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPortsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPortsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListPortsRequest {
+    return {};
+  },
+
+  toJSON(_: ListPortsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPortsRequest>, I>>(base?: I): ListPortsRequest {
+    return ListPortsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPortsRequest>, I>>(_: I): ListPortsRequest {
+    const message = createBaseListPortsRequest();
+    return message;
+  },
+};
+
+function createBaseListPortsResponse(): ListPortsResponse {
+  return { ports: [] };
+}
+
+export const ListPortsResponse: MessageFns<ListPortsResponse> = {
+  encode(message: ListPortsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ports.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ports) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPortsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPortsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ports.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ports.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPortsResponse {
+    return { ports: globalThis.Array.isArray(object?.ports) ? object.ports.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: ListPortsResponse): unknown {
+    const obj: any = {};
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPortsResponse>, I>>(base?: I): ListPortsResponse {
+    return ListPortsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPortsResponse>, I>>(object: I): ListPortsResponse {
+    const message = createBaseListPortsResponse();
+    message.ports = object.ports?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -4224,6 +4368,16 @@ export const GuestAgentService = {
     responseSerialize: (value: WriteFileResponse): Buffer => Buffer.from(WriteFileResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WriteFileResponse => WriteFileResponse.decode(value),
   },
+  /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
+  listPorts: {
+    path: "/ghostd.agent.v1.GuestAgent/ListPorts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPortsRequest): Buffer => Buffer.from(ListPortsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPortsRequest => ListPortsRequest.decode(value),
+    responseSerialize: (value: ListPortsResponse): Buffer => Buffer.from(ListPortsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPortsResponse => ListPortsResponse.decode(value),
+  },
 } as const;
 
 export interface GuestAgentServer extends UntypedServiceImplementation {
@@ -4270,6 +4424,8 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   readFile: handleServerStreamingCall<ReadFileRequest, ReadFileResponse>;
   /** Uploads raw bytes to a guest file, replacing it atomically. */
   writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
+  /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
+  listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
 }
 
 export interface GuestAgentClient extends Client {
@@ -4571,6 +4727,22 @@ export interface GuestAgentClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WriteFileResponse) => void,
+  ): ClientUnaryCall;
+  /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
+  listPorts(
+    request: ListPortsRequest,
+    callback: (error: ServiceError | null, response: ListPortsResponse) => void,
+  ): ClientUnaryCall;
+  listPorts(
+    request: ListPortsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPortsResponse) => void,
+  ): ClientUnaryCall;
+  listPorts(
+    request: ListPortsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPortsResponse) => void,
   ): ClientUnaryCall;
 }
 
