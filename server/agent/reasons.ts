@@ -4,6 +4,8 @@ import { Code, reasons } from "../errors";
 export const agentError = reasons({
   // The command ran past its timeout; it and every process it started were killed (HTTP 408 on the Host API).
   exec_timeout: Code.DEADLINE_EXCEEDED,
+  // The agent's exec host process does not answer: Health says so instead of ok.
+  exec_unavailable: Code.UNAVAILABLE,
   // The client went away before the command started.
   cancelled: Code.CANCELLED,
   // No such executable on the guest's PATH, or at the path given.

@@ -158,7 +158,12 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const apps = new Apps({ home, env });
   const execHost = new ExecHost(env, home);
   const handlers: Handlers = {
-    health: unary(logger, () => agentHealth(deps.version)),
+    health: unary(logger, async () => {
+      await execHost.ready().catch((err: unknown) => {
+        throw agentError("exec_unavailable", `the agent cannot run commands: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      return agentHealth(deps.version);
+    }),
     listPorts: unary(logger, async () => ({ ports: await listeningPorts() })),
     ...clipboardHandlers(logger, new GuestClipboard(deps.clipboard, desktopClipboard(env), logger)),
     ...execHandlers(logger, execHost, deps.execOutputLimit),

@@ -73,6 +73,28 @@ describe("Host API and guest agent", function () {
     home.remove();
   });
 
+  describe("health", () => {
+    /** The agent's exec host: the daemon's child running exec-host/main.js. */
+    const execHostPid = (): number | undefined => {
+      const children = readFileSync(`/proc/${daemon.child.pid}/task/${daemon.child.pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+      return children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("exec-host"));
+    };
+
+    it("says ok only once the exec host answers, starting one again when it was killed", async () => {
+      assert.equal((await api.get("/health")).json<{ status: string }>().status, "ok");
+      const first = execHostPid();
+      assert.ok(first, "an exec host runs once /health said ok");
+      process.kill(first, "SIGKILL");
+      await waitFor("the killed exec host to be reaped", () => !existsSync(`/proc/${first}`));
+      const reply = await api.get("/health");
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.json<{ status: string }>().status, "ok");
+      const second = execHostPid();
+      assert.ok(second !== undefined && second !== first, `a new exec host (${second ?? "none"}) answered for the killed ${first}`);
+      assert.equal((await api.exec({ command: "true" })).json<{ exitCode: number }>().exitCode, 0);
+    });
+  });
+
   describe("the seed's examples", () => {
     it("runs `uname -a` with the seed's curl command", async () => {
       const { stdout } = await execFileAsync("curl", [

@@ -29,6 +29,7 @@ export class ExecHost {
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly pings = new Map<number, Omit<Pending, "sinks"> & { resolve(): void }>();
 
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>>,
@@ -76,6 +77,33 @@ export class ExecHost {
     }, EXEC_QUEUE);
   }
 
+  /**
+   * Resolves once the exec host answers, starting it if it is not running, so that Health says
+   * ok only when an exec can be run; rejects when the host does not answer within `timeoutMs`.
+   */
+  ready(timeoutMs = 5000): Promise<void> {
+    const child = this.host();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.pings.get(id)?.reject(new Error(`the exec host did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.pings.delete(id);
+      };
+      this.pings.set(id, {
+        resolve: () => {
+          settle();
+          resolve();
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      });
+      this.send(child, { type: "ping", id });
+    });
+  }
+
   close(): void {
     const child = this.child;
     this.child = undefined;
@@ -90,7 +118,7 @@ export class ExecHost {
     child.on("message", (message: FromExecHost) => this.receive(child, message));
     child.on("exit", () => {
       if (this.child === child) this.child = undefined;
-      for (const pending of this.pending.values()) pending.reject(new Error("the exec host process exited"));
+      for (const waiting of [...this.pending.values(), ...this.pings.values()]) waiting.reject(new Error("the exec host process exited"));
       this.pending.clear();
     });
     child.unref();
@@ -103,6 +131,7 @@ export class ExecHost {
   }
 
   private receive(child: ChildProcess, message: FromExecHost): void {
+    if (message.type === "pong") return this.pings.get(message.id)?.resolve();
     const pending = this.pending.get(message.id);
     if (!pending) return;
     switch (message.type) {

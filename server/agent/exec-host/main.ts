@@ -44,6 +44,7 @@ async function run(message: Extract<ToExecHost, { type: "run" }>): Promise<void>
 process.on("message", (message: ToExecHost) => {
   if (message.type === "run") void run(message);
   else if (message.type === "ack") running.get(message.id)?.acks.shift()?.();
+  else if (message.type === "ping") send({ type: "pong", id: message.id });
   else running.get(message.id)?.cancel.abort();
 });
 
