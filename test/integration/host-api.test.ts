@@ -127,6 +127,15 @@ describe("Host API and guest agent", function () {
       await waitFor("the command's processes to be gone", () => processesWith(`sleep ${marker}`).length === 0);
     });
 
+    it("runs a 70 s command under a 120 s timeout to its end: no read or socket timeout on the way cuts it", async function () {
+      this.timeout(150_000);
+      const started = Date.now();
+      const reply = await api.exec({ command: "/bin/bash", args: ["-lc", "sleep 70; echo done"], timeout: 120 });
+      assert.equal(reply.status, 200, reply.text);
+      assert.deepEqual(reply.json<{ exitCode: number; stdout: string }>(), { ...reply.json(), exitCode: 0, stdout: "done\n" });
+      assert.ok(Date.now() - started >= 70_000, "it ran its whole 70 s");
+    });
+
     describe("a descendant that leaves the process group and session", () => {
       // `setsid sh -c 'echo $$ > file; exec sleep 30'`: a process in a session of its own whose pid
       // the test can read; without redirections it keeps the command's stdout and stderr open.
