@@ -11,6 +11,7 @@ import { checkingInterval, surfaceApp, type Surface } from "./surfaces/surface";
 import { terminalApiSurface } from "./surfaces/terminal-api";
 import type { Contract } from "./transcoder/descriptors";
 import { formatTarget, type Target } from "./transport/targets";
+import { serveUpgrades } from "./transport/upgrades";
 import { Upstream } from "./transport/upstream";
 
 export interface HttpListenOptions {
@@ -101,9 +102,9 @@ async function listenTerminalApi(options: GatewayOptions, listen: HttpListenOpti
   await assertLocal(host, allowRemote);
   const surface = terminalApiSurface({ maxBodyBytes: options.maxBodyBytes, clientTimeoutMs: options.clientTimeoutMs, allowRemote, peers, version: options.version });
   const upstream = await upstreams.of(target);
-  const server = httpServer(options, surface, upstream);
+  const { server, closeUpgraded } = httpServer(options, surface, upstream);
   await listenTcp(server, host, port);
-  closers.push(() => closeServer(server));
+  closers.push(() => closeServer(server, closeUpgraded));
   return `http://${formatHostPort(host, server)}`;
 }
 
@@ -118,10 +119,10 @@ async function listenHostApis(options: GatewayOptions, upstreams: Upstreams, clo
   });
   for (const vm of options.vms) {
     const path = join(options.hostApiDir, `${vm.name}.GhostVM.sock`);
-    const server = httpServer(options, surface, await upstreams.of(vm.target));
+    const { server, closeUpgraded } = httpServer(options, surface, await upstreams.of(vm.target));
     await listenUnix(server, path);
     closers.push(async () => {
-      await closeServer(server);
+      await closeServer(server, closeUpgraded);
       await releaseUnixSocket(path);
     });
     hostApi[vm.name] = path;
@@ -129,18 +130,20 @@ async function listenHostApis(options: GatewayOptions, upstreams: Upstreams, clo
   return hostApi;
 }
 
-function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): Server {
+/** A surface's HTTP server, and how to end the connections it has handed over to WebSockets. */
+function httpServer(options: GatewayOptions, surface: Surface, upstream: Upstream): { server: Server; closeUpgraded: () => void } {
   const app = surfaceApp(options.contract, surface, () => upstream.client, options.logger.child({ surface: surface.name }));
   const handle = app.callback();
   // A request without Host is the surface's to judge (and answer in its JSON), not Node's bare 400.
   const settings = { connectionsCheckingInterval: checkingInterval(surface.server), requireHostHeader: false };
   const server = createServer(settings, (req, res) => void handle(req, res));
+  const closeUpgraded = serveUpgrades(server, (req, res) => void handle(req, res), { maxPayload: options.maxBodyBytes });
   answerClientErrors(server, surface.renderError);
   const { maxRequestsPerSocket, headersTimeoutMs, requestTimeoutMs } = surface.server;
   if (maxRequestsPerSocket !== undefined) server.maxRequestsPerSocket = maxRequestsPerSocket;
   if (headersTimeoutMs !== undefined) server.headersTimeout = headersTimeoutMs;
   if (requestTimeoutMs !== undefined) server.requestTimeout = requestTimeoutMs;
-  return server;
+  return { server, closeUpgraded };
 }
 
 /**
@@ -178,9 +181,10 @@ async function listenUnix(server: Server, path: string): Promise<void> {
   await restrictUnixSocket(path);
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server, closeUpgraded: () => void): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
+    closeUpgraded();
   });
 }

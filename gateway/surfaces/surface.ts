@@ -111,7 +111,8 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
  */
 const readBeforeAnswering: Middleware = async (ctx, next) => {
   await next();
-  if (ctx.req.complete || ctx.status === 408) return;
+  // A request that switched protocols has handed its socket over.
+  if (ctx.respond === false || ctx.req.complete || ctx.status === 408) return;
   if (!(await drainRequest(ctx.req))) ctx.set("Connection", "close");
 };
 

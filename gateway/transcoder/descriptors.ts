@@ -15,17 +15,20 @@ import {
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { FieldBehavior } from "../../generated/google/api/field_behavior";
 import { HttpRule } from "../../generated/google/api/http";
+import { WebSocketRule } from "../../generated/ghostd/options/v1/options";
 
 /**
- * A contract read from a FileDescriptorSet: the registry of its types plus the four options the
- * gateway reads (HTTP rules, required fields, JSON spellings of enum values, the fixed values of
- * string fields). The gateway works
+ * A contract read from a FileDescriptorSet: the registry of its types plus the five options the
+ * gateway reads (HTTP rules, WebSocket rules, required fields, JSON spellings of enum values, the
+ * fixed values of string fields). The gateway works
  * from descriptors alone so that it can serve any annotated service, the test fixture included.
  */
 export interface Contract {
   readonly registry: FileRegistry;
   service(name: string): DescService;
   httpRule(method: DescMethod): HttpRule | undefined;
+  /** How a streaming method is served as a WebSocket (`ghostd.options.v1.websocket`), if it is. */
+  webSocketRule(method: DescMethod): WebSocketRule | undefined;
   isRequired(field: DescField): boolean;
   jsonValue(value: DescEnumValue): string | undefined;
   /** The values a string field is limited to (`ghostd.options.v1.allowed_values`); empty when any. */
@@ -36,6 +39,7 @@ const HTTP_RULE = "google.api.http";
 const FIELD_BEHAVIOR = "google.api.field_behavior";
 const JSON_VALUE = "ghostd.options.v1.json_value";
 const ALLOWED_VALUES = "ghostd.options.v1.allowed_values";
+const WEBSOCKET = "ghostd.options.v1.websocket";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
@@ -43,6 +47,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
   const behavior = registry.getExtension(FIELD_BEHAVIOR);
   const jsonValue = registry.getExtension(JSON_VALUE);
   const allowed = registry.getExtension(ALLOWED_VALUES);
+  const websocket = registry.getExtension(WEBSOCKET);
   return {
     registry,
     service(name) {
@@ -56,6 +61,12 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
       if (!options || !hasExtension(options, http)) return undefined;
       // Re-read through ts-proto's HttpRule so the rest of the gateway works with generated types.
       return HttpRule.decode(toBinary(http.message, getExtension(options, http) as Message));
+    },
+    webSocketRule(method) {
+      if (websocket?.fieldKind !== "message") return undefined;
+      const options = method.proto.options;
+      if (!options || !hasExtension(options, websocket)) return undefined;
+      return WebSocketRule.decode(toBinary(websocket.message, getExtension(options, websocket) as Message));
     },
     isRequired(field) {
       const options = field.proto.options;

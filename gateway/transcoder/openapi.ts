@@ -40,7 +40,9 @@ export function openApiDocument(routes: readonly Route[], codec: JsonCodec, info
     const operation = operationOf(route, schemas, codec, operationIds.next(route));
     const errors = errorResponses(route, info.errorStatuses);
     for (const status of Object.keys(errors)) usedErrors.add(Number(status));
-    operation.responses = { "200": success(route, schemas), ...errors };
+    const responses: JsonObject = route.upgradeOnly ? {} : { "200": success(route, schemas) };
+    if (route.webSocket) responses["101"] = webSocketSwitch(route, codec);
+    operation.responses = { ...responses, ...errors };
     item[route.httpMethod.toLowerCase()] = operation;
   }
   const responses: JsonObject = {};
@@ -95,7 +97,7 @@ function errorResponses(route: Route, statuses: readonly ErrorStatus[]): JsonObj
 }
 
 function parameters(route: Route, schemas: SchemaSet, codec: JsonCodec): JsonValue[] {
-  const input = route.method.input;
+  const input = route.input;
   const params: JsonValue[] = route.template.variables.map((v) => {
     const field = fieldChain(input, v.fieldPath)?.at(-1);
     const param: JsonObject = { name: v.fieldPath, in: "path", required: true, schema: field ? schemas.field(field, "request") : { type: "string" } };
@@ -136,7 +138,7 @@ function queryParam(name: string, field: DescField, schemas: SchemaSet, required
 
 /** A body is required only when something in it is: `POST .../focus` may go without one. */
 function requestBody(route: Route, schemas: SchemaSet): JsonObject | undefined {
-  const input = route.method.input;
+  const input = route.input;
   if (route.rawBody) return binaryContent();
   if (route.body === "*") {
     const bound = boundFields(route);
@@ -164,4 +166,17 @@ function success(route: Route, schemas: SchemaSet): JsonObject {
     };
   }
   return { description: "OK", content: { "application/json": { schema } } };
+}
+
+/** What a WebSocket route's frames carry, from its frame mapping, as the 101 response describes it. */
+function webSocketSwitch(route: Route, codec: JsonCodec): JsonObject {
+  const frames = route.webSocket;
+  const lines = ["Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream."];
+  const members = (oneof: { fields: readonly DescField[] }): string => oneof.fields.map((f) => `\`{"type":"${codec.key(f)}", ...}\``).join(", ");
+  if (frames?.binaryIn) lines.push(`Binary frames from the client: \`${codec.key(frames.binaryIn)}\` bytes.`);
+  if (frames?.textIn) lines.push(`Text frames from the client: ${members(frames.textIn)}.`);
+  if (frames?.binaryOut) lines.push(`Binary frames to the client: \`${codec.key(frames.binaryOut)}\` bytes.`);
+  if (frames?.textOut) lines.push(`Text frames to the client: ${members(frames.textOut)}, and \`{"type":"error", ...}\` before a close on failure.`);
+  if (!frames?.binaryOut && !frames?.textOut) lines.push("Each message is a text frame `{\"result\": ...}`; a failure is a last `{\"error\": ...}` before the close.");
+  return { description: lines.join(" ") };
 }

@@ -18,7 +18,7 @@ export interface HttpRequestParts {
  * query parameters into the fields neither of them bound. Path values win over body values.
  */
 export function buildRequest(contract: Contract, codec: JsonCodec, route: Route, parts: HttpRequestParts): Message {
-  const input = route.method.input;
+  const input = route.input;
   const httpBody = contract.registry.getMessage(HTTP_BODY);
   const rawBody = (): Message => {
     if (!httpBody) throw new Error("the contract lacks google.api.HttpBody");
@@ -55,6 +55,17 @@ export function buildRequest(contract: Contract, codec: JsonCodec, route: Route,
     (message as unknown as Record<string, unknown>)[route.bodyField.localName] = rawBody();
   }
   return message;
+}
+
+/** A JSON object as a message of `desc`, its required fields checked: a 400 naming the field otherwise. */
+export function decodeObject(contract: Contract, codec: JsonCodec, desc: DescMessage, json: JsonObject): Message {
+  checkRequired(contract, codec, desc, json, new Set(), "");
+  try {
+    return codec.decode(desc, json);
+  } catch (err) {
+    if (err instanceof JsonDecodeError) throw new GatewayError(400, "invalid_json", err.message);
+    throw err;
+  }
 }
 
 function isHttpBody(field: DescField): boolean {

@@ -1,5 +1,6 @@
-import type { DescField, DescMessage, DescMethod } from "@bufbuild/protobuf";
-import type { HttpRule } from "../../generated/google/api/http";
+import { ScalarType, type DescField, type DescMessage, type DescMethod, type DescOneof } from "@bufbuild/protobuf";
+import type { WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import { HttpRule } from "../../generated/google/api/http";
 import type { Contract } from "./descriptors";
 import { parseTemplate, type PathTemplate } from "./path-template";
 
@@ -10,16 +11,33 @@ export interface Route {
   readonly httpMethod: string;
   readonly template: PathTemplate;
   readonly method: DescMethod;
+  /** The message the HTTP request fills: the method's input, or the opening field of a WebSocket. */
+  readonly input: DescMessage;
   /** `""` (no body), `"*"` (the whole request) or a top-level field of the request. */
   readonly body: string;
   readonly bodyField: DescField | undefined;
   /** The response field that becomes the whole HTTP body, when `response_body` names one. */
   readonly responseBody: DescField | undefined;
   readonly serverStreaming: boolean;
+  readonly clientStreaming: boolean;
+  /** How the route's messages travel as frames when a `GET` asks to upgrade to a WebSocket. */
+  readonly webSocket: WebSocketFrames | undefined;
+  /** Whether the route is served only as a WebSocket (426 to a plain request). */
+  readonly upgradeOnly: boolean;
   /** Whether the body arrives as raw bytes (google.api.HttpBody), not JSON. */
   readonly rawBody: boolean;
   /** Whether the rule itself (not one of its additional bindings) declared this route. */
   readonly primary: boolean;
+}
+
+/** A method's WebSocket frame mapping, its names resolved to fields (see ghostd.options.v1.WebSocketRule). */
+export interface WebSocketFrames {
+  /** The request field the upgrade request fills, as the first message of a client stream. */
+  readonly open: DescField | undefined;
+  readonly binaryIn: DescField | undefined;
+  readonly textIn: DescOneof | undefined;
+  readonly binaryOut: DescField | undefined;
+  readonly textOut: DescOneof | undefined;
 }
 
 export class RouteError extends Error {}
@@ -30,55 +48,116 @@ export function buildRoutes(contract: Contract, serviceNames: readonly string[])
   for (const name of serviceNames) {
     for (const method of contract.service(name).methods) {
       const rule = contract.httpRule(method);
-      if (!rule) continue;
-      routes.push(routeOf(method, rule, true));
-      for (const extra of rule.additionalBindings) {
-        if (extra.additionalBindings.length > 0) {
-          throw new RouteError(`${method.parent.typeName}.${method.name}: additional bindings cannot nest`);
-        }
-        routes.push(routeOf(method, extra, false));
-      }
+      const webSocket = contract.webSocketRule(method);
+      if (rule) routes.push(...ruleRoutes(method, rule, webSocket));
+      if (webSocket?.get) routes.push(routeOf(method, HttpRule.fromPartial({ get: webSocket.get }), { primary: !rule, webSocket, upgradeOnly: true }));
+      else if (webSocket && !rule) throw new RouteError(`${where(method)}: a websocket rule needs an HTTP rule or its own get`);
     }
   }
   return routes;
 }
 
-function routeOf(method: DescMethod, rule: HttpRule, primary: boolean): Route {
-  const where = `${method.parent.typeName}.${method.name}`;
-  const [httpMethod, path] = patternOf(rule, where);
-  if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
-    throw new RouteError(`${where}: client streaming cannot be transcoded`);
+function where(method: DescMethod): string {
+  return `${method.parent.typeName}.${method.name}`;
+}
+
+/** A rule's own binding and its additional ones; a GET among them upgrades when the method has a websocket rule. */
+function ruleRoutes(method: DescMethod, rule: HttpRule, webSocket: WebSocketRule | undefined): Route[] {
+  const clientStreaming = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
+  const routes = [routeOf(method, rule, { primary: true, webSocket, upgradeOnly: clientStreaming })];
+  for (const extra of rule.additionalBindings) {
+    if (extra.additionalBindings.length > 0) throw new RouteError(`${where(method)}: additional bindings cannot nest`);
+    routes.push(routeOf(method, extra, { primary: false, webSocket, upgradeOnly: clientStreaming }));
   }
+  return routes;
+}
+
+interface RouteKind {
+  readonly primary: boolean;
+  readonly webSocket: WebSocketRule | undefined;
+  readonly upgradeOnly: boolean;
+}
+
+function routeOf(method: DescMethod, rule: HttpRule, kind: RouteKind): Route {
+  const at = where(method);
+  const [httpMethod, path] = patternOf(rule, at);
+  const clientStreaming = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
+  const webSocket = httpMethod === "GET" && kind.webSocket ? webSocketFrames(method, kind.webSocket) : undefined;
+  if (clientStreaming && !webSocket) throw new RouteError(`${at}: client streaming is served only as a WebSocket, from a GET with a websocket rule`);
+  const input = webSocket?.open?.message ?? method.input;
   const template = parseTemplate(path);
   for (const variable of template.variables) {
-    const chain = fieldChain(method.input, variable.fieldPath);
+    const chain = fieldChain(input, variable.fieldPath);
     const leaf = chain?.[chain.length - 1];
     if (!leaf || (leaf.fieldKind !== "scalar" && leaf.fieldKind !== "enum")) {
-      throw new RouteError(`${where}: path variable {${variable.fieldPath}} is not a singular scalar field`);
+      throw new RouteError(`${at}: path variable {${variable.fieldPath}} is not a singular scalar field`);
     }
   }
   let bodyField: DescField | undefined;
   if (rule.body && rule.body !== "*") {
     bodyField = method.input.fields.find((f) => f.name === rule.body);
-    if (!bodyField) throw new RouteError(`${where}: body field ${rule.body} does not exist`);
+    if (!bodyField) throw new RouteError(`${at}: body field ${rule.body} does not exist`);
   }
-  if (rule.body && httpMethod === "GET") throw new RouteError(`${where}: a GET binding cannot take a body`);
+  if (rule.body && httpMethod === "GET") throw new RouteError(`${at}: a GET binding cannot take a body`);
   let responseBody: DescField | undefined;
   if (rule.responseBody) {
     responseBody = method.output.fields.find((f) => f.name === rule.responseBody);
-    if (!responseBody) throw new RouteError(`${where}: response_body field ${rule.responseBody} does not exist`);
+    if (!responseBody) throw new RouteError(`${at}: response_body field ${rule.responseBody} does not exist`);
   }
   return {
     httpMethod,
     template,
     method,
+    input,
     body: rule.body,
     bodyField,
     responseBody,
-    serverStreaming: method.methodKind === "server_streaming",
+    serverStreaming: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    clientStreaming,
+    webSocket,
+    upgradeOnly: kind.upgradeOnly,
     rawBody: (rule.body === "*" && method.input.typeName === HTTP_BODY) || (bodyField?.fieldKind === "message" && bodyField.message.typeName === HTTP_BODY),
-    primary,
+    primary: kind.primary,
   };
+}
+
+/** The websocket rule's names as fields and oneofs of the method's messages, each of the kind its role needs. */
+function webSocketFrames(method: DescMethod, rule: WebSocketRule): WebSocketFrames {
+  const at = `${where(method)} websocket`;
+  if (method.methodKind === "unary") throw new RouteError(`${at}: a unary method has no stream to carry`);
+  const clientStreaming = method.methodKind !== "server_streaming";
+  for (const [name, value] of Object.entries({ open: rule.open, binary_in: rule.binaryIn, text_in: rule.textIn })) {
+    if (value && !clientStreaming) throw new RouteError(`${at}: ${name} needs a client stream`);
+  }
+  const open = rule.open ? messageField(method.input, rule.open, `${at} open`) : undefined;
+  if (clientStreaming && !open) throw new RouteError(`${at}: a client stream needs the open field its upgrade request fills`);
+  return {
+    open,
+    binaryIn: rule.binaryIn ? bytesField(method.input, rule.binaryIn, `${at} binary_in`) : undefined,
+    textIn: rule.textIn ? messageOneof(method.input, rule.textIn, `${at} text_in`) : undefined,
+    binaryOut: rule.binaryOut ? bytesField(method.output, rule.binaryOut, `${at} binary_out`) : undefined,
+    textOut: rule.textOut ? messageOneof(method.output, rule.textOut, `${at} text_out`) : undefined,
+  };
+}
+
+function messageField(message: DescMessage, name: string, at: string): DescField {
+  const field = message.fields.find((f) => f.name === name);
+  if (field?.fieldKind !== "message") throw new RouteError(`${at}: ${message.typeName} has no message field ${name}`);
+  return field;
+}
+
+function bytesField(message: DescMessage, name: string, at: string): DescField {
+  const field = message.fields.find((f) => f.name === name);
+  if (field?.fieldKind !== "scalar" || field.scalar !== ScalarType.BYTES) throw new RouteError(`${at}: ${message.typeName} has no bytes field ${name}`);
+  return field;
+}
+
+function messageOneof(message: DescMessage, name: string, at: string): DescOneof {
+  const oneof = message.oneofs.find((o) => o.name === name);
+  if (!oneof) throw new RouteError(`${at}: ${message.typeName} has no oneof ${name}`);
+  const notMessage = oneof.fields.find((f) => f.fieldKind !== "message");
+  if (notMessage) throw new RouteError(`${at}: ${oneof.name}.${notMessage.name} is not a message, which a text frame's JSON object needs`);
+  return oneof;
 }
 
 function patternOf(rule: HttpRule, where: string): [string, string] {

@@ -1,7 +1,8 @@
 import type { JsonValue, Message } from "@bufbuild/protobuf";
 import type { CallOptions, Client, ClientReadableStream, ClientUnaryCall, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Context, Middleware } from "koa";
-import { decodeReply, encodeRequest, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
+import { bidiStreamCall, decodeReply, encodeRequest, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
+import { upgradeOf, type Upgrade } from "../transport/upgrades";
 import { readBody } from "./body";
 import type { Contract } from "./descriptors";
 import { fromCallError, GatewayError, type HttpError } from "./errors";
@@ -12,6 +13,8 @@ import { buildRequest } from "./request";
 import { Router } from "./router";
 import { writeReply, writeReplyStream } from "./response";
 import type { Route } from "./routes";
+import { openingMessage } from "./frames";
+import { callOpened, carry, checkHandshake, wantsWebSocket } from "./websocket";
 
 /** How much of a request body is read, by the kind of body a route takes. */
 export interface BodyLimits {
@@ -47,6 +50,11 @@ export function transcoder(options: TranscoderOptions): Middleware {
   const router = new Router(options.routes);
   return async (ctx) => {
     const { route, bindings } = matchRoute(router, ctx);
+    const upgrade = upgradeOf(ctx.req);
+    if (route.webSocket && upgrade && wantsWebSocket(ctx.req)) return openWebSocket(ctx, options, route, bindings, upgrade);
+    if (route.upgradeOnly) {
+      throw new GatewayError(426, "upgrade_required", `${ctx.path} is a WebSocket: send GET with Upgrade: websocket`, { Upgrade: "websocket", Connection: "Upgrade" });
+    }
     const argument = encodeRequest(route.method, await requestOf(ctx, options, route, bindings));
     const metadata = requestMetadata(ctx.req.headers, options.requestHeaders);
     const callOptions = callOptionsOf(ctx);
@@ -57,6 +65,38 @@ export function transcoder(options: TranscoderOptions): Middleware {
       await respondUnary(ctx, options, route, unaryCall(client, route.method, argument, metadata, callOptions));
     }
   };
+}
+
+/**
+ * A WebSocket on a streaming route: the upgrade request builds the (first) request, the call must
+ * open before the handshake completes, so refusals are ordinary error responses; then the socket
+ * carries the call.
+ */
+async function openWebSocket(ctx: Context, options: TranscoderOptions, route: Route, bindings: Bindings, upgrade: Upgrade): Promise<void> {
+  checkHandshake(ctx.req);
+  const request = encodeRequest(route.method, openingMessage(route, await requestOf(ctx, options, route, bindings)));
+  const metadata = requestMetadata(ctx.req.headers, options.requestHeaders);
+  const client = options.upstream();
+  let call: ClientReadableStream<Buffer>;
+  if (route.clientStreaming) {
+    const duplex = bidiStreamCall(client, route.method, metadata, callOptionsOf(ctx));
+    duplex.write(request);
+    call = duplex;
+  } else {
+    call = serverStreamCall(client, route.method, request, metadata, callOptionsOf(ctx));
+  }
+  upgrade.socket.once("close", () => call.cancel());
+  const first = await callOpened(call).catch((err: unknown) => {
+    throw callFailure(err as ServiceError, options);
+  });
+  ctx.respond = false;
+  const ws = await upgrade.acceptWebSocket().catch(() => undefined);
+  if (!ws) {
+    call.cancel();
+    return;
+  }
+  const renderError = (err: GatewayError | ServiceError): JsonValue => options.renderError(err instanceof GatewayError ? err : callFailure(err, options));
+  carry(ws, call, first, { contract: options.contract, codec: options.codec, route, renderError });
 }
 
 function matchRoute(router: Router, ctx: Context): { route: Route; bindings: Bindings } {

@@ -1,5 +1,13 @@
 import { fromBinary, toBinary, type DescMethod, type Message } from "@bufbuild/protobuf";
-import { Metadata, type CallOptions, type Client, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
+import {
+  Metadata,
+  type CallOptions,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import type { Contract } from "../transcoder/descriptors";
 
 /**
@@ -52,4 +60,9 @@ export function unaryCall(client: Client, method: DescMethod, argument: Buffer, 
 /** A server-streaming call; each reply arrives as a Buffer `data` event, for `decodeReply`. */
 export function serverStreamCall(client: Client, method: DescMethod, argument: Buffer, metadata = new Metadata(), options: CallOptions = {}): ClientReadableStream<Buffer> {
   return client.makeServerStreamRequest(grpcPath(method), identity, identity, argument, metadata, options);
+}
+
+/** A bidirectional call; requests are written as encoded Buffers, replies arrive as Buffer `data` events. */
+export function bidiStreamCall(client: Client, method: DescMethod, metadata = new Metadata(), options: CallOptions = {}): ClientDuplexStream<Buffer, Buffer> {
+  return client.makeBidiStreamRequest(grpcPath(method), identity, identity, metadata, options);
 }

@@ -361,6 +361,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/shell": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An interactive shell on a new PTY: the user's login shell, or a command run by it.
+         * @description An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
+         *     request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
+         *     its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
+         *     ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+         */
+        get: operations["GuestAgent_Shell"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1252,6 +1275,41 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ghostd.agent.v1.ListPortsResponse"];
                 };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_Shell: {
+        parameters: {
+            query?: {
+                /** @description Columns of the PTY, 80 when unset. */
+                cols?: number;
+                /** @description Rows of the PTY, 24 when unset. */
+                rows?: number;
+                /** @description TERM for the shell, `xterm-256color` when unset. */
+                term?: string;
+                /** @description A command the login shell runs (`$SHELL -l -c COMMAND`) instead of an interactive session. */
+                command?: string;
+                /** @description Working directory; the agent user's home when unset. */
+                cwd?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Binary frames from the client: `input` bytes. Text frames from the client: `{"type":"resize", ...}`. Binary frames to the client: `output` bytes. Text frames to the client: `{"type":"exit", ...}`, and `{"type":"error", ...}` before a close on failure. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["400"];
             403: components["responses"]["403"];

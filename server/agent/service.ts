@@ -6,7 +6,8 @@ import { desktopClipboard } from "../clipboard/desktop";
 import type { ClipboardStore } from "../clipboard/store";
 import type { HttpBody } from "../../generated/google/api/httpbody";
 import { flatten } from "../event-stream";
-import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { bidiStream, bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { ThreadPtyHost } from "../terminal/pty-host/host";
 import { Apps } from "./apps";
 import { GuestClipboard } from "./clipboard";
 import type { ExecRequest, ExecResult } from "./exec";
@@ -18,6 +19,7 @@ import { listeningPorts } from "./listening-ports";
 import { openPath } from "./opener";
 import { outputText, type OutputEncoding as Encoding } from "./output-text";
 import { agentError } from "./reasons";
+import { shellCall } from "./shell/shell-calls";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -157,6 +159,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const { logger, home, env } = deps;
   const apps = new Apps({ home, env });
   const execHost = new ExecHost(env, home);
+  const ptyHost = new ThreadPtyHost();
   const handlers: Handlers = {
     health: unary(logger, async () => {
       await execHost.ready().catch((err: unknown) => {
@@ -169,9 +172,11 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     ...execHandlers(logger, execHost, deps.execOutputLimit),
     ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
     ...appHandlers(logger, apps, { home, env }),
+    shell: bidiStream(logger, (requests, { signal }) => shellCall(requests, signal, { host: ptyHost, context: { home, env }, logger })),
   };
   return bindService(GuestAgentService, handlers, async () => {
     execHost.close();
+    await ptyHost.close();
     await apps.quitAll();
   });
 }

@@ -1,7 +1,8 @@
 import {
   type Deadline,
-  type Metadata,
+  Metadata,
   status as GrpcStatus,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerUnaryCall,
@@ -61,7 +62,13 @@ export interface CallContext {
   readonly sendMetadata: (metadata: Metadata) => void;
 }
 
-type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+/** What of a grpc-js server call its context is made from, whatever kind of call it is. */
+type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getDeadline" | "sendMetadata"> & Pick<NodeJS.EventEmitter, "once" | "off">;
+
+/** What responses are written to: a server-streaming or a bidirectional call. */
+interface ResponseSink<Res> {
+  write(response: Res, callback: () => void): boolean;
+}
 
 /** The call's context; `done` drops its listeners once the handler has answered. */
 function contextOf(call: AnyCall): { context: CallContext; done: () => void } {
@@ -113,13 +120,42 @@ export function serverStream<Req, Res>(logger: Logger, fn: (request: Req, contex
 }
 
 /**
+ * A bidirectional handler from a function given the requests as an async iterable: it opens what
+ * the first request asks for (its failure is the call's error, before any response), then returns
+ * the responses, written as for `serverStream`. Response headers go out once it has opened, so
+ * a caller knows the call was accepted before the first response. The requests end when the
+ * client half-closes; a client that goes away aborts `context.signal`.
+ */
+export function bidiStream<Req, Res>(
+  logger: Logger,
+  fn: (requests: AsyncIterator<Req>, context: CallContext) => Promise<AsyncIterable<Res>>,
+): handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    const { context, done } = contextOf(call);
+    Promise.resolve()
+      .then(() => fn((call as AsyncIterable<Req>)[Symbol.asyncIterator](), context))
+      .then((responses) => {
+        call.sendMetadata(new Metadata());
+        return writeAll(call, responses, context.signal);
+      })
+      .then(
+        () => call.end(),
+        (err: unknown) => {
+          if (!call.cancelled) call.emit("error", toServiceError(err, logger, call.getPath()));
+        },
+      )
+      .finally(done);
+  };
+}
+
+/**
  * How many responses may be written and not yet taken by HTTP/2. grpc-js queues up to 16 messages
  * before `write` says to wait, so waiting for `drain` let a reader that stopped hold 16 responses
  * (16 MiB of a download) per call; two keep the pipe full without a backlog.
  */
 const MAX_IN_FLIGHT = 2;
 
-async function writeAll<Res>(call: ServerWritableStream<unknown, Res>, responses: AsyncIterable<Res> | Iterable<Res>, signal: AbortSignal): Promise<void> {
+async function writeAll<Res>(call: ResponseSink<Res>, responses: AsyncIterable<Res> | Iterable<Res>, signal: AbortSignal): Promise<void> {
   const inFlight: Promise<void>[] = [];
   for await (const response of responses) {
     if (signal.aborted) return;
@@ -132,7 +168,7 @@ async function writeAll<Res>(call: ServerWritableStream<unknown, Res>, responses
  * Writes one response; resolves once HTTP/2 has taken it (its flow control lets it go), or the
  * client has gone, since grpc-js never calls back a write to a cancelled call.
  */
-function taken<Res>(call: ServerWritableStream<unknown, Res>, response: Res, signal: AbortSignal): Promise<void> {
+function taken<Res>(call: ResponseSink<Res>, response: Res, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const settle = (): void => {
       signal.removeEventListener("abort", settle);

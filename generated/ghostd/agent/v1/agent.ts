@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -366,6 +368,61 @@ export interface ListPortsResponse {
    * loopback or all).
    */
   ports: number[];
+}
+
+export interface ShellRequest {
+  /** The first request opens the shell; later ones carry input or a resize. */
+  open?:
+    | ShellOpen
+    | undefined;
+  /** Bytes typed into the shell, as a terminal sends them. */
+  input: Buffer;
+  resize?: ShellResize | undefined;
+}
+
+export interface ShellOpen {
+  /** Columns of the PTY, 80 when unset. */
+  cols?:
+    | number
+    | undefined;
+  /** Rows of the PTY, 24 when unset. */
+  rows?:
+    | number
+    | undefined;
+  /** TERM for the shell, `xterm-256color` when unset. */
+  term?:
+    | string
+    | undefined;
+  /** A command the login shell runs (`$SHELL -l -c COMMAND`) instead of an interactive session. */
+  command?:
+    | string
+    | undefined;
+  /** Environment variables added to the agent's. */
+  env: { [key: string]: string };
+  /** Working directory; the agent user's home when unset. */
+  cwd?: string | undefined;
+}
+
+export interface ShellOpen_EnvEntry {
+  key: string;
+  value: string;
+}
+
+export interface ShellResize {
+  cols: number;
+  rows: number;
+}
+
+export interface ShellResponse {
+  /** What the shell wrote to its PTY. */
+  output: Buffer;
+  /** The shell ended; nothing follows. */
+  exit?: ShellExit | undefined;
+}
+
+export interface ShellExit {
+  /** The shell's exit code; 128 + N when signal N ended it. */
+  code: number;
 }
 
 function createBaseHealthRequest(): HealthRequest {
@@ -4147,6 +4204,610 @@ export const ListPortsResponse: MessageFns<ListPortsResponse> = {
   },
 };
 
+function createBaseShellRequest(): ShellRequest {
+  return { open: undefined, input: Buffer.alloc(0), resize: undefined };
+}
+
+export const ShellRequest: MessageFns<ShellRequest> = {
+  encode(message: ShellRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.open !== undefined) {
+      ShellOpen.encode(message.open, writer.uint32(10).fork()).join();
+    }
+    if (message.input.length !== 0) {
+      writer.uint32(18).bytes(message.input);
+    }
+    if (message.resize !== undefined) {
+      ShellResize.encode(message.resize, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShellRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShellRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.open = ShellOpen.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resize = ShellResize.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShellRequest {
+    return {
+      open: isSet(object.open) ? ShellOpen.fromJSON(object.open) : undefined,
+      input: isSet(object.input) ? Buffer.from(bytesFromBase64(object.input)) : Buffer.alloc(0),
+      resize: isSet(object.resize) ? ShellResize.fromJSON(object.resize) : undefined,
+    };
+  },
+
+  toJSON(message: ShellRequest): unknown {
+    const obj: any = {};
+    if (message.open !== undefined) {
+      obj.open = ShellOpen.toJSON(message.open);
+    }
+    if (message.input.length !== 0) {
+      obj.input = base64FromBytes(message.input);
+    }
+    if (message.resize !== undefined) {
+      obj.resize = ShellResize.toJSON(message.resize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShellRequest>, I>>(base?: I): ShellRequest {
+    return ShellRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShellRequest>, I>>(object: I): ShellRequest {
+    const message = createBaseShellRequest();
+    message.open = (object.open !== undefined && object.open !== null) ? ShellOpen.fromPartial(object.open) : undefined;
+    message.input = object.input ?? Buffer.alloc(0);
+    message.resize = (object.resize !== undefined && object.resize !== null)
+      ? ShellResize.fromPartial(object.resize)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseShellOpen(): ShellOpen {
+  return { cols: undefined, rows: undefined, term: undefined, command: undefined, env: {}, cwd: undefined };
+}
+
+export const ShellOpen: MessageFns<ShellOpen> = {
+  encode(message: ShellOpen, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== undefined) {
+      writer.uint32(8).uint32(message.cols);
+    }
+    if (message.rows !== undefined) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    if (message.term !== undefined) {
+      writer.uint32(26).string(message.term);
+    }
+    if (message.command !== undefined) {
+      writer.uint32(34).string(message.command);
+    }
+    globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
+      ShellOpen_EnvEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.cwd !== undefined) {
+      writer.uint32(50).string(message.cwd);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShellOpen {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShellOpen();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.term = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = ShellOpen_EnvEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.env[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.cwd = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShellOpen {
+    return {
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : undefined,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : undefined,
+      term: isSet(object.term) ? globalThis.String(object.term) : undefined,
+      command: isSet(object.command) ? globalThis.String(object.command) : undefined,
+      env: isObject(object.env)
+        ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : undefined,
+    };
+  },
+
+  toJSON(message: ShellOpen): unknown {
+    const obj: any = {};
+    if (message.cols !== undefined) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== undefined) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.term !== undefined) {
+      obj.term = message.term;
+    }
+    if (message.command !== undefined) {
+      obj.command = message.command;
+    }
+    if (message.env) {
+      const entries = globalThis.Object.entries(message.env) as [string, string][];
+      if (entries.length > 0) {
+        obj.env = {};
+        entries.forEach(([k, v]) => {
+          obj.env[k] = v;
+        });
+      }
+    }
+    if (message.cwd !== undefined) {
+      obj.cwd = message.cwd;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShellOpen>, I>>(base?: I): ShellOpen {
+    return ShellOpen.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShellOpen>, I>>(object: I): ShellOpen {
+    const message = createBaseShellOpen();
+    message.cols = object.cols ?? undefined;
+    message.rows = object.rows ?? undefined;
+    message.term = object.term ?? undefined;
+    message.command = object.command ?? undefined;
+    message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.cwd = object.cwd ?? undefined;
+    return message;
+  },
+};
+
+function createBaseShellOpen_EnvEntry(): ShellOpen_EnvEntry {
+  return { key: "", value: "" };
+}
+
+export const ShellOpen_EnvEntry: MessageFns<ShellOpen_EnvEntry> = {
+  encode(message: ShellOpen_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShellOpen_EnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShellOpen_EnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShellOpen_EnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ShellOpen_EnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShellOpen_EnvEntry>, I>>(base?: I): ShellOpen_EnvEntry {
+    return ShellOpen_EnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShellOpen_EnvEntry>, I>>(object: I): ShellOpen_EnvEntry {
+    const message = createBaseShellOpen_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseShellResize(): ShellResize {
+  return { cols: 0, rows: 0 };
+}
+
+export const ShellResize: MessageFns<ShellResize> = {
+  encode(message: ShellResize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== 0) {
+      writer.uint32(8).uint32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShellResize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShellResize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShellResize {
+    return {
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: ShellResize): unknown {
+    const obj: any = {};
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShellResize>, I>>(base?: I): ShellResize {
+    return ShellResize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShellResize>, I>>(object: I): ShellResize {
+    const message = createBaseShellResize();
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseShellResponse(): ShellResponse {
+  return { output: Buffer.alloc(0), exit: undefined };
+}
+
+export const ShellResponse: MessageFns<ShellResponse> = {
+  encode(message: ShellResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.output.length !== 0) {
+      writer.uint32(10).bytes(message.output);
+    }
+    if (message.exit !== undefined) {
+      ShellExit.encode(message.exit, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShellResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShellResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.exit = ShellExit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShellResponse {
+    return {
+      output: isSet(object.output) ? Buffer.from(bytesFromBase64(object.output)) : Buffer.alloc(0),
+      exit: isSet(object.exit) ? ShellExit.fromJSON(object.exit) : undefined,
+    };
+  },
+
+  toJSON(message: ShellResponse): unknown {
+    const obj: any = {};
+    if (message.output.length !== 0) {
+      obj.output = base64FromBytes(message.output);
+    }
+    if (message.exit !== undefined) {
+      obj.exit = ShellExit.toJSON(message.exit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShellResponse>, I>>(base?: I): ShellResponse {
+    return ShellResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShellResponse>, I>>(object: I): ShellResponse {
+    const message = createBaseShellResponse();
+    message.output = object.output ?? Buffer.alloc(0);
+    message.exit = (object.exit !== undefined && object.exit !== null) ? ShellExit.fromPartial(object.exit) : undefined;
+    return message;
+  },
+};
+
+function createBaseShellExit(): ShellExit {
+  return { code: 0 };
+}
+
+export const ShellExit: MessageFns<ShellExit> = {
+  encode(message: ShellExit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShellExit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShellExit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShellExit {
+    return { code: isSet(object.code) ? globalThis.Number(object.code) : 0 };
+  },
+
+  toJSON(message: ShellExit): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShellExit>, I>>(base?: I): ShellExit {
+    return ShellExit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShellExit>, I>>(object: I): ShellExit {
+    const message = createBaseShellExit();
+    message.code = object.code ?? 0;
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -4378,6 +5039,21 @@ export const GuestAgentService = {
     responseSerialize: (value: ListPortsResponse): Buffer => Buffer.from(ListPortsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPortsResponse => ListPortsResponse.decode(value),
   },
+  /**
+   * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
+   * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
+   * its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
+   * ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+   */
+  shell: {
+    path: "/ghostd.agent.v1.GuestAgent/Shell" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ShellRequest): Buffer => Buffer.from(ShellRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShellRequest => ShellRequest.decode(value),
+    responseSerialize: (value: ShellResponse): Buffer => Buffer.from(ShellResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShellResponse => ShellResponse.decode(value),
+  },
 } as const;
 
 export interface GuestAgentServer extends UntypedServiceImplementation {
@@ -4426,6 +5102,13 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
+  /**
+   * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
+   * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
+   * its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
+   * ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+   */
+  shell: handleBidiStreamingCall<ShellRequest, ShellResponse>;
 }
 
 export interface GuestAgentClient extends Client {
@@ -4744,6 +5427,15 @@ export interface GuestAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPortsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
+   * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
+   * its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
+   * ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+   */
+  shell(): ClientDuplexStream<ShellRequest, ShellResponse>;
+  shell(options: Partial<CallOptions>): ClientDuplexStream<ShellRequest, ShellResponse>;
+  shell(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ShellRequest, ShellResponse>;
 }
 
 export const GuestAgentClient = makeGenericClientConstructor(

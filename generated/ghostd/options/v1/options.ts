@@ -5,5 +5,231 @@
 // source: ghostd/options/v1/options.proto
 
 /* eslint-disable */
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
-export {};
+/**
+ * How a streaming method is served as a WebSocket (RFC 6455): a `GET` with `Upgrade: websocket`
+ * on its HTTP rule's path (or on `get`) upgrades, and frames carry its messages both ways. The
+ * gateway serves any method so marked; no route is written by hand.
+ *
+ * The upgrade request's path variables and query parameters build the request (or, for a client-
+ * or bidi-streaming method, its first message, in `open`), so a failure to open is still an
+ * ordinary HTTP error. Without frame mappings, each response is a text frame holding what a line
+ * of the NDJSON stream holds (`{"result": ...}`, and a last `{"error": ...}`).
+ */
+export interface WebSocketRule {
+  /**
+   * A `GET` path template for the upgrade, for a method whose HTTP rule is not a `GET` (or that
+   * has none, as a bidi-streaming method cannot). Its variables bind as the rule's do.
+   */
+  get: string;
+  /**
+   * The request field the upgrade request fills, as the opening message of a client- or
+   * bidi-streaming method; the whole request when empty.
+   */
+  open: string;
+  /** Client to server: the request field (bytes) each binary frame fills. */
+  binaryIn: string;
+  /**
+   * Client to server: a oneof of the request; each text frame is a JSON object whose `"type"`
+   * names one of its members (by JSON name) and whose other keys are that member's message.
+   */
+  textIn: string;
+  /** Server to client: the response field (bytes) sent as a binary frame. */
+  binaryOut: string;
+  /**
+   * Server to client: a oneof of the response; its set member is sent as a text frame, a JSON
+   * object with `"type"` naming the member and the member's message's fields beside it.
+   */
+  textOut: string;
+}
+
+function createBaseWebSocketRule(): WebSocketRule {
+  return { get: "", open: "", binaryIn: "", textIn: "", binaryOut: "", textOut: "" };
+}
+
+export const WebSocketRule: MessageFns<WebSocketRule> = {
+  encode(message: WebSocketRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.get !== "") {
+      writer.uint32(10).string(message.get);
+    }
+    if (message.open !== "") {
+      writer.uint32(18).string(message.open);
+    }
+    if (message.binaryIn !== "") {
+      writer.uint32(26).string(message.binaryIn);
+    }
+    if (message.textIn !== "") {
+      writer.uint32(34).string(message.textIn);
+    }
+    if (message.binaryOut !== "") {
+      writer.uint32(42).string(message.binaryOut);
+    }
+    if (message.textOut !== "") {
+      writer.uint32(50).string(message.textOut);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WebSocketRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWebSocketRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.get = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.open = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.binaryIn = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.textIn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.binaryOut = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.textOut = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WebSocketRule {
+    return {
+      get: isSet(object.get) ? globalThis.String(object.get) : "",
+      open: isSet(object.open) ? globalThis.String(object.open) : "",
+      binaryIn: isSet(object.binaryIn)
+        ? globalThis.String(object.binaryIn)
+        : isSet(object.binary_in)
+        ? globalThis.String(object.binary_in)
+        : "",
+      textIn: isSet(object.textIn)
+        ? globalThis.String(object.textIn)
+        : isSet(object.text_in)
+        ? globalThis.String(object.text_in)
+        : "",
+      binaryOut: isSet(object.binaryOut)
+        ? globalThis.String(object.binaryOut)
+        : isSet(object.binary_out)
+        ? globalThis.String(object.binary_out)
+        : "",
+      textOut: isSet(object.textOut)
+        ? globalThis.String(object.textOut)
+        : isSet(object.text_out)
+        ? globalThis.String(object.text_out)
+        : "",
+    };
+  },
+
+  toJSON(message: WebSocketRule): unknown {
+    const obj: any = {};
+    if (message.get !== "") {
+      obj.get = message.get;
+    }
+    if (message.open !== "") {
+      obj.open = message.open;
+    }
+    if (message.binaryIn !== "") {
+      obj.binaryIn = message.binaryIn;
+    }
+    if (message.textIn !== "") {
+      obj.textIn = message.textIn;
+    }
+    if (message.binaryOut !== "") {
+      obj.binaryOut = message.binaryOut;
+    }
+    if (message.textOut !== "") {
+      obj.textOut = message.textOut;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WebSocketRule>, I>>(base?: I): WebSocketRule {
+    return WebSocketRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WebSocketRule>, I>>(object: I): WebSocketRule {
+    const message = createBaseWebSocketRule();
+    message.get = object.get ?? "";
+    message.open = object.open ?? "";
+    message.binaryIn = object.binaryIn ?? "";
+    message.textIn = object.textIn ?? "";
+    message.binaryOut = object.binaryOut ?? "";
+    message.textOut = object.textOut ?? "";
+    return message;
+  },
+};
+
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function isSet(value: any): boolean {
+  return value !== null && value !== undefined;
+}
+
+interface MessageFns<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+}
