@@ -53,7 +53,7 @@ export function transcoder(options: TranscoderOptions): Middleware {
     const upgrade = upgradeOf(ctx.req);
     if (route.webSocket && upgrade && wantsWebSocket(ctx.req)) return openWebSocket(ctx, options, route, bindings, upgrade);
     if (route.upgradeOnly) {
-      throw new GatewayError(426, "upgrade_required", `${ctx.path} is a WebSocket: send GET with Upgrade: websocket`, { Upgrade: "websocket", Connection: "Upgrade" });
+      throw new GatewayError(426, "upgrade_required", `${ctx.path} is a WebSocket: send GET with Upgrade: websocket`, { Upgrade: "websocket" });
     }
     const argument = encodeRequest(route.method, await requestOf(ctx, options, route, bindings));
     const metadata = requestMetadata(ctx.req.headers, options.requestHeaders);
