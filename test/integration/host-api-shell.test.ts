@@ -81,7 +81,7 @@ describe("Host API interactive shell (WebSocket)", function () {
     shell.send(JSON.stringify({ type: "explode" }), false);
     await waitFor("the refusal of an unknown control message", () => shell.texts.length > 0);
     assert.equal(shell.texts[0]?.type, "error");
-    assert.equal(shell.texts[0]?.code, "invalid_frame");
+    assert.equal(shell.texts[0].code, "invalid_frame");
     shell.send(Buffer.from("still-here\n"));
     await shell.waitForClose();
     assert.match(shell.output, /got-still-here/);
