@@ -124,7 +124,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Runs a command and streams its output as it comes, then its exit code.
+         * @description Runs a command and streams its output as it comes, then its exit code.
+         */
+        get: operations["GuestAgent_ExecStream_1"];
         put?: never;
         /**
          * Runs a command and streams its output as it comes, then its exit code.
@@ -884,6 +888,43 @@ export interface operations {
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ExecStream_1: {
+        parameters: {
+            query: {
+                /** @description Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
+                command: string;
+                args?: string[];
+                /**
+                 * @description Seconds the command may run, 30 when unset; then it and every process it started are killed
+                 *     and the call fails with exec_timeout, whatever still holds its output open.
+                 */
+                timeout?: number;
+                /** @description Working directory; the agent user's home when unset. */
+                cwd?: string;
+                /** @description Bytes written to the command's standard input, which is then closed. */
+                stdin?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
         };

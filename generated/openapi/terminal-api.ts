@@ -495,6 +495,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/terminals/{id}/attach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attaches to a live terminal, as `tmux attach` does: the first reply redraws its screen, then its output follows as the program writes it; requests type into it or resize it.
+         * @description Attaches to a live terminal, as `tmux attach` does: the first reply redraws its screen, then
+         *     its output follows as the program writes it; requests type into it or resize it. Several
+         *     clients may attach to one terminal at once; detaching leaves it running. Ends with the exit
+         *     code when the terminal's shell ends. Over HTTP, a WebSocket: binary frames are terminal bytes
+         *     both ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+         */
+        get: operations["Terminals_AttachTerminal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{project_id}": {
         parameters: {
             query?: never;
@@ -2350,6 +2374,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
             200: {
                 headers: {
@@ -2361,6 +2392,34 @@ export interface operations {
                         error?: unknown;
                     };
                 };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            500: components["responses"]["500"];
+            501: components["responses"]["501"];
+            503: components["responses"]["503"];
+        };
+    };
+    Terminals_AttachTerminal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Binary frames from the client: `input` bytes. Text frames from the client: `{"type":"resize", ...}`. Binary frames to the client: `output` bytes. Text frames to the client: `{"type":"exit", ...}`, and `{"type":"error", ...}` before a close on failure. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["400"];
             403: components["responses"]["403"];
@@ -2629,6 +2688,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
             200: {
                 headers: {
@@ -2938,6 +3004,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
             200: {
                 headers: {

@@ -1,3 +1,4 @@
+import { SerializeAddon } from "@xterm/addon-serialize";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { Terminal as XtermTerminal } from "@xterm/headless";
 import type { IBuffer } from "@xterm/headless";
@@ -50,6 +51,7 @@ export interface EmulatorOptions {
  */
 export class Emulator {
   private readonly term: XtermTerminal;
+  private readonly serializer = new SerializeAddon();
   private kittyStack: number[] = [];
   private sgrMouse = false;
   private disposed = false;
@@ -64,6 +66,7 @@ export class Emulator {
     // Unicode 11 widths, as glibc's wcwidth (so readline) and tmux count them: an emoji takes two
     // cells. xterm's default, Unicode 6, gives most emoji one, and the shell's cursor and ours part.
     this.term.loadAddon(new Unicode11Addon());
+    this.term.loadAddon(this.serializer);
     this.term.unicode.activeVersion = "11";
     this.term.onData((data) => options.reply(data));
     this.term.onTitleChange((title) => (this.title = title));
@@ -113,6 +116,15 @@ export class Emulator {
 
   write(data: string | Uint8Array): Promise<void> {
     return new Promise((resolve) => this.term.write(data, resolve));
+  }
+
+  /**
+   * What redraws the screen as it is on a blank terminal of the same size: home, clear, then the
+   * visible cells with their attributes and the cursor where it is. Reflects what was parsed;
+   * `write("")` resolves once everything written before it has been.
+   */
+  redraw(): string {
+    return `\x1b[H\x1b[2J${this.serializer.serialize({ scrollback: 0 })}`;
   }
 
   resize(columns: number, rows: number): void {

@@ -25,4 +25,6 @@ export const terminalError = reasons({
   wait_timeout: Code.DEADLINE_EXCEEDED,
   // The terminal could not be started (no shell, bad working directory).
   spawn_failed: Code.FAILED_PRECONDITION,
+  // An attached client stopped reading while the terminal's output went on.
+  client_too_slow: Code.RESOURCE_EXHAUSTED,
 });

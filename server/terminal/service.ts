@@ -2,7 +2,8 @@ import type { handleUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { TerminalsService, type TerminalsServer } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
-import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { bidiStream, bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { attachCall } from "./attach-calls";
 import { ThreadPtyHost } from "./pty-host/host";
 import { Terminals, type TerminalSettings } from "./terminals";
 
@@ -42,6 +43,7 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     listSurfaces: unary(logger, () => ({ surfaces: terminals.list() })),
     wait: unary(logger, (req, { signal }) => terminals.wait(req.id, req, signal)),
     watchScreen: serverStream(logger, (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
+    attachTerminal: bidiStream(logger, (requests, { signal }) => attachCall(requests, signal, { find: (id) => terminals.attachable(id), logger })),
   };
   const close = async (): Promise<void> => {
     await terminals.closeAll();

@@ -43,6 +43,7 @@ export class Session {
   private resolveReady: () => void = () => undefined;
   private readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
   private readonly listeners = new Set<() => void>();
+  private readonly outputTaps = new Set<(chunk: Uint8Array) => void>();
   /** Set by `set_surface_title:`; wins over the program's title. */
   titleOverride: string | undefined;
   fontSize: number;
@@ -61,6 +62,7 @@ export class Session {
         {
           data: (chunk) => {
             session.resolveReady();
+            for (const tap of session.outputTaps) tap(chunk);
             void session.feed(chunk);
           },
           exit: (exitCode) => {
@@ -99,6 +101,17 @@ export class Session {
 
   get alive(): boolean {
     return this.exitCode === undefined;
+  }
+
+  /** The shell's exit code once it has ended. */
+  get exitStatus(): number | undefined {
+    return this.exitCode;
+  }
+
+  /** Hears the program's output bytes as they come, before the emulator parses them; returns the unsubscribe. */
+  tapOutput(tap: (chunk: Uint8Array) => void): () => void {
+    this.outputTaps.add(tap);
+    return () => this.outputTaps.delete(tap);
   }
 
   /** Bytes to the program, as if typed. */

@@ -75,6 +75,11 @@ export class Terminals {
     return [...this.sessions.values()].map((s) => this.workspace.describe(s));
   }
 
+  /** The live session behind `id`, for a client attaching to it. */
+  attachable(id: string): Session {
+    return this.session(id);
+  }
+
   get(id: string): Terminal {
     return this.workspace.describe(this.session(id));
   }

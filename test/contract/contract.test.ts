@@ -124,10 +124,11 @@ describe("contract", () => {
     it("routes the 18 v2 endpoints and the v1 surfaces paths of the migration table", () => {
       const routes = endpoints("ghostd.terminal.v1.Terminals");
       const v2 = routes.filter((r) => r.includes("/api/v2/"));
-      // The seed's 18, then what scripting users ask for beyond it: wait and watch.
-      assert.equal(v2.length, 20);
+      // The seed's 18, then what scripting users ask for beyond it: wait, watch and attach.
+      assert.equal(v2.length, 21);
       assert.ok(v2.includes("POST /api/v2/terminals/{}/wait"));
       assert.ok(v2.includes("GET /api/v2/terminals/{}/screen/watch"));
+      assert.ok(v2.includes("GET /api/v2/terminals/{}/attach"));
       for (const endpoint of [
         "GET /api/v1/surfaces", "GET /api/v1/surfaces/focused", "GET /api/v1/surfaces/{}", "GET /api/v1/surfaces/{}/screen",
         "GET /api/v1/surfaces/{}/commands", "POST /api/v1/surfaces/{}/actions",

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -420,6 +422,36 @@ export interface WatchScreenResponse {
   title: string;
   columns: number;
   rows: number;
+}
+
+export interface AttachTerminalRequest {
+  /** The first request names the terminal; later ones carry input or a resize. */
+  open?:
+    | AttachTerminalOpen
+    | undefined;
+  /** Bytes typed into the terminal, as a terminal sends them (keys already encoded). */
+  input: Buffer;
+  resize?: AttachTerminalResize | undefined;
+}
+
+export interface AttachTerminalOpen {
+  id: string;
+}
+
+export interface AttachTerminalResize {
+  cols: number;
+  rows: number;
+}
+
+export interface AttachTerminalResponse {
+  /** What the terminal shows: first a redraw of its screen, then its program's output. */
+  output: Buffer;
+  /** The terminal's shell ended; nothing follows. */
+  exit?: AttachTerminalExit | undefined;
+}
+
+export interface AttachTerminalExit {
+  code: number;
 }
 
 function createBaseTerminal(): Terminal {
@@ -4822,6 +4854,417 @@ export const WatchScreenResponse: MessageFns<WatchScreenResponse> = {
   },
 };
 
+function createBaseAttachTerminalRequest(): AttachTerminalRequest {
+  return { open: undefined, input: Buffer.alloc(0), resize: undefined };
+}
+
+export const AttachTerminalRequest: MessageFns<AttachTerminalRequest> = {
+  encode(message: AttachTerminalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.open !== undefined) {
+      AttachTerminalOpen.encode(message.open, writer.uint32(10).fork()).join();
+    }
+    if (message.input.length !== 0) {
+      writer.uint32(18).bytes(message.input);
+    }
+    if (message.resize !== undefined) {
+      AttachTerminalResize.encode(message.resize, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachTerminalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachTerminalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.open = AttachTerminalOpen.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resize = AttachTerminalResize.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachTerminalRequest {
+    return {
+      open: isSet(object.open) ? AttachTerminalOpen.fromJSON(object.open) : undefined,
+      input: isSet(object.input) ? Buffer.from(bytesFromBase64(object.input)) : Buffer.alloc(0),
+      resize: isSet(object.resize) ? AttachTerminalResize.fromJSON(object.resize) : undefined,
+    };
+  },
+
+  toJSON(message: AttachTerminalRequest): unknown {
+    const obj: any = {};
+    if (message.open !== undefined) {
+      obj.open = AttachTerminalOpen.toJSON(message.open);
+    }
+    if (message.input.length !== 0) {
+      obj.input = base64FromBytes(message.input);
+    }
+    if (message.resize !== undefined) {
+      obj.resize = AttachTerminalResize.toJSON(message.resize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachTerminalRequest>, I>>(base?: I): AttachTerminalRequest {
+    return AttachTerminalRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachTerminalRequest>, I>>(object: I): AttachTerminalRequest {
+    const message = createBaseAttachTerminalRequest();
+    message.open = (object.open !== undefined && object.open !== null)
+      ? AttachTerminalOpen.fromPartial(object.open)
+      : undefined;
+    message.input = object.input ?? Buffer.alloc(0);
+    message.resize = (object.resize !== undefined && object.resize !== null)
+      ? AttachTerminalResize.fromPartial(object.resize)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAttachTerminalOpen(): AttachTerminalOpen {
+  return { id: "" };
+}
+
+export const AttachTerminalOpen: MessageFns<AttachTerminalOpen> = {
+  encode(message: AttachTerminalOpen, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachTerminalOpen {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachTerminalOpen();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachTerminalOpen {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: AttachTerminalOpen): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachTerminalOpen>, I>>(base?: I): AttachTerminalOpen {
+    return AttachTerminalOpen.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachTerminalOpen>, I>>(object: I): AttachTerminalOpen {
+    const message = createBaseAttachTerminalOpen();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseAttachTerminalResize(): AttachTerminalResize {
+  return { cols: 0, rows: 0 };
+}
+
+export const AttachTerminalResize: MessageFns<AttachTerminalResize> = {
+  encode(message: AttachTerminalResize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== 0) {
+      writer.uint32(8).int32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).int32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachTerminalResize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachTerminalResize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachTerminalResize {
+    return {
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: AttachTerminalResize): unknown {
+    const obj: any = {};
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachTerminalResize>, I>>(base?: I): AttachTerminalResize {
+    return AttachTerminalResize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachTerminalResize>, I>>(object: I): AttachTerminalResize {
+    const message = createBaseAttachTerminalResize();
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseAttachTerminalResponse(): AttachTerminalResponse {
+  return { output: Buffer.alloc(0), exit: undefined };
+}
+
+export const AttachTerminalResponse: MessageFns<AttachTerminalResponse> = {
+  encode(message: AttachTerminalResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.output.length !== 0) {
+      writer.uint32(10).bytes(message.output);
+    }
+    if (message.exit !== undefined) {
+      AttachTerminalExit.encode(message.exit, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachTerminalResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachTerminalResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.exit = AttachTerminalExit.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachTerminalResponse {
+    return {
+      output: isSet(object.output) ? Buffer.from(bytesFromBase64(object.output)) : Buffer.alloc(0),
+      exit: isSet(object.exit) ? AttachTerminalExit.fromJSON(object.exit) : undefined,
+    };
+  },
+
+  toJSON(message: AttachTerminalResponse): unknown {
+    const obj: any = {};
+    if (message.output.length !== 0) {
+      obj.output = base64FromBytes(message.output);
+    }
+    if (message.exit !== undefined) {
+      obj.exit = AttachTerminalExit.toJSON(message.exit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachTerminalResponse>, I>>(base?: I): AttachTerminalResponse {
+    return AttachTerminalResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachTerminalResponse>, I>>(object: I): AttachTerminalResponse {
+    const message = createBaseAttachTerminalResponse();
+    message.output = object.output ?? Buffer.alloc(0);
+    message.exit = (object.exit !== undefined && object.exit !== null)
+      ? AttachTerminalExit.fromPartial(object.exit)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAttachTerminalExit(): AttachTerminalExit {
+  return { code: 0 };
+}
+
+export const AttachTerminalExit: MessageFns<AttachTerminalExit> = {
+  encode(message: AttachTerminalExit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachTerminalExit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachTerminalExit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachTerminalExit {
+    return { code: isSet(object.code) ? globalThis.Number(object.code) : 0 };
+  },
+
+  toJSON(message: AttachTerminalExit): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachTerminalExit>, I>>(base?: I): AttachTerminalExit {
+    return AttachTerminalExit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachTerminalExit>, I>>(object: I): AttachTerminalExit {
+    const message = createBaseAttachTerminalExit();
+    message.code = object.code ?? 0;
+    return message;
+  },
+};
+
 /**
  * Terminals creates and drives real terminals: PTYs running shells, with a terminal emulator
  * holding their screen and scrollback. Its HTTP form is the Terminal REST API v2 (and the v1
@@ -5073,6 +5516,24 @@ export const TerminalsService = {
     responseSerialize: (value: WatchScreenResponse): Buffer => Buffer.from(WatchScreenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchScreenResponse => WatchScreenResponse.decode(value),
   },
+  /**
+   * Attaches to a live terminal, as `tmux attach` does: the first reply redraws its screen, then
+   * its output follows as the program writes it; requests type into it or resize it. Several
+   * clients may attach to one terminal at once; detaching leaves it running. Ends with the exit
+   * code when the terminal's shell ends. Over HTTP, a WebSocket: binary frames are terminal bytes
+   * both ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+   */
+  attachTerminal: {
+    path: "/ghostd.terminal.v1.Terminals/AttachTerminal" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: AttachTerminalRequest): Buffer =>
+      Buffer.from(AttachTerminalRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AttachTerminalRequest => AttachTerminalRequest.decode(value),
+    responseSerialize: (value: AttachTerminalResponse): Buffer =>
+      Buffer.from(AttachTerminalResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AttachTerminalResponse => AttachTerminalResponse.decode(value),
+  },
 } as const;
 
 export interface TerminalsServer extends UntypedServiceImplementation {
@@ -5127,6 +5588,14 @@ export interface TerminalsServer extends UntypedServiceImplementation {
    * terminal closes or the client goes away.
    */
   watchScreen: handleServerStreamingCall<WatchScreenRequest, WatchScreenResponse>;
+  /**
+   * Attaches to a live terminal, as `tmux attach` does: the first reply redraws its screen, then
+   * its output follows as the program writes it; requests type into it or resize it. Several
+   * clients may attach to one terminal at once; detaching leaves it running. Ends with the exit
+   * code when the terminal's shell ends. Over HTTP, a WebSocket: binary frames are terminal bytes
+   * both ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+   */
+  attachTerminal: handleBidiStreamingCall<AttachTerminalRequest, AttachTerminalResponse>;
 }
 
 export interface TerminalsClient extends Client {
@@ -5463,6 +5932,19 @@ export interface TerminalsClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchScreenResponse>;
+  /**
+   * Attaches to a live terminal, as `tmux attach` does: the first reply redraws its screen, then
+   * its output follows as the program writes it; requests type into it or resize it. Several
+   * clients may attach to one terminal at once; detaching leaves it running. Ends with the exit
+   * code when the terminal's shell ends. Over HTTP, a WebSocket: binary frames are terminal bytes
+   * both ways, text frames `{"type":"resize","cols":N,"rows":M}` in and `{"type":"exit","code":N}` out.
+   */
+  attachTerminal(): ClientDuplexStream<AttachTerminalRequest, AttachTerminalResponse>;
+  attachTerminal(options: Partial<CallOptions>): ClientDuplexStream<AttachTerminalRequest, AttachTerminalResponse>;
+  attachTerminal(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<AttachTerminalRequest, AttachTerminalResponse>;
 }
 
 export const TerminalsClient = makeGenericClientConstructor(
@@ -5473,6 +5955,14 @@ export const TerminalsClient = makeGenericClientConstructor(
   service: typeof TerminalsService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
