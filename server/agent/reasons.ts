@@ -29,6 +29,22 @@ export const agentError = reasons({
   // Open: no opener on the guest, or the opener failed.
   no_opener: Code.FAILED_PRECONDITION,
   open_failed: Code.FAILED_PRECONDITION,
+  // Background processes: no process with that pid or tag, or one that has exited and takes no more input or signals.
+  process_not_found: Code.NOT_FOUND,
+  process_exited: Code.FAILED_PRECONDITION,
+  // Resize asked of a process on pipes; closing stdin asked of one on a PTY, which has no stdin of its own to close.
+  not_a_pty: Code.FAILED_PRECONDITION,
+  is_a_pty: Code.FAILED_PRECONDITION,
+  // Input after the client closed the process's stdin.
+  stdin_closed: Code.FAILED_PRECONDITION,
+  // More input waits for a process than it reads, or a connected client fell further behind its output than the agent queues.
+  input_backlog: Code.RESOURCE_EXHAUSTED,
+  reader_too_slow: Code.RESOURCE_EXHAUSTED,
+  // File system inspection: a listing or a watched tree past the agent's bound, a polled watcher id it does not hold,
+  // and a watch the guest cannot set up (its inotify watches, or the agent's watchers, all taken).
+  too_many_entries: Code.INVALID_ARGUMENT,
+  watcher_not_found: Code.NOT_FOUND,
+  watch_limit: Code.RESOURCE_EXHAUSTED,
 });
 
 /** A file system error as the agent reports it: missing 404, wrong kind 400, forbidden 403. */
