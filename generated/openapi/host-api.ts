@@ -365,6 +365,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The background processes running, and the latest that exited, oldest first.
+         * @description The background processes running, and the latest that exited, oldest first.
+         */
+        get: operations["GuestAgent_ListProcesses"];
+        put?: never;
+        /**
+         * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives every client until it exits or is killed, and its recent output is kept for clients that connect later.
+         * @description Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
+         *     every client until it exits or is killed, and its recent output is kept for clients that
+         *     connect later. A tag is unique among running processes and may not be all digits (it would
+         *     read as a pid).
+         */
+        post: operations["GuestAgent_StartProcess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{process}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Connects to a background process (by pid or tag): a start event, its kept output when `replay` is set, its output from then on, and its end.
+         * @description Connects to a background process (by pid or tag): a start event, its kept output when
+         *     `replay` is set, its output from then on, and its end. Leaving ends only this stream.
+         */
+        get: operations["GuestAgent_ConnectProcess"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{process}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Writes bytes to a background process's stdin (its PTY, if it has one), in order.
+         * @description Writes bytes to a background process's stdin (its PTY, if it has one), in order.
+         */
+        post: operations["GuestAgent_SendProcessInput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{process}/close-stdin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Closes a background process's stdin, so it reads end of file; a PTY has none of its own.
+         * @description Closes a background process's stdin, so it reads end of file; a PTY has none of its own.
+         */
+        post: operations["GuestAgent_CloseProcessStdin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{process}/signal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a signal to a background process's process group.
+         * @description Sends a signal to a background process's process group.
+         */
+        post: operations["GuestAgent_SignalProcess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/processes/{process}/resize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resizes the PTY of a background process started with one.
+         * @description Resizes the PTY of a background process started with one.
+         */
+        post: operations["GuestAgent_ResizeProcess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/shell": {
         parameters: {
             query?: never;
@@ -579,6 +707,105 @@ export interface components {
              *     loopback or all).
              */
             ports: number[];
+        };
+        "ghostd.agent.v1.ProcessPty": {
+            /** Format: int32 */
+            cols: number;
+            /** Format: int32 */
+            rows: number;
+        };
+        "ghostd.agent.v1.StartProcessRequest": {
+            /** @description Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
+            command: string;
+            args?: string[];
+            /** @description Working directory; the agent user's home when unset. */
+            cwd?: string;
+            /** @description Environment variables added to the agent's. */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description A name to find the process by instead of its pid. */
+            tag?: string;
+            /** @description Run on a PTY of this size (TERM=xterm-256color unless env sets it) instead of pipes. */
+            pty?: components["schemas"]["ghostd.agent.v1.ProcessPty"];
+        };
+        "ghostd.agent.v1.ProcessInfo": {
+            /** Format: int32 */
+            pid: number;
+            /** @description Empty when none was given. */
+            tag: string;
+            command: string;
+            args: string[];
+            cwd: string;
+            /** @description Whether it runs on a PTY. */
+            pty: boolean;
+            running: boolean;
+            /**
+             * Format: int32
+             * @description Set once it has exited: its code, or 128 + the signal that ended it.
+             */
+            exitCode?: number;
+            /** Format: date-time */
+            startedAt?: string;
+        };
+        "ghostd.agent.v1.StartProcessResponse": {
+            process?: components["schemas"]["ghostd.agent.v1.ProcessInfo"];
+        };
+        "ghostd.agent.v1.ListProcessesResponse": {
+            processes: components["schemas"]["ghostd.agent.v1.ProcessInfo"][];
+        };
+        "ghostd.agent.v1.ProcessStarted": {
+            /** Format: int32 */
+            pid: number;
+        };
+        "ghostd.agent.v1.ProcessEnded": {
+            /**
+             * Format: int32
+             * @description Its exit code, or 128 + the signal that ended it.
+             */
+            exitCode: number;
+            /** @description The signal's name (`SIGTERM`) when one ended it. */
+            signal?: string;
+        };
+        "ghostd.agent.v1.ConnectProcessResponse": {
+            /** @description First: the process connected to. */
+            start?: components["schemas"]["ghostd.agent.v1.ProcessStarted"];
+            /** Format: byte */
+            stdout?: string;
+            /** Format: byte */
+            stderr?: string;
+            /**
+             * Format: byte
+             * @description Output of a process on a PTY, stdout and stderr together as the terminal shows them.
+             */
+            pty?: string;
+            /** @description Last: how it ended. */
+            end?: components["schemas"]["ghostd.agent.v1.ProcessEnded"];
+        };
+        "ghostd.agent.v1.SendProcessInputResponse": {
+            ok: boolean;
+        };
+        "ghostd.agent.v1.CloseProcessStdinResponse": {
+            ok: boolean;
+        };
+        "ghostd.agent.v1.SignalProcessRequest": {
+            /**
+             * @description SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGSTOP, SIGCONT or SIGWINCH.
+             * @enum {string}
+             */
+            signal: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGSTOP" | "SIGCONT" | "SIGWINCH";
+        };
+        "ghostd.agent.v1.SignalProcessResponse": {
+            ok: boolean;
+        };
+        "ghostd.agent.v1.ResizeProcessRequest": {
+            /** Format: int32 */
+            cols: number;
+            /** Format: int32 */
+            rows: number;
+        };
+        "ghostd.agent.v1.ResizeProcessResponse": {
+            ok: boolean;
         };
         Error: {
             /** @description Human-readable message */
@@ -1321,6 +1548,236 @@ export interface operations {
             403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ListProcesses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.ListProcessesResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_StartProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ghostd.agent.v1.StartProcessRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.StartProcessResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ConnectProcess: {
+        parameters: {
+            query?: {
+                /** @description Send the output kept so far (up to 256 KiB) before what comes next. */
+                replay?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The process's pid, or its tag. */
+                process: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": {
+                        result?: components["schemas"]["ghostd.agent.v1.ConnectProcessResponse"];
+                        error?: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_SendProcessInput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The process's pid, or its tag. */
+                process: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.SendProcessInputResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_CloseProcessStdin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The process's pid, or its tag. */
+                process: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.CloseProcessStdinResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_SignalProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The process's pid, or its tag. */
+                process: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ghostd.agent.v1.SignalProcessRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.SignalProcessResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ResizeProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The process's pid, or its tag. */
+                process: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ghostd.agent.v1.ResizeProcessRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.ResizeProcessResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
         };

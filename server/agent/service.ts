@@ -19,6 +19,8 @@ import { listeningPorts } from "./listening-ports";
 import { openPath } from "./opener";
 import { outputText, type OutputEncoding as Encoding } from "./output-text";
 import { agentError } from "./reasons";
+import { processHandlers } from "./processes/process-calls";
+import { ProcessTable } from "./processes/process-table";
 import { shellCall } from "./shell/shell-calls";
 
 export interface AgentDeps {
@@ -160,6 +162,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const apps = new Apps({ home, env });
   const execHost = new ExecHost(env, home);
   const ptyHost = new ThreadPtyHost();
+  const processes = new ProcessTable({ home, env, ptyHost });
   const handlers: Handlers = {
     health: unary(logger, async () => {
       await execHost.ready().catch((err: unknown) => {
@@ -172,10 +175,12 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     ...execHandlers(logger, execHost, deps.execOutputLimit),
     ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
     ...appHandlers(logger, apps, { home, env }),
+    ...processHandlers(logger, processes),
     shell: bidiStream(logger, (requests, { signal }) => shellCall(requests, signal, { host: ptyHost, context: { home, env }, logger })),
   };
   return bindService(GuestAgentService, handlers, async () => {
     execHost.close();
+    await processes.close();
     await ptyHost.close();
     await apps.quitAll();
   });

@@ -23,6 +23,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { HttpBody } from "../../../google/api/httpbody";
+import { Timestamp } from "../../../google/protobuf/timestamp";
 
 /** How an exec response writes the output bytes as a string. */
 export enum OutputEncoding {
@@ -423,6 +424,135 @@ export interface ShellResponse {
 export interface ShellExit {
   /** The shell's exit code; 128 + N when signal N ended it. */
   code: number;
+}
+
+export interface StartProcessRequest {
+  /** Executable: a path, or a bare name looked up on the guest's PATH. No shell is involved. */
+  command: string;
+  args: string[];
+  /** Working directory; the agent user's home when unset. */
+  cwd?:
+    | string
+    | undefined;
+  /** Environment variables added to the agent's. */
+  env: { [key: string]: string };
+  /** A name to find the process by instead of its pid. */
+  tag?:
+    | string
+    | undefined;
+  /** Run on a PTY of this size (TERM=xterm-256color unless env sets it) instead of pipes. */
+  pty?: ProcessPty | undefined;
+}
+
+export interface StartProcessRequest_EnvEntry {
+  key: string;
+  value: string;
+}
+
+export interface ProcessPty {
+  cols: number;
+  rows: number;
+}
+
+export interface StartProcessResponse {
+  process?: ProcessInfo | undefined;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  /** Empty when none was given. */
+  tag: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  /** Whether it runs on a PTY. */
+  pty: boolean;
+  running: boolean;
+  /** Set once it has exited: its code, or 128 + the signal that ended it. */
+  exitCode?: number | undefined;
+  startedAt?: Date | undefined;
+}
+
+export interface ListProcessesRequest {
+}
+
+export interface ListProcessesResponse {
+  processes: ProcessInfo[];
+}
+
+export interface ConnectProcessRequest {
+  /** The process's pid, or its tag. */
+  process: string;
+  /** Send the output kept so far (up to 256 KiB) before what comes next. */
+  replay: boolean;
+}
+
+export interface ConnectProcessResponse {
+  /** First: the process connected to. */
+  start?: ProcessStarted | undefined;
+  stdout?: Buffer | undefined;
+  stderr?:
+    | Buffer
+    | undefined;
+  /** Output of a process on a PTY, stdout and stderr together as the terminal shows them. */
+  pty?:
+    | Buffer
+    | undefined;
+  /** Last: how it ended. */
+  end?: ProcessEnded | undefined;
+}
+
+export interface ProcessStarted {
+  pid: number;
+}
+
+export interface ProcessEnded {
+  /** Its exit code, or 128 + the signal that ended it. */
+  exitCode: number;
+  /** The signal's name (`SIGTERM`) when one ended it. */
+  signal?: string | undefined;
+}
+
+export interface SendProcessInputRequest {
+  /** The process's pid, or its tag. */
+  process: string;
+  /** Raw bytes over HTTP: the request body as it is. */
+  body?: HttpBody | undefined;
+}
+
+export interface SendProcessInputResponse {
+  ok: boolean;
+}
+
+export interface CloseProcessStdinRequest {
+  /** The process's pid, or its tag. */
+  process: string;
+}
+
+export interface CloseProcessStdinResponse {
+  ok: boolean;
+}
+
+export interface SignalProcessRequest {
+  /** The process's pid, or its tag. */
+  process: string;
+  /** SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGSTOP, SIGCONT or SIGWINCH. */
+  signal: string;
+}
+
+export interface SignalProcessResponse {
+  ok: boolean;
+}
+
+export interface ResizeProcessRequest {
+  /** The process's pid, or its tag. */
+  process: string;
+  cols: number;
+  rows: number;
+}
+
+export interface ResizeProcessResponse {
+  ok: boolean;
 }
 
 function createBaseHealthRequest(): HealthRequest {
@@ -4808,6 +4938,1744 @@ export const ShellExit: MessageFns<ShellExit> = {
   },
 };
 
+function createBaseStartProcessRequest(): StartProcessRequest {
+  return { command: "", args: [], cwd: undefined, env: {}, tag: undefined, pty: undefined };
+}
+
+export const StartProcessRequest: MessageFns<StartProcessRequest> = {
+  encode(message: StartProcessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.command !== "") {
+      writer.uint32(10).string(message.command);
+    }
+    for (const v of message.args) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.cwd !== undefined) {
+      writer.uint32(26).string(message.cwd);
+    }
+    globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
+      StartProcessRequest_EnvEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    if (message.tag !== undefined) {
+      writer.uint32(42).string(message.tag);
+    }
+    if (message.pty !== undefined) {
+      ProcessPty.encode(message.pty, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartProcessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartProcessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cwd = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = StartProcessRequest_EnvEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.env[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pty = ProcessPty.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartProcessRequest {
+    return {
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
+      cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : undefined,
+      env: isObject(object.env)
+        ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : undefined,
+      pty: isSet(object.pty) ? ProcessPty.fromJSON(object.pty) : undefined,
+    };
+  },
+
+  toJSON(message: StartProcessRequest): unknown {
+    const obj: any = {};
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.args?.length) {
+      obj.args = message.args;
+    }
+    if (message.cwd !== undefined) {
+      obj.cwd = message.cwd;
+    }
+    if (message.env) {
+      const entries = globalThis.Object.entries(message.env) as [string, string][];
+      if (entries.length > 0) {
+        obj.env = {};
+        entries.forEach(([k, v]) => {
+          obj.env[k] = v;
+        });
+      }
+    }
+    if (message.tag !== undefined) {
+      obj.tag = message.tag;
+    }
+    if (message.pty !== undefined) {
+      obj.pty = ProcessPty.toJSON(message.pty);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartProcessRequest>, I>>(base?: I): StartProcessRequest {
+    return StartProcessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartProcessRequest>, I>>(object: I): StartProcessRequest {
+    const message = createBaseStartProcessRequest();
+    message.command = object.command ?? "";
+    message.args = object.args?.map((e) => e) || [];
+    message.cwd = object.cwd ?? undefined;
+    message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.tag = object.tag ?? undefined;
+    message.pty = (object.pty !== undefined && object.pty !== null) ? ProcessPty.fromPartial(object.pty) : undefined;
+    return message;
+  },
+};
+
+function createBaseStartProcessRequest_EnvEntry(): StartProcessRequest_EnvEntry {
+  return { key: "", value: "" };
+}
+
+export const StartProcessRequest_EnvEntry: MessageFns<StartProcessRequest_EnvEntry> = {
+  encode(message: StartProcessRequest_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartProcessRequest_EnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartProcessRequest_EnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartProcessRequest_EnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: StartProcessRequest_EnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartProcessRequest_EnvEntry>, I>>(base?: I): StartProcessRequest_EnvEntry {
+    return StartProcessRequest_EnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartProcessRequest_EnvEntry>, I>>(object: I): StartProcessRequest_EnvEntry {
+    const message = createBaseStartProcessRequest_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseProcessPty(): ProcessPty {
+  return { cols: 0, rows: 0 };
+}
+
+export const ProcessPty: MessageFns<ProcessPty> = {
+  encode(message: ProcessPty, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== 0) {
+      writer.uint32(8).uint32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessPty {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessPty();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessPty {
+    return {
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: ProcessPty): unknown {
+    const obj: any = {};
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessPty>, I>>(base?: I): ProcessPty {
+    return ProcessPty.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessPty>, I>>(object: I): ProcessPty {
+    const message = createBaseProcessPty();
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseStartProcessResponse(): StartProcessResponse {
+  return { process: undefined };
+}
+
+export const StartProcessResponse: MessageFns<StartProcessResponse> = {
+  encode(message: StartProcessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== undefined) {
+      ProcessInfo.encode(message.process, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartProcessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartProcessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = ProcessInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartProcessResponse {
+    return { process: isSet(object.process) ? ProcessInfo.fromJSON(object.process) : undefined };
+  },
+
+  toJSON(message: StartProcessResponse): unknown {
+    const obj: any = {};
+    if (message.process !== undefined) {
+      obj.process = ProcessInfo.toJSON(message.process);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartProcessResponse>, I>>(base?: I): StartProcessResponse {
+    return StartProcessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartProcessResponse>, I>>(object: I): StartProcessResponse {
+    const message = createBaseStartProcessResponse();
+    message.process = (object.process !== undefined && object.process !== null)
+      ? ProcessInfo.fromPartial(object.process)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseProcessInfo(): ProcessInfo {
+  return {
+    pid: 0,
+    tag: "",
+    command: "",
+    args: [],
+    cwd: "",
+    pty: false,
+    running: false,
+    exitCode: undefined,
+    startedAt: undefined,
+  };
+}
+
+export const ProcessInfo: MessageFns<ProcessInfo> = {
+  encode(message: ProcessInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).int32(message.pid);
+    }
+    if (message.tag !== "") {
+      writer.uint32(18).string(message.tag);
+    }
+    if (message.command !== "") {
+      writer.uint32(26).string(message.command);
+    }
+    for (const v of message.args) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.cwd !== "") {
+      writer.uint32(42).string(message.cwd);
+    }
+    if (message.pty !== false) {
+      writer.uint32(48).bool(message.pty);
+    }
+    if (message.running !== false) {
+      writer.uint32(56).bool(message.running);
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(64).int32(message.exitCode);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cwd = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pty = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.running = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessInfo {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
+      cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
+      pty: isSet(object.pty) ? globalThis.Boolean(object.pty) : false,
+      running: isSet(object.running) ? globalThis.Boolean(object.running) : false,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : undefined,
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ProcessInfo): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.args?.length) {
+      obj.args = message.args;
+    }
+    if (message.cwd !== "") {
+      obj.cwd = message.cwd;
+    }
+    if (message.pty !== false) {
+      obj.pty = message.pty;
+    }
+    if (message.running !== false) {
+      obj.running = message.running;
+    }
+    if (message.exitCode !== undefined) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessInfo>, I>>(base?: I): ProcessInfo {
+    return ProcessInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessInfo>, I>>(object: I): ProcessInfo {
+    const message = createBaseProcessInfo();
+    message.pid = object.pid ?? 0;
+    message.tag = object.tag ?? "";
+    message.command = object.command ?? "";
+    message.args = object.args?.map((e) => e) || [];
+    message.cwd = object.cwd ?? "";
+    message.pty = object.pty ?? false;
+    message.running = object.running ?? false;
+    message.exitCode = object.exitCode ?? undefined;
+    message.startedAt = object.startedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListProcessesRequest(): ListProcessesRequest {
+  return {};
+}
+
+export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
+  encode(_: ListProcessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListProcessesRequest {
+    return {};
+  },
+
+  toJSON(_: ListProcessesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(base?: I): ListProcessesRequest {
+    return ListProcessesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(_: I): ListProcessesRequest {
+    const message = createBaseListProcessesRequest();
+    return message;
+  },
+};
+
+function createBaseListProcessesResponse(): ListProcessesResponse {
+  return { processes: [] };
+}
+
+export const ListProcessesResponse: MessageFns<ListProcessesResponse> = {
+  encode(message: ListProcessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.processes) {
+      ProcessInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.processes.push(ProcessInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesResponse {
+    return {
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListProcessesResponse): unknown {
+    const obj: any = {};
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(base?: I): ListProcessesResponse {
+    return ListProcessesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(object: I): ListProcessesResponse {
+    const message = createBaseListProcessesResponse();
+    message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConnectProcessRequest(): ConnectProcessRequest {
+  return { process: "", replay: false };
+}
+
+export const ConnectProcessRequest: MessageFns<ConnectProcessRequest> = {
+  encode(message: ConnectProcessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== "") {
+      writer.uint32(10).string(message.process);
+    }
+    if (message.replay !== false) {
+      writer.uint32(16).bool(message.replay);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectProcessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectProcessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replay = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectProcessRequest {
+    return {
+      process: isSet(object.process) ? globalThis.String(object.process) : "",
+      replay: isSet(object.replay) ? globalThis.Boolean(object.replay) : false,
+    };
+  },
+
+  toJSON(message: ConnectProcessRequest): unknown {
+    const obj: any = {};
+    if (message.process !== "") {
+      obj.process = message.process;
+    }
+    if (message.replay !== false) {
+      obj.replay = message.replay;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectProcessRequest>, I>>(base?: I): ConnectProcessRequest {
+    return ConnectProcessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectProcessRequest>, I>>(object: I): ConnectProcessRequest {
+    const message = createBaseConnectProcessRequest();
+    message.process = object.process ?? "";
+    message.replay = object.replay ?? false;
+    return message;
+  },
+};
+
+function createBaseConnectProcessResponse(): ConnectProcessResponse {
+  return { start: undefined, stdout: undefined, stderr: undefined, pty: undefined, end: undefined };
+}
+
+export const ConnectProcessResponse: MessageFns<ConnectProcessResponse> = {
+  encode(message: ConnectProcessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      ProcessStarted.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.stdout !== undefined) {
+      writer.uint32(18).bytes(message.stdout);
+    }
+    if (message.stderr !== undefined) {
+      writer.uint32(26).bytes(message.stderr);
+    }
+    if (message.pty !== undefined) {
+      writer.uint32(34).bytes(message.pty);
+    }
+    if (message.end !== undefined) {
+      ProcessEnded.encode(message.end, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectProcessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectProcessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = ProcessStarted.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stdout = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stderr = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pty = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.end = ProcessEnded.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectProcessResponse {
+    return {
+      start: isSet(object.start) ? ProcessStarted.fromJSON(object.start) : undefined,
+      stdout: isSet(object.stdout) ? Buffer.from(bytesFromBase64(object.stdout)) : undefined,
+      stderr: isSet(object.stderr) ? Buffer.from(bytesFromBase64(object.stderr)) : undefined,
+      pty: isSet(object.pty) ? Buffer.from(bytesFromBase64(object.pty)) : undefined,
+      end: isSet(object.end) ? ProcessEnded.fromJSON(object.end) : undefined,
+    };
+  },
+
+  toJSON(message: ConnectProcessResponse): unknown {
+    const obj: any = {};
+    if (message.start !== undefined) {
+      obj.start = ProcessStarted.toJSON(message.start);
+    }
+    if (message.stdout !== undefined) {
+      obj.stdout = base64FromBytes(message.stdout);
+    }
+    if (message.stderr !== undefined) {
+      obj.stderr = base64FromBytes(message.stderr);
+    }
+    if (message.pty !== undefined) {
+      obj.pty = base64FromBytes(message.pty);
+    }
+    if (message.end !== undefined) {
+      obj.end = ProcessEnded.toJSON(message.end);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectProcessResponse>, I>>(base?: I): ConnectProcessResponse {
+    return ConnectProcessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectProcessResponse>, I>>(object: I): ConnectProcessResponse {
+    const message = createBaseConnectProcessResponse();
+    message.start = (object.start !== undefined && object.start !== null)
+      ? ProcessStarted.fromPartial(object.start)
+      : undefined;
+    message.stdout = object.stdout ?? undefined;
+    message.stderr = object.stderr ?? undefined;
+    message.pty = object.pty ?? undefined;
+    message.end = (object.end !== undefined && object.end !== null) ? ProcessEnded.fromPartial(object.end) : undefined;
+    return message;
+  },
+};
+
+function createBaseProcessStarted(): ProcessStarted {
+  return { pid: 0 };
+}
+
+export const ProcessStarted: MessageFns<ProcessStarted> = {
+  encode(message: ProcessStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).int32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessStarted {
+    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+  },
+
+  toJSON(message: ProcessStarted): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessStarted>, I>>(base?: I): ProcessStarted {
+    return ProcessStarted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessStarted>, I>>(object: I): ProcessStarted {
+    const message = createBaseProcessStarted();
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseProcessEnded(): ProcessEnded {
+  return { exitCode: 0, signal: undefined };
+}
+
+export const ProcessEnded: MessageFns<ProcessEnded> = {
+  encode(message: ProcessEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== 0) {
+      writer.uint32(8).int32(message.exitCode);
+    }
+    if (message.signal !== undefined) {
+      writer.uint32(18).string(message.signal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessEnded {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : undefined,
+    };
+  },
+
+  toJSON(message: ProcessEnded): unknown {
+    const obj: any = {};
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.signal !== undefined) {
+      obj.signal = message.signal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessEnded>, I>>(base?: I): ProcessEnded {
+    return ProcessEnded.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessEnded>, I>>(object: I): ProcessEnded {
+    const message = createBaseProcessEnded();
+    message.exitCode = object.exitCode ?? 0;
+    message.signal = object.signal ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSendProcessInputRequest(): SendProcessInputRequest {
+  return { process: "", body: undefined };
+}
+
+export const SendProcessInputRequest: MessageFns<SendProcessInputRequest> = {
+  encode(message: SendProcessInputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== "") {
+      writer.uint32(10).string(message.process);
+    }
+    if (message.body !== undefined) {
+      HttpBody.encode(message.body, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendProcessInputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendProcessInputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.body = HttpBody.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendProcessInputRequest {
+    return {
+      process: isSet(object.process) ? globalThis.String(object.process) : "",
+      body: isSet(object.body) ? HttpBody.fromJSON(object.body) : undefined,
+    };
+  },
+
+  toJSON(message: SendProcessInputRequest): unknown {
+    const obj: any = {};
+    if (message.process !== "") {
+      obj.process = message.process;
+    }
+    if (message.body !== undefined) {
+      obj.body = HttpBody.toJSON(message.body);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SendProcessInputRequest>, I>>(base?: I): SendProcessInputRequest {
+    return SendProcessInputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SendProcessInputRequest>, I>>(object: I): SendProcessInputRequest {
+    const message = createBaseSendProcessInputRequest();
+    message.process = object.process ?? "";
+    message.body = (object.body !== undefined && object.body !== null) ? HttpBody.fromPartial(object.body) : undefined;
+    return message;
+  },
+};
+
+function createBaseSendProcessInputResponse(): SendProcessInputResponse {
+  return { ok: false };
+}
+
+export const SendProcessInputResponse: MessageFns<SendProcessInputResponse> = {
+  encode(message: SendProcessInputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendProcessInputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendProcessInputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendProcessInputResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: SendProcessInputResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SendProcessInputResponse>, I>>(base?: I): SendProcessInputResponse {
+    return SendProcessInputResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SendProcessInputResponse>, I>>(object: I): SendProcessInputResponse {
+    const message = createBaseSendProcessInputResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
+function createBaseCloseProcessStdinRequest(): CloseProcessStdinRequest {
+  return { process: "" };
+}
+
+export const CloseProcessStdinRequest: MessageFns<CloseProcessStdinRequest> = {
+  encode(message: CloseProcessStdinRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== "") {
+      writer.uint32(10).string(message.process);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseProcessStdinRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseProcessStdinRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CloseProcessStdinRequest {
+    return { process: isSet(object.process) ? globalThis.String(object.process) : "" };
+  },
+
+  toJSON(message: CloseProcessStdinRequest): unknown {
+    const obj: any = {};
+    if (message.process !== "") {
+      obj.process = message.process;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CloseProcessStdinRequest>, I>>(base?: I): CloseProcessStdinRequest {
+    return CloseProcessStdinRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CloseProcessStdinRequest>, I>>(object: I): CloseProcessStdinRequest {
+    const message = createBaseCloseProcessStdinRequest();
+    message.process = object.process ?? "";
+    return message;
+  },
+};
+
+function createBaseCloseProcessStdinResponse(): CloseProcessStdinResponse {
+  return { ok: false };
+}
+
+export const CloseProcessStdinResponse: MessageFns<CloseProcessStdinResponse> = {
+  encode(message: CloseProcessStdinResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloseProcessStdinResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloseProcessStdinResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CloseProcessStdinResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: CloseProcessStdinResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CloseProcessStdinResponse>, I>>(base?: I): CloseProcessStdinResponse {
+    return CloseProcessStdinResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CloseProcessStdinResponse>, I>>(object: I): CloseProcessStdinResponse {
+    const message = createBaseCloseProcessStdinResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
+function createBaseSignalProcessRequest(): SignalProcessRequest {
+  return { process: "", signal: "" };
+}
+
+export const SignalProcessRequest: MessageFns<SignalProcessRequest> = {
+  encode(message: SignalProcessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== "") {
+      writer.uint32(10).string(message.process);
+    }
+    if (message.signal !== "") {
+      writer.uint32(18).string(message.signal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignalProcessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignalProcessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignalProcessRequest {
+    return {
+      process: isSet(object.process) ? globalThis.String(object.process) : "",
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+    };
+  },
+
+  toJSON(message: SignalProcessRequest): unknown {
+    const obj: any = {};
+    if (message.process !== "") {
+      obj.process = message.process;
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SignalProcessRequest>, I>>(base?: I): SignalProcessRequest {
+    return SignalProcessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SignalProcessRequest>, I>>(object: I): SignalProcessRequest {
+    const message = createBaseSignalProcessRequest();
+    message.process = object.process ?? "";
+    message.signal = object.signal ?? "";
+    return message;
+  },
+};
+
+function createBaseSignalProcessResponse(): SignalProcessResponse {
+  return { ok: false };
+}
+
+export const SignalProcessResponse: MessageFns<SignalProcessResponse> = {
+  encode(message: SignalProcessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SignalProcessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSignalProcessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SignalProcessResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: SignalProcessResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SignalProcessResponse>, I>>(base?: I): SignalProcessResponse {
+    return SignalProcessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SignalProcessResponse>, I>>(object: I): SignalProcessResponse {
+    const message = createBaseSignalProcessResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
+function createBaseResizeProcessRequest(): ResizeProcessRequest {
+  return { process: "", cols: 0, rows: 0 };
+}
+
+export const ResizeProcessRequest: MessageFns<ResizeProcessRequest> = {
+  encode(message: ResizeProcessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== "") {
+      writer.uint32(10).string(message.process);
+    }
+    if (message.cols !== 0) {
+      writer.uint32(16).uint32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(24).uint32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResizeProcessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResizeProcessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResizeProcessRequest {
+    return {
+      process: isSet(object.process) ? globalThis.String(object.process) : "",
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: ResizeProcessRequest): unknown {
+    const obj: any = {};
+    if (message.process !== "") {
+      obj.process = message.process;
+    }
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResizeProcessRequest>, I>>(base?: I): ResizeProcessRequest {
+    return ResizeProcessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResizeProcessRequest>, I>>(object: I): ResizeProcessRequest {
+    const message = createBaseResizeProcessRequest();
+    message.process = object.process ?? "";
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseResizeProcessResponse(): ResizeProcessResponse {
+  return { ok: false };
+}
+
+export const ResizeProcessResponse: MessageFns<ResizeProcessResponse> = {
+  encode(message: ResizeProcessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResizeProcessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResizeProcessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResizeProcessResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: ResizeProcessResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResizeProcessResponse>, I>>(base?: I): ResizeProcessResponse {
+    return ResizeProcessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResizeProcessResponse>, I>>(object: I): ResizeProcessResponse {
+    const message = createBaseResizeProcessResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -5040,6 +6908,94 @@ export const GuestAgentService = {
     responseDeserialize: (value: Buffer): ListPortsResponse => ListPortsResponse.decode(value),
   },
   /**
+   * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
+   * every client until it exits or is killed, and its recent output is kept for clients that
+   * connect later. A tag is unique among running processes and may not be all digits (it would
+   * read as a pid).
+   */
+  startProcess: {
+    path: "/ghostd.agent.v1.GuestAgent/StartProcess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartProcessRequest): Buffer => Buffer.from(StartProcessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartProcessRequest => StartProcessRequest.decode(value),
+    responseSerialize: (value: StartProcessResponse): Buffer =>
+      Buffer.from(StartProcessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartProcessResponse => StartProcessResponse.decode(value),
+  },
+  /** The background processes running, and the latest that exited, oldest first. */
+  listProcesses: {
+    path: "/ghostd.agent.v1.GuestAgent/ListProcesses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListProcessesRequest): Buffer => Buffer.from(ListProcessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListProcessesRequest => ListProcessesRequest.decode(value),
+    responseSerialize: (value: ListProcessesResponse): Buffer =>
+      Buffer.from(ListProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListProcessesResponse => ListProcessesResponse.decode(value),
+  },
+  /**
+   * Connects to a background process (by pid or tag): a start event, its kept output when
+   * `replay` is set, its output from then on, and its end. Leaving ends only this stream.
+   */
+  connectProcess: {
+    path: "/ghostd.agent.v1.GuestAgent/ConnectProcess" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ConnectProcessRequest): Buffer =>
+      Buffer.from(ConnectProcessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConnectProcessRequest => ConnectProcessRequest.decode(value),
+    responseSerialize: (value: ConnectProcessResponse): Buffer =>
+      Buffer.from(ConnectProcessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConnectProcessResponse => ConnectProcessResponse.decode(value),
+  },
+  /** Writes bytes to a background process's stdin (its PTY, if it has one), in order. */
+  sendProcessInput: {
+    path: "/ghostd.agent.v1.GuestAgent/SendProcessInput" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendProcessInputRequest): Buffer =>
+      Buffer.from(SendProcessInputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendProcessInputRequest => SendProcessInputRequest.decode(value),
+    responseSerialize: (value: SendProcessInputResponse): Buffer =>
+      Buffer.from(SendProcessInputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendProcessInputResponse => SendProcessInputResponse.decode(value),
+  },
+  /** Closes a background process's stdin, so it reads end of file; a PTY has none of its own. */
+  closeProcessStdin: {
+    path: "/ghostd.agent.v1.GuestAgent/CloseProcessStdin" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CloseProcessStdinRequest): Buffer =>
+      Buffer.from(CloseProcessStdinRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CloseProcessStdinRequest => CloseProcessStdinRequest.decode(value),
+    responseSerialize: (value: CloseProcessStdinResponse): Buffer =>
+      Buffer.from(CloseProcessStdinResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CloseProcessStdinResponse => CloseProcessStdinResponse.decode(value),
+  },
+  /** Sends a signal to a background process's process group. */
+  signalProcess: {
+    path: "/ghostd.agent.v1.GuestAgent/SignalProcess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SignalProcessRequest): Buffer => Buffer.from(SignalProcessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SignalProcessRequest => SignalProcessRequest.decode(value),
+    responseSerialize: (value: SignalProcessResponse): Buffer =>
+      Buffer.from(SignalProcessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SignalProcessResponse => SignalProcessResponse.decode(value),
+  },
+  /** Resizes the PTY of a background process started with one. */
+  resizeProcess: {
+    path: "/ghostd.agent.v1.GuestAgent/ResizeProcess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResizeProcessRequest): Buffer => Buffer.from(ResizeProcessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResizeProcessRequest => ResizeProcessRequest.decode(value),
+    responseSerialize: (value: ResizeProcessResponse): Buffer =>
+      Buffer.from(ResizeProcessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResizeProcessResponse => ResizeProcessResponse.decode(value),
+  },
+  /**
    * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
    * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
    * its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
@@ -5102,6 +7058,28 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
+  /**
+   * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
+   * every client until it exits or is killed, and its recent output is kept for clients that
+   * connect later. A tag is unique among running processes and may not be all digits (it would
+   * read as a pid).
+   */
+  startProcess: handleUnaryCall<StartProcessRequest, StartProcessResponse>;
+  /** The background processes running, and the latest that exited, oldest first. */
+  listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
+  /**
+   * Connects to a background process (by pid or tag): a start event, its kept output when
+   * `replay` is set, its output from then on, and its end. Leaving ends only this stream.
+   */
+  connectProcess: handleServerStreamingCall<ConnectProcessRequest, ConnectProcessResponse>;
+  /** Writes bytes to a background process's stdin (its PTY, if it has one), in order. */
+  sendProcessInput: handleUnaryCall<SendProcessInputRequest, SendProcessInputResponse>;
+  /** Closes a background process's stdin, so it reads end of file; a PTY has none of its own. */
+  closeProcessStdin: handleUnaryCall<CloseProcessStdinRequest, CloseProcessStdinResponse>;
+  /** Sends a signal to a background process's process group. */
+  signalProcess: handleUnaryCall<SignalProcessRequest, SignalProcessResponse>;
+  /** Resizes the PTY of a background process started with one. */
+  resizeProcess: handleUnaryCall<ResizeProcessRequest, ResizeProcessResponse>;
   /**
    * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
    * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
@@ -5428,6 +7406,120 @@ export interface GuestAgentClient extends Client {
     callback: (error: ServiceError | null, response: ListPortsResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
+   * every client until it exits or is killed, and its recent output is kept for clients that
+   * connect later. A tag is unique among running processes and may not be all digits (it would
+   * read as a pid).
+   */
+  startProcess(
+    request: StartProcessRequest,
+    callback: (error: ServiceError | null, response: StartProcessResponse) => void,
+  ): ClientUnaryCall;
+  startProcess(
+    request: StartProcessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartProcessResponse) => void,
+  ): ClientUnaryCall;
+  startProcess(
+    request: StartProcessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartProcessResponse) => void,
+  ): ClientUnaryCall;
+  /** The background processes running, and the latest that exited, oldest first. */
+  listProcesses(
+    request: ListProcessesRequest,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Connects to a background process (by pid or tag): a start event, its kept output when
+   * `replay` is set, its output from then on, and its end. Leaving ends only this stream.
+   */
+  connectProcess(
+    request: ConnectProcessRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ConnectProcessResponse>;
+  connectProcess(
+    request: ConnectProcessRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ConnectProcessResponse>;
+  /** Writes bytes to a background process's stdin (its PTY, if it has one), in order. */
+  sendProcessInput(
+    request: SendProcessInputRequest,
+    callback: (error: ServiceError | null, response: SendProcessInputResponse) => void,
+  ): ClientUnaryCall;
+  sendProcessInput(
+    request: SendProcessInputRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendProcessInputResponse) => void,
+  ): ClientUnaryCall;
+  sendProcessInput(
+    request: SendProcessInputRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendProcessInputResponse) => void,
+  ): ClientUnaryCall;
+  /** Closes a background process's stdin, so it reads end of file; a PTY has none of its own. */
+  closeProcessStdin(
+    request: CloseProcessStdinRequest,
+    callback: (error: ServiceError | null, response: CloseProcessStdinResponse) => void,
+  ): ClientUnaryCall;
+  closeProcessStdin(
+    request: CloseProcessStdinRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CloseProcessStdinResponse) => void,
+  ): ClientUnaryCall;
+  closeProcessStdin(
+    request: CloseProcessStdinRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CloseProcessStdinResponse) => void,
+  ): ClientUnaryCall;
+  /** Sends a signal to a background process's process group. */
+  signalProcess(
+    request: SignalProcessRequest,
+    callback: (error: ServiceError | null, response: SignalProcessResponse) => void,
+  ): ClientUnaryCall;
+  signalProcess(
+    request: SignalProcessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SignalProcessResponse) => void,
+  ): ClientUnaryCall;
+  signalProcess(
+    request: SignalProcessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SignalProcessResponse) => void,
+  ): ClientUnaryCall;
+  /** Resizes the PTY of a background process started with one. */
+  resizeProcess(
+    request: ResizeProcessRequest,
+    callback: (error: ServiceError | null, response: ResizeProcessResponse) => void,
+  ): ClientUnaryCall;
+  resizeProcess(
+    request: ResizeProcessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResizeProcessResponse) => void,
+  ): ClientUnaryCall;
+  resizeProcess(
+    request: ResizeProcessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResizeProcessResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
    * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
    * its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
@@ -5470,6 +7562,28 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
