@@ -18,6 +18,7 @@ import { SNAPSHOT_REASONS } from "../server/supervisor/snapshots/document";
 import { SupervisorProgressClient } from "../generated/ghostd/supervisor/v1/progress";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { describeFailure } from "./call-failure";
+import { addForwardCommand } from "./forward";
 import { addPackageCommands } from "./package-commands";
 import { PullDisplay, type ProgressTerminal } from "./open-progress";
 import { followSnapshotProgress } from "./snapshot-progress";
@@ -381,6 +382,8 @@ function eachReply(call: ClientReadableStream<Buffer>, show: (reply: Buffer) => 
 }
 
 addPackageCommands(program, { home: () => resolveHome(program.opts<GlobalFlags>().home), invoke: (name, json) => invoke(name, json) });
+
+addForwardCommand(program, () => resolveHome(program.opts<GlobalFlags>().home));
 
 program
   .command("endpoints")

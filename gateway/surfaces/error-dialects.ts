@@ -15,12 +15,12 @@ export const reasonAndMessageSchema: JsonObject = {
 
 /**
  * Host API: `{"error": "<human text>", "code": "<reason>"}`, since GhostVM's clients read `error`
- * as the message. When the guest cannot be reached, `"status": "unreachable"` says so, as the
- * health endpoint's clients expect.
+ * as the message. When the guest cannot be reached (503), `"status": "unreachable"` says so, as
+ * the health endpoint's clients expect; a tunnel's guest port that refuses (502) is not that.
  */
 export function messageAndCode(error: HttpError): JsonObject {
   const body: JsonObject = { error: error.message, code: error.reason };
-  if (error.grpcCode === GrpcStatus.UNAVAILABLE) body.status = "unreachable";
+  if (error.grpcCode === GrpcStatus.UNAVAILABLE && error.status === 503) body.status = "unreachable";
   return body;
 }
 

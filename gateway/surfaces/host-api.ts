@@ -34,8 +34,9 @@ export const hostApi: SurfaceDescription = {
   name: "host-api",
   services: [GUEST_AGENT],
   json: { protoNames: false },
-  // GhostVM answers an exec that ran out of time with 408 Request Timeout.
-  statusByReason: { exec_timeout: 408 },
+  // GhostVM answers an exec that ran out of time with 408 Request Timeout, and a tunnel that
+  // cannot reach its guest port with 502 Bad Gateway.
+  statusByReason: { exec_timeout: 408, tunnel_refused: 502, vsock_unavailable: 502 },
   requestHeaders: ["x-clipboard-type"],
   responseHeaders: { "x-clipboard-type": "X-Clipboard-Type" },
   renderError: messageAndCode,

@@ -15,11 +15,11 @@ import {
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { FieldBehavior } from "../../generated/google/api/field_behavior";
 import { HttpRule } from "../../generated/google/api/http";
-import { WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import { StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
 
 /**
- * A contract read from a FileDescriptorSet: the registry of its types plus the five options the
- * gateway reads (HTTP rules, WebSocket rules, required fields, JSON spellings of enum values, the
+ * A contract read from a FileDescriptorSet: the registry of its types plus the six options the
+ * gateway reads (HTTP rules, WebSocket and stream upgrade rules, required fields, JSON spellings of enum values, the
  * fixed values of string fields). The gateway works
  * from descriptors alone so that it can serve any annotated service, the test fixture included.
  */
@@ -29,6 +29,8 @@ export interface Contract {
   httpRule(method: DescMethod): HttpRule | undefined;
   /** How a streaming method is served as a WebSocket (`ghostd.options.v1.websocket`), if it is. */
   webSocketRule(method: DescMethod): WebSocketRule | undefined;
+  /** How a bidi method is served as raw bytes behind an HTTP upgrade (`ghostd.options.v1.stream_upgrade`), if it is. */
+  streamUpgradeRule(method: DescMethod): StreamUpgrade | undefined;
   isRequired(field: DescField): boolean;
   jsonValue(value: DescEnumValue): string | undefined;
   /** The values a string field is limited to (`ghostd.options.v1.allowed_values`); empty when any. */
@@ -40,6 +42,7 @@ const FIELD_BEHAVIOR = "google.api.field_behavior";
 const JSON_VALUE = "ghostd.options.v1.json_value";
 const ALLOWED_VALUES = "ghostd.options.v1.allowed_values";
 const WEBSOCKET = "ghostd.options.v1.websocket";
+const STREAM_UPGRADE = "ghostd.options.v1.stream_upgrade";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
@@ -48,6 +51,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
   const jsonValue = registry.getExtension(JSON_VALUE);
   const allowed = registry.getExtension(ALLOWED_VALUES);
   const websocket = registry.getExtension(WEBSOCKET);
+  const streamUpgrade = registry.getExtension(STREAM_UPGRADE);
   return {
     registry,
     service(name) {
@@ -67,6 +71,12 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
       const options = method.proto.options;
       if (!options || !hasExtension(options, websocket)) return undefined;
       return WebSocketRule.decode(toBinary(websocket.message, getExtension(options, websocket) as Message));
+    },
+    streamUpgradeRule(method) {
+      if (streamUpgrade?.fieldKind !== "message") return undefined;
+      const options = method.proto.options;
+      if (!options || !hasExtension(options, streamUpgrade)) return undefined;
+      return StreamUpgrade.decode(toBinary(streamUpgrade.message, getExtension(options, streamUpgrade) as Message));
     },
     isRequired(field) {
       const options = field.proto.options;

@@ -34,7 +34,7 @@ function setMember(oneof: DescOneof, message: Message): { field: DescField; valu
 
 /** The first message of a client stream: the upgrade request's message in its open field. */
 export function openingMessage(route: Route, built: Message): Message {
-  const open = route.webSocket?.open;
+  const open = route.webSocket?.open ?? route.streamUpgrade?.open;
   if (!open) return built;
   const message = create(route.method.input);
   setField(message, open, built);

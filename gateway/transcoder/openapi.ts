@@ -42,6 +42,7 @@ export function openApiDocument(routes: readonly Route[], codec: JsonCodec, info
     for (const status of Object.keys(errors)) usedErrors.add(Number(status));
     const responses: JsonObject = route.upgradeOnly ? {} : { "200": success(route, schemas) };
     if (route.webSocket) responses["101"] = webSocketSwitch(route, codec);
+    if (route.streamUpgrade) responses["101"] = { description: `Switching Protocols (\`Upgrade: ${route.streamUpgrade.protocols.join("|")}\`): raw bytes both ways, each side's end of writing passed on.` };
     operation.responses = { ...responses, ...errors };
     item[route.httpMethod.toLowerCase()] = operation;
   }
@@ -106,7 +107,10 @@ function parameters(route: Route, schemas: SchemaSet, codec: JsonCodec): JsonVal
     return param;
   });
   if (route.body === "*" || input.typeName === HTTP_BODY) return params;
-  const bound = boundFields(route);
+  for (const { header, field } of route.streamUpgrade?.headers ?? []) {
+    params.push({ name: header, in: "header", required: true, schema: schemas.field(field, "request"), description: fieldComment(field) || header });
+  }
+  const bound = [...boundFields(route), ...(route.streamUpgrade?.headers ?? []).map((h) => h.field.name)];
   for (const field of input.fields) {
     if (bound.includes(field.name) || field === route.bodyField || field.fieldKind === "map") continue;
     if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {

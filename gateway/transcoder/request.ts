@@ -106,8 +106,8 @@ const INTEGER = /^-?\d+$/;
 const UNSIGNED = /^\d+$/;
 const FLOAT = /^(-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|NaN|-?Infinity)$/;
 
-/** A path or query value as the JSON value its field takes; wrong values are 400s naming the field. */
-function convertText(chain: readonly DescField[], text: string, what: string): JsonValue {
+/** A path, query or header value as the JSON value its field takes; wrong values are 400s naming `what`. */
+export function convertText(chain: readonly DescField[], text: string, what: string): JsonValue {
   const leaf = chain[chain.length - 1];
   if (!leaf) return text;
   const scalar = leaf.fieldKind === "scalar" ? leaf.scalar : leaf.fieldKind === "list" && leaf.listKind === "scalar" ? leaf.scalar : undefined;

@@ -1,8 +1,12 @@
-import { ScalarType, type DescField, type DescMessage, type DescMethod, type DescOneof } from "@bufbuild/protobuf";
-import type { WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import type { DescField, DescMessage, DescMethod } from "@bufbuild/protobuf";
+import type { StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
 import { HttpRule } from "../../generated/google/api/http";
 import type { Contract } from "./descriptors";
 import { parseTemplate, type PathTemplate } from "./path-template";
+import { RouteError } from "./route-error";
+import { streamUpgradeBinding, webSocketFrames, type StreamUpgradeBinding, type WebSocketFrames } from "./upgrade-rules";
+
+export type { StreamUpgradeBinding, WebSocketFrames };
 
 export const HTTP_BODY = "google.api.HttpBody";
 
@@ -22,7 +26,9 @@ export interface Route {
   readonly clientStreaming: boolean;
   /** How the route's messages travel as frames when a `GET` asks to upgrade to a WebSocket. */
   readonly webSocket: WebSocketFrames | undefined;
-  /** Whether the route is served only as a WebSocket (426 to a plain request). */
+  /** How the route is served as raw bytes behind an HTTP upgrade (`Upgrade: tunnel`). */
+  readonly streamUpgrade: StreamUpgradeBinding | undefined;
+  /** Whether the route is served only after an upgrade (426 to a plain request). */
   readonly upgradeOnly: boolean;
   /** Whether the body arrives as raw bytes (google.api.HttpBody), not JSON. */
   readonly rawBody: boolean;
@@ -30,17 +36,7 @@ export interface Route {
   readonly primary: boolean;
 }
 
-/** A method's WebSocket frame mapping, its names resolved to fields (see ghostd.options.v1.WebSocketRule). */
-export interface WebSocketFrames {
-  /** The request field the upgrade request fills, as the first message of a client stream. */
-  readonly open: DescField | undefined;
-  readonly binaryIn: DescField | undefined;
-  readonly textIn: DescOneof | undefined;
-  readonly binaryOut: DescField | undefined;
-  readonly textOut: DescOneof | undefined;
-}
-
-export class RouteError extends Error {}
+export { RouteError };
 
 /** Every HTTP binding of every method of the given services, in declaration order. */
 export function buildRoutes(contract: Contract, serviceNames: readonly string[]): Route[] {
@@ -49,8 +45,9 @@ export function buildRoutes(contract: Contract, serviceNames: readonly string[])
     for (const method of contract.service(name).methods) {
       const rule = contract.httpRule(method);
       const webSocket = contract.webSocketRule(method);
-      if (rule) routes.push(...ruleRoutes(method, rule, webSocket));
-      if (webSocket?.get) routes.push(routeOf(method, HttpRule.fromPartial({ get: webSocket.get }), { primary: !rule, webSocket, upgradeOnly: true }));
+      const upgrades = { webSocket, streamUpgrade: contract.streamUpgradeRule(method) };
+      if (rule) routes.push(...ruleRoutes(method, rule, upgrades));
+      if (webSocket?.get) routes.push(routeOf(method, HttpRule.fromPartial({ get: webSocket.get }), { primary: !rule, webSocket, streamUpgrade: undefined, upgradeOnly: true }));
       else if (webSocket && !rule) throw new RouteError(`${where(method)}: a websocket rule needs an HTTP rule or its own get`);
     }
   }
@@ -62,12 +59,12 @@ function where(method: DescMethod): string {
 }
 
 /** A rule's own binding and its additional ones; a GET among them upgrades when the method has a websocket rule. */
-function ruleRoutes(method: DescMethod, rule: HttpRule, webSocket: WebSocketRule | undefined): Route[] {
+function ruleRoutes(method: DescMethod, rule: HttpRule, upgrades: Pick<RouteKind, "webSocket" | "streamUpgrade">): Route[] {
   const clientStreaming = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
-  const routes = [routeOf(method, rule, { primary: true, webSocket, upgradeOnly: clientStreaming })];
+  const routes = [routeOf(method, rule, { primary: true, ...upgrades, upgradeOnly: clientStreaming })];
   for (const extra of rule.additionalBindings) {
     if (extra.additionalBindings.length > 0) throw new RouteError(`${where(method)}: additional bindings cannot nest`);
-    routes.push(routeOf(method, extra, { primary: false, webSocket, upgradeOnly: clientStreaming }));
+    routes.push(routeOf(method, extra, { primary: false, ...upgrades, upgradeOnly: clientStreaming }));
   }
   return routes;
 }
@@ -75,6 +72,7 @@ function ruleRoutes(method: DescMethod, rule: HttpRule, webSocket: WebSocketRule
 interface RouteKind {
   readonly primary: boolean;
   readonly webSocket: WebSocketRule | undefined;
+  readonly streamUpgrade: StreamUpgrade | undefined;
   readonly upgradeOnly: boolean;
 }
 
@@ -83,8 +81,11 @@ function routeOf(method: DescMethod, rule: HttpRule, kind: RouteKind): Route {
   const [httpMethod, path] = patternOf(rule, at);
   const clientStreaming = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
   const webSocket = httpMethod === "GET" && kind.webSocket ? webSocketFrames(method, kind.webSocket) : undefined;
-  if (clientStreaming && !webSocket) throw new RouteError(`${at}: client streaming is served only as a WebSocket, from a GET with a websocket rule`);
-  const input = webSocket?.open?.message ?? method.input;
+  const streamUpgrade = httpMethod === "GET" && kind.streamUpgrade ? streamUpgradeBinding(method, kind.streamUpgrade) : undefined;
+  if (clientStreaming && !webSocket && !streamUpgrade) {
+    throw new RouteError(`${at}: client streaming is served only after an upgrade, from a GET with a websocket or stream_upgrade rule`);
+  }
+  const input = webSocket?.open?.message ?? streamUpgrade?.open.message ?? method.input;
   const template = parseTemplate(path);
   for (const variable of template.variables) {
     const chain = fieldChain(input, variable.fieldPath);
@@ -115,49 +116,11 @@ function routeOf(method: DescMethod, rule: HttpRule, kind: RouteKind): Route {
     serverStreaming: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
     clientStreaming,
     webSocket,
+    streamUpgrade,
     upgradeOnly: kind.upgradeOnly,
     rawBody: (rule.body === "*" && method.input.typeName === HTTP_BODY) || (bodyField?.fieldKind === "message" && bodyField.message.typeName === HTTP_BODY),
     primary: kind.primary,
   };
-}
-
-/** The websocket rule's names as fields and oneofs of the method's messages, each of the kind its role needs. */
-function webSocketFrames(method: DescMethod, rule: WebSocketRule): WebSocketFrames {
-  const at = `${where(method)} websocket`;
-  if (method.methodKind === "unary") throw new RouteError(`${at}: a unary method has no stream to carry`);
-  const clientStreaming = method.methodKind !== "server_streaming";
-  for (const [name, value] of Object.entries({ open: rule.open, binary_in: rule.binaryIn, text_in: rule.textIn })) {
-    if (value && !clientStreaming) throw new RouteError(`${at}: ${name} needs a client stream`);
-  }
-  const open = rule.open ? messageField(method.input, rule.open, `${at} open`) : undefined;
-  if (clientStreaming && !open) throw new RouteError(`${at}: a client stream needs the open field its upgrade request fills`);
-  return {
-    open,
-    binaryIn: rule.binaryIn ? bytesField(method.input, rule.binaryIn, `${at} binary_in`) : undefined,
-    textIn: rule.textIn ? messageOneof(method.input, rule.textIn, `${at} text_in`) : undefined,
-    binaryOut: rule.binaryOut ? bytesField(method.output, rule.binaryOut, `${at} binary_out`) : undefined,
-    textOut: rule.textOut ? messageOneof(method.output, rule.textOut, `${at} text_out`) : undefined,
-  };
-}
-
-function messageField(message: DescMessage, name: string, at: string): DescField {
-  const field = message.fields.find((f) => f.name === name);
-  if (field?.fieldKind !== "message") throw new RouteError(`${at}: ${message.typeName} has no message field ${name}`);
-  return field;
-}
-
-function bytesField(message: DescMessage, name: string, at: string): DescField {
-  const field = message.fields.find((f) => f.name === name);
-  if (field?.fieldKind !== "scalar" || field.scalar !== ScalarType.BYTES) throw new RouteError(`${at}: ${message.typeName} has no bytes field ${name}`);
-  return field;
-}
-
-function messageOneof(message: DescMessage, name: string, at: string): DescOneof {
-  const oneof = message.oneofs.find((o) => o.name === name);
-  if (!oneof) throw new RouteError(`${at}: ${message.typeName} has no oneof ${name}`);
-  const notMessage = oneof.fields.find((f) => f.fieldKind !== "message");
-  if (notMessage) throw new RouteError(`${at}: ${oneof.name}.${notMessage.name} is not a message, which a text frame's JSON object needs`);
-  return oneof;
 }
 
 function patternOf(rule: HttpRule, where: string): [string, string] {

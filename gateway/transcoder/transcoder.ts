@@ -14,6 +14,7 @@ import { Router } from "./router";
 import { writeReply, writeReplyStream } from "./response";
 import type { Route } from "./routes";
 import { openingMessage } from "./frames";
+import { carryBytes, headerParameters, switchingProtocols, upgradeProtocol } from "./tunnel";
 import { callOpened, carry, checkHandshake, wantsWebSocket } from "./websocket";
 
 /** How much of a request body is read, by the kind of body a route takes. */
@@ -52,9 +53,9 @@ export function transcoder(options: TranscoderOptions): Middleware {
     const { route, bindings } = matchRoute(router, ctx);
     const upgrade = upgradeOf(ctx.req);
     if (route.webSocket && upgrade && wantsWebSocket(ctx.req)) return openWebSocket(ctx, options, route, bindings, upgrade);
-    if (route.upgradeOnly) {
-      throw new GatewayError(426, "upgrade_required", `${ctx.path} is a WebSocket: send GET with Upgrade: websocket`, { Upgrade: "websocket" });
-    }
+    const protocol = route.streamUpgrade && upgradeOf(ctx.req) ? upgradeProtocol(ctx.req, route.streamUpgrade) : undefined;
+    if (upgrade && protocol) return openTunnel(ctx, options, route, bindings, upgrade, protocol);
+    if (route.upgradeOnly) throw upgradeRequired(ctx, route);
     const argument = encodeRequest(route.method, await requestOf(ctx, options, route, bindings));
     const metadata = requestMetadata(ctx.req.headers, options.requestHeaders);
     const callOptions = callOptionsOf(ctx);
@@ -97,6 +98,33 @@ async function openWebSocket(ctx: Context, options: TranscoderOptions, route: Ro
   }
   const renderError = (err: GatewayError | ServiceError): JsonValue => options.renderError(err instanceof GatewayError ? err : callFailure(err, options));
   carry(ws, call, first, { contract: options.contract, codec: options.codec, route, renderError });
+}
+
+function upgradeRequired(ctx: Context, route: Route): GatewayError {
+  const protocols = route.streamUpgrade?.protocols ?? ["websocket"];
+  const how = protocols.map((p) => `Upgrade: ${p}`).join(" or ");
+  return new GatewayError(426, "upgrade_required", `${ctx.path} switches protocols: send GET with Connection: Upgrade and ${how}`, { Upgrade: protocols.join(", ") });
+}
+
+/**
+ * A raw byte stream behind an HTTP upgrade: headers and query open the call, which must be under
+ * way before the 101 (a port with nothing listening is still an HTTP error); then bytes both ways.
+ */
+async function openTunnel(ctx: Context, options: TranscoderOptions, route: Route, bindings: Bindings, upgrade: Upgrade, protocol: string): Promise<void> {
+  const binding = route.streamUpgrade;
+  if (!binding) return;
+  const query = headerParameters(ctx.req, binding, new URLSearchParams(ctx.querystring));
+  const built = buildRequest(options.contract, options.codec, route, { bindings, query, body: Buffer.alloc(0), contentType: undefined });
+  const call = bidiStreamCall(options.upstream(), route.method, requestMetadata(ctx.req.headers, options.requestHeaders), callOptionsOf(ctx));
+  call.write(encodeRequest(route.method, openingMessage(route, built)));
+  upgrade.socket.once("close", () => call.cancel());
+  const first = await callOpened(call).catch((err: unknown) => {
+    throw callFailure(err as ServiceError, options);
+  });
+  ctx.respond = false;
+  upgrade.socket.write(switchingProtocols(protocol));
+  if (first) call.unshift(first);
+  carryBytes(upgrade.socket, upgrade.head, call, route, binding);
 }
 
 function matchRoute(router: Router, ctx: Context): { route: Route; bindings: Bindings } {

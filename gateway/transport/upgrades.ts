@@ -32,9 +32,13 @@ export interface UpgradeOptions {
  */
 export function serveUpgrades(server: Server, handle: (req: IncomingMessage, res: ServerResponse) => void, options: UpgradeOptions): () => void {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
+  // The server no longer counts a socket it handed over, so closing it would not end these.
+  const live = new Set<Socket>();
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A TCP or Unix socket, always, from an http.Server.
     if (!(socket instanceof Socket)) return void socket.destroy();
+    live.add(socket);
+    socket.once("close", () => live.delete(socket));
     const acceptWebSocket = (): Promise<WebSocket> =>
       new Promise((resolve, reject) => {
         const gone = (): void => reject(new Error("the client went away during the handshake"));
@@ -49,6 +53,7 @@ export function serveUpgrades(server: Server, handle: (req: IncomingMessage, res
   });
   return () => {
     for (const ws of sockets.clients) ws.terminate();
+    for (const socket of live) socket.destroy();
   };
 }
 
@@ -59,7 +64,8 @@ function plainResponse(req: IncomingMessage, socket: Socket): ServerResponse {
   res.assignSocket(socket);
   res.once("finish", () => {
     res.detachSocket(socket);
-    socket.end();
+    // Closed once written, whether or not the client closes its side: nothing more is read.
+    socket.destroySoon();
   });
   return res;
 }

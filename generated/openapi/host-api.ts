@@ -493,6 +493,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tunnel-connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A raw TCP tunnel to a port inside the guest (127.0.0.1 on the local VM), as GhostVM's `tunnel-connect`: over HTTP, `Upgrade: tunnel` with `Tunnel-Port: N`, then bytes both ways.
+         * @description A raw TCP tunnel to a port inside the guest (127.0.0.1 on the local VM), as GhostVM's
+         *     `tunnel-connect`: over HTTP, `Upgrade: tunnel` with `Tunnel-Port: N`, then bytes both ways.
+         *     The first request opens it; the call fails with tunnel_refused when nothing listens.
+         */
+        get: operations["GuestAgent_OpenTunnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vsock-connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A raw tunnel to a vsock port of the guest, as GhostVM's `vsock-connect` (`Upgrade: vsock`, `Vsock-Port: N`); fails with vsock_unavailable where the agent cannot open vsock sockets.
+         * @description A raw tunnel to a vsock port of the guest, as GhostVM's `vsock-connect` (`Upgrade: vsock`,
+         *     `Vsock-Port: N`); fails with vsock_unavailable where the agent cannot open vsock sockets.
+         */
+        get: operations["GuestAgent_OpenVsockTunnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/shell": {
         parameters: {
             query?: never;
@@ -1778,6 +1821,60 @@ export interface operations {
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_OpenTunnel: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The guest port, 1 to 65535 (TCP), or the vsock port. */
+                "Tunnel-Port": number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols (`Upgrade: tunnel`): raw bytes both ways, each side's end of writing passed on. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_OpenVsockTunnel: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The guest port, 1 to 65535 (TCP), or the vsock port. */
+                "Vsock-Port": number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols (`Upgrade: vsock`): raw bytes both ways, each side's end of writing passed on. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
         };

@@ -1,7 +1,7 @@
 import { Metadata } from "@grpc/grpc-js";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { GuestAgentService, OutputEncoding, type ExecResponse, type GuestAgentServer } from "../../generated/ghostd/agent/v1/agent";
+import { GuestAgentService, OutputEncoding, type ExecResponse, type GuestAgentServer, type OpenVsockTunnelRequest } from "../../generated/ghostd/agent/v1/agent";
 import { desktopClipboard } from "../clipboard/desktop";
 import type { ClipboardStore } from "../clipboard/store";
 import type { HttpBody } from "../../generated/google/api/httpbody";
@@ -22,6 +22,8 @@ import { agentError } from "./reasons";
 import { processHandlers } from "./processes/process-calls";
 import { ProcessTable } from "./processes/process-table";
 import { shellCall } from "./shell/shell-calls";
+import { refuseVsock } from "./tunnel/guest-port";
+import { tunnelCall } from "./tunnel/tunnel-calls";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -176,6 +178,11 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
     ...appHandlers(logger, apps, { home, env }),
     ...processHandlers(logger, processes),
+    openTunnel: bidiStream(logger, (requests, { signal }) => tunnelCall(requests, signal)),
+    openVsockTunnel: bidiStream(logger, async (requests: AsyncIterator<OpenVsockTunnelRequest>) => {
+      const first = await requests.next();
+      return refuseVsock(first.done ? undefined : first.value.open?.port);
+    }),
     shell: bidiStream(logger, (requests, { signal }) => shellCall(requests, signal, { host: ptyHost, context: { home, env }, logger })),
   };
   return bindService(GuestAgentService, handlers, async () => {

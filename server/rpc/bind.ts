@@ -10,6 +10,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { statusError, toServiceError } from "./errors";
 import { serviceNameOf } from "./service-names";
@@ -133,7 +134,9 @@ export function bidiStream<Req, Res>(
   return (call) => {
     const { context, done } = contextOf(call);
     Promise.resolve()
-      .then(() => fn((call as AsyncIterable<Req>)[Symbol.asyncIterator](), context))
+      // A stream's own iterator destroys it once the requests end, which would end the call:
+      // replies must go on after the client's half-close.
+      .then(() => fn((call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterator<Req>, context))
       .then((responses) => {
         call.sendMetadata(new Metadata());
         return writeAll(call, responses, context.signal);

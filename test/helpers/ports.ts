@@ -12,3 +12,11 @@ export function listen(port = 0): Promise<Server> {
 export const portOf = (server: Server): number => (server.address() as { port: number }).port;
 
 export const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+/** A port nothing listens on right now: taken from the kernel, then let go. */
+export async function freePort(): Promise<number> {
+  const server = await listen();
+  const port = portOf(server);
+  await closeServer(server);
+  return port;
+}

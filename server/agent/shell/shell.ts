@@ -3,7 +3,7 @@ import type { PtyHandle, PtyHost } from "../../terminal/pty";
 import { checkNoNul, guestPath } from "../paths";
 import { agentError, fsError } from "../reasons";
 import { loginShell } from "./login-shell";
-import { OutputQueue } from "./output-queue";
+import { OutputQueue } from "../output-queue";
 
 export interface ShellOptions {
   readonly cols: number | undefined;

@@ -555,6 +555,35 @@ export interface ResizeProcessResponse {
   ok: boolean;
 }
 
+export interface OpenTunnelRequest {
+  /** The first request names the port; later ones carry the client's bytes. */
+  open?: TunnelOpen | undefined;
+  data: Buffer;
+}
+
+export interface OpenTunnelResponse {
+  /** Bytes from the guest port, as they came. */
+  data: Buffer;
+  /** The guest has finished sending (it half-closed); the client's bytes may still go on. */
+  eof: boolean;
+}
+
+export interface OpenVsockTunnelRequest {
+  /** The first request names the vsock port; later ones carry the client's bytes. */
+  open?: TunnelOpen | undefined;
+  data: Buffer;
+}
+
+export interface OpenVsockTunnelResponse {
+  data: Buffer;
+  eof: boolean;
+}
+
+export interface TunnelOpen {
+  /** The guest port, 1 to 65535 (TCP), or the vsock port. */
+  port: number;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -6676,6 +6705,417 @@ export const ResizeProcessResponse: MessageFns<ResizeProcessResponse> = {
   },
 };
 
+function createBaseOpenTunnelRequest(): OpenTunnelRequest {
+  return { open: undefined, data: Buffer.alloc(0) };
+}
+
+export const OpenTunnelRequest: MessageFns<OpenTunnelRequest> = {
+  encode(message: OpenTunnelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.open !== undefined) {
+      TunnelOpen.encode(message.open, writer.uint32(10).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenTunnelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenTunnelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.open = TunnelOpen.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenTunnelRequest {
+    return {
+      open: isSet(object.open) ? TunnelOpen.fromJSON(object.open) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: OpenTunnelRequest): unknown {
+    const obj: any = {};
+    if (message.open !== undefined) {
+      obj.open = TunnelOpen.toJSON(message.open);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OpenTunnelRequest>, I>>(base?: I): OpenTunnelRequest {
+    return OpenTunnelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OpenTunnelRequest>, I>>(object: I): OpenTunnelRequest {
+    const message = createBaseOpenTunnelRequest();
+    message.open = (object.open !== undefined && object.open !== null)
+      ? TunnelOpen.fromPartial(object.open)
+      : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseOpenTunnelResponse(): OpenTunnelResponse {
+  return { data: Buffer.alloc(0), eof: false };
+}
+
+export const OpenTunnelResponse: MessageFns<OpenTunnelResponse> = {
+  encode(message: OpenTunnelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.eof !== false) {
+      writer.uint32(16).bool(message.eof);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenTunnelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenTunnelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eof = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenTunnelResponse {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      eof: isSet(object.eof) ? globalThis.Boolean(object.eof) : false,
+    };
+  },
+
+  toJSON(message: OpenTunnelResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.eof !== false) {
+      obj.eof = message.eof;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OpenTunnelResponse>, I>>(base?: I): OpenTunnelResponse {
+    return OpenTunnelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OpenTunnelResponse>, I>>(object: I): OpenTunnelResponse {
+    const message = createBaseOpenTunnelResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.eof = object.eof ?? false;
+    return message;
+  },
+};
+
+function createBaseOpenVsockTunnelRequest(): OpenVsockTunnelRequest {
+  return { open: undefined, data: Buffer.alloc(0) };
+}
+
+export const OpenVsockTunnelRequest: MessageFns<OpenVsockTunnelRequest> = {
+  encode(message: OpenVsockTunnelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.open !== undefined) {
+      TunnelOpen.encode(message.open, writer.uint32(10).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenVsockTunnelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenVsockTunnelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.open = TunnelOpen.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenVsockTunnelRequest {
+    return {
+      open: isSet(object.open) ? TunnelOpen.fromJSON(object.open) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: OpenVsockTunnelRequest): unknown {
+    const obj: any = {};
+    if (message.open !== undefined) {
+      obj.open = TunnelOpen.toJSON(message.open);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OpenVsockTunnelRequest>, I>>(base?: I): OpenVsockTunnelRequest {
+    return OpenVsockTunnelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OpenVsockTunnelRequest>, I>>(object: I): OpenVsockTunnelRequest {
+    const message = createBaseOpenVsockTunnelRequest();
+    message.open = (object.open !== undefined && object.open !== null)
+      ? TunnelOpen.fromPartial(object.open)
+      : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseOpenVsockTunnelResponse(): OpenVsockTunnelResponse {
+  return { data: Buffer.alloc(0), eof: false };
+}
+
+export const OpenVsockTunnelResponse: MessageFns<OpenVsockTunnelResponse> = {
+  encode(message: OpenVsockTunnelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.eof !== false) {
+      writer.uint32(16).bool(message.eof);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenVsockTunnelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenVsockTunnelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eof = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenVsockTunnelResponse {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      eof: isSet(object.eof) ? globalThis.Boolean(object.eof) : false,
+    };
+  },
+
+  toJSON(message: OpenVsockTunnelResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.eof !== false) {
+      obj.eof = message.eof;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OpenVsockTunnelResponse>, I>>(base?: I): OpenVsockTunnelResponse {
+    return OpenVsockTunnelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OpenVsockTunnelResponse>, I>>(object: I): OpenVsockTunnelResponse {
+    const message = createBaseOpenVsockTunnelResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.eof = object.eof ?? false;
+    return message;
+  },
+};
+
+function createBaseTunnelOpen(): TunnelOpen {
+  return { port: 0 };
+}
+
+export const TunnelOpen: MessageFns<TunnelOpen> = {
+  encode(message: TunnelOpen, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.port !== 0) {
+      writer.uint32(8).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TunnelOpen {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTunnelOpen();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TunnelOpen {
+    return { port: isSet(object.port) ? globalThis.Number(object.port) : 0 };
+  },
+
+  toJSON(message: TunnelOpen): unknown {
+    const obj: any = {};
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TunnelOpen>, I>>(base?: I): TunnelOpen {
+    return TunnelOpen.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TunnelOpen>, I>>(object: I): TunnelOpen {
+    const message = createBaseTunnelOpen();
+    message.port = object.port ?? 0;
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -6996,6 +7436,35 @@ export const GuestAgentService = {
     responseDeserialize: (value: Buffer): ResizeProcessResponse => ResizeProcessResponse.decode(value),
   },
   /**
+   * A raw TCP tunnel to a port inside the guest (127.0.0.1 on the local VM), as GhostVM's
+   * `tunnel-connect`: over HTTP, `Upgrade: tunnel` with `Tunnel-Port: N`, then bytes both ways.
+   * The first request opens it; the call fails with tunnel_refused when nothing listens.
+   */
+  openTunnel: {
+    path: "/ghostd.agent.v1.GuestAgent/OpenTunnel" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: OpenTunnelRequest): Buffer => Buffer.from(OpenTunnelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenTunnelRequest => OpenTunnelRequest.decode(value),
+    responseSerialize: (value: OpenTunnelResponse): Buffer => Buffer.from(OpenTunnelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OpenTunnelResponse => OpenTunnelResponse.decode(value),
+  },
+  /**
+   * A raw tunnel to a vsock port of the guest, as GhostVM's `vsock-connect` (`Upgrade: vsock`,
+   * `Vsock-Port: N`); fails with vsock_unavailable where the agent cannot open vsock sockets.
+   */
+  openVsockTunnel: {
+    path: "/ghostd.agent.v1.GuestAgent/OpenVsockTunnel" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: OpenVsockTunnelRequest): Buffer =>
+      Buffer.from(OpenVsockTunnelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenVsockTunnelRequest => OpenVsockTunnelRequest.decode(value),
+    responseSerialize: (value: OpenVsockTunnelResponse): Buffer =>
+      Buffer.from(OpenVsockTunnelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OpenVsockTunnelResponse => OpenVsockTunnelResponse.decode(value),
+  },
+  /**
    * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
    * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
    * its exit code once it has ended. Over HTTP, a WebSocket: binary frames are PTY bytes both
@@ -7080,6 +7549,17 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   signalProcess: handleUnaryCall<SignalProcessRequest, SignalProcessResponse>;
   /** Resizes the PTY of a background process started with one. */
   resizeProcess: handleUnaryCall<ResizeProcessRequest, ResizeProcessResponse>;
+  /**
+   * A raw TCP tunnel to a port inside the guest (127.0.0.1 on the local VM), as GhostVM's
+   * `tunnel-connect`: over HTTP, `Upgrade: tunnel` with `Tunnel-Port: N`, then bytes both ways.
+   * The first request opens it; the call fails with tunnel_refused when nothing listens.
+   */
+  openTunnel: handleBidiStreamingCall<OpenTunnelRequest, OpenTunnelResponse>;
+  /**
+   * A raw tunnel to a vsock port of the guest, as GhostVM's `vsock-connect` (`Upgrade: vsock`,
+   * `Vsock-Port: N`); fails with vsock_unavailable where the agent cannot open vsock sockets.
+   */
+  openVsockTunnel: handleBidiStreamingCall<OpenVsockTunnelRequest, OpenVsockTunnelResponse>;
   /**
    * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
    * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then
@@ -7519,6 +7999,27 @@ export interface GuestAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResizeProcessResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * A raw TCP tunnel to a port inside the guest (127.0.0.1 on the local VM), as GhostVM's
+   * `tunnel-connect`: over HTTP, `Upgrade: tunnel` with `Tunnel-Port: N`, then bytes both ways.
+   * The first request opens it; the call fails with tunnel_refused when nothing listens.
+   */
+  openTunnel(): ClientDuplexStream<OpenTunnelRequest, OpenTunnelResponse>;
+  openTunnel(options: Partial<CallOptions>): ClientDuplexStream<OpenTunnelRequest, OpenTunnelResponse>;
+  openTunnel(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<OpenTunnelRequest, OpenTunnelResponse>;
+  /**
+   * A raw tunnel to a vsock port of the guest, as GhostVM's `vsock-connect` (`Upgrade: vsock`,
+   * `Vsock-Port: N`); fails with vsock_unavailable where the agent cannot open vsock sockets.
+   */
+  openVsockTunnel(): ClientDuplexStream<OpenVsockTunnelRequest, OpenVsockTunnelResponse>;
+  openVsockTunnel(options: Partial<CallOptions>): ClientDuplexStream<OpenVsockTunnelRequest, OpenVsockTunnelResponse>;
+  openVsockTunnel(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<OpenVsockTunnelRequest, OpenVsockTunnelResponse>;
   /**
    * An interactive shell on a new PTY: the user's login shell, or a command run by it. The first
    * request opens it; later ones carry keystrokes or a resize. Replies carry its output, then

@@ -44,6 +44,31 @@ export interface WebSocketRule {
   textOut: string;
 }
 
+/**
+ * How a bidirectional method is served as a raw byte stream behind an HTTP upgrade, as GhostVM's
+ * tunnels are (`Upgrade: tunnel`): the request's headers and query open the call before `101
+ * Switching Protocols`, so a refusal is still an ordinary HTTP error; then every byte the client
+ * sends is a request, every reply's bytes go back as they are, and each side's end of writing is
+ * the other's (half-close both ways).
+ */
+export interface StreamUpgrade {
+  /** The Upgrade tokens taken (`tunnel`); the 101 answers with the client's. */
+  protocols: string[];
+  /** Request headers that fill scalar fields of the opening message, each `Header-Name=field`. */
+  headerFields: string[];
+  /** The request field (a message) the upgrade request fills, as the first message. */
+  open: string;
+  /** The request field (bytes) each chunk the client sends fills. */
+  dataIn: string;
+  /** The response field (bytes) written to the client as it comes. */
+  dataOut: string;
+  /**
+   * The response field (bool) that, set, says the server has finished sending: the client's
+   * socket is ended for writing while its own bytes still go on (the call ends once both have).
+   */
+  endOut: string;
+}
+
 function createBaseWebSocketRule(): WebSocketRule {
   return { get: "", open: "", binaryIn: "", textIn: "", binaryOut: "", textOut: "" };
 }
@@ -205,6 +230,173 @@ export const WebSocketRule: MessageFns<WebSocketRule> = {
     message.textIn = object.textIn ?? "";
     message.binaryOut = object.binaryOut ?? "";
     message.textOut = object.textOut ?? "";
+    return message;
+  },
+};
+
+function createBaseStreamUpgrade(): StreamUpgrade {
+  return { protocols: [], headerFields: [], open: "", dataIn: "", dataOut: "", endOut: "" };
+}
+
+export const StreamUpgrade: MessageFns<StreamUpgrade> = {
+  encode(message: StreamUpgrade, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.protocols) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.headerFields) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.open !== "") {
+      writer.uint32(26).string(message.open);
+    }
+    if (message.dataIn !== "") {
+      writer.uint32(34).string(message.dataIn);
+    }
+    if (message.dataOut !== "") {
+      writer.uint32(42).string(message.dataOut);
+    }
+    if (message.endOut !== "") {
+      writer.uint32(50).string(message.endOut);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamUpgrade {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamUpgrade();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocols.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.headerFields.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.open = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dataIn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dataOut = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.endOut = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamUpgrade {
+    return {
+      protocols: globalThis.Array.isArray(object?.protocols)
+        ? object.protocols.map((e: any) => globalThis.String(e))
+        : [],
+      headerFields: globalThis.Array.isArray(object?.headerFields)
+        ? object.headerFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.header_fields)
+        ? object.header_fields.map((e: any) => globalThis.String(e))
+        : [],
+      open: isSet(object.open) ? globalThis.String(object.open) : "",
+      dataIn: isSet(object.dataIn)
+        ? globalThis.String(object.dataIn)
+        : isSet(object.data_in)
+        ? globalThis.String(object.data_in)
+        : "",
+      dataOut: isSet(object.dataOut)
+        ? globalThis.String(object.dataOut)
+        : isSet(object.data_out)
+        ? globalThis.String(object.data_out)
+        : "",
+      endOut: isSet(object.endOut)
+        ? globalThis.String(object.endOut)
+        : isSet(object.end_out)
+        ? globalThis.String(object.end_out)
+        : "",
+    };
+  },
+
+  toJSON(message: StreamUpgrade): unknown {
+    const obj: any = {};
+    if (message.protocols?.length) {
+      obj.protocols = message.protocols;
+    }
+    if (message.headerFields?.length) {
+      obj.headerFields = message.headerFields;
+    }
+    if (message.open !== "") {
+      obj.open = message.open;
+    }
+    if (message.dataIn !== "") {
+      obj.dataIn = message.dataIn;
+    }
+    if (message.dataOut !== "") {
+      obj.dataOut = message.dataOut;
+    }
+    if (message.endOut !== "") {
+      obj.endOut = message.endOut;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamUpgrade>, I>>(base?: I): StreamUpgrade {
+    return StreamUpgrade.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamUpgrade>, I>>(object: I): StreamUpgrade {
+    const message = createBaseStreamUpgrade();
+    message.protocols = object.protocols?.map((e) => e) || [];
+    message.headerFields = object.headerFields?.map((e) => e) || [];
+    message.open = object.open ?? "";
+    message.dataIn = object.dataIn ?? "";
+    message.dataOut = object.dataOut ?? "";
+    message.endOut = object.endOut ?? "";
     return message;
   },
 };

@@ -1,12 +1,13 @@
 /**
- * What a PTY has written and its reader has not taken yet, bounded: past `highWater` bytes the
- * source is paused until the reader catches up, so a client that stops reading stops the shell's
- * output instead of growing the daemon.
+ * What a source (a PTY, a socket) has produced and its reader has not taken yet, bounded: past
+ * `highWater` bytes the source is paused until the reader catches up, so a client that stops
+ * reading stops the source instead of growing the daemon.
  */
 export class OutputQueue<T extends object> {
   private readonly items: T[] = [];
   private bytes = 0;
   private ended = false;
+  private failure: { error: unknown } | undefined;
   private waiting: (() => void) | undefined;
   private paused = false;
 
@@ -30,6 +31,12 @@ export class OutputQueue<T extends object> {
     this.wake();
   }
 
+  /** Ends the reader's iteration with `error` once what is queued has been taken. */
+  fail(error: unknown): void {
+    this.failure = { error };
+    this.end();
+  }
+
   async *drain(): AsyncGenerator<T, void, undefined> {
     for (;;) {
       const item = this.items.shift();
@@ -39,6 +46,7 @@ export class OutputQueue<T extends object> {
         yield item;
         continue;
       }
+      if (this.failure) throw this.failure.error;
       if (this.ended) return;
       await new Promise<void>((resolve) => (this.waiting = resolve));
     }

@@ -1,0 +1,76 @@
+import { create, type Message } from "@bufbuild/protobuf";
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
+import { decodeReply, encodeRequest } from "../transport/method-calls";
+import { GatewayError } from "./errors";
+import { convertText } from "./request";
+import type { Route, StreamUpgradeBinding } from "./routes";
+
+/** The Upgrade token of a request that a route takes, if it asked for one. */
+export function upgradeProtocol(req: IncomingMessage, binding: StreamUpgradeBinding): string | undefined {
+  const asked = (req.headers.upgrade ?? "").split(",").map((p) => p.trim());
+  return asked.find((p) => binding.protocols.includes(p.toLowerCase()));
+}
+
+/**
+ * The request's mapped headers as query parameters, so that the opening message is built, and its
+ * values checked, as any request's are. A missing or empty header is a 400 naming it.
+ */
+export function headerParameters(req: IncomingMessage, binding: StreamUpgradeBinding, query: URLSearchParams): URLSearchParams {
+  const merged = new URLSearchParams(query);
+  for (const { header, field } of binding.headers) {
+    const value = req.headers[header.toLowerCase()];
+    if (typeof value !== "string" || value.trim() === "") throw new GatewayError(400, "missing_header", `the ${header} header is required`);
+    convertText([field], value.trim(), `header ${header}`);
+    merged.set(field.name, value.trim());
+  }
+  return merged;
+}
+
+function dataMessage(route: Route, binding: StreamUpgradeBinding, data: Buffer): Buffer {
+  const message = create(route.method.input) as Message & Record<string, unknown>;
+  message[binding.dataIn.localName] = data;
+  return encodeRequest(route.method, message);
+}
+
+/** The 101 that hands the socket over to the tunnelled bytes. */
+export function switchingProtocols(protocol: string): string {
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${protocol}\r\nConnection: Upgrade\r\n\r\n`;
+}
+
+/**
+ * Carries raw bytes between a client socket and a bidi call until both directions have ended:
+ * each side's writes wait while the other is full, and each side's end of writing becomes the
+ * other's (TCP half-close through gRPC's half-close). A failed call resets the client.
+ */
+export function carryBytes(socket: Socket, head: Buffer, call: ClientDuplexStream<Buffer, Buffer>, route: Route, binding: StreamUpgradeBinding): void {
+  let finished = false;
+  call.on("data", (chunk: Buffer) => {
+    const reply = decodeReply(route.method, chunk) as Message & Record<string, unknown>;
+    const data = reply[binding.dataOut.localName];
+    if (data instanceof Uint8Array && data.length > 0 && !socket.write(data)) {
+      call.pause();
+      socket.once("drain", () => call.resume());
+    }
+    if (binding.endOut && reply[binding.endOut.localName] === true) socket.end();
+  });
+  call.on("end", () => {
+    finished = true;
+    socket.end();
+  });
+  call.on("error", () => socket.destroy());
+  if (head.length > 0) call.write(dataMessage(route, binding, head));
+  socket.on("data", (chunk: Buffer) => {
+    if (!call.write(dataMessage(route, binding, chunk))) {
+      socket.pause();
+      call.once("drain", () => socket.resume());
+    }
+  });
+  socket.on("end", () => call.end());
+  socket.on("error", () => socket.destroy());
+  socket.once("close", () => {
+    if (!finished) call.cancel();
+  });
+  call.resume();
+}
