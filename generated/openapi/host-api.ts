@@ -365,6 +365,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fs/stat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stats one entry, without following a symlink.
+         * @description Stats one entry, without following a symlink.
+         */
+        get: operations["GuestAgent_StatPath"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fs/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists a directory's entries to a depth (1: its children), sorted by path, never entering a symlinked directory; more than 10,000 entries is too_many_entries, never a cut list.
+         * @description Lists a directory's entries to a depth (1: its children), sorted by path, never entering a
+         *     symlinked directory; more than 10,000 entries is too_many_entries, never a cut list.
+         */
+        get: operations["GuestAgent_ListEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fs/watch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watches a directory (and, with `recursive`, everything under it): create, write, remove, rename (the old name; the new one comes as create) and chmod, as they happen.
+         * @description Watches a directory (and, with `recursive`, everything under it): create, write, remove,
+         *     rename (the old name; the new one comes as create) and chmod, as they happen.
+         */
+        get: operations["GuestAgent_WatchDirectory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fs/watchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts a watch whose events are polled with GetWatcherEvents, for clients that cannot hold a stream open.
+         * @description Starts a watch whose events are polled with GetWatcherEvents, for clients that cannot hold
+         *     a stream open.
+         */
+        post: operations["GuestAgent_CreateWatcher"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fs/watchers/{watcher_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The events of a polled watch since the last call.
+         * @description The events of a polled watch since the last call.
+         */
+        get: operations["GuestAgent_GetWatcherEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fs/watchers/{watcher_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stops a polled watch.
+         * @description Stops a polled watch.
+         */
+        delete: operations["GuestAgent_RemoveWatcher"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/processes": {
         parameters: {
             query?: never;
@@ -750,6 +873,61 @@ export interface components {
              *     loopback or all).
              */
             ports: number[];
+        };
+        "ghostd.agent.v1.EntryInfo": {
+            name: string;
+            /** @description The absolute path. */
+            path: string;
+            /**
+             * @description `file`, `directory`, `symlink` or `other` (a FIFO, socket or device).
+             * @enum {string}
+             */
+            type: "file" | "directory" | "symlink" | "other";
+            /** Format: int64 */
+            size: number | string;
+            /**
+             * Format: int32
+             * @description Permission bits, setuid, setgid and sticky included (0o644 is 420).
+             */
+            mode: number;
+            /** @description As `ls -l` writes them: `-rw-r--r--`. */
+            permissions: string;
+            owner: string;
+            group: string;
+            /** Format: date-time */
+            modifiedAt?: string;
+            /** @description What a symlink points at, as written in it. */
+            symlinkTarget?: string;
+        };
+        "ghostd.agent.v1.StatPathResponse": {
+            entry?: components["schemas"]["ghostd.agent.v1.EntryInfo"];
+        };
+        "ghostd.agent.v1.ListEntriesResponse": {
+            entries: components["schemas"]["ghostd.agent.v1.EntryInfo"][];
+        };
+        "ghostd.agent.v1.WatchEvent": {
+            /** @enum {string} */
+            type: "create" | "write" | "remove" | "rename" | "chmod";
+            /** @description The entry, relative to the watched directory. */
+            name: string;
+            /** @description The entry's absolute path. */
+            path: string;
+        };
+        "ghostd.agent.v1.WatchDirectoryResponse": {
+            event?: components["schemas"]["ghostd.agent.v1.WatchEvent"];
+        };
+        "ghostd.agent.v1.CreateWatcherRequest": {
+            path: string;
+            recursive?: boolean;
+        };
+        "ghostd.agent.v1.CreateWatcherResponse": {
+            watcherId: string;
+        };
+        "ghostd.agent.v1.GetWatcherEventsResponse": {
+            events: components["schemas"]["ghostd.agent.v1.WatchEvent"][];
+        };
+        "ghostd.agent.v1.RemoveWatcherResponse": {
+            ok: boolean;
         };
         "ghostd.agent.v1.ProcessPty": {
             /** Format: int32 */
@@ -1585,6 +1763,191 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ghostd.agent.v1.ListPortsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_StatPath: {
+        parameters: {
+            query: {
+                /** @description `~` and `~/x` expand to the agent user's home; a relative path is taken from it. */
+                path: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.StatPathResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ListEntries: {
+        parameters: {
+            query: {
+                path: string;
+                /** @description Levels to list: 1 (the default) is the directory's children. */
+                depth?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.ListEntriesResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_WatchDirectory: {
+        parameters: {
+            query: {
+                path: string;
+                recursive?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": {
+                        result?: components["schemas"]["ghostd.agent.v1.WatchDirectoryResponse"];
+                        error?: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_CreateWatcher: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ghostd.agent.v1.CreateWatcherRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.CreateWatcherResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_GetWatcherEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                watcher_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.GetWatcherEventsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_RemoveWatcher: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                watcher_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.RemoveWatcherResponse"];
                 };
             };
             400: components["responses"]["400"];

@@ -45,6 +45,9 @@ export const agentError = reasons({
   too_many_entries: Code.INVALID_ARGUMENT,
   watcher_not_found: Code.NOT_FOUND,
   watch_limit: Code.RESOURCE_EXHAUSTED,
+  // Tunnels: nothing listens on the guest port (HTTP 502 on the Host API), or the agent cannot open vsock sockets.
+  tunnel_refused: Code.UNAVAILABLE,
+  vsock_unavailable: Code.UNAVAILABLE,
 });
 
 /** A file system error as the agent reports it: missing 404, wrong kind 400, forbidden 403. */

@@ -19,6 +19,8 @@ import { listeningPorts } from "./listening-ports";
 import { openPath } from "./opener";
 import { outputText, type OutputEncoding as Encoding } from "./output-text";
 import { agentError } from "./reasons";
+import { fsInspectionHandlers } from "./fs-watch/fs-calls";
+import { Watchers } from "./fs-watch/watchers";
 import { processHandlers } from "./processes/process-calls";
 import { ProcessTable } from "./processes/process-table";
 import { shellCall } from "./shell/shell-calls";
@@ -165,6 +167,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const execHost = new ExecHost(env, home);
   const ptyHost = new ThreadPtyHost();
   const processes = new ProcessTable({ home, env, ptyHost });
+  const watchers = new Watchers();
   const handlers: Handlers = {
     health: unary(logger, async () => {
       await execHost.ready().catch((err: unknown) => {
@@ -178,6 +181,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
     ...appHandlers(logger, apps, { home, env }),
     ...processHandlers(logger, processes),
+    ...fsInspectionHandlers(logger, home, watchers),
     openTunnel: bidiStream(logger, (requests, { signal }) => tunnelCall(requests, signal)),
     openVsockTunnel: bidiStream(logger, async (requests: AsyncIterator<OpenVsockTunnelRequest>) => {
       const first = await requests.next();
@@ -188,6 +192,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   return bindService(GuestAgentService, handlers, async () => {
     execHost.close();
     await processes.close();
+    watchers.close();
     await ptyHost.close();
     await apps.quitAll();
   });

@@ -105,11 +105,24 @@ export function unary<Req, Res>(logger: Logger, fn: (request: Req, context: Call
  * A server-streaming handler from a function returning the responses as an async iterable: each
  * is written as the client takes it (a slow reader slows the source), the stream ends when the
  * iterable does, and fails (once) when it throws. A client that goes away stops the iteration.
+ * A function that returns a promise of the iterable opens the stream first: its failure is the
+ * call's, and response headers go out once it has resolved, so a caller knows the stream was
+ * accepted before its first response (a WebSocket waits for that to switch protocols).
  */
-export function serverStream<Req, Res>(logger: Logger, fn: (request: Req, context: CallContext) => AsyncIterable<Res> | Iterable<Res>): handleServerStreamingCall<Req, Res> {
+export function serverStream<Req, Res>(
+  logger: Logger,
+  fn: (request: Req, context: CallContext) => AsyncIterable<Res> | Iterable<Res> | Promise<AsyncIterable<Res> | Iterable<Res>>,
+): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const { context, done } = contextOf(call);
-    writeAll(call, fn(call.request, context), context.signal)
+    Promise.resolve()
+      // Boxed, or the chain would unwrap a promise and hide that the handler opened first.
+      .then(() => ({ opened: fn(call.request, context) }))
+      .then(async ({ opened }) => {
+        const responses = await opened;
+        if (opened instanceof Promise) call.sendMetadata(new Metadata());
+        return writeAll(call, responses, context.signal);
+      })
       .then(
         () => call.end(),
         (err: unknown) => {

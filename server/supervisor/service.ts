@@ -32,7 +32,8 @@ export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
     deleteProjectRuntime: unary(logger, (req) => supervisor.deleteRuntime(req.projectId, req.force)),
     listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
     getProjectStatus: unary(logger, (req) => supervisor.describe(req.projectId)),
-    getProjectLogs: serverStream(logger, (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
+    // Async, so an unknown project fails the call before the stream opens.
+    getProjectLogs: serverStream(logger, async (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
     validateCompose: unary(logger, (req) => validateCompose(req.composeContent, deps.runtimes)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
     saveSnapshot: unary(logger, (req) => supervisor.snapshots.save(req.projectId, req.reason, req.labels)),

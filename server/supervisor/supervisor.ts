@@ -217,9 +217,9 @@ export class Supervisor {
   }
 
   /** GetProjectLogs: the last lines, then, with `follow`, lines as they come until `signal` aborts. */
-  async *logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, signal: AbortSignal): AsyncGenerator<GetProjectLogsResponse> {
-    // Inside the generator: an unknown project fails the stream with NOT_FOUND, not the handler's call.
-    yield* readProjectLogs(this.row(projectId), this.logBooks.of(projectId), { service, follow, tailLines, signal });
+  /** Throws NOT_FOUND for an unknown project before any log is read. */
+  logs(projectId: string, service: string | undefined, follow: boolean, tailLines: number | undefined, signal: AbortSignal): AsyncGenerator<GetProjectLogsResponse> {
+    return readProjectLogs(this.row(projectId), this.logBooks.of(projectId), { service, follow, tailLines, signal });
   }
 
   /**

@@ -42,7 +42,8 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     listCommands: unary(logger, (req) => ({ commands: terminals.commands(req.terminal) })),
     listSurfaces: unary(logger, () => ({ surfaces: terminals.list() })),
     wait: unary(logger, (req, { signal }) => terminals.wait(req.id, req, signal)),
-    watchScreen: serverStream(logger, (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
+    // Async, so an unknown terminal fails the call before the stream opens.
+    watchScreen: serverStream(logger, async (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
     attachTerminal: bidiStream(logger, (requests, { signal }) => attachCall(requests, signal, { find: (id) => terminals.attachable(id), logger })),
   };
   const close = async (): Promise<void> => {

@@ -214,9 +214,9 @@ export class Terminals {
   }
 
   /** See watchScreen; the stream ends when the terminal closes. A generator, so an unknown id fails the stream, not the call. */
-  async *watch(id: string, intervalMs: number | undefined, signal: AbortSignal): AsyncGenerator<WatchScreenResponse> {
+  watch(id: string, intervalMs: number | undefined, signal: AbortSignal): AsyncGenerator<WatchScreenResponse> {
     const session = this.session(id);
-    yield* watchScreen(session, intervalMs, signal, () => this.sessions.has(session.id));
+    return watchScreen(session, intervalMs, signal, () => this.sessions.has(session.id));
   }
 
   private async start(id: string, kind: "normal" | "quick", cwd: string, env: Readonly<Record<string, string>>, command: string | undefined): Promise<Terminal> {

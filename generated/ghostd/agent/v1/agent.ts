@@ -584,6 +584,87 @@ export interface TunnelOpen {
   port: number;
 }
 
+export interface EntryInfo {
+  name: string;
+  /** The absolute path. */
+  path: string;
+  /** `file`, `directory`, `symlink` or `other` (a FIFO, socket or device). */
+  type: string;
+  size: number;
+  /** Permission bits, setuid, setgid and sticky included (0o644 is 420). */
+  mode: number;
+  /** As `ls -l` writes them: `-rw-r--r--`. */
+  permissions: string;
+  owner: string;
+  group: string;
+  modifiedAt?:
+    | Date
+    | undefined;
+  /** What a symlink points at, as written in it. */
+  symlinkTarget?: string | undefined;
+}
+
+export interface StatPathRequest {
+  /** `~` and `~/x` expand to the agent user's home; a relative path is taken from it. */
+  path: string;
+}
+
+export interface StatPathResponse {
+  entry?: EntryInfo | undefined;
+}
+
+export interface ListEntriesRequest {
+  path: string;
+  /** Levels to list: 1 (the default) is the directory's children. */
+  depth?: number | undefined;
+}
+
+export interface ListEntriesResponse {
+  entries: EntryInfo[];
+}
+
+export interface WatchDirectoryRequest {
+  path: string;
+  recursive: boolean;
+}
+
+export interface WatchDirectoryResponse {
+  event?: WatchEvent | undefined;
+}
+
+export interface WatchEvent {
+  type: string;
+  /** The entry, relative to the watched directory. */
+  name: string;
+  /** The entry's absolute path. */
+  path: string;
+}
+
+export interface CreateWatcherRequest {
+  path: string;
+  recursive: boolean;
+}
+
+export interface CreateWatcherResponse {
+  watcherId: string;
+}
+
+export interface GetWatcherEventsRequest {
+  watcherId: string;
+}
+
+export interface GetWatcherEventsResponse {
+  events: WatchEvent[];
+}
+
+export interface RemoveWatcherRequest {
+  watcherId: string;
+}
+
+export interface RemoveWatcherResponse {
+  ok: boolean;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -7116,6 +7197,1223 @@ export const TunnelOpen: MessageFns<TunnelOpen> = {
   },
 };
 
+function createBaseEntryInfo(): EntryInfo {
+  return {
+    name: "",
+    path: "",
+    type: "",
+    size: 0,
+    mode: 0,
+    permissions: "",
+    owner: "",
+    group: "",
+    modifiedAt: undefined,
+    symlinkTarget: undefined,
+  };
+}
+
+export const EntryInfo: MessageFns<EntryInfo> = {
+  encode(message: EntryInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.size !== 0) {
+      writer.uint32(32).int64(message.size);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(40).uint32(message.mode);
+    }
+    if (message.permissions !== "") {
+      writer.uint32(50).string(message.permissions);
+    }
+    if (message.owner !== "") {
+      writer.uint32(58).string(message.owner);
+    }
+    if (message.group !== "") {
+      writer.uint32(66).string(message.group);
+    }
+    if (message.modifiedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.modifiedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.symlinkTarget !== undefined) {
+      writer.uint32(82).string(message.symlinkTarget);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EntryInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntryInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.permissions = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.modifiedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.symlinkTarget = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EntryInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      permissions: isSet(object.permissions) ? globalThis.String(object.permissions) : "",
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      modifiedAt: isSet(object.modifiedAt)
+        ? fromJsonTimestamp(object.modifiedAt)
+        : isSet(object.modified_at)
+        ? fromJsonTimestamp(object.modified_at)
+        : undefined,
+      symlinkTarget: isSet(object.symlinkTarget)
+        ? globalThis.String(object.symlinkTarget)
+        : isSet(object.symlink_target)
+        ? globalThis.String(object.symlink_target)
+        : undefined,
+    };
+  },
+
+  toJSON(message: EntryInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.permissions !== "") {
+      obj.permissions = message.permissions;
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.modifiedAt !== undefined) {
+      obj.modifiedAt = message.modifiedAt.toISOString();
+    }
+    if (message.symlinkTarget !== undefined) {
+      obj.symlinkTarget = message.symlinkTarget;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EntryInfo>, I>>(base?: I): EntryInfo {
+    return EntryInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EntryInfo>, I>>(object: I): EntryInfo {
+    const message = createBaseEntryInfo();
+    message.name = object.name ?? "";
+    message.path = object.path ?? "";
+    message.type = object.type ?? "";
+    message.size = object.size ?? 0;
+    message.mode = object.mode ?? 0;
+    message.permissions = object.permissions ?? "";
+    message.owner = object.owner ?? "";
+    message.group = object.group ?? "";
+    message.modifiedAt = object.modifiedAt ?? undefined;
+    message.symlinkTarget = object.symlinkTarget ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStatPathRequest(): StatPathRequest {
+  return { path: "" };
+}
+
+export const StatPathRequest: MessageFns<StatPathRequest> = {
+  encode(message: StatPathRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatPathRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatPathRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatPathRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
+  },
+
+  toJSON(message: StatPathRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatPathRequest>, I>>(base?: I): StatPathRequest {
+    return StatPathRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatPathRequest>, I>>(object: I): StatPathRequest {
+    const message = createBaseStatPathRequest();
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseStatPathResponse(): StatPathResponse {
+  return { entry: undefined };
+}
+
+export const StatPathResponse: MessageFns<StatPathResponse> = {
+  encode(message: StatPathResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entry !== undefined) {
+      EntryInfo.encode(message.entry, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatPathResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatPathResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entry = EntryInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatPathResponse {
+    return { entry: isSet(object.entry) ? EntryInfo.fromJSON(object.entry) : undefined };
+  },
+
+  toJSON(message: StatPathResponse): unknown {
+    const obj: any = {};
+    if (message.entry !== undefined) {
+      obj.entry = EntryInfo.toJSON(message.entry);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatPathResponse>, I>>(base?: I): StatPathResponse {
+    return StatPathResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatPathResponse>, I>>(object: I): StatPathResponse {
+    const message = createBaseStatPathResponse();
+    message.entry = (object.entry !== undefined && object.entry !== null)
+      ? EntryInfo.fromPartial(object.entry)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListEntriesRequest(): ListEntriesRequest {
+  return { path: "", depth: undefined };
+}
+
+export const ListEntriesRequest: MessageFns<ListEntriesRequest> = {
+  encode(message: ListEntriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.depth !== undefined) {
+      writer.uint32(16).uint32(message.depth);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.depth = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntriesRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      depth: isSet(object.depth) ? globalThis.Number(object.depth) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntriesRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.depth !== undefined) {
+      obj.depth = Math.round(message.depth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEntriesRequest>, I>>(base?: I): ListEntriesRequest {
+    return ListEntriesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEntriesRequest>, I>>(object: I): ListEntriesRequest {
+    const message = createBaseListEntriesRequest();
+    message.path = object.path ?? "";
+    message.depth = object.depth ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListEntriesResponse(): ListEntriesResponse {
+  return { entries: [] };
+}
+
+export const ListEntriesResponse: MessageFns<ListEntriesResponse> = {
+  encode(message: ListEntriesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      EntryInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntriesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntriesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(EntryInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntriesResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => EntryInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListEntriesResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => EntryInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEntriesResponse>, I>>(base?: I): ListEntriesResponse {
+    return ListEntriesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEntriesResponse>, I>>(object: I): ListEntriesResponse {
+    const message = createBaseListEntriesResponse();
+    message.entries = object.entries?.map((e) => EntryInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchDirectoryRequest(): WatchDirectoryRequest {
+  return { path: "", recursive: false };
+}
+
+export const WatchDirectoryRequest: MessageFns<WatchDirectoryRequest> = {
+  encode(message: WatchDirectoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.recursive !== false) {
+      writer.uint32(16).bool(message.recursive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchDirectoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchDirectoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recursive = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchDirectoryRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      recursive: isSet(object.recursive) ? globalThis.Boolean(object.recursive) : false,
+    };
+  },
+
+  toJSON(message: WatchDirectoryRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.recursive !== false) {
+      obj.recursive = message.recursive;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchDirectoryRequest>, I>>(base?: I): WatchDirectoryRequest {
+    return WatchDirectoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchDirectoryRequest>, I>>(object: I): WatchDirectoryRequest {
+    const message = createBaseWatchDirectoryRequest();
+    message.path = object.path ?? "";
+    message.recursive = object.recursive ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchDirectoryResponse(): WatchDirectoryResponse {
+  return { event: undefined };
+}
+
+export const WatchDirectoryResponse: MessageFns<WatchDirectoryResponse> = {
+  encode(message: WatchDirectoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      WatchEvent.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchDirectoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchDirectoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = WatchEvent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchDirectoryResponse {
+    return { event: isSet(object.event) ? WatchEvent.fromJSON(object.event) : undefined };
+  },
+
+  toJSON(message: WatchDirectoryResponse): unknown {
+    const obj: any = {};
+    if (message.event !== undefined) {
+      obj.event = WatchEvent.toJSON(message.event);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchDirectoryResponse>, I>>(base?: I): WatchDirectoryResponse {
+    return WatchDirectoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchDirectoryResponse>, I>>(object: I): WatchDirectoryResponse {
+    const message = createBaseWatchDirectoryResponse();
+    message.event = (object.event !== undefined && object.event !== null)
+      ? WatchEvent.fromPartial(object.event)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseWatchEvent(): WatchEvent {
+  return { type: "", name: "", path: "" };
+}
+
+export const WatchEvent: MessageFns<WatchEvent> = {
+  encode(message: WatchEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchEvent {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: WatchEvent): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchEvent>, I>>(base?: I): WatchEvent {
+    return WatchEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchEvent>, I>>(object: I): WatchEvent {
+    const message = createBaseWatchEvent();
+    message.type = object.type ?? "";
+    message.name = object.name ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateWatcherRequest(): CreateWatcherRequest {
+  return { path: "", recursive: false };
+}
+
+export const CreateWatcherRequest: MessageFns<CreateWatcherRequest> = {
+  encode(message: CreateWatcherRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.recursive !== false) {
+      writer.uint32(16).bool(message.recursive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateWatcherRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateWatcherRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recursive = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateWatcherRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      recursive: isSet(object.recursive) ? globalThis.Boolean(object.recursive) : false,
+    };
+  },
+
+  toJSON(message: CreateWatcherRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.recursive !== false) {
+      obj.recursive = message.recursive;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateWatcherRequest>, I>>(base?: I): CreateWatcherRequest {
+    return CreateWatcherRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateWatcherRequest>, I>>(object: I): CreateWatcherRequest {
+    const message = createBaseCreateWatcherRequest();
+    message.path = object.path ?? "";
+    message.recursive = object.recursive ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateWatcherResponse(): CreateWatcherResponse {
+  return { watcherId: "" };
+}
+
+export const CreateWatcherResponse: MessageFns<CreateWatcherResponse> = {
+  encode(message: CreateWatcherResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.watcherId !== "") {
+      writer.uint32(10).string(message.watcherId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateWatcherResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateWatcherResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.watcherId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateWatcherResponse {
+    return {
+      watcherId: isSet(object.watcherId)
+        ? globalThis.String(object.watcherId)
+        : isSet(object.watcher_id)
+        ? globalThis.String(object.watcher_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateWatcherResponse): unknown {
+    const obj: any = {};
+    if (message.watcherId !== "") {
+      obj.watcherId = message.watcherId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateWatcherResponse>, I>>(base?: I): CreateWatcherResponse {
+    return CreateWatcherResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateWatcherResponse>, I>>(object: I): CreateWatcherResponse {
+    const message = createBaseCreateWatcherResponse();
+    message.watcherId = object.watcherId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetWatcherEventsRequest(): GetWatcherEventsRequest {
+  return { watcherId: "" };
+}
+
+export const GetWatcherEventsRequest: MessageFns<GetWatcherEventsRequest> = {
+  encode(message: GetWatcherEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.watcherId !== "") {
+      writer.uint32(10).string(message.watcherId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWatcherEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWatcherEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.watcherId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetWatcherEventsRequest {
+    return {
+      watcherId: isSet(object.watcherId)
+        ? globalThis.String(object.watcherId)
+        : isSet(object.watcher_id)
+        ? globalThis.String(object.watcher_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetWatcherEventsRequest): unknown {
+    const obj: any = {};
+    if (message.watcherId !== "") {
+      obj.watcherId = message.watcherId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetWatcherEventsRequest>, I>>(base?: I): GetWatcherEventsRequest {
+    return GetWatcherEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetWatcherEventsRequest>, I>>(object: I): GetWatcherEventsRequest {
+    const message = createBaseGetWatcherEventsRequest();
+    message.watcherId = object.watcherId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetWatcherEventsResponse(): GetWatcherEventsResponse {
+  return { events: [] };
+}
+
+export const GetWatcherEventsResponse: MessageFns<GetWatcherEventsResponse> = {
+  encode(message: GetWatcherEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      WatchEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetWatcherEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetWatcherEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(WatchEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetWatcherEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => WatchEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetWatcherEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => WatchEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetWatcherEventsResponse>, I>>(base?: I): GetWatcherEventsResponse {
+    return GetWatcherEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetWatcherEventsResponse>, I>>(object: I): GetWatcherEventsResponse {
+    const message = createBaseGetWatcherEventsResponse();
+    message.events = object.events?.map((e) => WatchEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveWatcherRequest(): RemoveWatcherRequest {
+  return { watcherId: "" };
+}
+
+export const RemoveWatcherRequest: MessageFns<RemoveWatcherRequest> = {
+  encode(message: RemoveWatcherRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.watcherId !== "") {
+      writer.uint32(10).string(message.watcherId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveWatcherRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveWatcherRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.watcherId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveWatcherRequest {
+    return {
+      watcherId: isSet(object.watcherId)
+        ? globalThis.String(object.watcherId)
+        : isSet(object.watcher_id)
+        ? globalThis.String(object.watcher_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RemoveWatcherRequest): unknown {
+    const obj: any = {};
+    if (message.watcherId !== "") {
+      obj.watcherId = message.watcherId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveWatcherRequest>, I>>(base?: I): RemoveWatcherRequest {
+    return RemoveWatcherRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveWatcherRequest>, I>>(object: I): RemoveWatcherRequest {
+    const message = createBaseRemoveWatcherRequest();
+    message.watcherId = object.watcherId ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveWatcherResponse(): RemoveWatcherResponse {
+  return { ok: false };
+}
+
+export const RemoveWatcherResponse: MessageFns<RemoveWatcherResponse> = {
+  encode(message: RemoveWatcherResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveWatcherResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveWatcherResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveWatcherResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: RemoveWatcherResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveWatcherResponse>, I>>(base?: I): RemoveWatcherResponse {
+    return RemoveWatcherResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveWatcherResponse>, I>>(object: I): RemoveWatcherResponse {
+    const message = createBaseRemoveWatcherResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -7347,6 +8645,81 @@ export const GuestAgentService = {
     responseSerialize: (value: ListPortsResponse): Buffer => Buffer.from(ListPortsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPortsResponse => ListPortsResponse.decode(value),
   },
+  /** Stats one entry, without following a symlink. */
+  statPath: {
+    path: "/ghostd.agent.v1.GuestAgent/StatPath" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatPathRequest): Buffer => Buffer.from(StatPathRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatPathRequest => StatPathRequest.decode(value),
+    responseSerialize: (value: StatPathResponse): Buffer => Buffer.from(StatPathResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatPathResponse => StatPathResponse.decode(value),
+  },
+  /**
+   * Lists a directory's entries to a depth (1: its children), sorted by path, never entering a
+   * symlinked directory; more than 10,000 entries is too_many_entries, never a cut list.
+   */
+  listEntries: {
+    path: "/ghostd.agent.v1.GuestAgent/ListEntries" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntriesRequest): Buffer => Buffer.from(ListEntriesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntriesRequest => ListEntriesRequest.decode(value),
+    responseSerialize: (value: ListEntriesResponse): Buffer => Buffer.from(ListEntriesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntriesResponse => ListEntriesResponse.decode(value),
+  },
+  /**
+   * Watches a directory (and, with `recursive`, everything under it): create, write, remove,
+   * rename (the old name; the new one comes as create) and chmod, as they happen.
+   */
+  watchDirectory: {
+    path: "/ghostd.agent.v1.GuestAgent/WatchDirectory" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchDirectoryRequest): Buffer =>
+      Buffer.from(WatchDirectoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchDirectoryRequest => WatchDirectoryRequest.decode(value),
+    responseSerialize: (value: WatchDirectoryResponse): Buffer =>
+      Buffer.from(WatchDirectoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchDirectoryResponse => WatchDirectoryResponse.decode(value),
+  },
+  /**
+   * Starts a watch whose events are polled with GetWatcherEvents, for clients that cannot hold
+   * a stream open.
+   */
+  createWatcher: {
+    path: "/ghostd.agent.v1.GuestAgent/CreateWatcher" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateWatcherRequest): Buffer => Buffer.from(CreateWatcherRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateWatcherRequest => CreateWatcherRequest.decode(value),
+    responseSerialize: (value: CreateWatcherResponse): Buffer =>
+      Buffer.from(CreateWatcherResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateWatcherResponse => CreateWatcherResponse.decode(value),
+  },
+  /** The events of a polled watch since the last call. */
+  getWatcherEvents: {
+    path: "/ghostd.agent.v1.GuestAgent/GetWatcherEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetWatcherEventsRequest): Buffer =>
+      Buffer.from(GetWatcherEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetWatcherEventsRequest => GetWatcherEventsRequest.decode(value),
+    responseSerialize: (value: GetWatcherEventsResponse): Buffer =>
+      Buffer.from(GetWatcherEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetWatcherEventsResponse => GetWatcherEventsResponse.decode(value),
+  },
+  /** Stops a polled watch. */
+  removeWatcher: {
+    path: "/ghostd.agent.v1.GuestAgent/RemoveWatcher" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveWatcherRequest): Buffer => Buffer.from(RemoveWatcherRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveWatcherRequest => RemoveWatcherRequest.decode(value),
+    responseSerialize: (value: RemoveWatcherResponse): Buffer =>
+      Buffer.from(RemoveWatcherResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveWatcherResponse => RemoveWatcherResponse.decode(value),
+  },
   /**
    * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
    * every client until it exits or is killed, and its recent output is kept for clients that
@@ -7527,6 +8900,27 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
+  /** Stats one entry, without following a symlink. */
+  statPath: handleUnaryCall<StatPathRequest, StatPathResponse>;
+  /**
+   * Lists a directory's entries to a depth (1: its children), sorted by path, never entering a
+   * symlinked directory; more than 10,000 entries is too_many_entries, never a cut list.
+   */
+  listEntries: handleUnaryCall<ListEntriesRequest, ListEntriesResponse>;
+  /**
+   * Watches a directory (and, with `recursive`, everything under it): create, write, remove,
+   * rename (the old name; the new one comes as create) and chmod, as they happen.
+   */
+  watchDirectory: handleServerStreamingCall<WatchDirectoryRequest, WatchDirectoryResponse>;
+  /**
+   * Starts a watch whose events are polled with GetWatcherEvents, for clients that cannot hold
+   * a stream open.
+   */
+  createWatcher: handleUnaryCall<CreateWatcherRequest, CreateWatcherResponse>;
+  /** The events of a polled watch since the last call. */
+  getWatcherEvents: handleUnaryCall<GetWatcherEventsRequest, GetWatcherEventsResponse>;
+  /** Stops a polled watch. */
+  removeWatcher: handleUnaryCall<RemoveWatcherRequest, RemoveWatcherResponse>;
   /**
    * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
    * every client until it exits or is killed, and its recent output is kept for clients that
@@ -7884,6 +9278,105 @@ export interface GuestAgentClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPortsResponse) => void,
+  ): ClientUnaryCall;
+  /** Stats one entry, without following a symlink. */
+  statPath(
+    request: StatPathRequest,
+    callback: (error: ServiceError | null, response: StatPathResponse) => void,
+  ): ClientUnaryCall;
+  statPath(
+    request: StatPathRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatPathResponse) => void,
+  ): ClientUnaryCall;
+  statPath(
+    request: StatPathRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatPathResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists a directory's entries to a depth (1: its children), sorted by path, never entering a
+   * symlinked directory; more than 10,000 entries is too_many_entries, never a cut list.
+   */
+  listEntries(
+    request: ListEntriesRequest,
+    callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
+  ): ClientUnaryCall;
+  listEntries(
+    request: ListEntriesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
+  ): ClientUnaryCall;
+  listEntries(
+    request: ListEntriesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Watches a directory (and, with `recursive`, everything under it): create, write, remove,
+   * rename (the old name; the new one comes as create) and chmod, as they happen.
+   */
+  watchDirectory(
+    request: WatchDirectoryRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchDirectoryResponse>;
+  watchDirectory(
+    request: WatchDirectoryRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchDirectoryResponse>;
+  /**
+   * Starts a watch whose events are polled with GetWatcherEvents, for clients that cannot hold
+   * a stream open.
+   */
+  createWatcher(
+    request: CreateWatcherRequest,
+    callback: (error: ServiceError | null, response: CreateWatcherResponse) => void,
+  ): ClientUnaryCall;
+  createWatcher(
+    request: CreateWatcherRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateWatcherResponse) => void,
+  ): ClientUnaryCall;
+  createWatcher(
+    request: CreateWatcherRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateWatcherResponse) => void,
+  ): ClientUnaryCall;
+  /** The events of a polled watch since the last call. */
+  getWatcherEvents(
+    request: GetWatcherEventsRequest,
+    callback: (error: ServiceError | null, response: GetWatcherEventsResponse) => void,
+  ): ClientUnaryCall;
+  getWatcherEvents(
+    request: GetWatcherEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetWatcherEventsResponse) => void,
+  ): ClientUnaryCall;
+  getWatcherEvents(
+    request: GetWatcherEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetWatcherEventsResponse) => void,
+  ): ClientUnaryCall;
+  /** Stops a polled watch. */
+  removeWatcher(
+    request: RemoveWatcherRequest,
+    callback: (error: ServiceError | null, response: RemoveWatcherResponse) => void,
+  ): ClientUnaryCall;
+  removeWatcher(
+    request: RemoveWatcherRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveWatcherResponse) => void,
+  ): ClientUnaryCall;
+  removeWatcher(
+    request: RemoveWatcherRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveWatcherResponse) => void,
   ): ClientUnaryCall;
   /**
    * Starts a process in the background, on pipes or on a PTY, optionally tagged: it outlives
