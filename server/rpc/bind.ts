@@ -133,6 +133,11 @@ export function serverStream<Req, Res>(
   };
 }
 
+/** For `serverStream`: opens a stream in a promise, so what `open` throws fails the call and headers follow its success. */
+export function opening<T>(open: () => T): Promise<T> {
+  return Promise.resolve().then(open);
+}
+
 /**
  * A bidirectional handler from a function given the requests as an async iterable: it opens what
  * the first request asks for (its failure is the call's error, before any response), then returns

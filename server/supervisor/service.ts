@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { SupervisorProgressService } from "../../generated/ghostd/supervisor/v1/progress";
 import { SupervisorService, type SupervisorServer } from "../../generated/ghostd/supervisor/v1/supervisor";
-import { bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { bindService, opening, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { importPackageResponse } from "./package-contract";
 import type { PackageLimits } from "./packages/entry-rules";
 import { PackageLibrary } from "./packages/library";
@@ -32,8 +32,8 @@ export function supervisorServices(deps: SupervisorDeps): ServiceBinding[] {
     deleteProjectRuntime: unary(logger, (req) => supervisor.deleteRuntime(req.projectId, req.force)),
     listProjects: unary(logger, (req) => supervisor.list(req.filterStatus)),
     getProjectStatus: unary(logger, (req) => supervisor.describe(req.projectId)),
-    // Async, so an unknown project fails the call before the stream opens.
-    getProjectLogs: serverStream(logger, async (req, { signal }) => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal)),
+    // Opened first, so an unknown project fails the call before the stream opens.
+    getProjectLogs: serverStream(logger, (req, { signal }) => opening(() => supervisor.logs(req.projectId, req.serviceName, req.follow, req.tailLines, signal))),
     validateCompose: unary(logger, (req) => validateCompose(req.composeContent, deps.runtimes)),
     resolvePorts: unary(logger, (req) => supervisor.resolvePorts(req.projectId, req.refresh)),
     saveSnapshot: unary(logger, (req) => supervisor.snapshots.save(req.projectId, req.reason, req.labels)),

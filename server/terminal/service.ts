@@ -2,7 +2,7 @@ import type { handleUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { TerminalsService, type TerminalsServer } from "../../generated/ghostd/terminal/v1/terminal";
 import type { ClipboardStore } from "../clipboard/store";
-import { bidiStream, bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { bidiStream, bindService, opening, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { attachCall } from "./attach-calls";
 import { ThreadPtyHost } from "./pty-host/host";
 import { Terminals, type TerminalSettings } from "./terminals";
@@ -42,8 +42,8 @@ export function terminalService(deps: TerminalDeps): ServiceBinding {
     listCommands: unary(logger, (req) => ({ commands: terminals.commands(req.terminal) })),
     listSurfaces: unary(logger, () => ({ surfaces: terminals.list() })),
     wait: unary(logger, (req, { signal }) => terminals.wait(req.id, req, signal)),
-    // Async, so an unknown terminal fails the call before the stream opens.
-    watchScreen: serverStream(logger, async (req, { signal }) => terminals.watch(req.id, req.intervalMs, signal)),
+    // Opened first, so an unknown terminal fails the call before the stream opens.
+    watchScreen: serverStream(logger, (req, { signal }) => opening(() => terminals.watch(req.id, req.intervalMs, signal))),
     attachTerminal: bidiStream(logger, (requests, { signal }) => attachCall(requests, signal, { find: (id) => terminals.attachable(id), logger })),
   };
   const close = async (): Promise<void> => {
