@@ -38,7 +38,7 @@ export const hostApi: SurfaceDescription = {
   // cannot reach its guest port with 502 Bad Gateway.
   statusByReason: { exec_timeout: 408, tunnel_refused: 502, vsock_unavailable: 502 },
   requestHeaders: ["x-clipboard-type"],
-  responseHeaders: { "x-clipboard-type": "X-Clipboard-Type" },
+  responseHeaders: { "x-clipboard-type": "X-Clipboard-Type", "content-disposition": "Content-Disposition", "x-permissions": "X-Permissions" },
   renderError: messageAndCode,
   indexes: [],
   openApi: {

@@ -1,5 +1,5 @@
-import { constants, type ReadStream } from "node:fs";
-import { cp, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { cp, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import type { DirectoryEntry } from "../../generated/ghostd/agent/v1/agent";
 import { replaceFile } from "../atomic-file";
@@ -111,23 +111,44 @@ const CHUNK_BYTES = 64 * 1024;
  * device such as /dev/zero never ends. The file is opened without blocking and judged by what
  * was opened, so swapping it between a check and the open changes nothing.
  */
-export async function* readFileChunks(path: string, home: string): AsyncGenerator<Buffer> {
+/** A guest file opened for reading, checked to be a regular file; `chunks` reads it once and closes it. */
+export interface ReadableFile {
+  readonly path: string;
+  /** Its permission bits (0o644). */
+  readonly mode: number;
+  readonly size: number;
+  chunks(): AsyncGenerator<Buffer>;
+}
+
+export async function openReadableFile(path: string, home: string): Promise<ReadableFile> {
   if (path === "") throw agentError("invalid_argument", "a file path is needed: /api/v1/files/<path>");
   const file = guestPath(path, home);
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: unknown) => Promise.reject(fsError(err, file)));
-  let stream: ReadStream | undefined;
   try {
     const info = await handle.stat();
     if (info.isDirectory()) throw agentError("is_a_directory", `${file} is a directory; list it with /api/v1/fs`);
     if (!info.isFile()) throw agentError("not_a_file", `${file} is not a regular file (a FIFO, socket or device); only files can be read`);
-    stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES });
+    return { path: file, mode: info.mode & 0o7777, size: info.size, chunks: () => readChunks(handle, file) };
+  } catch (err) {
+    await handle.close();
+    throw fsError(err, file);
+  }
+}
+
+async function* readChunks(handle: FileHandle, file: string): AsyncGenerator<Buffer> {
+  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES });
+  try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {
     throw fsError(err, file);
   } finally {
-    if (stream) stream.destroy();
-    else await handle.close();
+    stream.destroy();
   }
+}
+
+/** A guest file's bytes in chunks, for readers that need nothing else of it. */
+export async function* readFileChunks(path: string, home: string): AsyncGenerator<Buffer> {
+  yield* (await openReadableFile(path, home)).chunks();
 }
 
 /** Writes a file atomically: a temporary file beside it, synced, then renamed over it. */

@@ -6,14 +6,15 @@ import { desktopClipboard } from "../clipboard/desktop";
 import type { ClipboardStore } from "../clipboard/store";
 import type { HttpBody } from "../../generated/google/api/httpbody";
 import { flatten } from "../event-stream";
-import { bidiStream, bindService, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { bidiStream, bindService, opening, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { ThreadPtyHost } from "../terminal/pty-host/host";
 import { Apps } from "./apps";
 import { GuestClipboard } from "./clipboard";
 import type { ExecRequest, ExecResult } from "./exec";
 import { ExecHost } from "./exec-host/client";
 import { FileQueue } from "./file-queue";
-import { deletePath, listDirectory, makeDirectory, mediaType, movePath, readFileChunks, writeFileAtomic } from "./files";
+import { downloadMetadata } from "./download-headers";
+import { deletePath, listDirectory, makeDirectory, mediaType, movePath, openReadableFile, writeFileAtomic, type ReadableFile } from "./files";
 import { agentHealth } from "./health";
 import { listeningPorts } from "./listening-ports";
 import { openPath } from "./opener";
@@ -85,10 +86,10 @@ function rootedPath(path: string): string {
   return path === "" || path.startsWith("/") || path.startsWith("~") ? path : `/${path}`;
 }
 
-async function* fileBodies(path: string, home: string): AsyncGenerator<{ body: HttpBody }> {
+async function* fileBodies(file: ReadableFile): AsyncGenerator<{ body: HttpBody }> {
   let first = true;
-  const contentType = mediaType(path);
-  for await (const chunk of readFileChunks(rootedPath(path), home)) {
+  const contentType = mediaType(file.path);
+  for await (const chunk of file.chunks()) {
     yield { body: { contentType: first ? contentType : "", data: chunk, extensions: [] } };
     first = false;
   }
@@ -141,7 +142,13 @@ function fileHandlers(logger: Logger, home: string, queue: FileQueue): Handlers 
     makeDirectory: unary(logger, async (req) => ({ ok: true, path: await makeDirectory(req.path, req.parents, home) })),
     deletePath: unary(logger, (req) => ok(deletePath(req.path, req.recursive, home))),
     movePath: unary(logger, (req) => ok(movePath(req.from, req.to, req.overwrite, home))),
-    readFile: serverStream(logger, (req) => fileBodies(req.path, home)),
+    readFile: serverStream(logger, (req, { sendMetadata }) =>
+      opening(async () => {
+        const file = await openReadableFile(rootedPath(req.path), home);
+        sendMetadata(downloadMetadata(file.path, file.mode));
+        return fileBodies(file);
+      }),
+    ),
     writeFile: unary(logger, async (req) => {
       const data = req.body?.data ?? Buffer.alloc(0);
       return { path: await writeFileAtomic(rootedPath(req.path), data, req.parents, home), size: data.length };

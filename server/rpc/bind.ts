@@ -134,7 +134,7 @@ export function serverStream<Req, Res>(
 }
 
 /** For `serverStream`: opens a stream in a promise, so what `open` throws fails the call and headers follow its success. */
-export function opening<T>(open: () => T): Promise<T> {
+export function opening<T>(open: () => T | Promise<T>): Promise<T> {
   return Promise.resolve().then(open);
 }
 

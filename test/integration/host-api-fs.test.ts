@@ -53,6 +53,17 @@ describe("Host API file-system inspection: stat, list to a depth, watch", functi
     assert.equal(missing.json<{ code: string }>().code, "path_not_found");
   });
 
+  it("downloads a file with its name and permissions in GhostVM's headers", async () => {
+    mkdirSync(join(home.path, "dl"), { recursive: true });
+    writeFileSync(join(home.path, "dl", "run me.sh"), "#!/bin/sh\necho hi\n", { mode: 0o750 });
+    const reply = await api.get(`/api/v1/files/~/dl/${encodeURIComponent("run me.sh")}`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.text, "#!/bin/sh\necho hi\n");
+    assert.equal(reply.headers["x-permissions"], "0750");
+    assert.equal(reply.headers["content-disposition"], `attachment; filename="run me.sh"; filename*=UTF-8''run%20me.sh`);
+    assert.equal((await api.get("/api/v1/files/~/dl/missing.txt")).status, 404);
+  });
+
   it("lists to the depth asked", async () => {
     mkdirSync(join(home.path, "tree", "a", "b"), { recursive: true });
     writeFileSync(join(home.path, "tree", "top.txt"), "");
