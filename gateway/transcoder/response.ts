@@ -19,7 +19,7 @@ function isHttpBodyField(field: Route["responseBody"]): boolean {
 }
 
 /** Whether a route answers raw bytes: its reply, or the reply's response_body field, is a google.api.HttpBody. */
-function isRawReply(route: Route): boolean {
+export function isRawReply(route: Route): boolean {
   return route.method.output.typeName === HTTP_BODY || isHttpBodyField(route.responseBody);
 }
 
@@ -101,4 +101,32 @@ export function writeReplyStream(
 function firstContentType(route: Route, codec: JsonCodec, first: Buffer): string | undefined {
   const part = replyPart(route, codec, decodeReply(route.method, first));
   return "body" in part ? part.body?.contentType : undefined;
+}
+
+/**
+ * Server streaming as chunked newline-delimited JSON, once the call is under way: `{"result": ...}`
+ * per message, a last `{"error": ...}` on failure. The call may have ended already.
+ */
+export function writeNdjsonStream(ctx: Context, route: Route, codec: JsonCodec, call: ClientReadableStream<Buffer>, renderError: (err: ServiceError) => JsonValue): void {
+  const out = new PassThrough();
+  ctx.status = 200;
+  ctx.type = "application/x-ndjson";
+  ctx.body = out;
+  if (call.readableEnded) return void out.end();
+  const line = (chunk: Buffer): string => {
+    const part = replyPart(route, codec, decodeReply(route.method, chunk));
+    return `${JSON.stringify({ result: "json" in part ? part.json : null })}\n`;
+  };
+  call.on("data", (chunk: Buffer) => {
+    if (!out.write(line(chunk))) {
+      call.pause();
+      out.once("drain", () => call.resume());
+    }
+  });
+  call.on("end", () => out.end());
+  call.on("error", (err: ServiceError) => {
+    if (!ctx.res.destroyed) out.write(`${JSON.stringify({ error: renderError(err) })}\n`);
+    out.end();
+  });
+  call.resume();
 }

@@ -11,7 +11,7 @@ import { deadlineOf, requestMetadata, responseHeaders } from "./metadata";
 import type { Bindings } from "./path-template";
 import { buildRequest } from "./request";
 import { Router } from "./router";
-import { writeReply, writeReplyStream } from "./response";
+import { isRawReply, writeNdjsonStream, writeReply, writeReplyStream } from "./response";
 import type { Route } from "./routes";
 import { openingMessage } from "./frames";
 import { carryBytes, headerParameters, switchingProtocols, upgradeProtocol } from "./tunnel";
@@ -87,7 +87,7 @@ async function openWebSocket(ctx: Context, options: TranscoderOptions, route: Ro
     call = serverStreamCall(client, route.method, request, metadata, callOptionsOf(ctx));
   }
   upgrade.socket.once("close", () => call.cancel());
-  const first = await callOpened(call).catch((err: unknown) => {
+  await callOpened(call).catch((err: unknown) => {
     throw callFailure(err as ServiceError, options);
   });
   ctx.respond = false;
@@ -97,7 +97,7 @@ async function openWebSocket(ctx: Context, options: TranscoderOptions, route: Ro
     return;
   }
   const renderError = (err: GatewayError | ServiceError): JsonValue => options.renderError(err instanceof GatewayError ? err : callFailure(err, options));
-  carry(ws, call, first, { contract: options.contract, codec: options.codec, route, renderError });
+  carry(ws, call, { contract: options.contract, codec: options.codec, route, renderError });
 }
 
 function upgradeRequired(ctx: Context, route: Route): GatewayError {
@@ -118,12 +118,11 @@ async function openTunnel(ctx: Context, options: TranscoderOptions, route: Route
   const call = bidiStreamCall(options.upstream(), route.method, requestMetadata(ctx.req.headers, options.requestHeaders), callOptionsOf(ctx));
   call.write(encodeRequest(route.method, openingMessage(route, built)));
   upgrade.socket.once("close", () => call.cancel());
-  const first = await callOpened(call).catch((err: unknown) => {
+  await callOpened(call).catch((err: unknown) => {
     throw callFailure(err as ServiceError, options);
   });
   ctx.respond = false;
   upgrade.socket.write(switchingProtocols(protocol));
-  if (first) call.unshift(first);
   carryBytes(upgrade.socket, upgrade.head, call, route, binding);
 }
 
@@ -164,14 +163,25 @@ async function respondUnary(ctx: Context, options: TranscoderOptions, route: Rou
   writeReply(ctx, route, options.codec, decodeReply(route.method, bytes));
 }
 
-/** Nothing is committed before the first message, so an immediate failure is still an ordinary error response. */
+/**
+ * Nothing is committed before the call is under way (its first message; for NDJSON, also headers a
+ * service sent once it opened), so an immediate failure is still an ordinary error response. A raw
+ * stream waits for its first message, whose content type is the response's.
+ */
 async function respondStream(ctx: Context, options: TranscoderOptions, route: Route, call: ClientReadableStream<Buffer>): Promise<void> {
   const headers = followCall(ctx, call);
-  const first = await firstReply(call).catch((err: unknown) => {
+  const failed = (err: unknown): never => {
     throw callFailure(err as ServiceError, options);
-  });
+  };
+  const renderError = (err: ServiceError): JsonValue => options.renderError(callFailure(err, options));
+  if (isRawReply(route)) {
+    const first = await firstReply(call).catch(failed);
+    copyHeaders(ctx, options, headers());
+    return writeReplyStream(ctx, route, options.codec, call, first, renderError);
+  }
+  await callOpened(call).catch(failed);
   copyHeaders(ctx, options, headers());
-  writeReplyStream(ctx, route, options.codec, call, first, (err) => options.renderError(callFailure(err, options)));
+  writeNdjsonStream(ctx, route, options.codec, call, renderError);
 }
 
 /** The first message of a stream, held (the stream paused) until the response is set up; null when there is none. */

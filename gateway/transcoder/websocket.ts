@@ -29,14 +29,14 @@ export function checkHandshake(req: IncomingMessage): void {
 
 /**
  * Resolves once the call is under way: its headers came (a service sends them once it has
- * opened), or a first reply, handed back to be sent first. Rejects with the call's failure.
+ * opened), or a first reply (put back, to be read first), or its end. Rejects with the call's
+ * failure. The call is left paused.
  */
-export function callOpened(call: StreamCall): Promise<Buffer | undefined> {
+export function callOpened(call: StreamCall): Promise<void> {
   // Whoever listens later, a failure never goes unheard: an unheard 'error' would end the daemon.
   call.on("error", () => undefined);
   return new Promise((resolve, reject) => {
     const settle = (outcome: () => void): void => {
-      // Held until the socket is ready to take replies.
       call.pause();
       call.off("metadata", onMetadata);
       call.off("data", onData);
@@ -44,9 +44,13 @@ export function callOpened(call: StreamCall): Promise<Buffer | undefined> {
       call.off("error", onError);
       outcome();
     };
-    const onMetadata = (): void => settle(() => resolve(undefined));
-    const onData = (chunk: Buffer): void => settle(() => resolve(chunk));
-    const onEnd = (): void => settle(() => resolve(undefined));
+    const onMetadata = (): void => settle(resolve);
+    const onData = (chunk: Buffer): void =>
+      settle(() => {
+        call.unshift(chunk);
+        resolve();
+      });
+    const onEnd = (): void => settle(resolve);
     const onError = (err: ServiceError): void => settle(() => reject(err));
     call.on("metadata", onMetadata);
     call.on("data", onData);
@@ -74,9 +78,9 @@ const MAX_REASON = 120;
  * call ending closes with 1000; failing, with its error frame and 1011. The socket closing
  * cancels the call.
  */
-export function carry(ws: WebSocket, call: StreamCall, first: Buffer | undefined, options: SessionOptions): void {
+export function carry(ws: WebSocket, call: StreamCall, options: SessionOptions): void {
   let ended = false;
-  sendReplies(ws, call, first, options, () => (ended = true));
+  sendReplies(ws, call, options, () => (ended = true));
   if ("write" in call) takeFrames(ws, call, options);
   else ws.on("message", () => send(ws, errorFrame(options.route, options.renderError(new GatewayError(400, "invalid_frame", "this WebSocket takes no messages from the client")))));
   ws.once("close", () => {
@@ -85,7 +89,7 @@ export function carry(ws: WebSocket, call: StreamCall, first: Buffer | undefined
   ws.on("error", () => ws.terminate());
 }
 
-function sendReplies(ws: WebSocket, call: StreamCall, first: Buffer | undefined, options: SessionOptions, onEnd: () => void): void {
+function sendReplies(ws: WebSocket, call: StreamCall, options: SessionOptions, onEnd: () => void): void {
   let unflushed = 0;
   const flushed = (): void => {
     unflushed -= 1;
@@ -98,12 +102,14 @@ function sendReplies(ws: WebSocket, call: StreamCall, first: Buffer | undefined,
     }
     if (unflushed >= MAX_UNFLUSHED) call.pause();
   };
-  if (first) forward(first);
   call.on("data", forward);
-  call.on("end", () => {
+  const finish = (): void => {
     onEnd();
     ws.close(1000);
-  });
+  };
+  // A call that ended before the handshake completed has no 'end' left to emit.
+  if (call.readableEnded) return finish();
+  call.on("end", finish);
   call.on("error", (err: ServiceError) => {
     onEnd();
     if (ws.readyState !== ws.OPEN) return;

@@ -365,6 +365,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/urls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The URLs the guest asked the host to open, oldest first; taking them empties the queue.
+         * @description The URLs the guest asked the host to open, oldest first; taking them empties the queue.
+         */
+        get: operations["GuestAgent_TakeUrls"];
+        put?: never;
+        /**
+         * Asks the host to open a URL (http, https or mailto): queued until the host takes it.
+         * @description Asks the host to open a URL (http, https or mailto): queued until the host takes it.
+         */
+        post: operations["GuestAgent_QueueUrl"];
+        /**
+         * Empties the URL queue.
+         * @description Empties the URL queue.
+         */
+        delete: operations["GuestAgent_ClearUrls"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/event-stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a port started or stopped listening, another app came to the front.
+         * @description What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
+         *     port started or stopped listening, another app came to the front.
+         */
+        get: operations["GuestAgent_WatchEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/fs/stat": {
         parameters: {
             query?: never;
@@ -873,6 +922,42 @@ export interface components {
              *     loopback or all).
              */
             ports: number[];
+        };
+        "ghostd.agent.v1.QueueUrlRequest": {
+            url: string;
+        };
+        "ghostd.agent.v1.QueueUrlResponse": {
+            /** @description The queue, oldest first. */
+            urls: string[];
+        };
+        "ghostd.agent.v1.TakeUrlsResponse": {
+            urls: string[];
+        };
+        "ghostd.agent.v1.ClearUrlsResponse": {
+            ok: boolean;
+        };
+        "ghostd.agent.v1.QueuedFilesChanged": {
+            files: string[];
+        };
+        "ghostd.agent.v1.PortsChanged": {
+            /** @description Every port listening now. */
+            ports: number[];
+            opened: number[];
+            closed: number[];
+        };
+        "ghostd.agent.v1.FrontmostAppChanged": {
+            /** @description Empty when no app is in front any more. */
+            bundleId: string;
+        };
+        "ghostd.agent.v1.WatchEventsResponse": {
+            /** @description The outgoing file queue changed: what it holds now. */
+            files?: components["schemas"]["ghostd.agent.v1.QueuedFilesChanged"];
+            /** @description The guest asked the host to open this URL. */
+            url?: string;
+            /** @description Ports started or stopped listening. */
+            ports?: components["schemas"]["ghostd.agent.v1.PortsChanged"];
+            /** @description Another app came to the front. */
+            app?: components["schemas"]["ghostd.agent.v1.FrontmostAppChanged"];
         };
         "ghostd.agent.v1.EntryInfo": {
             name: string;
@@ -1763,6 +1848,125 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ghostd.agent.v1.ListPortsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_TakeUrls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.TakeUrlsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_QueueUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ghostd.agent.v1.QueueUrlRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.QueueUrlResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            413: components["responses"]["413"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_ClearUrls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.ClearUrlsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_WatchEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols to a WebSocket (send `Upgrade: websocket`) carrying the stream. Each message is a text frame `{"result": ...}`; a failure is a last `{"error": ...}` before the close. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A stream: one JSON object per line, `result` per message, a last `error` on failure */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": {
+                        result?: components["schemas"]["ghostd.agent.v1.WatchEventsResponse"];
+                        error?: unknown;
+                    };
                 };
             };
             400: components["responses"]["400"];

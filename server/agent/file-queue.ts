@@ -15,7 +15,11 @@ export class FileQueue {
   /** Changes one at a time: each reads the queue as the one before it left it. */
   private readonly changes = new KeyedSerial();
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    /** Hears the queue after each change. */
+    private readonly onChange: (files: readonly string[]) => void = () => undefined,
+  ) {
     this.files = FileQueue.load(file);
   }
 
@@ -46,6 +50,7 @@ export class FileQueue {
       await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
       await replaceFile(this.file, `${JSON.stringify({ files }, null, 2)}\n`);
       this.files = files;
+      this.onChange(this.list());
       return this.list();
     });
   }

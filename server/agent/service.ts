@@ -20,11 +20,14 @@ import { listeningPorts } from "./listening-ports";
 import { openPath } from "./opener";
 import { outputText, type OutputEncoding as Encoding } from "./output-text";
 import { agentError } from "./reasons";
+import { AgentEvents } from "./events/agent-events";
+import { eventHandlers } from "./events/event-calls";
 import { fsInspectionHandlers } from "./fs-watch/fs-calls";
 import { Watchers } from "./fs-watch/watchers";
 import { processHandlers } from "./processes/process-calls";
 import { ProcessTable } from "./processes/process-table";
 import { shellCall } from "./shell/shell-calls";
+import { UrlQueue } from "./url-queue";
 import { refuseVsock } from "./tunnel/guest-port";
 import { tunnelCall } from "./tunnel/tunnel-calls";
 
@@ -175,6 +178,9 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const ptyHost = new ThreadPtyHost();
   const processes = new ProcessTable({ home, env, ptyHost });
   const watchers = new Watchers();
+  const events = new AgentEvents({ ports: () => listeningPorts(), frontmost: () => apps.frontmost() });
+  const urls = new UrlQueue(join(deps.stateDir, "url-queue.json"), (url) => events.publish({ url }));
+  const fileQueue = new FileQueue(join(deps.stateDir, "file-queue.json"), (files) => events.publish({ files }));
   const handlers: Handlers = {
     health: unary(logger, async () => {
       await execHost.ready().catch((err: unknown) => {
@@ -185,7 +191,8 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     listPorts: unary(logger, async () => ({ ports: await listeningPorts() })),
     ...clipboardHandlers(logger, new GuestClipboard(deps.clipboard, desktopClipboard(env), logger)),
     ...execHandlers(logger, execHost, deps.execOutputLimit),
-    ...fileHandlers(logger, home, new FileQueue(join(deps.stateDir, "file-queue.json"))),
+    ...fileHandlers(logger, home, fileQueue),
+    ...eventHandlers(logger, events, urls),
     ...appHandlers(logger, apps, { home, env }),
     ...processHandlers(logger, processes),
     ...fsInspectionHandlers(logger, home, watchers),
@@ -198,6 +205,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   };
   return bindService(GuestAgentService, handlers, async () => {
     execHost.close();
+    events.close();
     await processes.close();
     watchers.close();
     await ptyHost.close();

@@ -665,6 +665,65 @@ export interface RemoveWatcherResponse {
   ok: boolean;
 }
 
+export interface QueueUrlRequest {
+  url: string;
+}
+
+export interface QueueUrlResponse {
+  /** The queue, oldest first. */
+  urls: string[];
+}
+
+export interface TakeUrlsRequest {
+}
+
+export interface TakeUrlsResponse {
+  urls: string[];
+}
+
+export interface ClearUrlsRequest {
+}
+
+export interface ClearUrlsResponse {
+  ok: boolean;
+}
+
+export interface WatchEventsRequest {
+}
+
+export interface WatchEventsResponse {
+  /** The outgoing file queue changed: what it holds now. */
+  files?:
+    | QueuedFilesChanged
+    | undefined;
+  /** The guest asked the host to open this URL. */
+  url?:
+    | string
+    | undefined;
+  /** Ports started or stopped listening. */
+  ports?:
+    | PortsChanged
+    | undefined;
+  /** Another app came to the front. */
+  app?: FrontmostAppChanged | undefined;
+}
+
+export interface QueuedFilesChanged {
+  files: string[];
+}
+
+export interface PortsChanged {
+  /** Every port listening now. */
+  ports: number[];
+  opened: number[];
+  closed: number[];
+}
+
+export interface FrontmostAppChanged {
+  /** Empty when no app is in front any more. */
+  bundleId: string;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -8414,6 +8473,836 @@ export const RemoveWatcherResponse: MessageFns<RemoveWatcherResponse> = {
   },
 };
 
+function createBaseQueueUrlRequest(): QueueUrlRequest {
+  return { url: "" };
+}
+
+export const QueueUrlRequest: MessageFns<QueueUrlRequest> = {
+  encode(message: QueueUrlRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.url !== "") {
+      writer.uint32(10).string(message.url);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueUrlRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueUrlRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueUrlRequest {
+    return { url: isSet(object.url) ? globalThis.String(object.url) : "" };
+  },
+
+  toJSON(message: QueueUrlRequest): unknown {
+    const obj: any = {};
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueueUrlRequest>, I>>(base?: I): QueueUrlRequest {
+    return QueueUrlRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueueUrlRequest>, I>>(object: I): QueueUrlRequest {
+    const message = createBaseQueueUrlRequest();
+    message.url = object.url ?? "";
+    return message;
+  },
+};
+
+function createBaseQueueUrlResponse(): QueueUrlResponse {
+  return { urls: [] };
+}
+
+export const QueueUrlResponse: MessageFns<QueueUrlResponse> = {
+  encode(message: QueueUrlResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.urls) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueUrlResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueUrlResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.urls.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueUrlResponse {
+    return { urls: globalThis.Array.isArray(object?.urls) ? object.urls.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: QueueUrlResponse): unknown {
+    const obj: any = {};
+    if (message.urls?.length) {
+      obj.urls = message.urls;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueueUrlResponse>, I>>(base?: I): QueueUrlResponse {
+    return QueueUrlResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueueUrlResponse>, I>>(object: I): QueueUrlResponse {
+    const message = createBaseQueueUrlResponse();
+    message.urls = object.urls?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTakeUrlsRequest(): TakeUrlsRequest {
+  return {};
+}
+
+export const TakeUrlsRequest: MessageFns<TakeUrlsRequest> = {
+  encode(_: TakeUrlsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TakeUrlsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTakeUrlsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): TakeUrlsRequest {
+    return {};
+  },
+
+  toJSON(_: TakeUrlsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TakeUrlsRequest>, I>>(base?: I): TakeUrlsRequest {
+    return TakeUrlsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TakeUrlsRequest>, I>>(_: I): TakeUrlsRequest {
+    const message = createBaseTakeUrlsRequest();
+    return message;
+  },
+};
+
+function createBaseTakeUrlsResponse(): TakeUrlsResponse {
+  return { urls: [] };
+}
+
+export const TakeUrlsResponse: MessageFns<TakeUrlsResponse> = {
+  encode(message: TakeUrlsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.urls) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TakeUrlsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTakeUrlsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.urls.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TakeUrlsResponse {
+    return { urls: globalThis.Array.isArray(object?.urls) ? object.urls.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: TakeUrlsResponse): unknown {
+    const obj: any = {};
+    if (message.urls?.length) {
+      obj.urls = message.urls;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TakeUrlsResponse>, I>>(base?: I): TakeUrlsResponse {
+    return TakeUrlsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TakeUrlsResponse>, I>>(object: I): TakeUrlsResponse {
+    const message = createBaseTakeUrlsResponse();
+    message.urls = object.urls?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseClearUrlsRequest(): ClearUrlsRequest {
+  return {};
+}
+
+export const ClearUrlsRequest: MessageFns<ClearUrlsRequest> = {
+  encode(_: ClearUrlsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClearUrlsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClearUrlsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ClearUrlsRequest {
+    return {};
+  },
+
+  toJSON(_: ClearUrlsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClearUrlsRequest>, I>>(base?: I): ClearUrlsRequest {
+    return ClearUrlsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClearUrlsRequest>, I>>(_: I): ClearUrlsRequest {
+    const message = createBaseClearUrlsRequest();
+    return message;
+  },
+};
+
+function createBaseClearUrlsResponse(): ClearUrlsResponse {
+  return { ok: false };
+}
+
+export const ClearUrlsResponse: MessageFns<ClearUrlsResponse> = {
+  encode(message: ClearUrlsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClearUrlsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClearUrlsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClearUrlsResponse {
+    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+  },
+
+  toJSON(message: ClearUrlsResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClearUrlsResponse>, I>>(base?: I): ClearUrlsResponse {
+    return ClearUrlsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClearUrlsResponse>, I>>(object: I): ClearUrlsResponse {
+    const message = createBaseClearUrlsResponse();
+    message.ok = object.ok ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchEventsRequest(): WatchEventsRequest {
+  return {};
+}
+
+export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
+  encode(_: WatchEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchEventsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchEventsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchEventsRequest>, I>>(base?: I): WatchEventsRequest {
+    return WatchEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchEventsRequest>, I>>(_: I): WatchEventsRequest {
+    const message = createBaseWatchEventsRequest();
+    return message;
+  },
+};
+
+function createBaseWatchEventsResponse(): WatchEventsResponse {
+  return { files: undefined, url: undefined, ports: undefined, app: undefined };
+}
+
+export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
+  encode(message: WatchEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.files !== undefined) {
+      QueuedFilesChanged.encode(message.files, writer.uint32(10).fork()).join();
+    }
+    if (message.url !== undefined) {
+      writer.uint32(18).string(message.url);
+    }
+    if (message.ports !== undefined) {
+      PortsChanged.encode(message.ports, writer.uint32(26).fork()).join();
+    }
+    if (message.app !== undefined) {
+      FrontmostAppChanged.encode(message.app, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files = QueuedFilesChanged.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ports = PortsChanged.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.app = FrontmostAppChanged.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchEventsResponse {
+    return {
+      files: isSet(object.files) ? QueuedFilesChanged.fromJSON(object.files) : undefined,
+      url: isSet(object.url) ? globalThis.String(object.url) : undefined,
+      ports: isSet(object.ports) ? PortsChanged.fromJSON(object.ports) : undefined,
+      app: isSet(object.app) ? FrontmostAppChanged.fromJSON(object.app) : undefined,
+    };
+  },
+
+  toJSON(message: WatchEventsResponse): unknown {
+    const obj: any = {};
+    if (message.files !== undefined) {
+      obj.files = QueuedFilesChanged.toJSON(message.files);
+    }
+    if (message.url !== undefined) {
+      obj.url = message.url;
+    }
+    if (message.ports !== undefined) {
+      obj.ports = PortsChanged.toJSON(message.ports);
+    }
+    if (message.app !== undefined) {
+      obj.app = FrontmostAppChanged.toJSON(message.app);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchEventsResponse>, I>>(base?: I): WatchEventsResponse {
+    return WatchEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchEventsResponse>, I>>(object: I): WatchEventsResponse {
+    const message = createBaseWatchEventsResponse();
+    message.files = (object.files !== undefined && object.files !== null)
+      ? QueuedFilesChanged.fromPartial(object.files)
+      : undefined;
+    message.url = object.url ?? undefined;
+    message.ports = (object.ports !== undefined && object.ports !== null)
+      ? PortsChanged.fromPartial(object.ports)
+      : undefined;
+    message.app = (object.app !== undefined && object.app !== null)
+      ? FrontmostAppChanged.fromPartial(object.app)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseQueuedFilesChanged(): QueuedFilesChanged {
+  return { files: [] };
+}
+
+export const QueuedFilesChanged: MessageFns<QueuedFilesChanged> = {
+  encode(message: QueuedFilesChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueuedFilesChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueuedFilesChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueuedFilesChanged {
+    return { files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: QueuedFilesChanged): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueuedFilesChanged>, I>>(base?: I): QueuedFilesChanged {
+    return QueuedFilesChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueuedFilesChanged>, I>>(object: I): QueuedFilesChanged {
+    const message = createBaseQueuedFilesChanged();
+    message.files = object.files?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePortsChanged(): PortsChanged {
+  return { ports: [], opened: [], closed: [] };
+}
+
+export const PortsChanged: MessageFns<PortsChanged> = {
+  encode(message: PortsChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ports.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ports) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.opened.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.opened) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.closed.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.closed) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortsChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortsChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ports.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ports.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.opened.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.opened.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.closed.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.closed.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortsChanged {
+    return {
+      ports: globalThis.Array.isArray(object?.ports) ? object.ports.map((e: any) => globalThis.Number(e)) : [],
+      opened: globalThis.Array.isArray(object?.opened) ? object.opened.map((e: any) => globalThis.Number(e)) : [],
+      closed: globalThis.Array.isArray(object?.closed) ? object.closed.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: PortsChanged): unknown {
+    const obj: any = {};
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => Math.round(e));
+    }
+    if (message.opened?.length) {
+      obj.opened = message.opened.map((e) => Math.round(e));
+    }
+    if (message.closed?.length) {
+      obj.closed = message.closed.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortsChanged>, I>>(base?: I): PortsChanged {
+    return PortsChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortsChanged>, I>>(object: I): PortsChanged {
+    const message = createBasePortsChanged();
+    message.ports = object.ports?.map((e) => e) || [];
+    message.opened = object.opened?.map((e) => e) || [];
+    message.closed = object.closed?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseFrontmostAppChanged(): FrontmostAppChanged {
+  return { bundleId: "" };
+}
+
+export const FrontmostAppChanged: MessageFns<FrontmostAppChanged> = {
+  encode(message: FrontmostAppChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bundleId !== "") {
+      writer.uint32(10).string(message.bundleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrontmostAppChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrontmostAppChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bundleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrontmostAppChanged {
+    return {
+      bundleId: isSet(object.bundleId)
+        ? globalThis.String(object.bundleId)
+        : isSet(object.bundle_id)
+        ? globalThis.String(object.bundle_id)
+        : "",
+    };
+  },
+
+  toJSON(message: FrontmostAppChanged): unknown {
+    const obj: any = {};
+    if (message.bundleId !== "") {
+      obj.bundleId = message.bundleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FrontmostAppChanged>, I>>(base?: I): FrontmostAppChanged {
+    return FrontmostAppChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FrontmostAppChanged>, I>>(object: I): FrontmostAppChanged {
+    const message = createBaseFrontmostAppChanged();
+    message.bundleId = object.bundleId ?? "";
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -8644,6 +9533,49 @@ export const GuestAgentService = {
     requestDeserialize: (value: Buffer): ListPortsRequest => ListPortsRequest.decode(value),
     responseSerialize: (value: ListPortsResponse): Buffer => Buffer.from(ListPortsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPortsResponse => ListPortsResponse.decode(value),
+  },
+  /** Asks the host to open a URL (http, https or mailto): queued until the host takes it. */
+  queueUrl: {
+    path: "/ghostd.agent.v1.GuestAgent/QueueUrl" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: QueueUrlRequest): Buffer => Buffer.from(QueueUrlRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): QueueUrlRequest => QueueUrlRequest.decode(value),
+    responseSerialize: (value: QueueUrlResponse): Buffer => Buffer.from(QueueUrlResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): QueueUrlResponse => QueueUrlResponse.decode(value),
+  },
+  /** The URLs the guest asked the host to open, oldest first; taking them empties the queue. */
+  takeUrls: {
+    path: "/ghostd.agent.v1.GuestAgent/TakeUrls" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TakeUrlsRequest): Buffer => Buffer.from(TakeUrlsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TakeUrlsRequest => TakeUrlsRequest.decode(value),
+    responseSerialize: (value: TakeUrlsResponse): Buffer => Buffer.from(TakeUrlsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TakeUrlsResponse => TakeUrlsResponse.decode(value),
+  },
+  /** Empties the URL queue. */
+  clearUrls: {
+    path: "/ghostd.agent.v1.GuestAgent/ClearUrls" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClearUrlsRequest): Buffer => Buffer.from(ClearUrlsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClearUrlsRequest => ClearUrlsRequest.decode(value),
+    responseSerialize: (value: ClearUrlsResponse): Buffer => Buffer.from(ClearUrlsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClearUrlsResponse => ClearUrlsResponse.decode(value),
+  },
+  /**
+   * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
+   * port started or stopped listening, another app came to the front.
+   */
+  watchEvents: {
+    path: "/ghostd.agent.v1.GuestAgent/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
   /** Stats one entry, without following a symlink. */
   statPath: {
@@ -8900,6 +9832,17 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
+  /** Asks the host to open a URL (http, https or mailto): queued until the host takes it. */
+  queueUrl: handleUnaryCall<QueueUrlRequest, QueueUrlResponse>;
+  /** The URLs the guest asked the host to open, oldest first; taking them empties the queue. */
+  takeUrls: handleUnaryCall<TakeUrlsRequest, TakeUrlsResponse>;
+  /** Empties the URL queue. */
+  clearUrls: handleUnaryCall<ClearUrlsRequest, ClearUrlsResponse>;
+  /**
+   * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
+   * port started or stopped listening, another app came to the front.
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
   /** Stats one entry, without following a symlink. */
   statPath: handleUnaryCall<StatPathRequest, StatPathResponse>;
   /**
@@ -9279,6 +10222,64 @@ export interface GuestAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPortsResponse) => void,
   ): ClientUnaryCall;
+  /** Asks the host to open a URL (http, https or mailto): queued until the host takes it. */
+  queueUrl(
+    request: QueueUrlRequest,
+    callback: (error: ServiceError | null, response: QueueUrlResponse) => void,
+  ): ClientUnaryCall;
+  queueUrl(
+    request: QueueUrlRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: QueueUrlResponse) => void,
+  ): ClientUnaryCall;
+  queueUrl(
+    request: QueueUrlRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: QueueUrlResponse) => void,
+  ): ClientUnaryCall;
+  /** The URLs the guest asked the host to open, oldest first; taking them empties the queue. */
+  takeUrls(
+    request: TakeUrlsRequest,
+    callback: (error: ServiceError | null, response: TakeUrlsResponse) => void,
+  ): ClientUnaryCall;
+  takeUrls(
+    request: TakeUrlsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TakeUrlsResponse) => void,
+  ): ClientUnaryCall;
+  takeUrls(
+    request: TakeUrlsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TakeUrlsResponse) => void,
+  ): ClientUnaryCall;
+  /** Empties the URL queue. */
+  clearUrls(
+    request: ClearUrlsRequest,
+    callback: (error: ServiceError | null, response: ClearUrlsResponse) => void,
+  ): ClientUnaryCall;
+  clearUrls(
+    request: ClearUrlsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClearUrlsResponse) => void,
+  ): ClientUnaryCall;
+  clearUrls(
+    request: ClearUrlsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClearUrlsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
+   * port started or stopped listening, another app came to the front.
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchEventsResponse>;
   /** Stats one entry, without following a symlink. */
   statPath(
     request: StatPathRequest,
