@@ -113,6 +113,8 @@ export function writeNdjsonStream(ctx: Context, route: Route, codec: JsonCodec, 
   ctx.type = "application/x-ndjson";
   ctx.body = out;
   if (call.readableEnded) return void out.end();
+  // The 200 goes now, not with the first line: a quiet stream's client learns it is subscribed.
+  ctx.res.flushHeaders();
   const line = (chunk: Buffer): string => {
     const part = replyPart(route, codec, decodeReply(route.method, chunk));
     return `${JSON.stringify({ result: "json" in part ? part.json : null })}\n`;

@@ -188,9 +188,17 @@ function messageValue(world: FuzzWorld, route: Route, message: DescMessage, dept
 
 /** The body of a request to `route`: mostly JSON of its input, sometimes anything at all. */
 function bodyOf(world: FuzzWorld, route: Route): fc.Arbitrary<{ body: Buffer | undefined; contentType: string | undefined }> {
-  // A wait without timeout_ms takes its default, ten seconds: a long poll asked for, not slowness.
-  const shortWait = (value: Record<string, unknown>): Record<string, unknown> =>
-    route.method.name === "Wait" && !("timeout_ms" in value) && !("timeoutMs" in value) ? { ...value, timeout_ms: 100 } : value;
+  // A wait without timeout_ms takes its default, ten seconds, and a wild one up to ten minutes:
+  // long polls asked for, not slowness. Values that are not numbers stay, to be refused.
+  const longWait = (value: Record<string, unknown>): boolean => {
+    const timeout = value.timeout_ms ?? value.timeoutMs;
+    return timeout === undefined || (typeof timeout === "number" && timeout > 1000);
+  };
+  const shortWait = (value: Record<string, unknown>): Record<string, unknown> => {
+    if (route.method.name !== "Wait" || !longWait(value)) return value;
+    const { timeoutMs: _dropped, ...rest } = value;
+    return { ...rest, timeout_ms: 100 };
+  };
   const json = fc.boolean().chain((wild) => messageValue(world, route, route.method.input, 0, wild)).map((value) => ({ body: Buffer.from(JSON.stringify(shortWait(value))), contentType: "application/json" }));
   const raw = fc.tuple(fc.uint8Array({ maxLength: 256 }), fc.constantFrom(undefined, "application/octet-stream", "text/plain; charset=utf-8", "application/json", "image/png")).map(([bytes, contentType]) => ({ body: Buffer.from(bytes), contentType }));
   const odd = fc

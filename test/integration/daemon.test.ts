@@ -119,7 +119,7 @@ describe("ghostd serve", function () {
         assert.equal(reply.status, 200);
         assert.deepEqual(reply.json(), {
           version: "2",
-          endpoints: [...SEED_ENDPOINTS, "POST /api/v2/terminals/{id}/wait", "GET /api/v2/terminals/{id}/screen/watch"],
+          endpoints: [...SEED_ENDPOINTS, "POST /api/v2/terminals/{id}/wait", "GET /api/v2/terminals/{id}/screen/watch", "GET /api/v2/terminals/{id}/attach"],
         });
       }
     });

@@ -1,3 +1,4 @@
+import { MIN_CHUNK } from "../../server/supervisor/snapshots/chunking";
 import { status as Code } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -424,12 +425,14 @@ describe("snapshots (SaveSnapshot, RestoreSnapshot, ListSnapshots, DuplicateProj
   describe("retention and garbage collection", () => {
     it("keeps state.retention.maxSnapshots, dropping unlabelled autosaves first, and sweeps their chunks", async () => {
       const p = await project("  retention: {maxSnapshots: 3}\n");
-      // manual (kept), then autosaves each with new random content.
-      writeFileSync(join(p.data, "file"), randomBytes(400 * 1024));
+      // manual (kept), then autosaves each with new random content, smaller than the least chunk
+      // so that each is exactly one (400 KiB was cut in two now and then: 5 chunks, not 3).
+      const oneChunk = MIN_CHUNK - 1024;
+      writeFileSync(join(p.data, "file"), randomBytes(oneChunk));
       const manual = await calls.saveSnapshot({ projectId: p.id });
       const autosaves: string[] = [];
       for (let i = 0; i < 3; i++) {
-        writeFileSync(join(p.data, "file"), randomBytes(400 * 1024));
+        writeFileSync(join(p.data, "file"), randomBytes(oneChunk));
         autosaves.push((await calls.saveSnapshot({ projectId: p.id, reason: SnapshotReason.SNAPSHOT_REASON_AUTOSAVE })).snapshotId);
       }
       const kept = (await calls.listSnapshots({ projectId: p.id })).snapshots.map((s) => s.snapshotId);

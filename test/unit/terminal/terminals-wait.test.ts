@@ -112,9 +112,9 @@ describe("terminals: waiting for and watching the screen (fake PTYs)", () => {
     assert.equal(screens.length, 2);
   });
 
-  it("fails the watch stream, not the call that opens it, for an unknown terminal", async () => {
-    const stream = terminals.watch("nope", undefined, never);
-    await assert.rejects(stream.next(), { reason: "invalid_uuid", message: '"nope" is not a UUID' });
+  it("refuses to open a watch of an unknown terminal, before any stream exists", () => {
+    assert.throws(() => terminals.watch("nope", undefined, never), { reason: "invalid_uuid", message: '"nope" is not a UUID' });
+    assert.throws(() => terminals.watch("00000000-0000-4000-8000-000000000000", undefined, never), { reason: "terminal_not_found" });
   });
 
   it("watches a terminal named by its UUID in capitals", async () => {
