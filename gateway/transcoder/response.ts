@@ -56,32 +56,26 @@ function writeHttpBody(ctx: Context, body: HttpBodyShape | undefined): void {
 }
 
 /**
- * Server streaming as chunked newline-delimited JSON (`{"result": ...}` per message, a last
- * `{"error": ...}` on failure), or raw chunks for a stream of google.api.HttpBody. Called once the
+ * A stream of google.api.HttpBody as raw chunks, its content type the first one's. Called once the
  * first reply is in (null: the stream ended without one), so that a call failing at once is still
- * an ordinary error response.
+ * an ordinary error response; a later failure can only cut the body short.
  */
-export function writeReplyStream(
-  ctx: Context,
-  route: Route,
-  codec: JsonCodec,
-  call: ClientReadableStream<Buffer>,
-  first: Buffer | null,
-  renderError: (err: ServiceError) => JsonValue,
-): void {
-  const raw = isRawReply(route);
-  const encode = (chunk: Buffer): Buffer | string => {
+export function writeRawStream(ctx: Context, route: Route, codec: JsonCodec, call: ClientReadableStream<Buffer>, first: Buffer | null): void {
+  const bytes = (chunk: Buffer): Buffer => {
     const part = replyPart(route, codec, decodeReply(route.method, chunk));
-    if ("body" in part) return part.body ? Buffer.from(part.body.data) : Buffer.alloc(0);
-    return `${JSON.stringify({ result: part.json })}\n`;
+    return "body" in part && part.body ? Buffer.from(part.body.data) : Buffer.alloc(0);
   };
   const out = new PassThrough();
   ctx.status = 200;
-  if (raw) ctx.set("Content-Type", (first && firstContentType(route, codec, first)) || "application/octet-stream");
-  else ctx.type = "application/x-ndjson";
+  ctx.set("Content-Type", (first && firstContentType(route, codec, first)) || "application/octet-stream");
   ctx.body = out;
   if (first === null) return void out.end();
-  out.write(encode(first));
+  out.write(bytes(first));
+  pipeReplies(call, out, bytes, () => out.end());
+}
+
+/** Replies into `out` as they come, the call paused while `out` is full. */
+function pipeReplies(call: ClientReadableStream<Buffer>, out: PassThrough, encode: (chunk: Buffer) => Buffer | string, onError: (err: ServiceError) => void): void {
   call.on("data", (chunk: Buffer) => {
     if (!out.write(encode(chunk))) {
       call.pause();
@@ -89,11 +83,7 @@ export function writeReplyStream(
     }
   });
   call.on("end", () => out.end());
-  call.on("error", (err: ServiceError) => {
-    if (ctx.res.destroyed) return void out.end();
-    if (!raw) out.write(`${JSON.stringify({ error: renderError(err) })}\n`);
-    out.end();
-  });
+  call.on("error", onError);
   call.resume();
 }
 
@@ -119,16 +109,8 @@ export function writeNdjsonStream(ctx: Context, route: Route, codec: JsonCodec, 
     const part = replyPart(route, codec, decodeReply(route.method, chunk));
     return `${JSON.stringify({ result: "json" in part ? part.json : null })}\n`;
   };
-  call.on("data", (chunk: Buffer) => {
-    if (!out.write(line(chunk))) {
-      call.pause();
-      out.once("drain", () => call.resume());
-    }
-  });
-  call.on("end", () => out.end());
-  call.on("error", (err: ServiceError) => {
+  pipeReplies(call, out, line, (err) => {
     if (!ctx.res.destroyed) out.write(`${JSON.stringify({ error: renderError(err) })}\n`);
     out.end();
   });
-  call.resume();
 }

@@ -11,7 +11,7 @@ import { deadlineOf, requestMetadata, responseHeaders } from "./metadata";
 import type { Bindings } from "./path-template";
 import { buildRequest } from "./request";
 import { Router } from "./router";
-import { isRawReply, writeNdjsonStream, writeReply, writeReplyStream } from "./response";
+import { isRawReply, writeNdjsonStream, writeRawStream, writeReply } from "./response";
 import type { Route } from "./routes";
 import { openingMessage } from "./frames";
 import { carryBytes, headerParameters, switchingProtocols, upgradeProtocol } from "./tunnel";
@@ -177,7 +177,7 @@ async function respondStream(ctx: Context, options: TranscoderOptions, route: Ro
   if (isRawReply(route)) {
     const first = await firstReply(call).catch(failed);
     copyHeaders(ctx, options, headers());
-    return writeReplyStream(ctx, route, options.codec, call, first, renderError);
+    return writeRawStream(ctx, route, options.codec, call, first);
   }
   await callOpened(call).catch(failed);
   copyHeaders(ctx, options, headers());

@@ -115,22 +115,36 @@ export function serverStream<Req, Res>(
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const { context, done } = contextOf(call);
-    Promise.resolve()
+    const streamed = Promise.resolve()
       // Boxed, or the chain would unwrap a promise and hide that the handler opened first.
       .then(() => ({ opened: fn(call.request, context) }))
       .then(async ({ opened }) => {
         const responses = await opened;
         if (opened instanceof Promise) call.sendMetadata(new Metadata());
         return writeAll(call, responses, context.signal);
-      })
-      .then(
-        () => call.end(),
-        (err: unknown) => {
-          if (!call.cancelled) call.emit("error", toServiceError(err, logger, call.getPath()));
-        },
-      )
-      .finally(done);
+      });
+    void endStream(call, streamed, logger).finally(done);
   };
+}
+
+/** What ending a server-streaming or bidi call needs of it. */
+interface StreamingCall {
+  readonly cancelled: boolean;
+  end(): void;
+  emit(event: "error", err: unknown): boolean;
+  getPath(): string;
+}
+
+/** Ends a streaming call once its responses are written, or fails it (once) with what went wrong. */
+function endStream(call: StreamingCall, streamed: Promise<void>, logger: Logger): Promise<void> {
+  return streamed.then(
+    () => {
+      call.end();
+    },
+    (err: unknown) => {
+      if (!call.cancelled) call.emit("error", toServiceError(err, logger, call.getPath()));
+    },
+  );
 }
 
 /** For `serverStream`: opens a stream in a promise, so what `open` throws fails the call and headers follow its success. */
@@ -151,21 +165,15 @@ export function bidiStream<Req, Res>(
 ): handleBidiStreamingCall<Req, Res> {
   return (call) => {
     const { context, done } = contextOf(call);
-    Promise.resolve()
+    const streamed = Promise.resolve()
       // A stream's own iterator destroys it once the requests end, which would end the call:
       // replies must go on after the client's half-close.
       .then(() => fn((call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterator<Req>, context))
       .then((responses) => {
         call.sendMetadata(new Metadata());
         return writeAll(call, responses, context.signal);
-      })
-      .then(
-        () => call.end(),
-        (err: unknown) => {
-          if (!call.cancelled) call.emit("error", toServiceError(err, logger, call.getPath()));
-        },
-      )
-      .finally(done);
+      });
+    void endStream(call, streamed, logger).finally(done);
   };
 }
 
