@@ -9,7 +9,7 @@ import { agentError, fsError } from "./reasons";
 
 export const DEFAULT_EXEC_TIMEOUT_SECONDS = 30;
 const MAX_TIMEOUT_SECONDS = 24 * 3600;
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export interface ExecRequest {
   readonly command: string;
@@ -98,14 +98,7 @@ function prepare(request: ExecRequest, context: ExecContext): Prepared {
   // Looking the executable and directory up synchronously costs microseconds; through the thread
   // pool, a tenth of a millisecond each, which is a tenth of the whole run of a small command.
   const file = resolveExecutable(request.command, env.PATH ?? DEFAULT_PATH, context.home);
-  const cwd = guestPath(request.cwd ?? "~", context.home);
-  let cwdStat;
-  try {
-    cwdStat = statSync(cwd);
-  } catch (err) {
-    throw fsError(err, cwd);
-  }
-  if (!cwdStat.isDirectory()) throw agentError("not_a_directory", `cwd ${cwd} is not a directory`);
+  const cwd = workingDirectory(request.cwd, context.home);
   const timeoutSeconds = request.timeoutSeconds ?? DEFAULT_EXEC_TIMEOUT_SECONDS;
   if (!(timeoutSeconds > 0) || timeoutSeconds > MAX_TIMEOUT_SECONDS) throw agentError("invalid_argument", `timeout must be more than 0 and at most ${MAX_TIMEOUT_SECONDS} seconds`);
   return { file, cwd, env, timeoutSeconds };
@@ -183,7 +176,21 @@ function exitCode(ending: Ending): number {
   return 128 + os.signals[ending.signal];
 }
 
-function resolveExecutable(command: string, path: string, home: string): string {
+/** A working directory as a command gets it: from the home unless absolute, and a directory. */
+export function workingDirectory(path: string | undefined, home: string): string {
+  const cwd = guestPath(path ?? "~", home);
+  let info;
+  try {
+    info = statSync(cwd);
+  } catch (err) {
+    throw fsError(err, cwd);
+  }
+  if (!info.isDirectory()) throw agentError("not_a_directory", `cwd ${cwd} is not a directory`);
+  return cwd;
+}
+
+/** The file a command names: a path as it is, a bare name looked up on `path`; why not, when none. */
+export function resolveExecutable(command: string, path: string, home: string): string {
   if (command === "") throw agentError("invalid_argument", "command is empty");
   if (command.includes("/") || command.startsWith("~")) {
     const file = guestPath(command, home);

@@ -1,10 +1,8 @@
-import { existsSync, statSync } from "node:fs";
-import { findOnPath, isExecutable } from "../../executables";
-import { checkLength, checkNoNul, guestPath } from "../paths";
-import { agentError, fsError } from "../reasons";
+import { DEFAULT_PATH, resolveExecutable, workingDirectory } from "../exec";
+import { checkNoNul } from "../paths";
+import { agentError } from "../reasons";
 import type { StartOptions } from "./types";
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const MAX_TAG_LENGTH = 256;
 /** More than any screen shows; node-pty and the kernel take up to 65535, which programs choke on. */
 export const MAX_PTY_SIDE = 1000;
@@ -42,8 +40,8 @@ export function prepareLaunch(options: StartOptions, context: LaunchContext): La
   for (const [key, value] of Object.entries(context.env)) if (value !== undefined) env[key] = value;
   if (options.pty) env.TERM = "xterm-256color";
   Object.assign(env, options.env);
-  const file = resolveCommand(options.command, env.PATH ?? DEFAULT_PATH, context.home);
-  const cwd = directory(options.cwd ?? "~", context.home);
+  const file = resolveExecutable(options.command, env.PATH ?? DEFAULT_PATH, context.home);
+  const cwd = workingDirectory(options.cwd, context.home);
   return { file, args: [...options.args], cwd, env, tag, pty: options.pty ? { cols: options.pty.cols, rows: options.pty.rows } : undefined };
 }
 
@@ -51,30 +49,4 @@ export function checkPtySize(cols: number, rows: number): void {
   for (const [name, value] of [["cols", cols], ["rows", rows]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > MAX_PTY_SIDE) throw agentError("invalid_argument", `${name} must be a whole number from 1 to ${MAX_PTY_SIDE}, not ${value}`);
   }
-}
-
-function resolveCommand(command: string, path: string, home: string): string {
-  if (command === "") throw agentError("invalid_argument", "command is empty");
-  if (command.includes("/") || command.startsWith("~")) {
-    const file = guestPath(command, home);
-    if (isExecutable(file)) return file;
-    if (existsSync(file)) throw agentError("not_executable", `${command}: ${file} is not an executable file`);
-    throw agentError("command_not_found", `${command}: ${file} does not exist`);
-  }
-  checkLength(command, "command", true);
-  const found = findOnPath(command, path);
-  if (found) return found;
-  throw agentError("command_not_found", `no executable "${command}" on PATH (${path}); a command line with arguments runs as {"command": "/bin/sh", "args": ["-c", "<the command line>"]}`);
-}
-
-function directory(path: string, home: string): string {
-  const cwd = guestPath(path, home);
-  let info;
-  try {
-    info = statSync(cwd);
-  } catch (err) {
-    throw fsError(err, cwd);
-  }
-  if (!info.isDirectory()) throw agentError("not_a_directory", `cwd ${cwd} is not a directory`);
-  return cwd;
 }
