@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import { ownerOnlyDirectory } from "../server/owner-only";
 import { replaceFile } from "../server/atomic-file";
 import type { Logger } from "pino";
+import { LogRing } from "../server/log-ring";
 import { assertLocal, startGateway, type RunningGateway } from "../gateway/gateway";
 import { loadContract } from "../gateway/transcoder/descriptors";
 import { parseTarget, type Target } from "../gateway/transport/targets";
@@ -26,6 +27,8 @@ import { lockHome } from "./home-lock";
 export interface DaemonOptions {
   readonly home: string;
   readonly logger: Logger;
+  /** The logger's recent lines, for the agent's `GET /api/v1/logs`. */
+  readonly logs?: LogRing | undefined;
   /** The gRPC server and its services (serve, agent); undefined when only the gateway runs. */
   readonly server: ServerHalf | undefined;
   /** The HTTP gateway (serve, gateway); undefined when only the server runs. */
@@ -149,7 +152,7 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
     idleTimeoutMs: half.grpc.idleTimeoutMs,
     services: [
       ...supervisorServices({ logger, home, portRange: half.supervisor.portRange, runtimes, env, packageLimits: half.supervisor.packageLimits }),
-      agentService({ logger, version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
+      agentService({ logger, logs: options.logs ?? new LogRing(), version, stateDir: join(home, "agent"), clipboard, home: homedir(), env, execOutputLimit: half.agent.execOutputLimit }),
       terminalService({ logger, clipboard, settings: { ...DEFAULT_TERMINAL_SETTINGS, ...half.terminals, env } }),
     ],
     descriptorSets: [descriptorSet, standardDescriptorSet()],

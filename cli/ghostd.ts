@@ -12,6 +12,7 @@ import { readSetting, readSettings, type Flags } from "./settings/schema";
 import { ALL_MODES, type Mode } from "./settings/setting";
 import { ListenError } from "../gateway/gateway";
 import { TargetError } from "../gateway/transport/targets";
+import { LogRing } from "../server/log-ring";
 import { daemonLogger } from "../server/logger";
 import { NotOwnerOnlyError } from "../server/owner-only";
 import { SocketInUseError } from "../server/rpc/unix-socket";
@@ -39,13 +40,14 @@ program
   });
 
 async function run(mode: Mode, flags: Flags): Promise<void> {
-  const logger = daemonLogger(readSetting("logLevel", flags), { pid: process.pid, mode });
+  const logs = new LogRing();
+  const logger = daemonLogger(readSetting("logLevel", flags), { pid: process.pid, mode }, undefined, logs);
   // Handlers go in before anything listens: until they are, SIGTERM's default action would end
   // the process at once, and a client that saw the endpoints file may already be sending it.
   const shutdown = shutdownOn(["SIGINT", "SIGTERM"], logger);
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
   try {
-    shutdown.started(await startDaemon(daemonOptions(mode, readSettings(flags), logger)));
+    shutdown.started(await startDaemon({ ...daemonOptions(mode, readSettings(flags), logger), logs }));
   } catch (err) {
     const known = [ConfigError, HomeLockedError, ListenError, NotOwnerOnlyError, SocketInUseError, TargetError].some((kind) => err instanceof kind);
     logger.fatal(known ? { reason: (err as Error).message } : { err }, `ghostd ${mode} cannot start`);

@@ -26,8 +26,11 @@ interface Budget {
   left: number;
 }
 
-/** The daemon's logger: pino's JSON lines (on stdout, unless given somewhere else), every value bounded. */
-export function daemonLogger(level: LevelWithSilentOrString, base: Record<string, unknown>, destination?: DestinationStream): Logger {
+/**
+ * The daemon's logger: pino's JSON lines (on stdout, unless given somewhere else), every value
+ * bounded; with `ring`, each line is kept there too.
+ */
+export function daemonLogger(level: LevelWithSilentOrString, base: Record<string, unknown>, destination?: DestinationStream, ring?: DestinationStream): Logger {
   const options = {
     level,
     base,
@@ -41,7 +44,9 @@ export function daemonLogger(level: LevelWithSilentOrString, base: Record<string
       },
     },
   } satisfies LoggerOptions;
-  return destination ? pino(options, destination) : pino(options);
+  const out = destination ?? pino.destination(1);
+  if (!ring || level === "silent") return pino(options, out);
+  return pino(options, pino.multistream([{ stream: out, level: level as pino.Level }, { stream: ring, level: level as pino.Level }]));
 }
 
 function boundedObject(object: object, depth: number, budget: Budget): Record<string, unknown> {

@@ -393,6 +393,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The agent's most recent log lines (pino's JSON, one string each), oldest first.
+         * @description The agent's most recent log lines (pino's JSON, one string each), oldest first.
+         */
+        get: operations["GuestAgent_GetLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/event-stream": {
         parameters: {
             query?: never;
@@ -401,9 +421,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a port started or stopped listening, another app came to the front.
+         * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a port started or stopped listening, another app came to the front, the agent logged a line.
          * @description What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
-         *     port started or stopped listening, another app came to the front.
+         *     port started or stopped listening, another app came to the front, the agent logged a line.
          */
         get: operations["GuestAgent_WatchEvents"];
         put?: never;
@@ -936,6 +956,9 @@ export interface components {
         "ghostd.agent.v1.ClearUrlsResponse": {
             ok: boolean;
         };
+        "ghostd.agent.v1.GetLogsResponse": {
+            lines: string[];
+        };
         "ghostd.agent.v1.QueuedFilesChanged": {
             files: string[];
         };
@@ -958,6 +981,8 @@ export interface components {
             ports?: components["schemas"]["ghostd.agent.v1.PortsChanged"];
             /** @description Another app came to the front. */
             app?: components["schemas"]["ghostd.agent.v1.FrontmostAppChanged"];
+            /** @description A line the agent logged (pino's JSON). */
+            log?: string;
         };
         "ghostd.agent.v1.EntryInfo": {
             name: string;
@@ -1931,6 +1956,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ghostd.agent.v1.ClearUrlsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+        };
+    };
+    GuestAgent_GetLogs: {
+        parameters: {
+            query?: {
+                /** @description How many of the latest lines; all that are kept (up to 1000) when unset. */
+                lines?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.GetLogsResponse"];
                 };
             };
             400: components["responses"]["400"];

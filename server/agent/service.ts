@@ -6,6 +6,7 @@ import { desktopClipboard } from "../clipboard/desktop";
 import type { ClipboardStore } from "../clipboard/store";
 import type { HttpBody } from "../../generated/google/api/httpbody";
 import { flatten } from "../event-stream";
+import type { LogRing } from "../log-ring";
 import { bidiStream, bindService, opening, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { ThreadPtyHost } from "../terminal/pty-host/host";
 import { Apps } from "./apps";
@@ -33,6 +34,8 @@ import { tunnelCall } from "./tunnel/tunnel-calls";
 
 export interface AgentDeps {
   readonly logger: Logger;
+  /** The logger's recent lines: `GET /api/v1/logs`, and `log` events. */
+  readonly logs: LogRing;
   readonly version: string;
   /** Where the agent keeps its state (the file queue). */
   readonly stateDir: string;
@@ -180,6 +183,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   const watchers = new Watchers();
   const events = new AgentEvents({ ports: () => listeningPorts(), frontmost: () => apps.frontmost() });
   const urls = new UrlQueue(join(deps.stateDir, "url-queue.json"), (url) => events.publish({ url }));
+  const stopLogEvents = deps.logs.onLine((line) => events.publish({ log: line }));
   const fileQueue = new FileQueue(join(deps.stateDir, "file-queue.json"), (files) => events.publish({ files }));
   const handlers: Handlers = {
     health: unary(logger, async () => {
@@ -192,7 +196,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
     ...clipboardHandlers(logger, new GuestClipboard(deps.clipboard, desktopClipboard(env), logger)),
     ...execHandlers(logger, execHost, deps.execOutputLimit),
     ...fileHandlers(logger, home, fileQueue),
-    ...eventHandlers(logger, events, urls),
+    ...eventHandlers(logger, events, urls, deps.logs),
     ...appHandlers(logger, apps, { home, env }),
     ...processHandlers(logger, processes),
     ...fsInspectionHandlers(logger, home, watchers),
@@ -206,6 +210,7 @@ export function agentService(deps: AgentDeps): ServiceBinding {
   return bindService(GuestAgentService, handlers, async () => {
     execHost.close();
     events.close();
+    stopLogEvents();
     await processes.close();
     watchers.close();
     await ptyHost.close();

@@ -71,6 +71,15 @@ describe("Host API event stream and URL queue", function () {
     await within("the port closing", closing, (e) => ((e.ports as { closed: number[] } | undefined)?.closed.includes(port) ? true : undefined));
   });
 
+  it("answers the agent's recent log lines, the last N with ?lines=", async () => {
+    const { lines } = (await api.get("/api/v1/logs")).json<{ lines: string[] }>();
+    const parsed = lines.map((line) => JSON.parse(line) as { msg?: string; pid?: number });
+    assert.ok(parsed.some((entry) => entry.msg?.startsWith("ghostd listening") && entry.pid === daemon.endpoints.pid), "the daemon's start-up line");
+    const last = (await api.get("/api/v1/logs?lines=1")).json<{ lines: string[] }>().lines;
+    assert.equal(last.length, 1);
+    assert.equal(last[0], (await api.get("/api/v1/logs")).json<{ lines: string[] }>().lines.at(-1));
+  });
+
   it("streams the same events as NDJSON lines", async () => {
     // Other events (a port anywhere on this machine) may come first: the URL's line is looked for.
     const line = new Promise<string>((resolve, reject) => {

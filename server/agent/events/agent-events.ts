@@ -6,7 +6,8 @@ export type AgentEvent =
   | { readonly files: readonly string[] }
   | { readonly url: string }
   | { readonly ports: { readonly ports: readonly number[]; readonly opened: readonly number[]; readonly closed: readonly number[] } }
-  | { readonly app: { readonly bundleId: string } };
+  | { readonly app: { readonly bundleId: string } }
+  | { readonly log: string };
 
 /** What is watched by polling while anyone listens: the listening ports and the frontmost app. */
 export interface PolledState {

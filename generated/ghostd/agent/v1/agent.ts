@@ -705,7 +705,11 @@ export interface WatchEventsResponse {
     | PortsChanged
     | undefined;
   /** Another app came to the front. */
-  app?: FrontmostAppChanged | undefined;
+  app?:
+    | FrontmostAppChanged
+    | undefined;
+  /** A line the agent logged (pino's JSON). */
+  log?: string | undefined;
 }
 
 export interface QueuedFilesChanged {
@@ -722,6 +726,15 @@ export interface PortsChanged {
 export interface FrontmostAppChanged {
   /** Empty when no app is in front any more. */
   bundleId: string;
+}
+
+export interface GetLogsRequest {
+  /** How many of the latest lines; all that are kept (up to 1000) when unset. */
+  lines?: number | undefined;
+}
+
+export interface GetLogsResponse {
+  lines: string[];
 }
 
 function createBaseHealthRequest(): HealthRequest {
@@ -8898,7 +8911,7 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
 };
 
 function createBaseWatchEventsResponse(): WatchEventsResponse {
-  return { files: undefined, url: undefined, ports: undefined, app: undefined };
+  return { files: undefined, url: undefined, ports: undefined, app: undefined, log: undefined };
 }
 
 export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
@@ -8914,6 +8927,9 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
     }
     if (message.app !== undefined) {
       FrontmostAppChanged.encode(message.app, writer.uint32(34).fork()).join();
+    }
+    if (message.log !== undefined) {
+      writer.uint32(42).string(message.log);
     }
     return writer;
   },
@@ -8963,6 +8979,14 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
             message.app = FrontmostAppChanged.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.log = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8981,6 +9005,7 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
       url: isSet(object.url) ? globalThis.String(object.url) : undefined,
       ports: isSet(object.ports) ? PortsChanged.fromJSON(object.ports) : undefined,
       app: isSet(object.app) ? FrontmostAppChanged.fromJSON(object.app) : undefined,
+      log: isSet(object.log) ? globalThis.String(object.log) : undefined,
     };
   },
 
@@ -8997,6 +9022,9 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
     }
     if (message.app !== undefined) {
       obj.app = FrontmostAppChanged.toJSON(message.app);
+    }
+    if (message.log !== undefined) {
+      obj.log = message.log;
     }
     return obj;
   },
@@ -9016,6 +9044,7 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
     message.app = (object.app !== undefined && object.app !== null)
       ? FrontmostAppChanged.fromPartial(object.app)
       : undefined;
+    message.log = object.log ?? undefined;
     return message;
   },
 };
@@ -9303,6 +9332,140 @@ export const FrontmostAppChanged: MessageFns<FrontmostAppChanged> = {
   },
 };
 
+function createBaseGetLogsRequest(): GetLogsRequest {
+  return { lines: undefined };
+}
+
+export const GetLogsRequest: MessageFns<GetLogsRequest> = {
+  encode(message: GetLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lines !== undefined) {
+      writer.uint32(8).uint32(message.lines);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lines = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLogsRequest {
+    return { lines: isSet(object.lines) ? globalThis.Number(object.lines) : undefined };
+  },
+
+  toJSON(message: GetLogsRequest): unknown {
+    const obj: any = {};
+    if (message.lines !== undefined) {
+      obj.lines = Math.round(message.lines);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLogsRequest>, I>>(base?: I): GetLogsRequest {
+    return GetLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLogsRequest>, I>>(object: I): GetLogsRequest {
+    const message = createBaseGetLogsRequest();
+    message.lines = object.lines ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetLogsResponse(): GetLogsResponse {
+  return { lines: [] };
+}
+
+export const GetLogsResponse: MessageFns<GetLogsResponse> = {
+  encode(message: GetLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLogsResponse {
+    return { lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: GetLogsResponse): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLogsResponse>, I>>(base?: I): GetLogsResponse {
+    return GetLogsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLogsResponse>, I>>(object: I): GetLogsResponse {
+    const message = createBaseGetLogsResponse();
+    message.lines = object.lines?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * GuestAgent runs inside a guest (a VM, a container, or the host itself) and does what the
  * Host API asks of it: run commands, list files, hold the clipboard and the outgoing file
@@ -9564,9 +9727,19 @@ export const GuestAgentService = {
     responseSerialize: (value: ClearUrlsResponse): Buffer => Buffer.from(ClearUrlsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClearUrlsResponse => ClearUrlsResponse.decode(value),
   },
+  /** The agent's most recent log lines (pino's JSON, one string each), oldest first. */
+  getLogs: {
+    path: "/ghostd.agent.v1.GuestAgent/GetLogs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLogsRequest): Buffer => Buffer.from(GetLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLogsRequest => GetLogsRequest.decode(value),
+    responseSerialize: (value: GetLogsResponse): Buffer => Buffer.from(GetLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLogsResponse => GetLogsResponse.decode(value),
+  },
   /**
    * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
-   * port started or stopped listening, another app came to the front.
+   * port started or stopped listening, another app came to the front, the agent logged a line.
    */
   watchEvents: {
     path: "/ghostd.agent.v1.GuestAgent/WatchEvents" as const,
@@ -9838,9 +10011,11 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   takeUrls: handleUnaryCall<TakeUrlsRequest, TakeUrlsResponse>;
   /** Empties the URL queue. */
   clearUrls: handleUnaryCall<ClearUrlsRequest, ClearUrlsResponse>;
+  /** The agent's most recent log lines (pino's JSON, one string each), oldest first. */
+  getLogs: handleUnaryCall<GetLogsRequest, GetLogsResponse>;
   /**
    * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
-   * port started or stopped listening, another app came to the front.
+   * port started or stopped listening, another app came to the front, the agent logged a line.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
   /** Stats one entry, without following a symlink. */
@@ -10270,9 +10445,25 @@ export interface GuestAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ClearUrlsResponse) => void,
   ): ClientUnaryCall;
+  /** The agent's most recent log lines (pino's JSON, one string each), oldest first. */
+  getLogs(
+    request: GetLogsRequest,
+    callback: (error: ServiceError | null, response: GetLogsResponse) => void,
+  ): ClientUnaryCall;
+  getLogs(
+    request: GetLogsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLogsResponse) => void,
+  ): ClientUnaryCall;
+  getLogs(
+    request: GetLogsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLogsResponse) => void,
+  ): ClientUnaryCall;
   /**
    * What happens in the guest, as it happens: the outgoing file queue changed, a URL to open, a
-   * port started or stopped listening, another app came to the front.
+   * port started or stopped listening, another app came to the front, the agent logged a line.
    */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
   watchEvents(
