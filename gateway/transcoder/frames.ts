@@ -2,6 +2,7 @@ import { create, type DescField, type DescOneof, type JsonObject, type JsonValue
 import type { Contract } from "./descriptors";
 import { GatewayError } from "./errors";
 import { isObject, type JsonCodec } from "./json-codec";
+import { fieldValue, setField } from "./message-fields";
 import { decodeObject } from "./request";
 import type { Route, WebSocketFrames } from "./routes";
 
@@ -12,19 +13,6 @@ export interface Frame {
 }
 
 type Fields = Record<string, unknown>;
-
-function setField(message: Message, field: DescField, value: unknown): void {
-  const fields = message as unknown as Fields;
-  if (field.oneof) fields[field.oneof.localName] = { case: field.localName, value };
-  else fields[field.localName] = value;
-}
-
-function fieldValue(message: Message, field: DescField): unknown {
-  const fields = message as unknown as Fields;
-  if (!field.oneof) return fields[field.localName];
-  const chosen = fields[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
-  return chosen?.case === field.localName ? chosen.value : undefined;
-}
 
 function setMember(oneof: DescOneof, message: Message): { field: DescField; value: Message } | undefined {
   const chosen = (message as unknown as Fields)[oneof.localName] as { case?: string; value?: Message } | undefined;

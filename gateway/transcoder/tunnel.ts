@@ -1,9 +1,10 @@
-import { create, type Message } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { decodeReply, encodeRequest } from "../transport/method-calls";
 import { GatewayError } from "./errors";
+import { fieldValue, setField } from "./message-fields";
 import { convertText } from "./request";
 import type { Route, StreamUpgradeBinding } from "./routes";
 
@@ -29,8 +30,8 @@ export function headerParameters(req: IncomingMessage, binding: StreamUpgradeBin
 }
 
 function dataMessage(route: Route, binding: StreamUpgradeBinding, data: Buffer): Buffer {
-  const message = create(route.method.input) as Message & Record<string, unknown>;
-  message[binding.dataIn.localName] = data;
+  const message = create(route.method.input);
+  setField(message, binding.dataIn, data);
   return encodeRequest(route.method, message);
 }
 
@@ -47,13 +48,13 @@ export function switchingProtocols(protocol: string): string {
 export function carryBytes(socket: Socket, head: Buffer, call: ClientDuplexStream<Buffer, Buffer>, route: Route, binding: StreamUpgradeBinding): void {
   let finished = false;
   call.on("data", (chunk: Buffer) => {
-    const reply = decodeReply(route.method, chunk) as Message & Record<string, unknown>;
-    const data = reply[binding.dataOut.localName];
+    const reply = decodeReply(route.method, chunk);
+    const data = fieldValue(reply, binding.dataOut);
     if (data instanceof Uint8Array && data.length > 0 && !socket.write(data)) {
       call.pause();
       socket.once("drain", () => call.resume());
     }
-    if (binding.endOut && reply[binding.endOut.localName] === true) socket.end();
+    if (binding.endOut && fieldValue(reply, binding.endOut) === true) socket.end();
   });
   call.on("end", () => {
     finished = true;
