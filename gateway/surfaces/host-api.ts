@@ -36,7 +36,7 @@ export const hostApi: SurfaceDescription = {
   json: { protoNames: false },
   // GhostVM answers an exec that ran out of time with 408 Request Timeout, and a tunnel that
   // cannot reach its guest port with 502 Bad Gateway.
-  statusByReason: { exec_timeout: 408, tunnel_refused: 502, vsock_unavailable: 502 },
+  statusByReason: { exec_timeout: 408, tunnel_refused: 502, vsock_unavailable: 502, no_space: 507 },
   requestHeaders: ["x-clipboard-type"],
   responseHeaders: { "x-clipboard-type": "X-Clipboard-Type", "content-disposition": "Content-Disposition", "x-permissions": "X-Permissions" },
   renderError: messageAndCode,
@@ -55,6 +55,7 @@ export const hostApi: SurfaceDescription = {
       { status: 408, description: "`exec_timeout`, or a client too slow to send its request" },
       { status: 413, description: "`body_too_large`", withBodyOnly: true },
       { status: 500, description: "Another failure" },
+      { status: 507, description: "`no_space`: the guest's file system is full" },
       { status: 503, description: "`unavailable`: the guest agent cannot be reached (`\"status\": \"unreachable\"`)" },
     ],
   },

@@ -15,13 +15,13 @@ import {
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { FieldBehavior } from "../../generated/google/api/field_behavior";
 import { HttpRule } from "../../generated/google/api/http";
-import { StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import { BodyStream, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
 
 /**
- * A contract read from a FileDescriptorSet: the registry of its types plus the six options the
- * gateway reads (HTTP rules, WebSocket and stream upgrade rules, required fields, JSON spellings of enum values, the
- * fixed values of string fields). The gateway works
- * from descriptors alone so that it can serve any annotated service, the test fixture included.
+ * A contract read from a FileDescriptorSet: the registry of its types plus the seven options the
+ * gateway reads (HTTP rules, WebSocket, stream upgrade and body stream rules, required fields,
+ * JSON spellings of enum values, the fixed values of string fields). The gateway works from
+ * descriptors alone so that it can serve any annotated service, the test fixture included.
  */
 export interface Contract {
   readonly registry: FileRegistry;
@@ -31,6 +31,8 @@ export interface Contract {
   webSocketRule(method: DescMethod): WebSocketRule | undefined;
   /** How a bidi method is served as raw bytes behind an HTTP upgrade (`ghostd.options.v1.stream_upgrade`), if it is. */
   streamUpgradeRule(method: DescMethod): StreamUpgrade | undefined;
+  /** How a client-streaming method takes a request body as a stream (`ghostd.options.v1.body_stream`), if it does. */
+  bodyStreamRule(method: DescMethod): BodyStream | undefined;
   isRequired(field: DescField): boolean;
   jsonValue(value: DescEnumValue): string | undefined;
   /** The values a string field is limited to (`ghostd.options.v1.allowed_values`); empty when any. */
@@ -43,6 +45,7 @@ const JSON_VALUE = "ghostd.options.v1.json_value";
 const ALLOWED_VALUES = "ghostd.options.v1.allowed_values";
 const WEBSOCKET = "ghostd.options.v1.websocket";
 const STREAM_UPGRADE = "ghostd.options.v1.stream_upgrade";
+const BODY_STREAM = "ghostd.options.v1.body_stream";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
@@ -52,6 +55,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
   const allowed = registry.getExtension(ALLOWED_VALUES);
   const websocket = registry.getExtension(WEBSOCKET);
   const streamUpgrade = registry.getExtension(STREAM_UPGRADE);
+  const bodyStream = registry.getExtension(BODY_STREAM);
   return {
     registry,
     service(name) {
@@ -77,6 +81,12 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
       const options = method.proto.options;
       if (!options || !hasExtension(options, streamUpgrade)) return undefined;
       return StreamUpgrade.decode(toBinary(streamUpgrade.message, getExtension(options, streamUpgrade) as Message));
+    },
+    bodyStreamRule(method) {
+      if (bodyStream?.fieldKind !== "message") return undefined;
+      const options = method.proto.options;
+      if (!options || !hasExtension(options, bodyStream)) return undefined;
+      return BodyStream.decode(toBinary(bodyStream.message, getExtension(options, bodyStream) as Message));
     },
     isRequired(field) {
       const options = field.proto.options;

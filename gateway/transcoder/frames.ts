@@ -1,4 +1,5 @@
 import { create, type DescField, type DescOneof, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { encodeRequest } from "../transport/method-calls";
 import type { Contract } from "./descriptors";
 import { GatewayError } from "./errors";
 import { isObject, type JsonCodec } from "./json-codec";
@@ -20,9 +21,16 @@ function setMember(oneof: DescOneof, message: Message): { field: DescField; valu
   return field && chosen?.value ? { field, value: chosen.value } : undefined;
 }
 
+/** An encoded request holding only `data` in a bytes field: a chunk of a tunnel or a streamed body. */
+export function bytesRequest(route: Route, field: DescField, data: Buffer): Buffer {
+  const message = create(route.method.input);
+  setField(message, field, data);
+  return encodeRequest(route.method, message);
+}
+
 /** The first message of a client stream: the upgrade request's message in its open field. */
 export function openingMessage(route: Route, built: Message): Message {
-  const open = route.webSocket?.open ?? route.streamUpgrade?.open;
+  const open = route.webSocket?.open ?? route.streamUpgrade?.open ?? route.bodyStream?.open;
   if (!open) return built;
   const message = create(route.method.input);
   setField(message, open, built);

@@ -107,10 +107,11 @@ function parameters(route: Route, schemas: SchemaSet, codec: JsonCodec): JsonVal
     return param;
   });
   if (route.body === "*" || input.typeName === HTTP_BODY) return params;
-  for (const { header, field } of route.streamUpgrade?.headers ?? []) {
-    params.push({ name: header, in: "header", required: true, schema: schemas.field(field, "request"), description: fieldComment(field) || header });
+  const headers = route.streamUpgrade?.headers ?? route.bodyStream?.headers ?? [];
+  for (const { header, field, optional } of headers) {
+    params.push({ name: header, in: "header", required: !optional, schema: schemas.field(field, "request"), description: fieldComment(field) || header });
   }
-  const bound = [...boundFields(route), ...(route.streamUpgrade?.headers ?? []).map((h) => h.field.name)];
+  const bound = [...boundFields(route), ...headers.map((h) => h.field.name)];
   for (const field of input.fields) {
     if (bound.includes(field.name) || field === route.bodyField || field.fieldKind === "map") continue;
     if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {
@@ -143,7 +144,7 @@ function queryParam(name: string, field: DescField, schemas: SchemaSet, required
 /** A body is required only when something in it is: `POST .../focus` may go without one. */
 function requestBody(route: Route, schemas: SchemaSet): JsonObject | undefined {
   const input = route.input;
-  if (route.rawBody) return binaryContent();
+  if (route.rawBody || route.bodyStream) return binaryContent();
   if (route.body === "*") {
     const bound = boundFields(route);
     const required = input.fields.some((f) => !bound.includes(f.name) && schemas.isRequired(f, "request"));

@@ -1,12 +1,12 @@
 import type { DescField, DescMessage, DescMethod } from "@bufbuild/protobuf";
-import type { StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import type { BodyStream, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
 import { HttpRule } from "../../generated/google/api/http";
 import type { Contract } from "./descriptors";
 import { parseTemplate, type PathTemplate } from "./path-template";
 import { RouteError } from "./route-error";
-import { streamUpgradeBinding, webSocketFrames, type StreamUpgradeBinding, type WebSocketFrames } from "./upgrade-rules";
+import { bodyStreamBinding, streamUpgradeBinding, webSocketFrames, type BodyStreamBinding, type StreamUpgradeBinding, type WebSocketFrames } from "./stream-rules";
 
-export type { StreamUpgradeBinding, WebSocketFrames };
+export type { BodyStreamBinding, StreamUpgradeBinding, WebSocketFrames };
 
 export const HTTP_BODY = "google.api.HttpBody";
 
@@ -28,6 +28,8 @@ export interface Route {
   readonly webSocket: WebSocketFrames | undefined;
   /** How the route is served as raw bytes behind an HTTP upgrade (`Upgrade: tunnel`). */
   readonly streamUpgrade: StreamUpgradeBinding | undefined;
+  /** How the request body streams into a client-streaming method, chunk by chunk. */
+  readonly bodyStream: BodyStreamBinding | undefined;
   /** Whether the route is served only after an upgrade (426 to a plain request). */
   readonly upgradeOnly: boolean;
   /** Whether the body arrives as raw bytes (google.api.HttpBody), not JSON. */
@@ -45,9 +47,9 @@ export function buildRoutes(contract: Contract, serviceNames: readonly string[])
     for (const method of contract.service(name).methods) {
       const rule = contract.httpRule(method);
       const webSocket = contract.webSocketRule(method);
-      const upgrades = { webSocket, streamUpgrade: contract.streamUpgradeRule(method) };
+      const upgrades = { webSocket, streamUpgrade: contract.streamUpgradeRule(method), bodyStream: contract.bodyStreamRule(method) };
       if (rule) routes.push(...ruleRoutes(method, rule, upgrades));
-      if (webSocket?.get) routes.push(routeOf(method, HttpRule.fromPartial({ get: webSocket.get }), { primary: !rule, webSocket, streamUpgrade: undefined, upgradeOnly: true }));
+      if (webSocket?.get) routes.push(routeOf(method, HttpRule.fromPartial({ get: webSocket.get }), { primary: !rule, webSocket, streamUpgrade: undefined, bodyStream: undefined, upgradeOnly: true }));
       else if (webSocket && !rule) throw new RouteError(`${where(method)}: a websocket rule needs an HTTP rule or its own get`);
     }
   }
@@ -59,8 +61,8 @@ function where(method: DescMethod): string {
 }
 
 /** A rule's own binding and its additional ones; a GET among them upgrades when the method has a websocket rule. */
-function ruleRoutes(method: DescMethod, rule: HttpRule, upgrades: Pick<RouteKind, "webSocket" | "streamUpgrade">): Route[] {
-  const clientStreaming = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
+function ruleRoutes(method: DescMethod, rule: HttpRule, upgrades: Pick<RouteKind, "webSocket" | "streamUpgrade" | "bodyStream">): Route[] {
+  const clientStreaming = (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") && !upgrades.bodyStream;
   const routes = [routeOf(method, rule, { primary: true, ...upgrades, upgradeOnly: clientStreaming })];
   for (const extra of rule.additionalBindings) {
     if (extra.additionalBindings.length > 0) throw new RouteError(`${where(method)}: additional bindings cannot nest`);
@@ -73,6 +75,7 @@ interface RouteKind {
   readonly primary: boolean;
   readonly webSocket: WebSocketRule | undefined;
   readonly streamUpgrade: StreamUpgrade | undefined;
+  readonly bodyStream: BodyStream | undefined;
   readonly upgradeOnly: boolean;
 }
 
@@ -82,10 +85,12 @@ function routeOf(method: DescMethod, rule: HttpRule, kind: RouteKind): Route {
   const clientStreaming = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
   const webSocket = httpMethod === "GET" && kind.webSocket ? webSocketFrames(method, kind.webSocket) : undefined;
   const streamUpgrade = httpMethod === "GET" && kind.streamUpgrade ? streamUpgradeBinding(method, kind.streamUpgrade) : undefined;
-  if (clientStreaming && !webSocket && !streamUpgrade) {
-    throw new RouteError(`${at}: client streaming is served only after an upgrade, from a GET with a websocket or stream_upgrade rule`);
+  const bodyStream = kind.bodyStream && httpMethod !== "GET" ? bodyStreamBinding(method, kind.bodyStream) : undefined;
+  if (clientStreaming && !webSocket && !streamUpgrade && !bodyStream) {
+    throw new RouteError(`${at}: client streaming is served only after an upgrade, from a GET with a websocket or stream_upgrade rule, or from a body_stream rule`);
   }
-  const input = webSocket?.open?.message ?? streamUpgrade?.open.message ?? method.input;
+  if (bodyStream && rule.body) throw new RouteError(`${at}: a body_stream rule takes the whole body; the binding cannot name one`);
+  const input = webSocket?.open?.message ?? streamUpgrade?.open.message ?? bodyStream?.open.message ?? method.input;
   const template = parseTemplate(path);
   for (const variable of template.variables) {
     const chain = fieldChain(input, variable.fieldPath);
@@ -117,6 +122,7 @@ function routeOf(method: DescMethod, rule: HttpRule, kind: RouteKind): Route {
     clientStreaming,
     webSocket,
     streamUpgrade,
+    bodyStream,
     upgradeOnly: kind.upgradeOnly,
     rawBody: (rule.body === "*" && method.input.typeName === HTTP_BODY) || (bodyField?.fieldKind === "message" && bodyField.message.typeName === HTTP_BODY),
     primary: kind.primary,

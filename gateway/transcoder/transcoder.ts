@@ -1,9 +1,10 @@
 import type { JsonValue, Message } from "@bufbuild/protobuf";
-import type { CallOptions, Client, ClientReadableStream, ClientUnaryCall, Metadata, ServiceError } from "@grpc/grpc-js";
+import type { CallOptions, Client, ClientReadableStream, ClientUnaryCall, ClientWritableStream, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Context, Middleware } from "koa";
-import { bidiStreamCall, decodeReply, encodeRequest, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
+import { bidiStreamCall, clientStreamCall, decodeReply, encodeRequest, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
 import { upgradeOf, type Upgrade } from "../transport/upgrades";
 import { readBody } from "./body";
+import { feedBody } from "./body-stream";
 import type { Contract } from "./descriptors";
 import { fromCallError, GatewayError, type HttpError } from "./errors";
 import type { JsonCodec } from "./json-codec";
@@ -14,7 +15,8 @@ import { Router } from "./router";
 import { isRawReply, writeNdjsonStream, writeRawStream, writeReply } from "./response";
 import type { Route } from "./routes";
 import { openingMessage } from "./frames";
-import { carryBytes, headerParameters, switchingProtocols, upgradeProtocol } from "./tunnel";
+import { headerParameters } from "./header-fields";
+import { carryBytes, switchingProtocols, upgradeProtocol } from "./tunnel";
 import { callOpened, carry, checkHandshake, wantsWebSocket } from "./websocket";
 
 /** How much of a request body is read, by the kind of body a route takes. */
@@ -56,6 +58,7 @@ export function transcoder(options: TranscoderOptions): Middleware {
     const protocol = route.streamUpgrade && upgradeOf(ctx.req) ? upgradeProtocol(ctx.req, route.streamUpgrade) : undefined;
     if (upgrade && protocol) return openTunnel(ctx, options, route, bindings, upgrade, protocol);
     if (route.upgradeOnly) throw upgradeRequired(ctx, route);
+    if (route.bodyStream) return streamBody(ctx, options, route, bindings);
     const argument = encodeRequest(route.method, await requestOf(ctx, options, route, bindings));
     const metadata = requestMetadata(ctx.req.headers, options.requestHeaders);
     const callOptions = callOptionsOf(ctx);
@@ -113,7 +116,7 @@ function upgradeRequired(ctx: Context, route: Route): GatewayError {
 async function openTunnel(ctx: Context, options: TranscoderOptions, route: Route, bindings: Bindings, upgrade: Upgrade, protocol: string): Promise<void> {
   const binding = route.streamUpgrade;
   if (!binding) return;
-  const query = headerParameters(ctx.req, binding, new URLSearchParams(ctx.querystring));
+  const query = headerParameters(ctx.req, binding.headers, new URLSearchParams(ctx.querystring));
   const built = buildRequest(options.contract, options.codec, route, { bindings, query, body: Buffer.alloc(0), contentType: undefined });
   const call = bidiStreamCall(options.upstream(), route.method, requestMetadata(ctx.req.headers, options.requestHeaders), callOptionsOf(ctx));
   call.write(encodeRequest(route.method, openingMessage(route, built)));
@@ -124,6 +127,38 @@ async function openTunnel(ctx: Context, options: TranscoderOptions, route: Route
   ctx.respond = false;
   upgrade.socket.write(switchingProtocols(protocol));
   carryBytes(upgrade.socket, upgrade.head, call, route, binding);
+}
+
+/**
+ * A request body streamed into a client-streaming call: headers, path and query open it before a
+ * byte of the body is read, the body follows as it arrives, and the reply is the response. A call
+ * that answers (or fails) before the body has ended stops the reading; a client that stalls or
+ * goes away cancels the call.
+ */
+async function streamBody(ctx: Context, options: TranscoderOptions, route: Route, bindings: Bindings): Promise<void> {
+  const binding = route.bodyStream;
+  if (!binding) return;
+  const query = headerParameters(ctx.req, binding.headers, new URLSearchParams(ctx.querystring));
+  const built = buildRequest(options.contract, options.codec, route, { bindings, query, body: Buffer.alloc(0), contentType: undefined });
+  const { call, reply } = clientStreamCall(options.upstream(), route.method, requestMetadata(ctx.req.headers, options.requestHeaders), callOptionsOf(ctx));
+  const headers = followCall(ctx, call);
+  call.write(encodeRequest(route.method, openingMessage(route, built)));
+  const answered = new AbortController();
+  const fed = feedBody(ctx.req, call, route, binding, options.bodyIdleMs, answered.signal);
+  const settled = reply.then(
+    () => answered.abort(),
+    () => answered.abort(),
+  );
+  await fed.catch((err: unknown) => {
+    call.cancel();
+    throw err;
+  });
+  await settled;
+  const bytes = await reply.catch((err: unknown) => {
+    throw callFailure(err as ServiceError, options);
+  });
+  copyHeaders(ctx, options, headers());
+  writeReply(ctx, route, options.codec, decodeReply(route.method, bytes));
 }
 
 function matchRoute(router: Router, ctx: Context): { route: Route; bindings: Bindings } {
@@ -215,7 +250,7 @@ function firstReply(call: ClientReadableStream<Buffer>): Promise<Buffer | null> 
  * Follows a call on behalf of the HTTP response: keeps its response headers (metadata) when they
  * come, and cancels it when the client goes away before the response is complete.
  */
-function followCall(ctx: Context, call: ClientUnaryCall | ClientReadableStream<Buffer>): () => Metadata | undefined {
+function followCall(ctx: Context, call: ClientUnaryCall | ClientReadableStream<Buffer> | ClientWritableStream<Buffer>): () => Metadata | undefined {
   let headerMetadata: Metadata | undefined;
   call.on("metadata", (md: Metadata) => (headerMetadata = md));
   ctx.res.once("close", () => {

@@ -1,11 +1,9 @@
-import { create } from "@bufbuild/protobuf";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import { decodeReply, encodeRequest } from "../transport/method-calls";
-import { GatewayError } from "./errors";
-import { fieldValue, setField } from "./message-fields";
-import { convertText } from "./request";
+import { decodeReply } from "../transport/method-calls";
+import { bytesRequest } from "./frames";
+import { fieldValue } from "./message-fields";
 import type { Route, StreamUpgradeBinding } from "./routes";
 
 /** The Upgrade token of a request that a route takes, if it asked for one. */
@@ -14,26 +12,6 @@ export function upgradeProtocol(req: IncomingMessage, binding: StreamUpgradeBind
   return asked.find((p) => binding.protocols.includes(p.toLowerCase()));
 }
 
-/**
- * The request's mapped headers as query parameters, so that the opening message is built, and its
- * values checked, as any request's are. A missing or empty header is a 400 naming it.
- */
-export function headerParameters(req: IncomingMessage, binding: StreamUpgradeBinding, query: URLSearchParams): URLSearchParams {
-  const merged = new URLSearchParams(query);
-  for (const { header, field } of binding.headers) {
-    const value = req.headers[header.toLowerCase()];
-    if (typeof value !== "string" || value.trim() === "") throw new GatewayError(400, "missing_header", `the ${header} header is required`);
-    convertText([field], value.trim(), `header ${header}`);
-    merged.set(field.name, value.trim());
-  }
-  return merged;
-}
-
-function dataMessage(route: Route, binding: StreamUpgradeBinding, data: Buffer): Buffer {
-  const message = create(route.method.input);
-  setField(message, binding.dataIn, data);
-  return encodeRequest(route.method, message);
-}
 
 /** The 101 that hands the socket over to the tunnelled bytes. */
 export function switchingProtocols(protocol: string): string {
@@ -61,9 +39,9 @@ export function carryBytes(socket: Socket, head: Buffer, call: ClientDuplexStrea
     socket.end();
   });
   call.on("error", () => socket.destroy());
-  if (head.length > 0) call.write(dataMessage(route, binding, head));
+  if (head.length > 0) call.write(bytesRequest(route, binding.dataIn, head));
   socket.on("data", (chunk: Buffer) => {
-    if (!call.write(dataMessage(route, binding, chunk))) {
+    if (!call.write(bytesRequest(route, binding.dataIn, chunk))) {
       socket.pause();
       call.once("drain", () => socket.resume());
     }

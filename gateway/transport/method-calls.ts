@@ -6,6 +6,7 @@ import {
   type ClientDuplexStream,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type ServiceError,
 } from "@grpc/grpc-js";
 import type { Contract } from "../transcoder/descriptors";
@@ -47,13 +48,21 @@ export interface UnaryCall {
   readonly reply: Promise<Buffer>;
 }
 
-export function unaryCall(client: Client, method: DescMethod, argument: Buffer, metadata = new Metadata(), options: CallOptions = {}): UnaryCall {
+type Answer = (err: ServiceError | null, value?: Buffer) => void;
+
+/** The reply of a call with one response, and the callback grpc-js settles it through. */
+function awaitedReply(): { reply: Promise<Buffer>; answer: Answer } {
   // A promise's executor runs at once, so `answer` is set before the call can end.
-  let answer!: (err: ServiceError | null, value?: Buffer) => void;
+  let answer!: Answer;
   const reply = new Promise<Buffer>((resolve, reject) => {
     answer = (err, value) => (err ? reject(err) : resolve(value ?? Buffer.alloc(0)));
   });
-  const call = client.makeUnaryRequest(grpcPath(method), identity, identity, argument, metadata, options, (err, value) => answer(err, value));
+  return { reply, answer };
+}
+
+export function unaryCall(client: Client, method: DescMethod, argument: Buffer, metadata = new Metadata(), options: CallOptions = {}): UnaryCall {
+  const { reply, answer } = awaitedReply();
+  const call = client.makeUnaryRequest(grpcPath(method), identity, identity, argument, metadata, options, answer);
   return { call, reply };
 }
 
@@ -65,4 +74,18 @@ export function serverStreamCall(client: Client, method: DescMethod, argument: B
 /** A bidirectional call; requests are written as encoded Buffers, replies arrive as Buffer `data` events. */
 export function bidiStreamCall(client: Client, method: DescMethod, metadata = new Metadata(), options: CallOptions = {}): ClientDuplexStream<Buffer, Buffer> {
   return client.makeBidiStreamRequest(grpcPath(method), identity, identity, metadata, options);
+}
+
+export interface ClientStreamCall {
+  /** Requests are written as encoded Buffers; ending it is the client's half-close. */
+  readonly call: ClientWritableStream<Buffer>;
+  /** The reply's bytes; a failed call rejects with grpc-js's ServiceError. */
+  readonly reply: Promise<Buffer>;
+}
+
+/** A client-streaming call: requests written one by one, one reply at the end. */
+export function clientStreamCall(client: Client, method: DescMethod, metadata = new Metadata(), options: CallOptions = {}): ClientStreamCall {
+  const { reply, answer } = awaitedReply();
+  const call = client.makeClientStreamRequest(grpcPath(method), identity, identity, metadata, options, answer);
+  return { call, reply };
 }

@@ -345,6 +345,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/files/receive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receives a file from the host, as GhostVM's `files/receive`: saved under the guest's `~/Downloads/ghostd/`, never over anything already there (`name (1).ext` instead), and never outside it whatever the name says.
+         * @description Receives a file from the host, as GhostVM's `files/receive`: saved under the guest's
+         *     `~/Downloads/ghostd/`, never over anything already there (`name (1).ext` instead), and never
+         *     outside it whatever the name says. The first request opens it (name, permissions, batch);
+         *     later ones carry the file's bytes, in order. Nothing appears under the name until every byte
+         *     has arrived. Over HTTP, a POST whose raw body is the file, named by headers.
+         */
+        post: operations["GuestAgent_ReceiveFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ports": {
         parameters: {
             query?: never;
@@ -936,6 +960,22 @@ export interface components {
             /** Format: int64 */
             size: number | string;
         };
+        "ghostd.agent.v1.ReceiveFileResponse": {
+            /** @description Where the file was saved, an absolute path inside the receive directory. */
+            path: string;
+            /** Format: int64 */
+            size: number | string;
+            /**
+             * @description On a batch's last file, the paths the batch saved, in the order they arrived: the first
+             *     10,000 of them (batch_files says how many there were).
+             */
+            batchPaths: string[];
+            /**
+             * Format: int32
+             * @description On a batch's last file, how many files the batch saved.
+             */
+            batchFiles: number;
+        };
         "ghostd.agent.v1.ListPortsResponse": {
             /**
              * @description Each listening port once, in ascending order, whatever addresses it listens on (IPv4, IPv6,
@@ -1211,6 +1251,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description `no_space`: the guest's file system is full */
+        507: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: never;
     requestBodies: never;
@@ -1243,6 +1292,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_GetClipboard: {
@@ -1269,6 +1319,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_SetClipboard: {
@@ -1303,6 +1354,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ListQueuedFiles: {
@@ -1329,6 +1381,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_QueueFiles: {
@@ -1360,6 +1413,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ClearQueuedFiles: {
@@ -1386,6 +1440,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_Open: {
@@ -1417,6 +1472,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_Exec: {
@@ -1448,6 +1504,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ExecStream_1: {
@@ -1485,6 +1542,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ExecStream: {
@@ -1519,6 +1577,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ListDirectory: {
@@ -1548,6 +1607,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ListApps: {
@@ -1574,6 +1634,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_LaunchApp: {
@@ -1605,6 +1666,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ActivateApp: {
@@ -1636,6 +1698,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_QuitApp: {
@@ -1667,6 +1730,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_GetFrontmostApp: {
@@ -1693,6 +1757,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_MakeDirectory: {
@@ -1724,6 +1789,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_DeletePath: {
@@ -1755,6 +1821,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_MovePath: {
@@ -1786,6 +1853,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ReadFile: {
@@ -1818,6 +1886,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_WriteFile: {
@@ -1855,6 +1924,54 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
+        };
+    };
+    GuestAgent_ReceiveFile: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The file's name, relative to the receive directory; it may name subdirectories (`a/b.txt`).
+                 *     Sanitised, never refused for what it holds: `..`, `.`, empty and leading `/` components are
+                 *     dropped, backslashes separate components, and control characters become `_`.
+                 */
+                "X-Filename": string;
+                /** @description The file's mode in octal (`644`, `0755`), without setuid, setgid or sticky bits; 644 when unset. */
+                "X-Permissions"?: string;
+                /**
+                 * @description Files sent together: within a batch, a top-level directory that already existed is renamed
+                 *     once (`dir (1)`) and the batch's later files go into the same one.
+                 */
+                "X-Batch-ID"?: string;
+                /** @description The batch's last file: its response lists every file the batch received, and the batch ends. */
+                "X-Batch-Last"?: boolean;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ghostd.agent.v1.ReceiveFileResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ListPorts: {
@@ -1881,6 +1998,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_TakeUrls: {
@@ -1907,6 +2025,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_QueueUrl: {
@@ -1938,6 +2057,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ClearUrls: {
@@ -1964,6 +2084,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_GetLogs: {
@@ -1993,6 +2114,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_WatchEvents: {
@@ -2029,6 +2151,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_StatPath: {
@@ -2058,6 +2181,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ListEntries: {
@@ -2088,6 +2212,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_WatchDirectory: {
@@ -2127,6 +2252,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_CreateWatcher: {
@@ -2158,6 +2284,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_GetWatcherEvents: {
@@ -2186,6 +2313,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_RemoveWatcher: {
@@ -2214,6 +2342,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ListProcesses: {
@@ -2240,6 +2369,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_StartProcess: {
@@ -2271,6 +2401,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ConnectProcess: {
@@ -2313,6 +2444,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_SendProcessInput: {
@@ -2347,6 +2479,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_CloseProcessStdin: {
@@ -2376,6 +2509,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_SignalProcess: {
@@ -2410,6 +2544,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_ResizeProcess: {
@@ -2444,6 +2579,7 @@ export interface operations {
             413: components["responses"]["413"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_OpenTunnel: {
@@ -2471,6 +2607,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_OpenVsockTunnel: {
@@ -2498,6 +2635,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
     GuestAgent_Shell: {
@@ -2533,6 +2671,7 @@ export interface operations {
             408: components["responses"]["408"];
             500: components["responses"]["500"];
             503: components["responses"]["503"];
+            507: components["responses"]["507"];
         };
     };
 }

@@ -19,6 +19,8 @@ export const agentError = reasons({
   not_a_file: Code.FAILED_PRECONDITION,
   directory_not_empty: Code.FAILED_PRECONDITION,
   already_exists: Code.ALREADY_EXISTS,
+  // The guest's file system is full (or the user's quota is), so a file could not be saved.
+  no_space: Code.RESOURCE_EXHAUSTED,
   permission_denied: Code.PERMISSION_DENIED,
   invalid_argument: Code.INVALID_ARGUMENT,
   invalid_json: Code.INVALID_ARGUMENT,
@@ -65,6 +67,9 @@ export function fsError(err: unknown, path: string): Error {
       return agentError("permission_denied", `permission denied: ${path}`);
     case "EEXIST":
       return agentError("already_exists", `${path} already exists`);
+    case "ENOSPC":
+    case "EDQUOT":
+      return agentError("no_space", `no space left for ${path}`);
     case "ENOTEMPTY":
       return agentError("directory_not_empty", `${path} is not empty`);
     case "ENAMETOOLONG":

@@ -7,7 +7,7 @@ import type { ClipboardStore } from "../clipboard/store";
 import type { HttpBody } from "../../generated/google/api/httpbody";
 import { flatten } from "../event-stream";
 import type { LogRing } from "../log-ring";
-import { bidiStream, bindService, opening, serverStream, unary, type ServiceBinding } from "../rpc/bind";
+import { bidiStream, bindService, clientStream, opening, serverStream, unary, type ServiceBinding } from "../rpc/bind";
 import { ThreadPtyHost } from "../terminal/pty-host/host";
 import { Apps } from "./apps";
 import { GuestClipboard } from "./clipboard";
@@ -29,6 +29,8 @@ import { processHandlers } from "./processes/process-calls";
 import { ProcessTable } from "./processes/process-table";
 import { shellCall } from "./shell/shell-calls";
 import { UrlQueue } from "./url-queue";
+import { receiveCall } from "./receive/receive-calls";
+import { ReceivedFiles } from "./receive/received-files";
 import { refuseVsock } from "./tunnel/guest-port";
 import { tunnelCall } from "./tunnel/tunnel-calls";
 
@@ -140,7 +142,10 @@ function execHandlers(logger: Logger, execHost: ExecHost, outputLimit: number): 
 }
 
 function fileHandlers(logger: Logger, home: string, queue: FileQueue): Handlers {
+  // GhostVM saves what the host sends in the guest's Downloads; ours go in a folder of their own.
+  const received = new ReceivedFiles(join(home, "Downloads", "ghostd"));
   return {
+    receiveFile: clientStream(logger, (requests, { signal }) => receiveCall(received, requests, signal)),
     listQueuedFiles: unary(logger, () => ({ files: queue.list() })),
     clearQueuedFiles: unary(logger, () => ok(queue.clear())),
     queueFiles: unary(logger, async (req) => ({ files: await queue.add(req.paths, home) })),

@@ -3,8 +3,10 @@ import {
   Metadata,
   status as GrpcStatus,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
+  type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -91,14 +93,31 @@ function contextOf(call: AnyCall): { context: CallContext; done: () => void } {
 export function unary<Req, Res>(logger: Logger, fn: (request: Req, context: CallContext) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const { context, done } = contextOf(call);
-    Promise.resolve()
-      .then(() => fn(call.request, context))
-      .then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(toServiceError(err, logger, call.getPath())),
-      )
-      .finally(done);
+    void answer(logger, call.getPath(), () => fn(call.request, context), callback).finally(done);
   };
+}
+
+/**
+ * A client-streaming handler from an async function given the requests as an async iterator,
+ * read as the function takes them (a slow reader holds the client back); its result is the
+ * response. A client that goes away aborts `context.signal`.
+ */
+export function clientStream<Req, Res>(logger: Logger, fn: (requests: AsyncIterator<Req>, context: CallContext) => Promise<Res>): handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    const { context, done } = contextOf(call);
+    const requests = (call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterator<Req>;
+    void answer(logger, call.getPath(), () => fn(requests, context), callback).finally(done);
+  };
+}
+
+/** Calls back with what `fn` returns, or with its failure as a status with a reason. */
+function answer<Res>(logger: Logger, path: string, fn: () => Promise<Res> | Res, callback: sendUnaryData<Res>): Promise<void> {
+  return Promise.resolve()
+    .then(fn)
+    .then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err, logger, path)),
+    );
 }
 
 /**

@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -358,6 +360,47 @@ export interface WriteFileResponse {
   /** The file written, with `~` expanded. */
   path: string;
   size: number;
+}
+
+export interface ReceiveFileRequest {
+  /** The first request names the file; later ones carry its bytes. */
+  open?: ReceiveFileOpen | undefined;
+  data: Buffer;
+}
+
+export interface ReceiveFileOpen {
+  /**
+   * The file's name, relative to the receive directory; it may name subdirectories (`a/b.txt`).
+   * Sanitised, never refused for what it holds: `..`, `.`, empty and leading `/` components are
+   * dropped, backslashes separate components, and control characters become `_`.
+   */
+  filename: string;
+  /** The file's mode in octal (`644`, `0755`), without setuid, setgid or sticky bits; 644 when unset. */
+  permissions?:
+    | string
+    | undefined;
+  /**
+   * Files sent together: within a batch, a top-level directory that already existed is renamed
+   * once (`dir (1)`) and the batch's later files go into the same one.
+   */
+  batchId?:
+    | string
+    | undefined;
+  /** The batch's last file: its response lists every file the batch received, and the batch ends. */
+  batchLast?: boolean | undefined;
+}
+
+export interface ReceiveFileResponse {
+  /** Where the file was saved, an absolute path inside the receive directory. */
+  path: string;
+  size: number;
+  /**
+   * On a batch's last file, the paths the batch saved, in the order they arrived: the first
+   * 10,000 of them (batch_files says how many there were).
+   */
+  batchPaths: string[];
+  /** On a batch's last file, how many files the batch saved. */
+  batchFiles: number;
 }
 
 export interface ListPortsRequest {
@@ -4379,6 +4422,343 @@ export const WriteFileResponse: MessageFns<WriteFileResponse> = {
     const message = createBaseWriteFileResponse();
     message.path = object.path ?? "";
     message.size = object.size ?? 0;
+    return message;
+  },
+};
+
+function createBaseReceiveFileRequest(): ReceiveFileRequest {
+  return { open: undefined, data: Buffer.alloc(0) };
+}
+
+export const ReceiveFileRequest: MessageFns<ReceiveFileRequest> = {
+  encode(message: ReceiveFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.open !== undefined) {
+      ReceiveFileOpen.encode(message.open, writer.uint32(10).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReceiveFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReceiveFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.open = ReceiveFileOpen.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReceiveFileRequest {
+    return {
+      open: isSet(object.open) ? ReceiveFileOpen.fromJSON(object.open) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReceiveFileRequest): unknown {
+    const obj: any = {};
+    if (message.open !== undefined) {
+      obj.open = ReceiveFileOpen.toJSON(message.open);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReceiveFileRequest>, I>>(base?: I): ReceiveFileRequest {
+    return ReceiveFileRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReceiveFileRequest>, I>>(object: I): ReceiveFileRequest {
+    const message = createBaseReceiveFileRequest();
+    message.open = (object.open !== undefined && object.open !== null)
+      ? ReceiveFileOpen.fromPartial(object.open)
+      : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReceiveFileOpen(): ReceiveFileOpen {
+  return { filename: "", permissions: undefined, batchId: undefined, batchLast: undefined };
+}
+
+export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
+  encode(message: ReceiveFileOpen, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filename !== "") {
+      writer.uint32(10).string(message.filename);
+    }
+    if (message.permissions !== undefined) {
+      writer.uint32(18).string(message.permissions);
+    }
+    if (message.batchId !== undefined) {
+      writer.uint32(26).string(message.batchId);
+    }
+    if (message.batchLast !== undefined) {
+      writer.uint32(32).bool(message.batchLast);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReceiveFileOpen {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReceiveFileOpen();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filename = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permissions = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.batchId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.batchLast = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReceiveFileOpen {
+    return {
+      filename: isSet(object.filename) ? globalThis.String(object.filename) : "",
+      permissions: isSet(object.permissions) ? globalThis.String(object.permissions) : undefined,
+      batchId: isSet(object.batchId)
+        ? globalThis.String(object.batchId)
+        : isSet(object.batch_id)
+        ? globalThis.String(object.batch_id)
+        : undefined,
+      batchLast: isSet(object.batchLast)
+        ? globalThis.Boolean(object.batchLast)
+        : isSet(object.batch_last)
+        ? globalThis.Boolean(object.batch_last)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReceiveFileOpen): unknown {
+    const obj: any = {};
+    if (message.filename !== "") {
+      obj.filename = message.filename;
+    }
+    if (message.permissions !== undefined) {
+      obj.permissions = message.permissions;
+    }
+    if (message.batchId !== undefined) {
+      obj.batchId = message.batchId;
+    }
+    if (message.batchLast !== undefined) {
+      obj.batchLast = message.batchLast;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReceiveFileOpen>, I>>(base?: I): ReceiveFileOpen {
+    return ReceiveFileOpen.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReceiveFileOpen>, I>>(object: I): ReceiveFileOpen {
+    const message = createBaseReceiveFileOpen();
+    message.filename = object.filename ?? "";
+    message.permissions = object.permissions ?? undefined;
+    message.batchId = object.batchId ?? undefined;
+    message.batchLast = object.batchLast ?? undefined;
+    return message;
+  },
+};
+
+function createBaseReceiveFileResponse(): ReceiveFileResponse {
+  return { path: "", size: 0, batchPaths: [], batchFiles: 0 };
+}
+
+export const ReceiveFileResponse: MessageFns<ReceiveFileResponse> = {
+  encode(message: ReceiveFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    for (const v of message.batchPaths) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.batchFiles !== 0) {
+      writer.uint32(32).uint32(message.batchFiles);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReceiveFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReceiveFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.batchPaths.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.batchFiles = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReceiveFileResponse {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      batchPaths: globalThis.Array.isArray(object?.batchPaths)
+        ? object.batchPaths.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.batch_paths)
+        ? object.batch_paths.map((e: any) => globalThis.String(e))
+        : [],
+      batchFiles: isSet(object.batchFiles)
+        ? globalThis.Number(object.batchFiles)
+        : isSet(object.batch_files)
+        ? globalThis.Number(object.batch_files)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReceiveFileResponse): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.batchPaths?.length) {
+      obj.batchPaths = message.batchPaths;
+    }
+    if (message.batchFiles !== 0) {
+      obj.batchFiles = Math.round(message.batchFiles);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReceiveFileResponse>, I>>(base?: I): ReceiveFileResponse {
+    return ReceiveFileResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReceiveFileResponse>, I>>(object: I): ReceiveFileResponse {
+    const message = createBaseReceiveFileResponse();
+    message.path = object.path ?? "";
+    message.size = object.size ?? 0;
+    message.batchPaths = object.batchPaths?.map((e) => e) || [];
+    message.batchFiles = object.batchFiles ?? 0;
     return message;
   },
 };
@@ -9687,6 +10067,22 @@ export const GuestAgentService = {
     responseSerialize: (value: WriteFileResponse): Buffer => Buffer.from(WriteFileResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WriteFileResponse => WriteFileResponse.decode(value),
   },
+  /**
+   * Receives a file from the host, as GhostVM's `files/receive`: saved under the guest's
+   * `~/Downloads/ghostd/`, never over anything already there (`name (1).ext` instead), and never
+   * outside it whatever the name says. The first request opens it (name, permissions, batch);
+   * later ones carry the file's bytes, in order. Nothing appears under the name until every byte
+   * has arrived. Over HTTP, a POST whose raw body is the file, named by headers.
+   */
+  receiveFile: {
+    path: "/ghostd.agent.v1.GuestAgent/ReceiveFile" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReceiveFileRequest): Buffer => Buffer.from(ReceiveFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReceiveFileRequest => ReceiveFileRequest.decode(value),
+    responseSerialize: (value: ReceiveFileResponse): Buffer => Buffer.from(ReceiveFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReceiveFileResponse => ReceiveFileResponse.decode(value),
+  },
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts: {
     path: "/ghostd.agent.v1.GuestAgent/ListPorts" as const,
@@ -10003,6 +10399,14 @@ export interface GuestAgentServer extends UntypedServiceImplementation {
   readFile: handleServerStreamingCall<ReadFileRequest, ReadFileResponse>;
   /** Uploads raw bytes to a guest file, replacing it atomically. */
   writeFile: handleUnaryCall<WriteFileRequest, WriteFileResponse>;
+  /**
+   * Receives a file from the host, as GhostVM's `files/receive`: saved under the guest's
+   * `~/Downloads/ghostd/`, never over anything already there (`name (1).ext` instead), and never
+   * outside it whatever the name says. The first request opens it (name, permissions, batch);
+   * later ones carry the file's bytes, in order. Nothing appears under the name until every byte
+   * has arrived. Over HTTP, a POST whose raw body is the file, named by headers.
+   */
+  receiveFile: handleClientStreamingCall<ReceiveFileRequest, ReceiveFileResponse>;
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
   /** Asks the host to open a URL (http, https or mailto): queued until the host takes it. */
@@ -10381,6 +10785,29 @@ export interface GuestAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WriteFileResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Receives a file from the host, as GhostVM's `files/receive`: saved under the guest's
+   * `~/Downloads/ghostd/`, never over anything already there (`name (1).ext` instead), and never
+   * outside it whatever the name says. The first request opens it (name, permissions, batch);
+   * later ones carry the file's bytes, in order. Nothing appears under the name until every byte
+   * has arrived. Over HTTP, a POST whose raw body is the file, named by headers.
+   */
+  receiveFile(
+    callback: (error: ServiceError | null, response: ReceiveFileResponse) => void,
+  ): ClientWritableStream<ReceiveFileRequest>;
+  receiveFile(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReceiveFileResponse) => void,
+  ): ClientWritableStream<ReceiveFileRequest>;
+  receiveFile(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReceiveFileResponse) => void,
+  ): ClientWritableStream<ReceiveFileRequest>;
+  receiveFile(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReceiveFileResponse) => void,
+  ): ClientWritableStream<ReceiveFileRequest>;
   /** The TCP ports listening in the guest, as the kernel lists them in /proc/net/tcp and tcp6. */
   listPorts(
     request: ListPortsRequest,

@@ -69,6 +69,27 @@ export interface StreamUpgrade {
   endOut: string;
 }
 
+/**
+ * How a client-streaming method takes an HTTP request body as a stream, as GhostVM's
+ * `files/receive` does: the request's headers, path variables and query build the opening message,
+ * which opens the call before a byte of the body is read (a refusal is an ordinary HTTP error);
+ * then the body's bytes follow in chunks as they arrive, each in a request of its own, and the
+ * method's response is the HTTP response. A body of any size passes with flat memory: the request
+ * is read only as fast as the method takes it, and is bounded by what the method accepts, not by
+ * the gateway's upload limit.
+ */
+export interface BodyStream {
+  /**
+   * Request headers that fill scalar fields of the opening message, each `Header-Name=field`. A
+   * header may be left out only when its field has explicit presence (proto3 `optional`).
+   */
+  headerFields: string[];
+  /** The request field (a message) the request's headers, path and query fill, as the first message. */
+  open: string;
+  /** The request field (bytes) each chunk of the body fills. */
+  dataIn: string;
+}
+
 function createBaseWebSocketRule(): WebSocketRule {
   return { get: "", open: "", binaryIn: "", textIn: "", binaryOut: "", textOut: "" };
 }
@@ -397,6 +418,115 @@ export const StreamUpgrade: MessageFns<StreamUpgrade> = {
     message.dataIn = object.dataIn ?? "";
     message.dataOut = object.dataOut ?? "";
     message.endOut = object.endOut ?? "";
+    return message;
+  },
+};
+
+function createBaseBodyStream(): BodyStream {
+  return { headerFields: [], open: "", dataIn: "" };
+}
+
+export const BodyStream: MessageFns<BodyStream> = {
+  encode(message: BodyStream, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.headerFields) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.open !== "") {
+      writer.uint32(18).string(message.open);
+    }
+    if (message.dataIn !== "") {
+      writer.uint32(26).string(message.dataIn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BodyStream {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBodyStream();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.headerFields.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.open = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dataIn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BodyStream {
+    return {
+      headerFields: globalThis.Array.isArray(object?.headerFields)
+        ? object.headerFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.header_fields)
+        ? object.header_fields.map((e: any) => globalThis.String(e))
+        : [],
+      open: isSet(object.open) ? globalThis.String(object.open) : "",
+      dataIn: isSet(object.dataIn)
+        ? globalThis.String(object.dataIn)
+        : isSet(object.data_in)
+        ? globalThis.String(object.data_in)
+        : "",
+    };
+  },
+
+  toJSON(message: BodyStream): unknown {
+    const obj: any = {};
+    if (message.headerFields?.length) {
+      obj.headerFields = message.headerFields;
+    }
+    if (message.open !== "") {
+      obj.open = message.open;
+    }
+    if (message.dataIn !== "") {
+      obj.dataIn = message.dataIn;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BodyStream>, I>>(base?: I): BodyStream {
+    return BodyStream.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BodyStream>, I>>(object: I): BodyStream {
+    const message = createBaseBodyStream();
+    message.headerFields = object.headerFields?.map((e) => e) || [];
+    message.open = object.open ?? "";
+    message.dataIn = object.dataIn ?? "";
     return message;
   },
 };

@@ -1,5 +1,6 @@
 import { ScalarType, type DescField, type DescMessage, type DescMethod, type DescOneof } from "@bufbuild/protobuf";
-import type { StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import type { BodyStream, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import { headerField, type HeaderField } from "./header-fields";
 import { RouteError } from "./route-error";
 
 /** A method's WebSocket frame mapping, its names resolved to fields (see ghostd.options.v1.WebSocketRule). */
@@ -17,7 +18,7 @@ export interface StreamUpgradeBinding {
   /** Lowercase Upgrade tokens. */
   readonly protocols: readonly string[];
   /** Request headers (as the rule spells them) and the scalar fields of the opening message they fill. */
-  readonly headers: readonly { readonly header: string; readonly field: DescField }[];
+  readonly headers: readonly HeaderField[];
   readonly open: DescField;
   readonly dataIn: DescField;
   readonly dataOut: DescField;
@@ -92,9 +93,21 @@ function boolField(message: DescMessage, name: string, at: string): DescField {
   return field;
 }
 
-function headerField(message: DescMessage | undefined, mapping: string, at: string): { header: string; field: DescField } {
-  const [header, name] = mapping.split("=");
-  const field = message?.fields.find((f) => f.name === name);
-  if (!header || !field || field.fieldKind !== "scalar") throw new RouteError(`${at}: header_fields "${mapping}" must be Header-Name=scalar field of the open message`);
-  return { header, field };
+/** A method's body_stream rule, its names resolved: what opens it and which bytes field each chunk fills. */
+export interface BodyStreamBinding {
+  readonly headers: readonly HeaderField[];
+  readonly open: DescField;
+  readonly dataIn: DescField;
+}
+
+/** The body_stream rule's names as fields, each of the kind its role needs. */
+export function bodyStreamBinding(method: DescMethod, rule: BodyStream): BodyStreamBinding {
+  const at = `${where(method)} body_stream`;
+  if (method.methodKind !== "client_streaming") throw new RouteError(`${at}: a streamed body needs a client-streaming method`);
+  const open = messageField(method.input, rule.open, `${at} open`);
+  return {
+    headers: rule.headerFields.map((mapping) => headerField(open.message, mapping, at)),
+    open,
+    dataIn: bytesField(method.input, rule.dataIn, `${at} data_in`),
+  };
 }
