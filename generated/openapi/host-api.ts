@@ -1946,6 +1946,11 @@ export interface operations {
                 "X-Batch-ID"?: string;
                 /** @description The batch's last file: its response lists every file the batch received, and the batch ends. */
                 "X-Batch-Last"?: boolean;
+                /**
+                 * @description The file's length, when the sender says it (over HTTP, its Content-Length): bytes that end
+                 *     short of it, or run past it, save nothing.
+                 */
+                "Content-Length"?: number | string;
             };
             path?: never;
             cookie?: never;

@@ -13,6 +13,8 @@ export interface ReceiveRequest {
   readonly permissions?: string | undefined;
   readonly batchId?: string | undefined;
   readonly batchLast?: boolean | undefined;
+  /** The length the sender declared, if it did. */
+  readonly size?: bigint | number | undefined;
 }
 
 export interface ReceivedFile {
@@ -46,6 +48,7 @@ export class ReceivedFiles {
     const temp = join(this.dir, `.ghostd-receiving-${randomBytes(8).toString("hex")}`);
     try {
       const size = await writeTemp(temp, chunks, mode, signal);
+      checkComplete(size, request.size, signal);
       const batch = this.batches.open(request.batchId);
       const path = await this.placing.run("", () => this.place(temp, parts, batch));
       Batches.record(batch, path);
@@ -110,11 +113,10 @@ async function writeTemp(temp: string, chunks: AsyncIterable<Uint8Array>, mode: 
   let size = 0;
   try {
     for await (const chunk of chunks) {
-      if (signal.aborted) throw agentError("cancelled", "the sender went away before the file ended");
+      if (signal.aborted) throw senderGone();
       await handle.write(chunk);
       size += chunk.length;
     }
-    if (signal.aborted) throw agentError("cancelled", "the sender went away before the file ended");
     await handle.chmod(mode);
     await handle.datasync();
     return size;
@@ -123,6 +125,20 @@ async function writeTemp(temp: string, chunks: AsyncIterable<Uint8Array>, mode: 
   } finally {
     await handle.close();
   }
+}
+
+const senderGone = (): Error => agentError("cancelled", "the sender went away before the file ended");
+
+/**
+ * Whether the bytes that came are the whole file. The sender's declared length says so for sure;
+ * without one, a sender that went away shows as cancelled by now: gRPC delivers a cancelled
+ * call's end of requests before its cancellation, which the sync that came between has let in.
+ */
+function checkComplete(size: number, declared: bigint | number | undefined, signal: AbortSignal): void {
+  if (declared !== undefined && BigInt(size) !== BigInt(declared)) {
+    throw agentError("invalid_argument", `the file was to be ${declared} bytes long and ${size} came; nothing was saved`);
+  }
+  if (signal.aborted) throw senderGone();
 }
 
 /** Links `from` to `to` unless `to` exists; false when it does. Where links are not supported, the name is reserved and renamed over. */

@@ -387,7 +387,14 @@ export interface ReceiveFileOpen {
     | string
     | undefined;
   /** The batch's last file: its response lists every file the batch received, and the batch ends. */
-  batchLast?: boolean | undefined;
+  batchLast?:
+    | boolean
+    | undefined;
+  /**
+   * The file's length, when the sender says it (over HTTP, its Content-Length): bytes that end
+   * short of it, or run past it, save nothing.
+   */
+  size?: number | undefined;
 }
 
 export interface ReceiveFileResponse {
@@ -4514,7 +4521,7 @@ export const ReceiveFileRequest: MessageFns<ReceiveFileRequest> = {
 };
 
 function createBaseReceiveFileOpen(): ReceiveFileOpen {
-  return { filename: "", permissions: undefined, batchId: undefined, batchLast: undefined };
+  return { filename: "", permissions: undefined, batchId: undefined, batchLast: undefined, size: undefined };
 }
 
 export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
@@ -4530,6 +4537,9 @@ export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
     }
     if (message.batchLast !== undefined) {
       writer.uint32(32).bool(message.batchLast);
+    }
+    if (message.size !== undefined) {
+      writer.uint32(40).uint64(message.size);
     }
     return writer;
   },
@@ -4579,6 +4589,14 @@ export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
             message.batchLast = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4605,6 +4623,7 @@ export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
         : isSet(object.batch_last)
         ? globalThis.Boolean(object.batch_last)
         : undefined,
+      size: isSet(object.size) ? globalThis.Number(object.size) : undefined,
     };
   },
 
@@ -4622,6 +4641,9 @@ export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
     if (message.batchLast !== undefined) {
       obj.batchLast = message.batchLast;
     }
+    if (message.size !== undefined) {
+      obj.size = Math.round(message.size);
+    }
     return obj;
   },
 
@@ -4634,6 +4656,7 @@ export const ReceiveFileOpen: MessageFns<ReceiveFileOpen> = {
     message.permissions = object.permissions ?? undefined;
     message.batchId = object.batchId ?? undefined;
     message.batchLast = object.batchLast ?? undefined;
+    message.size = object.size ?? undefined;
     return message;
   },
 };
