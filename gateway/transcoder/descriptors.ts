@@ -49,13 +49,14 @@ const BODY_STREAM = "ghostd.options.v1.body_stream";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
-  const http = registry.getExtension(HTTP_RULE);
   const behavior = registry.getExtension(FIELD_BEHAVIOR);
   const jsonValue = registry.getExtension(JSON_VALUE);
   const allowed = registry.getExtension(ALLOWED_VALUES);
-  const websocket = registry.getExtension(WEBSOCKET);
-  const streamUpgrade = registry.getExtension(STREAM_UPGRADE);
-  const bodyStream = registry.getExtension(BODY_STREAM);
+  // Re-read through ts-proto's types so the rest of the gateway works with generated types.
+  const httpRule = methodOption(registry.getExtension(HTTP_RULE), HttpRule);
+  const webSocketRule = methodOption(registry.getExtension(WEBSOCKET), WebSocketRule);
+  const streamUpgradeRule = methodOption(registry.getExtension(STREAM_UPGRADE), StreamUpgrade);
+  const bodyStreamRule = methodOption(registry.getExtension(BODY_STREAM), BodyStream);
   return {
     registry,
     service(name) {
@@ -63,31 +64,10 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
       if (!service) throw new Error(`the contract has no service ${name}`);
       return service;
     },
-    httpRule(method) {
-      if (http?.fieldKind !== "message") return undefined;
-      const options = method.proto.options;
-      if (!options || !hasExtension(options, http)) return undefined;
-      // Re-read through ts-proto's HttpRule so the rest of the gateway works with generated types.
-      return HttpRule.decode(toBinary(http.message, getExtension(options, http) as Message));
-    },
-    webSocketRule(method) {
-      if (websocket?.fieldKind !== "message") return undefined;
-      const options = method.proto.options;
-      if (!options || !hasExtension(options, websocket)) return undefined;
-      return WebSocketRule.decode(toBinary(websocket.message, getExtension(options, websocket) as Message));
-    },
-    streamUpgradeRule(method) {
-      if (streamUpgrade?.fieldKind !== "message") return undefined;
-      const options = method.proto.options;
-      if (!options || !hasExtension(options, streamUpgrade)) return undefined;
-      return StreamUpgrade.decode(toBinary(streamUpgrade.message, getExtension(options, streamUpgrade) as Message));
-    },
-    bodyStreamRule(method) {
-      if (bodyStream?.fieldKind !== "message") return undefined;
-      const options = method.proto.options;
-      if (!options || !hasExtension(options, bodyStream)) return undefined;
-      return BodyStream.decode(toBinary(bodyStream.message, getExtension(options, bodyStream) as Message));
-    },
+    httpRule,
+    webSocketRule,
+    streamUpgradeRule,
+    bodyStreamRule,
     isRequired(field) {
       const options = field.proto.options;
       if (!behavior || !options || !hasExtension(options, behavior)) return false;
@@ -105,6 +85,16 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
       if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) throw new Error(`${ALLOWED_VALUES} must be repeated strings`);
       return values;
     },
+  };
+}
+
+/** A method option whose value is a message, read as the ts-proto type `codec` decodes. */
+function methodOption<T>(ext: DescExtension | undefined, codec: { decode(bytes: Uint8Array): T }): (method: DescMethod) => T | undefined {
+  return (method) => {
+    if (ext?.fieldKind !== "message") return undefined;
+    const options = method.proto.options;
+    if (!options || !hasExtension(options, ext)) return undefined;
+    return codec.decode(toBinary(ext.message, getExtension(options, ext) as Message));
   };
 }
 
