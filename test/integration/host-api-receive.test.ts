@@ -5,11 +5,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { request } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { HostApi } from "../helpers/host-api";
+import { agentDaemon } from "../helpers/agent-daemon";
 import { call } from "../helpers/http";
 import { MiB, rssBytes } from "../helpers/proc-stats";
-import { tempDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
 const run = promisify(execFile);
@@ -28,28 +26,14 @@ function tree(dir: string): string[] {
 
 describe("Host API file transfer: POST /api/v1/files/receive, and downloads", function () {
   this.timeout(180_000);
-  const home = tempDir("ghostd-receive-home-");
-  const received = join(home.path, "Downloads", "ghostd");
-  let daemon: DaemonProcess;
-  let socketPath: string;
-  let api: HostApi;
-  const receive = (body: string | Buffer, headers: Record<string, string>) => api.send("POST", "/api/v1/files/receive", body, headers);
-
-  before(async () => {
-    daemon = await spawnDaemon({ args: ["--http", "off"], env: { HOME: home.path } });
-    socketPath = daemon.endpoints.host_api.local ?? "";
-    api = new HostApi(socketPath);
-  });
-  after(async () => {
-    await daemon.stop();
-    daemon.cleanup();
-    home.remove();
-  });
+  const agent = agentDaemon("ghostd-receive-home-");
+  const received = join(agent.home, "Downloads", "ghostd");
+  const receive = (body: string | Buffer, headers: Record<string, string>) => agent.api.send("POST", "/api/v1/files/receive", body, headers);
 
   it("saves a file under ~/Downloads/ghostd with its permissions, and answers its path (curl)", async () => {
-    const source = join(home.path, "tool.sh");
+    const source = join(agent.home, "tool.sh");
     writeFileSync(source, "#!/bin/sh\necho received\n");
-    const { stdout } = await run("curl", ["-sS", "--unix-socket", socketPath, "-H", "X-Filename: tool.sh", "-H", "X-Permissions: 0755", "--data-binary", `@${source}`, "http://localhost/api/v1/files/receive"]);
+    const { stdout } = await run("curl", ["-sS", "--unix-socket", agent.socketPath, "-H", "X-Filename: tool.sh", "-H", "X-Permissions: 0755", "--data-binary", `@${source}`, "http://localhost/api/v1/files/receive"]);
     const answer = JSON.parse(stdout) as { path: string; size: number };
     assert.equal(answer.path, join(received, "tool.sh"));
     assert.equal(answer.size, 24);
@@ -69,17 +53,17 @@ describe("Host API file transfer: POST /api/v1/files/receive, and downloads", fu
 
   it("keeps hostile names inside the receive directory, and takes names in any script", async () => {
     mkdirSync(received, { recursive: true });
-    const before = readdirSync(home.path).sort();
+    const before = readdirSync(agent.home).sort();
     const climb = (await receive("x", { "X-Filename": "../../../escape.txt" })).json<{ path: string }>();
     const absolute = (await receive("x", { "X-Filename": "/etc/cron.d/evil" })).json<{ path: string }>();
     const windows = (await receive("x", { "X-Filename": "..\\..\\win.ini" })).json<{ path: string }>();
     assert.equal(climb.path, join(received, "escape.txt"));
     assert.equal(absolute.path, join(received, "etc", "cron.d", "evil"));
     assert.equal(windows.path, join(received, "win.ini"));
-    assert.deepEqual(readdirSync(home.path).sort(), before, "nothing appeared beside Downloads");
+    assert.deepEqual(readdirSync(agent.home).sort(), before, "nothing appeared beside Downloads");
     const name = "Grüße 📄.txt";
     // curl sends the header's UTF-8 bytes as they are (Node's client re-encodes them, depending on how the body is written).
-    const { stdout } = await run("curl", ["-sS", "--unix-socket", socketPath, "-H", `X-Filename: ${name}`, "--data-binary", "hallo", "http://localhost/api/v1/files/receive"]);
+    const { stdout } = await run("curl", ["-sS", "--unix-socket", agent.socketPath, "-H", `X-Filename: ${name}`, "--data-binary", "hallo", "http://localhost/api/v1/files/receive"]);
     const unicode = JSON.parse(stdout) as { path: string };
     assert.equal(unicode.path, join(received, name));
     assert.equal(readFileSync(join(received, name), "utf8"), "hallo");
@@ -100,7 +84,7 @@ describe("Host API file transfer: POST /api/v1/files/receive, and downloads", fu
   });
 
   it("streams a chunked body with no Content-Length", async () => {
-    const reply = await call({ socketPath, method: "POST", path: "/api/v1/files/receive", headers: { "X-Filename": "chunked.bin" }, body: Buffer.alloc(300_000, 7), chunked: true });
+    const reply = await call({ socketPath: agent.socketPath, method: "POST", path: "/api/v1/files/receive", headers: { "X-Filename": "chunked.bin" }, body: Buffer.alloc(300_000, 7), chunked: true });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(statSync(join(received, "chunked.bin")).size, 300_000);
   });
@@ -125,7 +109,7 @@ describe("Host API file transfer: POST /api/v1/files/receive, and downloads", fu
 
   it("leaves no partial file when the sender goes away midway", async () => {
     const before = tree(received);
-    const req = request({ socketPath, method: "POST", path: "/api/v1/files/receive", headers: { "X-Filename": "cut.bin", "Content-Length": String(64 * MiB) } });
+    const req = request({ socketPath: agent.socketPath, method: "POST", path: "/api/v1/files/receive", headers: { "X-Filename": "cut.bin", "Content-Length": String(64 * MiB) } });
     req.on("error", () => undefined);
     req.write(block(0));
     await waitFor("the partial file", () => tree(received).some((name) => name.startsWith(".ghostd-receiving-")));
@@ -135,7 +119,7 @@ describe("Host API file transfer: POST /api/v1/files/receive, and downloads", fu
   });
 
   it("passes 2 GiB up and back down byte-exact, without the daemon's memory growing", async () => {
-    const pid = daemon.child.pid ?? 0;
+    const pid = agent.daemon.child.pid ?? 0;
     const baseline = rssBytes(pid);
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 50);
@@ -143,7 +127,7 @@ describe("Host API file transfer: POST /api/v1/files/receive, and downloads", fu
     try {
       const sent = createHash("sha256");
       const uploaded = await new Promise<{ path: string; size: string }>((resolve, reject) => {
-        const req = request({ socketPath, method: "POST", path: "/api/v1/files/receive", headers: { "X-Filename": "big.bin", "Content-Length": String(2 * GiB) } }, (res) => {
+        const req = request({ socketPath: agent.socketPath, method: "POST", path: "/api/v1/files/receive", headers: { "X-Filename": "big.bin", "Content-Length": String(2 * GiB) } }, (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString()) as { path: string; size: string }) : reject(new Error(Buffer.concat(chunks).toString()))));
@@ -166,7 +150,7 @@ describe("Host API file transfer: POST /api/v1/files/receive, and downloads", fu
       const got = createHash("sha256");
       let gotBytes = 0;
       const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
-        const req = request({ socketPath, path: `/api/v1/files${uploaded.path}` }, (res) => {
+        const req = request({ socketPath: agent.socketPath, path: `/api/v1/files${uploaded.path}` }, (res) => {
           res.on("data", (c: Buffer) => {
             got.update(c);
             gotBytes += c.length;

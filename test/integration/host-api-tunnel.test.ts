@@ -6,10 +6,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { packageRoot } from "../../cli/package-info";
-import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
+import { agentDaemon } from "../helpers/agent-daemon";
 import { freePort } from "../helpers/ports";
 import { MiB, rssBytes } from "../helpers/proc-stats";
-import { tempDir } from "../helpers/tmp";
 import { readToEnd, requestTunnel } from "../helpers/tunnel";
 import { waitFor } from "../helpers/wait";
 
@@ -31,23 +30,11 @@ function block(i: number): Buffer {
 
 describe("Host API tunnels", function () {
   this.timeout(120_000);
-  const home = tempDir("ghostd-tunnel-home-");
-  let daemon: DaemonProcess;
-  let socketPath: string;
+  const agent = agentDaemon("ghostd-tunnel-home-");
   const upgrade = (port: number | string): string => `Connection: Upgrade\r\nUpgrade: tunnel\r\nTunnel-Port: ${port}\r\n`;
 
-  before(async () => {
-    daemon = await spawnDaemon({ args: ["--http", "off"], env: { HOME: home.path } });
-    socketPath = daemon.endpoints.host_api.local ?? "";
-  });
-  after(async () => {
-    await daemon.stop();
-    daemon.cleanup();
-    home.remove();
-  });
-
   describe("a Python HTTP server in the guest", () => {
-    const site = join(home.path, "site");
+    const site = join(agent.home, "site");
     let python: ChildProcess;
     let port: number;
     before(async () => {
@@ -55,12 +42,12 @@ describe("Host API tunnels", function () {
       writeFileSync(join(site, "hello.txt"), "hello through the tunnel\n");
       port = await freePort();
       python = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", site], { stdio: "ignore" });
-      await waitFor("python's HTTP server", async () => (await requestTunnel(socketPath, upgrade(port)).then(({ head, socket }) => (socket.destroy(), head.startsWith("HTTP/1.1 101")))) || undefined);
+      await waitFor("python's HTTP server", async () => (await requestTunnel(agent.socketPath, upgrade(port)).then(({ head, socket }) => (socket.destroy(), head.startsWith("HTTP/1.1 101")))) || undefined);
     });
     after(() => python.kill());
 
     it("answers through the socket after 101 Switching Protocols", async () => {
-      const { head, socket, rest } = await requestTunnel(socketPath, upgrade(port));
+      const { head, socket, rest } = await requestTunnel(agent.socketPath, upgrade(port));
       assert.match(head, /^HTTP\/1.1 101 Switching Protocols\r\n/);
       assert.match(head, /\r\nUpgrade: tunnel/i);
       socket.end("GET /hello.txt HTTP/1.0\r\n\r\n");
@@ -70,7 +57,7 @@ describe("Host API tunnels", function () {
     });
 
     it("answers through ghostctl forward, a local port tunnelling each connection", async () => {
-      const forward = spawn(process.execPath, [GHOSTCTL, "--home", daemon.home, "forward", "local", `0:${port}`], { stdio: ["ignore", "pipe", "inherit"] });
+      const forward = spawn(process.execPath, [GHOSTCTL, "--home", agent.daemon.home, "forward", "local", `0:${port}`], { stdio: ["ignore", "pipe", "inherit"] });
       try {
         const line = await new Promise<string>((resolve) => createInterface({ input: forward.stdout as NodeJS.ReadableStream }).once("line", resolve));
         const { listening } = JSON.parse(line) as { listening: string };
@@ -100,13 +87,13 @@ describe("Host API tunnels", function () {
       };
       more();
     });
-    const pid = daemon.child.pid ?? 0;
+    const pid = agent.daemon.child.pid ?? 0;
     const baseline = rssBytes(pid);
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 50);
     try {
       const expected = createHash("sha256");
-      const up = await requestTunnel(socketPath, upgrade(uploadSink.port));
+      const up = await requestTunnel(agent.socketPath, upgrade(uploadSink.port));
       const answer = readToEnd(up.socket, up.rest);
       for (let i = 0; i < 1024; i++) {
         const chunk = block(i);
@@ -116,7 +103,7 @@ describe("Host API tunnels", function () {
       up.socket.end();
       assert.equal((await answer).toString(), `${GiB} ${expected.digest("hex")}`, "the guest got every byte, in order, then the client's end");
 
-      const down = await requestTunnel(socketPath, upgrade(downloadSource.port));
+      const down = await requestTunnel(agent.socketPath, upgrade(downloadSource.port));
       const got = createHash("sha256").update(Uint8Array.from(down.rest));
       let gotBytes = down.rest.length;
       down.socket.on("data", (chunk: Buffer) => {
@@ -147,7 +134,7 @@ describe("Host API tunnels", function () {
       socket.on("end", () => guestEnded());
     });
     try {
-      const { socket, rest } = await requestTunnel(socketPath, upgrade(guest.port));
+      const { socket, rest } = await requestTunnel(agent.socketPath, upgrade(guest.port));
       assert.equal((await readToEnd(socket, rest)).toString(), "bye\n", "the guest's end of writing reached the client");
       socket.end("still talking after your end\n");
       await guestDone;
@@ -159,7 +146,7 @@ describe("Host API tunnels", function () {
 
   describe("refusals, before switching protocols", () => {
     const refusal = async (headers: string, path?: string): Promise<{ status: number; body: Record<string, string> }> => {
-      const { head, socket, rest } = await requestTunnel(socketPath, headers, path);
+      const { head, socket, rest } = await requestTunnel(agent.socketPath, headers, path);
       const body = JSON.parse((await readToEnd(socket, rest)).toString()) as Record<string, string>;
       return { status: Number(head.split(" ")[1]), body };
     };
