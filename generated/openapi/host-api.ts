@@ -2646,9 +2646,9 @@ export interface operations {
     GuestAgent_Shell: {
         parameters: {
             query?: {
-                /** @description Columns of the PTY, 80 when unset. */
+                /** @description Columns of the PTY (1 to 4096), 80 when unset. */
                 cols?: number;
-                /** @description Rows of the PTY, 24 when unset. */
+                /** @description Rows of the PTY (1 to 4096), 24 when unset. */
                 rows?: number;
                 /** @description TERM for the shell, `xterm-256color` when unset. */
                 term?: string;

@@ -1,11 +1,10 @@
 import type { Logger } from "pino";
 import type { AttachTerminalRequest, AttachTerminalResponse } from "../../generated/ghostd/terminal/v1/terminal";
 import { flatten } from "../event-stream";
+import { isPtySide } from "../pty-size";
 import { attachOutput, type AttachEvent } from "./attach";
 import { terminalError } from "./reasons";
 import type { Session } from "./session";
-
-const MAX_SIDE = 4096;
 
 /**
  * One AttachTerminal call: the first request names the terminal (an unknown one fails the call
@@ -37,9 +36,8 @@ async function feed(requests: AsyncIterator<AttachTerminalRequest>, session: Ses
 }
 
 function resize(session: Session, cols: number, rows: number, logger: Logger): void {
-  const fits = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_SIDE;
   // A bad size leaves the terminal as it was; the attachment goes on.
-  if (fits(cols) && fits(rows)) session.resize(cols, rows);
+  if (isPtySide(cols) && isPtySide(rows)) session.resize(cols, rows);
   else logger.debug({ terminal: session.id, cols, rows }, "attach resize refused");
 }
 

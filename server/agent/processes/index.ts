@@ -3,5 +3,4 @@ export { ProcessTable, DEFAULT_KEEP_EXITED, type ProcessTableDeps } from "./proc
 export { DEFAULT_HISTORY_BYTES } from "./output-history";
 export { DEFAULT_QUEUE_BYTES } from "./output-broadcast";
 export { MAX_PENDING_INPUT_BYTES } from "./pipe-child";
-export { MAX_PTY_SIDE } from "./launch";
 export { PROCESS_SIGNALS, type OutputKind, type ProcessEvent, type ProcessInfo, type ProcessSelector, type ProcessSignal, type StartOptions } from "./types";

@@ -1,11 +1,10 @@
 import { DEFAULT_PATH, resolveExecutable, workingDirectory } from "../exec";
 import { checkNoNul } from "../paths";
+import { ptySizeProblem } from "../../pty-size";
 import { agentError } from "../reasons";
 import type { StartOptions } from "./types";
 
 const MAX_TAG_LENGTH = 256;
-/** More than any screen shows; node-pty and the kernel take up to 65535, which programs choke on. */
-export const MAX_PTY_SIDE = 1000;
 
 /** A start request checked and resolved: what to run, where, with what. */
 export interface Launch {
@@ -46,7 +45,6 @@ export function prepareLaunch(options: StartOptions, context: LaunchContext): La
 }
 
 export function checkPtySize(cols: number, rows: number): void {
-  for (const [name, value] of [["cols", cols], ["rows", rows]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > MAX_PTY_SIDE) throw agentError("invalid_argument", `${name} must be a whole number from 1 to ${MAX_PTY_SIDE}, not ${value}`);
-  }
+  const problem = ptySizeProblem(cols, rows);
+  if (problem) throw agentError("invalid_argument", problem);
 }

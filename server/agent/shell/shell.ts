@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { ptySizeProblem } from "../../pty-size";
 import type { PtyHandle, PtyHost } from "../../terminal/pty";
 import { checkNoNul, guestPath } from "../paths";
 import { agentError, fsError } from "../reasons";
@@ -34,7 +35,6 @@ export interface ShellSession {
 }
 
 const DEFAULT_SIZE = { cols: 80, rows: 24 } as const;
-const MAX_SIDE = 4096;
 /** Output queued for a slow reader before the PTY stops being read. */
 const HIGH_WATER_BYTES = 256 * 1024;
 /** After SIGHUP, how long the shell has before it is killed. */
@@ -43,9 +43,8 @@ const HANG_UP_GRACE_MS = 3000;
 /** Checks a PTY size; undefined sides take the default. */
 export function ptySize(cols: number | undefined, rows: number | undefined): { cols: number; rows: number } {
   const size = { cols: cols ?? DEFAULT_SIZE.cols, rows: rows ?? DEFAULT_SIZE.rows };
-  for (const [side, value] of Object.entries(size)) {
-    if (!Number.isInteger(value) || value < 1 || value > MAX_SIDE) throw agentError("invalid_argument", `${side} must be between 1 and ${MAX_SIDE}; got ${value}`);
-  }
+  const problem = ptySizeProblem(size.cols, size.rows);
+  if (problem) throw agentError("invalid_argument", problem);
   return size;
 }
 

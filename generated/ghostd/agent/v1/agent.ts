@@ -432,11 +432,11 @@ export interface ShellRequest {
 }
 
 export interface ShellOpen {
-  /** Columns of the PTY, 80 when unset. */
+  /** Columns of the PTY (1 to 4096), 80 when unset. */
   cols?:
     | number
     | undefined;
-  /** Rows of the PTY, 24 when unset. */
+  /** Rows of the PTY (1 to 4096), 24 when unset. */
   rows?:
     | number
     | undefined;
@@ -459,6 +459,7 @@ export interface ShellOpen_EnvEntry {
   value: string;
 }
 
+/** Each side from 1 to 4096. */
 export interface ShellResize {
   cols: number;
   rows: number;
@@ -499,6 +500,7 @@ export interface StartProcessRequest_EnvEntry {
   value: string;
 }
 
+/** A PTY's size; each side from 1 to 4096, as for every PTY ghostd opens. */
 export interface ProcessPty {
   cols: number;
   rows: number;
