@@ -134,7 +134,10 @@ async function bareEcho(): Promise<{ name: string; samples: number[] }> {
   pty.write("echo ready-$((1+1))\n");
   while (!output.text.includes("ready-2")) await new Promise((resolve) => setTimeout(resolve, 5));
   const samples = await echoes((data) => pty.write(data), output);
-  pty.kill();
+  // Killing at once would leave node-pty writing the last keystroke to a closed PTY (EBADF).
+  const exited = new Promise((resolve) => pty.onExit(resolve));
+  pty.write("exit\n");
+  await exited;
   return { name, samples };
 }
 
