@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot, version } from "../cli/package-info";
+import { record } from "./figures";
 import { load, summarize, type LoadResult } from "./load";
 
 // Host API throughput: GET /health through socket + gateway + gRPC + agent (one `ghostd serve`
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${row("anchor: bare Node http on a Unix socket", b)}\n`);
     process.stdout.write(`${row("ghostd: socket + gateway + gRPC + agent", g)}\n`);
     process.stdout.write(`ratio ghostd/anchor: throughput ${(g.rps / b.rps).toFixed(2)} (target >= 0.60), p50 ${(g.p50 / b.p50).toFixed(2)}x, p99 ${(g.p99 / b.p99).toFixed(2)}x\n`);
+    record({ measure: "Host API GET /health, a connection per request", anchor: "bare Node http, Unix socket", anchorValue: b.rps, ours: g.rps, unit: "req/s", ratio: g.rps / b.rps, target: { op: ">=", value: 0.6 } });
   } finally {
     bare.kill("SIGTERM");
     ghostd.kill("SIGTERM");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../cli/package-info";
+import { record } from "./figures";
 import { percentile } from "./load";
 
 // Terminals against tmux (Debian's), side by side in one run:
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
     process.stdout.write(`    tmux send-keys + capture-pane polling   p50 ${b.p50.toFixed(2)} ms   p99 ${b.p99.toFixed(2)} ms\n`);
     process.stdout.write(`    ghostd POST input + POST wait            p50 ${a.p50.toFixed(2)} ms   p99 ${a.p99.toFixed(2)} ms\n`);
     process.stdout.write(`    ratio ghostd/tmux p50 ${(a.p50 / b.p50).toFixed(2)} (target <= 1.00)\n`);
+    record({ measure: "terminal input until shown, p50", anchor: "tmux send-keys + capture-pane", anchorValue: b.p50, ours: a.p50, unit: "ms", ratio: a.p50 / b.p50, target: { op: "<=", value: 1 } });
 
     // (b) cat of a large file
     const file = join(dir, "text.txt");
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
     const theirsCat = (Date.now() - t0) / 1000;
     process.stdout.write(`(b) cat of ${CAT_MIB} MiB of text until the marker after it shows\n`);
     process.stdout.write(`    tmux   ${theirsCat.toFixed(2)} s\n    ghostd ${oursCat.toFixed(2)} s\n    ratio ghostd/tmux ${(oursCat / theirsCat).toFixed(2)} (target <= 1.00)\n`);
+    record({ measure: `terminal cat of ${CAT_MIB} MiB`, anchor: "tmux", anchorValue: theirsCat, ours: oursCat, unit: "s", ratio: oursCat / theirsCat, target: { op: "<=", value: 1 } });
 
     // (c) memory per idle terminal with its scrollback full
     const fill = "seq -f 'scrollback line %06g with some text to fill it' 1 12000; echo FILL_''DONE";
@@ -168,7 +171,8 @@ async function main(): Promise<void> {
     const oursPer = (ghostdAfter - ghostdBefore) / MEMORY_TERMINALS / 1024;
     const theirsPer = (tmuxAfter - tmuxBefore) / MEMORY_TERMINALS / 1024;
     process.stdout.write(`(c) resident memory per idle terminal, 10,000 lines of scrollback filled (${MEMORY_TERMINALS} terminals; the shells' own memory is not counted)\n`);
-    process.stdout.write(`    tmux server   ${theirsPer.toFixed(2)} MiB\n    ghostd daemon ${oursPer.toFixed(2)} MiB\n    ratio ghostd/tmux ${(oursPer / theirsPer).toFixed(2)}\n`);
+    process.stdout.write(`    tmux server   ${theirsPer.toFixed(2)} MiB\n    ghostd daemon ${oursPer.toFixed(2)} MiB\n    ratio ghostd/tmux ${(oursPer / theirsPer).toFixed(2)} (target <= 1.00)\n`);
+    record({ measure: "RSS per idle terminal, 10,000 lines of scrollback", anchor: "tmux server", anchorValue: theirsPer, ours: oursPer, unit: "MiB", ratio: oursPer / theirsPer, target: { op: "<=", value: 1 } });
   } finally {
     await tmux("kill-server").catch(() => undefined);
     ghostd.kill("SIGTERM");

@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { spawn as spawnPty } from "node-pty";
 import WebSocket from "ws";
 import { packageRoot } from "../cli/package-info";
+import { record } from "./figures";
 import { line, percentile, waitForFile } from "./load";
 
 // Host API tunnels and the shell against their anchors, side by side in one run:
@@ -95,6 +96,7 @@ async function throughput(name: string, run: (open: Opener) => Promise<number>, 
   process.stdout.write(`  anchor: direct TCP to the guest port   ${median(anchor).toFixed(0)}   (${anchor.map((x) => x.toFixed(0)).join(", ")})\n`);
   process.stdout.write(`  ghostd: tunnel through the Host API    ${median(ours).toFixed(0)}   (${ours.map((x) => x.toFixed(0)).join(", ")})\n`);
   process.stdout.write(`    ratio ghostd/direct ${(median(ours) / median(anchor)).toFixed(2)} (target >= 0.70)\n`);
+  record({ measure: `tunnel ${name.split(" ")[0]}`, anchor: "direct TCP", anchorValue: median(anchor), ours: median(ours), unit: "MiB/s", ratio: median(ours) / median(anchor), target: { op: ">=", value: 0.7 } });
 }
 
 /** Milliseconds from typing one character to seeing it echoed, KEYSTROKES times. */
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${line(`anchor: ${bare.name}`, bare.samples)}\n`);
     process.stdout.write(`${line("ghostd: WebSocket shell on the Host API socket", ours)}\n`);
     process.stdout.write(`    ratio ghostd/anchor p50 ${(percentile(ours, 50) / percentile(bare.samples, 50)).toFixed(2)}\n`);
+    record({ measure: "shell keystroke echo, p50", anchor: bare.name, anchorValue: percentile(bare.samples, 50), ours: percentile(ours, 50), unit: "ms", ratio: percentile(ours, 50) / percentile(bare.samples, 50) });
   } finally {
     guest.kill();
     ghostd.kill("SIGTERM");
