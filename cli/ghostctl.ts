@@ -1,29 +1,18 @@
 #!/usr/bin/env node
-import type { DescMethod, JsonValue } from "@bufbuild/protobuf";
-import { Client, credentials, type ClientReadableStream } from "@grpc/grpc-js";
+import type { JsonValue } from "@bufbuild/protobuf";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { loadContract } from "../gateway/transcoder/descriptors";
-import { JsonCodec } from "../gateway/transcoder/json-codec";
-import { displayPath } from "../gateway/transcoder/path-template";
-import { buildRoutes } from "../gateway/transcoder/routes";
-import { decodeReply, encodeRequest, findMethod, serverStreamCall, unaryCall } from "../gateway/transport/method-calls";
+import { resolve } from "node:path";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
-import { routeListMarkdown } from "../gateway/surfaces/route-list";
-import { GHOSTD_SERVICES } from "../server/rpc/service-names";
-import { MANIFEST_FILES } from "../server/supervisor/manifest";
 import { SNAPSHOT_REASONS } from "../server/supervisor/snapshots/document";
-import { SupervisorProgressClient } from "../generated/ghostd/supervisor/v1/progress";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
-import { describeFailure } from "./call-failure";
 import { addForwardCommand } from "./forward";
 import { addPackageCommands } from "./package-commands";
-import { PullDisplay, type ProgressTerminal } from "./open-progress";
-import { followSnapshotProgress } from "./snapshot-progress";
-import { readSecrets, type SecretOptions } from "./secrets";
 import { contractDescriptorSet, version } from "./package-info";
+import type { SecretOptions } from "./secrets";
+
+// Start-up is most of a command's time: modules that only some commands use (gRPC and the
+// contract, YAML, the route list, progress bars) are imported by those commands' actions.
 
 interface GlobalFlags {
   home?: string;
@@ -40,7 +29,13 @@ const program = new Command()
 program
   .command("services")
   .description("list every method with its HTTP route")
-  .action(() => {
+  .action(async () => {
+    const [{ loadContract }, { buildRoutes }, { displayPath }, { GHOSTD_SERVICES }] = await Promise.all([
+      import("../gateway/transcoder/descriptors.js"),
+      import("../gateway/transcoder/routes.js"),
+      import("../gateway/transcoder/path-template.js"),
+      import("../server/rpc/service-names.js"),
+    ]);
     const contract = loadContract(contractDescriptorSet());
     const routes = buildRoutes(contract, GHOSTD_SERVICES);
     for (const name of GHOSTD_SERVICES) {
@@ -54,7 +49,8 @@ program
 program
   .command("routes")
   .description("print every HTTP route of both surfaces as a Markdown table (docs/http-routes.md)")
-  .action(() => {
+  .action(async () => {
+    const [{ loadContract }, { routeListMarkdown }] = await Promise.all([import("../gateway/transcoder/descriptors.js"), import("../gateway/surfaces/route-list.js")]);
     process.stdout.write(routeListMarkdown(loadContract(contractDescriptorSet())));
   });
 
@@ -86,7 +82,7 @@ program
   .option("--state <dir>", "where the project's state lives (default: where it is for a registered project, else under the daemon's home)")
   .action(async (project: string, dir: string, flags: { appId?: string; state?: string }) => {
     const packagePath = resolve(dir);
-    const appId = flags.appId ?? appIdOf(packagePath);
+    const appId = flags.appId ?? (await import("./app-id.js")).appIdOf(packagePath);
     await invoke("Supervisor/EnsureProject", { project_id: project, app_id: appId, package_path: packagePath, ...(flags.state ? { state_path: resolve(flags.state) } : {}) });
   });
 
@@ -96,42 +92,11 @@ program
   .argument("<project>")
   .option("--no-progress", "draw no pull progress, even on a terminal")
   .action(async (project: string, flags: { progress: boolean }) => {
-    const pulls = flags.progress && process.stderr.isTTY ? await showPulls(project) : undefined;
-    try {
-      await invoke("Supervisor/OpenProject", { project_id: project }, (json) => {
-        pulls?.finish((json as { images_pulled?: string[] }).images_pulled ?? []);
-        printJson(json);
-      });
-    } finally {
-      await pulls?.stop();
-    }
+    const { openWithProgress } = await import("./progress-calls.js");
+    await openWithProgress(currentTarget(), project, flags.progress);
   });
-
-/**
- * Follows the project's log from now on (no old lines) and draws its pull lines as bars on
- * stderr; resolves once the daemon follows, so the open that comes next is seen from its start.
- */
-async function showPulls(project: string): Promise<{ finish(pulled: readonly string[]): void; stop(): Promise<void> }> {
-  const display = new PullDisplay(stderrTerminal);
-  const follow = followStream("Supervisor/GetProjectLogs", { project_id: project, follow: true, tail_lines: 0 }, (json) => {
-    display.take(((json as { entries?: { line: string }[] }).entries ?? []).map((entry) => entry.line));
-  });
-  await follow.following;
-  return {
-    finish: (pulled) => display.finish(pulled),
-    stop: async () => {
-      // A failed pull's line may come a moment after the open's error.
-      await display.whenSettled(SETTLE_WAIT_MS);
-      display.finish();
-      follow.cancel();
-    },
-  };
-}
 
 const repeatable = (value: string, all: string[] = []): string[] => [...all, value];
-
-/** Where the progress of `open` and the snapshot commands is drawn, when it is a terminal. */
-const stderrTerminal: ProgressTerminal = { write: (text) => process.stderr.write(text), columns: () => process.stderr.columns || 80 };
 
 program
   .command("start")
@@ -154,7 +119,8 @@ arguments (ps, /proc/<pid>/cmdline). --secret NAME=VALUE still works, with a war
 the first =, as it is, less one pair of matching quotes around it. Blank lines and lines starting
 with # are skipped.`,
   )
-  .action((project: string, flags: SecretOptions) => {
+  .action(async (project: string, flags: SecretOptions) => {
+    const { readSecrets } = await import("./secrets.js");
     const secrets = readSecrets(flags, {
       env: process.env,
       readFile: (path) => readFileSync(path, "utf8"),
@@ -223,7 +189,7 @@ snapshot
   .option("--label <key=value>", "a label kept with the snapshot (repeatable)", label)
   .option("--no-progress", "draw no progress bar, even on a terminal")
   .action((project: string, flags: { reason: string; label?: Record<string, string>; progress: boolean }) =>
-    invokeWithProgress(project, flags.progress, "Supervisor/SaveSnapshot", { project_id: project, reason: flags.reason, labels: flags.label ?? {} }),
+    invokeWithProgressOf(project, flags.progress, "Supervisor/SaveSnapshot", { project_id: project, reason: flags.reason, labels: flags.label ?? {} }),
   );
 
 snapshot
@@ -241,7 +207,7 @@ snapshot
   .option("--no-progress", "draw no progress bar, even on a terminal")
   .action((project: string, snapshotId: string, flags: { safetySnapshot: boolean; progress: boolean }) =>
     // Unset unless refused, so the server's default (a safety snapshot) applies.
-    invokeWithProgress(project, flags.progress, "Supervisor/RestoreSnapshot", { project_id: project, snapshot_id: snapshotId, ...(flags.safetySnapshot ? {} : { create_safety_snapshot: false }) }),
+    invokeWithProgressOf(project, flags.progress, "Supervisor/RestoreSnapshot", { project_id: project, snapshot_id: snapshotId, ...(flags.safetySnapshot ? {} : { create_safety_snapshot: false }) }),
   );
 
 program
@@ -253,7 +219,7 @@ program
   .option("--state-path <dir>", "where the new project's state lives (default: under the daemon's home)")
   .option("--no-progress", "draw no progress bar, even on a terminal")
   .action((source: string, target: string, flags: { snapshot?: string; statePath?: string; progress: boolean }) =>
-    invokeWithProgress(source, flags.progress, "Supervisor/DuplicateProject", {
+    invokeWithProgressOf(source, flags.progress, "Supervisor/DuplicateProject", {
       source_project_id: source,
       new_project_id: target,
       ...(flags.snapshot === undefined ? {} : { snapshot_id: flags.snapshot }),
@@ -270,115 +236,29 @@ function label(value: string, labels: Record<string, string> = {}): Record<strin
   return { ...labels, [key]: value.slice(at + 1) };
 }
 
-/**
- * Calls a snapshot method and prints its answer; with `progress` and stderr a terminal, the
- * project's snapshot progress is followed from before the call and drawn as a bar while it runs.
- */
-async function invokeWithProgress(project: string, progress: boolean, name: string, json: JsonValue): Promise<void> {
-  const watch = progress && process.stderr.isTTY ? await watchSnapshots(project) : undefined;
-  try {
-    await invoke(name, json, (reply) => {
-      watch?.stop();
-      printJson(reply);
-    });
-  } finally {
-    watch?.stop();
-  }
-}
-
-async function watchSnapshots(project: string): Promise<{ stop(): void }> {
-  const client = new SupervisorProgressClient(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
-  const watch = await followSnapshotProgress(client.watchSnapshotProgress({ projectId: project }), stderrTerminal);
-  return {
-    stop: () => {
-      watch.stop();
-      client.close();
-    },
-  };
-}
-
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("a whole number");
   return Number(value);
 }
 
-/** The app id in a package's manifest, for `ensure` without --app-id. */
-function appIdOf(packagePath: string): string {
-  for (const name of MANIFEST_FILES) {
-    let text: string;
-    try {
-      text = readFileSync(join(packagePath, name), "utf8");
-    } catch {
-      continue;
-    }
-    const manifest: unknown = parseYaml(text);
-    if (typeof manifest === "object" && manifest !== null && "id" in manifest && typeof manifest.id === "string") return manifest.id;
-  }
-  throw new Error(`no app id: ${packagePath} has no vibe.yaml with an id; pass --app-id`);
-}
-
-function printJson(value: JsonValue): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-/** A method, its request encoded from JSON, its replies decoded to JSON, and a client to call it with. */
-function prepareCall(name: string, json: JsonValue): { method: DescMethod; argument: Buffer; decode: (reply: Buffer) => JsonValue; client: Client } {
-  const contract = loadContract(contractDescriptorSet());
-  const method = findMethod(contract, GHOSTD_SERVICES, name);
-  if (!method) throw new Error(`no method ${name}; see ghostctl services`);
-  const codec = new JsonCodec(contract, { protoNames: true });
-  const argument = encodeRequest(method, codec.decode(method.input, json));
-  const client = new Client(targetOf(program.opts<GlobalFlags>()), credentials.createInsecure());
-  return { method, argument, decode: (reply) => codec.encode(method.output, decodeReply(method, reply)), client };
-}
 
 /** Calls a method with a JSON request and prints each response as a JSON line (or as `print` says). */
-async function invoke(name: string, json: JsonValue, print: (json: JsonValue) => void = printJson): Promise<void> {
-  const { method, argument, decode, client } = prepareCall(name, json);
-  const show = (reply: Buffer): void => print(decode(reply));
-  try {
-    if (method.methodKind === "server_streaming") await eachReply(serverStreamCall(client, method, argument), show);
-    else show(await unaryCall(client, method, argument).reply);
-  } finally {
-    client.close();
-  }
+async function invoke(name: string, json: JsonValue, print?: (json: JsonValue) => void): Promise<void> {
+  const calls = await import("./calls.js");
+  await calls.invoke(currentTarget(), name, json, print);
 }
 
-/** How long the pull bars wait, once the open has answered, for the log's last pull lines. */
-const SETTLE_WAIT_MS = 1000;
-
-/** How long a follow may take to say it follows before what it is for goes ahead without it. */
-const FOLLOW_WAIT_MS = 2000;
-
-/**
- * A server stream read alongside another call: `following` resolves with its first reply (a
- * follower's tail comes even when empty), when it fails, or after FOLLOW_WAIT_MS. Its errors are
- * not told: the call it accompanies tells what is wrong.
- */
-function followStream(name: string, json: JsonValue, each: (json: JsonValue) => void): { following: Promise<void>; cancel(): void } {
-  const { method, argument, decode, client } = prepareCall(name, json);
-  const call = serverStreamCall(client, method, argument);
-  const following = new Promise<void>((resolve) => {
-    for (const event of ["data", "error", "end"]) call.once(event, () => resolve());
-    setTimeout(resolve, FOLLOW_WAIT_MS).unref();
-  });
-  call.on("data", (reply: Buffer) => each(decode(reply)));
-  call.on("error", () => undefined);
-  return {
-    following,
-    cancel: () => {
-      call.cancel();
-      client.close();
-    },
-  };
+async function invokeWithProgressOf(project: string, progress: boolean, name: string, json: JsonValue): Promise<void> {
+  const { invokeWithProgress } = await import("./progress-calls.js");
+  await invokeWithProgress(currentTarget(), project, progress, name, json);
 }
 
-function eachReply(call: ClientReadableStream<Buffer>, show: (reply: Buffer) => void): Promise<void> {
-  return new Promise((done, fail) => {
-    call.on("data", show);
-    call.on("error", fail);
-    call.on("end", done);
-  });
+function currentTarget(): string {
+  return targetOf(program.opts<GlobalFlags>());
+}
+
+function targetOf(flags: GlobalFlags): string {
+  return formatTarget(parseTarget(flags.target ?? `unix:${grpcSocketPath(resolveHome(flags.home))}`));
 }
 
 addPackageCommands(program, { home: () => resolveHome(program.opts<GlobalFlags>().home), invoke: (name, json) => invoke(name, json) });
@@ -392,10 +272,6 @@ program
     process.stdout.write(readFileSync(endpointsPath(resolveHome(program.opts<GlobalFlags>().home)), "utf8"));
   });
 
-function targetOf(flags: GlobalFlags): string {
-  return formatTarget(parseTarget(flags.target ?? `unix:${grpcSocketPath(resolveHome(flags.home))}`));
-}
-
 // A reader that went away (`ghostctl logs -f | head`) ends the command quietly, as it ends any
 // Unix tool; the stream being written to is dropped with it.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -403,7 +279,8 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`ghostctl: ${describeFailure(err, () => targetOf(program.opts<GlobalFlags>()))}\n`);
+program.parseAsync().catch(async (err: unknown) => {
+  const { describeFailure } = await import("./call-failure.js");
+  process.stderr.write(`ghostctl: ${describeFailure(err, currentTarget)}\n`);
   process.exit(1);
 });

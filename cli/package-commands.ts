@@ -4,8 +4,6 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { buildPackage } from "../server/supervisor/packages/build";
-import { inspectPackage } from "../server/supervisor/packages/inspect";
 import { TrustFiles, fingerprintOf } from "../server/supervisor/packages/trust-files";
 import { TrustStore } from "../server/supervisor/packages/trust";
 
@@ -42,6 +40,7 @@ export function addPackageCommands(program: Command, context: PackageCommandCont
     .requiredOption("-o, --output <file>", "the package to write")
     .option("--key <private.pem>", "sign with this Ed25519 private key")
     .action(async (dir: string, flags: { output: string; key?: string }) => {
+      const { buildPackage } = await import("../server/supervisor/packages/build.js");
       const built = await buildPackage(resolve(dir), resolve(flags.output), flags.key === undefined ? undefined : readFileSync(flags.key));
       print(built);
     });
@@ -52,6 +51,7 @@ export function addPackageCommands(program: Command, context: PackageCommandCont
     .action(async (file: string) => {
       const staging = mkdtempSync(join(tmpdir(), "ghostctl-verify-"));
       try {
+        const { inspectPackage } = await import("../server/supervisor/packages/inspect.js");
         const found = await inspectPackage(resolve(file), staging, new TrustStore(join(context.home(), "trust")));
         print({ app_id: found.appId, name: found.name, version: found.version, digest: found.digest, trust_status: found.trustStatus, capabilities: found.capabilities, ...(found.keyProblem ? { key_problem: found.keyProblem } : {}) });
       } finally {
