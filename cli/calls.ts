@@ -1,5 +1,6 @@
 import type { DescMethod, JsonValue } from "@bufbuild/protobuf";
 import { Client, credentials, type ClientReadableStream } from "@grpc/grpc-js";
+import { withoutSourceInfo } from "../gateway/transcoder/descriptor-set";
 import { loadContract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { decodeReply, encodeRequest, findMethod, serverStreamCall, unaryCall } from "../gateway/transport/method-calls";
@@ -15,7 +16,7 @@ export function printJson(value: JsonValue): void {
 
 /** A method, its request encoded from JSON, its replies decoded to JSON, and a client to call it with. */
 function prepareCall(target: string, name: string, json: JsonValue): { method: DescMethod; argument: Buffer; decode: (reply: Buffer) => JsonValue; client: Client } {
-  const contract = loadContract(contractDescriptorSet());
+  const contract = loadContract(withoutSourceInfo(contractDescriptorSet()));
   const method = findMethod(contract, GHOSTD_SERVICES, name);
   if (!method) throw new Error(`no method ${name}; see ghostctl services`);
   const codec = new JsonCodec(contract, { protoNames: true });
