@@ -28,7 +28,7 @@ function prepareCall(target: string, name: string, json: JsonValue): { method: D
  * Every service of the contract's own packages, read from the contract rather than from the
  * generated service definitions, whose code (hundreds of kilobytes) a call never runs.
  */
-function ghostdServices(contract: Contract): string[] {
+export function ghostdServices(contract: Contract): string[] {
   return [...contract.registry.files].flatMap((file) => file.services.map((service) => service.typeName)).filter((name) => name.startsWith("ghostd."));
 }
 

@@ -11,26 +11,31 @@ const FILE_SOURCE_CODE_INFO = 9;
  * it drops is skipped, never decoded, and what it keeps is copied byte for byte.
  */
 export function withoutSourceInfo(set: Uint8Array): Uint8Array {
-  return rewriteFields(set, (field, wireType, reader, writer) => {
-    if (field !== SET_FILE || wireType !== WireType.LengthDelimited) return false;
-    writer.tag(SET_FILE, WireType.LengthDelimited).bytes(rewriteFields(reader.bytes(), (inner, innerType, fileReader) => inner === FILE_SOURCE_CODE_INFO && fileReader.skip(innerType, inner).length >= 0));
-    return true;
-  });
+  return rewriteFields(set, (field, value) => (field === SET_FILE ? lengthDelimited(SET_FILE, withoutField(value, FILE_SOURCE_CODE_INFO)) : undefined));
+}
+
+/** A message's bytes without any occurrence of one field. */
+function withoutField(message: Uint8Array, dropped: number): Uint8Array {
+  return rewriteFields(message, (field) => (field === dropped ? new Uint8Array(0) : undefined));
 }
 
 /**
- * A message's bytes, field by field: `handle` reads a field (its tag already read) and writes what
- * takes its place, returning true; a field it returns false for, having read nothing, is kept as it was.
+ * A message's bytes, field by field: `replace` gets each length-delimited field's number and
+ * value and returns the bytes that take its place (tag included), or undefined to keep the
+ * field as it was; fields of other wire types are always kept.
  */
-function rewriteFields(bytes: Uint8Array, handle: (field: number, wireType: WireType, reader: BinaryReader, writer: BinaryWriter) => boolean): Uint8Array {
+function rewriteFields(bytes: Uint8Array, replace: (field: number, value: Uint8Array) => Uint8Array | undefined): Uint8Array {
   const reader = new BinaryReader(bytes);
   const writer = new BinaryWriter();
   while (reader.pos < reader.len) {
     const start = reader.pos;
     const [field, wireType] = reader.tag();
-    if (handle(field, wireType, reader, writer)) continue;
-    reader.skip(wireType, field);
-    writer.raw(bytes.subarray(start, reader.pos));
+    const replacement = wireType === WireType.LengthDelimited ? replace(field, reader.bytes()) : (reader.skip(wireType, field), undefined);
+    writer.raw(replacement ?? bytes.subarray(start, reader.pos));
   }
   return writer.finish();
+}
+
+function lengthDelimited(field: number, value: Uint8Array): Uint8Array {
+  return new BinaryWriter().tag(field, WireType.LengthDelimited).bytes(value).finish();
 }
