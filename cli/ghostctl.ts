@@ -241,7 +241,6 @@ function wholeNumber(value: string): number {
   return Number(value);
 }
 
-
 /** Calls a method with a JSON request and prints each response as a JSON line (or as `print` says). */
 async function invoke(name: string, json: JsonValue, print?: (json: JsonValue) => void): Promise<void> {
   const calls = await import("./calls.js");
@@ -253,11 +252,9 @@ async function invokeWithProgressOf(project: string, progress: boolean, name: st
   await invokeWithProgress(currentTarget(), project, progress, name, json);
 }
 
+/** The server this run talks to: --target, else the home's gRPC socket. */
 function currentTarget(): string {
-  return targetOf(program.opts<GlobalFlags>());
-}
-
-function targetOf(flags: GlobalFlags): string {
+  const flags = program.opts<GlobalFlags>();
   return formatTarget(parseTarget(flags.target ?? `unix:${grpcSocketPath(resolveHome(flags.home))}`));
 }
 
