@@ -31,7 +31,7 @@ const number = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toF
 function table(figures: readonly Figure[]): string {
   const rows = figures.map((f) => {
     const target = f.target ? `${f.target.op} ${f.target.value.toFixed(2)}` : "(reported)";
-    const verdict = { true: "met", false: "missed", undefined: "" }[String(met(f)) as "true" | "false" | "undefined"];
+    const verdict = f.target ? (met(f) ? "met" : "missed") : "";
     return `| ${f.measure} | ${f.anchor}: ${number(f.anchorValue)} ${f.unit} | ${number(f.ours)} ${f.unit} | ${f.ratio.toFixed(2)}x | ${target} | ${verdict} |`;
   });
   return ["| measure | anchor | ghostd | ghostd/anchor | target | |", "| --- | --- | --- | --- | --- | --- |", ...rows].join("\n");

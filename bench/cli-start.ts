@@ -1,11 +1,11 @@
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../cli/package-info";
 import { record } from "./figures";
-import { line, percentile, time, waitForFile } from "./load";
+import { hostApiSocket, line, percentile, spawnGhostd, stopAll, time } from "./load";
 
 // ghostctl's start-up, against its anchors in one run: the wall time of `ghostctl status` (a
 // whole command: start Node, load the CLI, one gRPC call to a running daemon, print) against
@@ -19,11 +19,11 @@ const run = promisify(execFile);
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-cli-"));
   const home = join(dir, "home");
-  const ghostd = spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+  const ghostd = spawnGhostd(home);
   const tmux = spawnSync("tmux", ["-V"]).status === 0;
   const tmuxArgs = ["-L", `ghostd-bench-${process.pid}`, "-f", "/dev/null"];
   try {
-    await waitForFile(join(home, "run", "endpoints.json"), ghostd);
+    await hostApiSocket(home, ghostd);
     const ghostctl = [join(packageRoot, "dist", "cli", "ghostctl.js"), "--home", home, "status"];
     await run(process.execPath, ghostctl);
     const node = await time(RUNS, () => run(process.execPath, ["-e", "0"]));
@@ -41,8 +41,7 @@ async function main(): Promise<void> {
     record({ measure: "ghostctl status wall time, p50", anchor: "node -e 0", anchorValue: percentile(node, 50), ours: percentile(ours, 50), unit: "ms", ratio, target: { op: "<=", value: 1.5 } });
   } finally {
     if (tmux) await run("tmux", [...tmuxArgs, "kill-server"]).catch(() => undefined);
-    ghostd.kill("SIGTERM");
-    await new Promise((resolve) => (ghostd.exitCode !== null ? resolve(null) : ghostd.once("exit", resolve)));
+    await stopAll([ghostd]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

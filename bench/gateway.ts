@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot, version } from "../cli/package-info";
 import { record } from "./figures";
-import { load, summarize, type LoadResult } from "./load";
+import { hostApiSocket, load, spawnGhostd, stopAll, summarize, type LoadResult } from "./load";
 
 // Host API throughput: GET /health through socket + gateway + gRPC + agent (one `ghostd serve`
 // process), against the anchor, a bare Node http server on a Unix socket answering the same JSON
@@ -35,14 +35,10 @@ async function main(): Promise<void> {
   const bareSocket = join(dir, "bare.sock");
   const bare = spawn(process.execPath, [join(packageRoot, "dist", "bench", "bare-server.js"), bareSocket, BODY], { stdio: ["ignore", "pipe", "inherit"] });
   const home = join(dir, "home");
-  const ghostd = spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const ghostd = spawnGhostd(home);
   try {
     await waitUntil("the bare server", () => existsSync(bareSocket), bare);
-    const endpoints = join(home, "run", "endpoints.json");
-    await waitUntil("ghostd", () => existsSync(endpoints), ghostd);
-    const hostApi = (JSON.parse(readFileSync(endpoints, "utf8")) as { host_api: { local: string } }).host_api.local;
+    const hostApi = await hostApiSocket(home, ghostd);
 
     const sides = { bare: bareSocket, ghostd: hostApi };
     const results: Record<keyof typeof sides, LoadResult[]> = { bare: [], ghostd: [] };
@@ -62,9 +58,7 @@ async function main(): Promise<void> {
     process.stdout.write(`ratio ghostd/anchor: throughput ${(g.rps / b.rps).toFixed(2)} (target >= 0.60), p50 ${(g.p50 / b.p50).toFixed(2)}x, p99 ${(g.p99 / b.p99).toFixed(2)}x\n`);
     record({ measure: "Host API GET /health, a connection per request", anchor: "bare Node http, Unix socket", anchorValue: b.rps, ours: g.rps, unit: "req/s", ratio: g.rps / b.rps, target: { op: ">=", value: 0.6 } });
   } finally {
-    bare.kill("SIGTERM");
-    ghostd.kill("SIGTERM");
-    await Promise.all([bare, ghostd].map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once("exit", resolve)))));
+    await stopAll([bare, ghostd]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

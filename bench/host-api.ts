@@ -1,11 +1,11 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot, version } from "../cli/package-info";
 import { record } from "./figures";
-import { exchange, line, load, percentile, summarize, time, waitForFile } from "./load";
+import { exchange, hostApiSocket, line, load, percentile, spawnGhostd, stopAll, summarize, time, waitForFile } from "./load";
 
 // The Host API against its anchors, side by side in one run:
 //   exec of /bin/true through socket + gateway + gRPC + agent (one `ghostd serve`), against
@@ -23,18 +23,14 @@ const run = promisify(execFile);
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-host-"));
   const home = join(dir, "home");
-  const ghostd = spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const ghostd = spawnGhostd(home);
   const bareSocket = join(dir, "bare.sock");
   const body = JSON.stringify({ status: "ok", version });
   const bare = spawn(process.execPath, [join(packageRoot, "dist", "bench", "bare-server.js"), bareSocket, body], { stdio: ["ignore", "ignore", "inherit"] });
   let container: string | undefined;
   try {
-    const endpoints = join(home, "run", "endpoints.json");
-    await waitForFile(endpoints, ghostd);
+    const socket = await hostApiSocket(home, ghostd);
     await waitForFile(bareSocket, bare);
-    const socket = (JSON.parse(readFileSync(endpoints, "utf8")) as { host_api: { local: string } }).host_api.local;
     const request = JSON.stringify({ command: "/bin/true" });
     const execRequest = Buffer.from(`POST /api/v1/exec HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${request.length}\r\n\r\n${request}`);
 
@@ -74,8 +70,7 @@ async function main(): Promise<void> {
     process.stdout.write(`    ratio ghostd/anchor throughput ${(health.rps / anchor.rps).toFixed(2)}\n`);
   } finally {
     if (container) await run("podman", ["rm", "-f", "-t", "0", container]).catch(() => undefined);
-    for (const child of [ghostd, bare]) child.kill("SIGTERM");
-    await Promise.all([ghostd, bare].map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once("exit", resolve)))));
+    await stopAll([ghostd, bare]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,8 @@
-import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
+import { packageRoot } from "../cli/package-info";
 
 export interface LoadResult {
   readonly requests: number;
@@ -76,4 +78,23 @@ export async function waitForFile(path: string, child: ChildProcess): Promise<vo
     if (i > 750 || child.exitCode !== null) throw new Error(`${path} never appeared`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** `ghostd serve` on its own home with the Host API socket and no HTTP listener, as the benchmarks run it. */
+export function spawnGhostd(home: string): ChildProcess {
+  return spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+/** The Host API socket of a daemon from `spawnGhostd`, once it is listening (it writes its endpoints then). */
+export async function hostApiSocket(home: string, ghostd: ChildProcess): Promise<string> {
+  const endpoints = join(home, "run", "endpoints.json");
+  await waitForFile(endpoints, ghostd);
+  return (JSON.parse(readFileSync(endpoints, "utf8")) as { host_api: { local: string } }).host_api.local;
+}
+
+/** Sends SIGTERM to each child and waits until every one has exited. */
+export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  const exited = children.map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once("exit", resolve))));
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(exited);
 }

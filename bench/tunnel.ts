@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { spawn as spawnPty } from "node-pty";
 import WebSocket from "ws";
 import { packageRoot } from "../cli/package-info";
 import { record } from "./figures";
-import { line, percentile, waitForFile } from "./load";
+import { hostApiSocket, line, percentile, spawnGhostd, stopAll } from "./load";
 
 // Host API tunnels and the shell against their anchors, side by side in one run:
 //   throughput of a tunnel (client -> Host API socket -> gateway -> gRPC -> agent -> guest port)
@@ -146,13 +146,11 @@ async function bareEcho(): Promise<{ name: string; samples: number[] }> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-tunnel-"));
   const home = join(dir, "home");
-  const ghostd = spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+  const ghostd = spawnGhostd(home);
   const guest = spawn(process.execPath, [join(packageRoot, "dist", "bench", "tunnel-guest.js")], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const ports = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: guest.stdout as NodeJS.ReadableStream }).once("line", resolve))) as { sink: number; source: number };
-    const endpoints = join(home, "run", "endpoints.json");
-    await waitForFile(endpoints, ghostd);
-    const socketPath = (JSON.parse(readFileSync(endpoints, "utf8")) as { host_api: { local: string } }).host_api.local;
+    const socketPath = await hostApiSocket(home, ghostd);
     const tunnel = viaTunnel(socketPath);
     await throughput("upload (client to guest)", (open) => upload(open, ports.sink), tunnel);
     await throughput("download (guest to client)", (open) => download(open, ports.source), tunnel);
@@ -164,9 +162,7 @@ async function main(): Promise<void> {
     process.stdout.write(`    ratio ghostd/anchor p50 ${(percentile(ours, 50) / percentile(bare.samples, 50)).toFixed(2)}\n`);
     record({ measure: "shell keystroke echo, p50", anchor: bare.name, anchorValue: percentile(bare.samples, 50), ours: percentile(ours, 50), unit: "ms", ratio: percentile(ours, 50) / percentile(bare.samples, 50) });
   } finally {
-    guest.kill();
-    ghostd.kill("SIGTERM");
-    await new Promise((resolve) => ghostd.once("exit", resolve));
+    await stopAll([guest, ghostd]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
