@@ -80,9 +80,10 @@ export async function waitForFile(path: string, child: ChildProcess): Promise<vo
   }
 }
 
-/** `ghostd serve` on its own home with the Host API socket and no HTTP listener, as the benchmarks run it. */
-export function spawnGhostd(home: string): ChildProcess {
-  return spawn(process.execPath, [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+/** `ghostd serve` on its own home with the Host API socket and no HTTP listener, as the benchmarks run it; `args` are more flags. */
+export function spawnGhostd(home: string, args: readonly string[] = []): ChildProcess {
+  const command = [join(packageRoot, "dist", "cli", "ghostd.js"), "serve", "--home", home, "--http", "off", "--log-level", "warn", ...args];
+  return spawn(process.execPath, command, { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /** The Host API socket of a daemon from `spawnGhostd`, once it is listening (it writes its endpoints then). */

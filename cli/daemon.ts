@@ -75,6 +75,8 @@ export type TerminalOptions = Omit<TerminalSettings, keyof typeof DEFAULT_TERMIN
 export interface GatewayHalf {
   /** The server the gateway calls; this daemon's own socket when unset. */
   readonly target: string | undefined;
+  /** How the gateway calls this daemon's own services: directly, or over its gRPC socket. */
+  readonly calls: "in-process" | "grpc";
   readonly http: { host: string; port: number } | undefined;
   readonly allowRemote: boolean;
   /** Whether loopback clients running as root are served besides the daemon's own user. */
@@ -121,7 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
   try {
     if (options.server) server = await startServer(options, options.server, descriptorSet);
-    if (options.gateway) gateway = await startGatewayHalf(options, options.gateway, descriptorSet);
+    if (options.gateway) gateway = await startGatewayHalf(options, options.gateway, descriptorSet, server);
   } catch (err) {
     await close();
     throw err;
@@ -160,9 +162,13 @@ async function startServer(options: DaemonOptions, half: ServerHalf, descriptorS
   });
 }
 
-/** The gateway in front of this home's server, or `--target`'s, and one Host API socket per VM. */
-function startGatewayHalf(options: DaemonOptions, half: GatewayHalf, descriptorSet: Buffer): Promise<RunningGateway> {
+/**
+ * The gateway in front of this home's server, or `--target`'s, and one Host API socket per VM.
+ * A server in this process is called directly unless asked otherwise.
+ */
+function startGatewayHalf(options: DaemonOptions, half: GatewayHalf, descriptorSet: Buffer, server: RunningGrpcServer | undefined): Promise<RunningGateway> {
   const target: Target = parseTarget(half.target ?? `unix:${grpcSocketPath(options.home)}`);
+  const inProcess = server && half.calls === "in-process" ? { target: parseTarget(server.addresses.unix), services: server.services } : undefined;
   const vms = [{ name: half.vm, target }, ...half.vms.map((vm) => ({ name: vm.name, target: parseTarget(vm.target) }))];
   const names = vms.map((vm) => vm.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
@@ -177,6 +183,7 @@ function startGatewayHalf(options: DaemonOptions, half: GatewayHalf, descriptorS
     http: half.http && { ...half.http, allowRemote: half.allowRemote, peers: daemonPeerPolicy(half.allowRootClients), target },
     hostApiDir: half.hostApiDir,
     vms,
+    inProcess,
   });
 }
 

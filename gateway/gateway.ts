@@ -3,6 +3,7 @@ import { lookup } from "node:dns/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { PeerPolicy } from "../server/peer-credentials";
+import type { ServiceBinding } from "../server/rpc/bind";
 import { claimUnixSocket, releaseUnixSocket, restrictUnixSocket } from "../server/rpc/unix-socket";
 import { answerClientErrors } from "./surfaces/client-errors";
 import { hostApiSurface } from "./surfaces/host-api";
@@ -45,6 +46,14 @@ export interface GatewayOptions {
   /** Directory holding one `<vm>.GhostVM.sock` per VM. */
   readonly hostApiDir: string;
   readonly vms: readonly VmOptions[];
+  /** Services of this process, called directly rather than over gRPC wherever a route's target is their server's. */
+  readonly inProcess?: InProcessServices | undefined;
+}
+
+export interface InProcessServices {
+  /** The address the gRPC server serves these on. */
+  readonly target: Target;
+  readonly services: readonly ServiceBinding[];
 }
 
 export interface RunningGateway {
@@ -59,7 +68,7 @@ export class ListenError extends Error {}
 
 /** Starts every HTTP surface of the gateway; on any failure, what had started is closed again. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const upstreams = new Upstreams();
+  const upstreams = new Upstreams(options.inProcess, options.logger);
   const closers: Closer[] = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer();
@@ -77,15 +86,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
 type Closer = () => Promise<void>;
 
-/** One gRPC channel per target, shared by every surface that calls it. */
+/** One channel per target, shared by every surface that calls it; in-process for this process's own server. */
 class Upstreams {
   private readonly byTarget = new Map<string, Upstream>();
+
+  constructor(
+    private readonly inProcess: InProcessServices | undefined,
+    private readonly logger: Logger,
+  ) {}
 
   async of(target: Target): Promise<Upstream> {
     const key = formatTarget(target);
     let upstream = this.byTarget.get(key);
     if (!upstream) {
-      upstream = await Upstream.open(target);
+      const local = this.inProcess && formatTarget(this.inProcess.target) === key ? this.inProcess.services : undefined;
+      upstream = local ? Upstream.inProcess(local, this.logger) : await Upstream.open(target);
       this.byTarget.set(key, upstream);
     }
     return upstream;

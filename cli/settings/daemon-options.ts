@@ -41,6 +41,7 @@ function serverHalf(settings: Settings): ServerHalf {
 function gatewayHalf(settings: Settings, home: string): GatewayHalf {
   return {
     target: settings.target,
+    calls: settings.gatewayCalls,
     http: settings.http,
     allowRemote: settings.allowRemote,
     allowRootClients: settings.rootClients === "allow",

@@ -267,6 +267,17 @@ export const SETTINGS = {
     // Parsed where the gateway starts, so a bad one fails as it always has.
     parse: (address) => address,
   }),
+  gatewayCalls: withDefault({
+    flag: "--gateway-calls <how>",
+    env: "GHOSTD_GATEWAY_CALLS",
+    commands: ["serve"],
+    default: "in-process",
+    choices: ["in-process", "grpc"],
+    help: "how the HTTP gateway calls the services beside it: in-process, or grpc over the daemon's socket",
+    sets: "how `serve`'s HTTP gateway calls the services in its own process: directly (`in-process`), or over the gRPC socket (`grpc`), as `ghostd gateway` calls a server elsewhere; both behave the same",
+    // commander has already refused anything but the choices.
+    parse: (how): "in-process" | "grpc" => (how === "grpc" ? "grpc" : "in-process"),
+  }),
 };
 
 export type SettingName = keyof typeof SETTINGS;

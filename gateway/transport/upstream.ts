@@ -1,4 +1,7 @@
 import { Client, credentials } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { ServiceBinding } from "../../server/rpc/bind";
+import { InProcessChannel } from "../../server/rpc/in-process/channel";
 import { MAX_MESSAGE_BYTES } from "../../server/rpc/limits";
 import { HybridVsockBridge } from "./hybrid-vsock";
 import { formatTarget, type Target } from "./targets";
@@ -18,13 +21,21 @@ const CHANNEL_OPTIONS = {
   "grpc.max_reconnect_backoff_ms": 2000,
 };
 
-/** One gRPC channel to one ghostd server, shared by every route that calls it. */
+/**
+ * One gRPC channel to one ghostd server, shared by every route that calls it: over a socket, or,
+ * for services in the gateway's own process, a channel that calls them directly. Either way it is
+ * a grpc-js Client, so the transcoder cannot tell them apart.
+ */
 export class Upstream {
   private constructor(
-    readonly target: Target,
+    readonly target: Target | "in-process",
     readonly client: Client,
     private readonly bridge: HybridVsockBridge | undefined,
   ) {}
+
+  static inProcess(services: readonly ServiceBinding[], logger: Logger): Upstream {
+    return new Upstream("in-process", new Client("in-process", credentials.createInsecure(), { channelOverride: new InProcessChannel(services, logger) }), undefined);
+  }
 
   static async open(target: Target): Promise<Upstream> {
     if (target.kind === "fc-vsock") {

@@ -29,6 +29,8 @@ export interface GrpcServerOptions {
 export interface RunningGrpcServer {
   /** `unix:/path`, and `host:port` when TCP was asked for. */
   readonly addresses: { readonly unix: string; readonly tcp?: string };
+  /** The services it serves, for callers in the same process. */
+  readonly services: readonly ServiceBinding[];
   /** Stops accepting calls, waits a moment for calls in flight, then stops the services. */
   close(graceMs?: number): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
   return {
     addresses: tcp ? { unix: `unix:${options.socketPath}`, tcp: tcp.address } : { unix: `unix:${options.socketPath}` },
+    services: options.services,
     async close(graceMs = 2000) {
       for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
       tcp?.stopAccepting();

@@ -52,17 +52,25 @@ export function fixtureSurface(overrides: Partial<Surface> = {}): Surface {
   };
 }
 
-/** The fixture gRPC server (with grpc-js `serverOptions`) on a Unix socket and a gateway surface over it on 127.0.0.1. */
-export async function startFixtureGateway(
-  overrides: Partial<Surface> = {},
-  targetFor: (librarySocket: string) => string | Promise<string> = (socket) => `unix:${socket}`,
-  serverOptions: ServerOptions = {},
-): Promise<FixtureGateway> {
+export interface FixtureGatewayOptions {
+  readonly surface?: Partial<Surface>;
+  /** The gateway's target for the server's socket; the socket itself by default. */
+  readonly targetFor?: (librarySocket: string) => string | Promise<string>;
+  /** grpc-js options of the fixture server. */
+  readonly serverOptions?: ServerOptions;
+  /** How the gateway calls the service: over gRPC (default), or in-process as `ghostd serve` does. */
+  readonly calls?: "grpc" | "in-process";
+}
+
+/** The fixture gRPC server on a Unix socket and a gateway surface over it on 127.0.0.1. */
+export async function startFixtureGateway(options: FixtureGatewayOptions = {}): Promise<FixtureGateway> {
   const dir = tempDir();
   const socket = join(dir.path, "library.sock");
-  const library = await startLibrary(socket, serverOptions);
-  const upstream = await Upstream.open(parseTarget(await targetFor(socket)));
-  const app = surfaceApp(loadContract(libraryDescriptorSet()), fixtureSurface(overrides), () => upstream.client, pino({ level: "silent" }));
+  const library = await startLibrary(socket, options.serverOptions ?? {});
+  const logger = pino({ level: "silent" });
+  const upstream =
+    options.calls === "in-process" ? Upstream.inProcess([library.binding], logger) : await Upstream.open(parseTarget(await (options.targetFor ?? ((s) => `unix:${s}`))(socket)));
+  const app = surfaceApp(loadContract(libraryDescriptorSet()), fixtureSurface(options.surface), () => upstream.client, logger);
   const handle = app.callback();
   const server: Server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -61,7 +61,7 @@ describe("gateway transports", () => {
   after(() => dir.remove());
 
   it("reaches the server through a hybrid vsock socket with the CONNECT/OK handshake", async () => {
-    gw = await startFixtureGateway({}, viaVsock(1024));
+    gw = await startFixtureGateway({ targetFor: viaVsock(1024) });
     const reply = await call({ base: gw.base, path: "/v1/books/b1" });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.json<{ book: { book_id: string } }>().book.book_id, "b1");
@@ -73,7 +73,7 @@ describe("gateway transports", () => {
   it("carries every call across a server that sends GOAWAY on each of its connections every 50 ms", async () => {
     // The server ends each connection soon after it opens: a call the gateway starts as the
     // GOAWAY arrives never reached the service, and is sent again on a fresh connection.
-    gw = await startFixtureGateway({}, undefined, { "grpc.max_connection_age_ms": 50, "grpc.max_connection_age_grace_ms": 1000 });
+    gw = await startFixtureGateway({ serverOptions: { "grpc.max_connection_age_ms": 50, "grpc.max_connection_age_grace_ms": 1000 } });
     const base = gw.base;
     const failures: string[] = [];
     const worker = async (w: number): Promise<void> => {
@@ -87,7 +87,7 @@ describe("gateway transports", () => {
   });
 
   it("answers 503 when the guest port refuses the connection", async () => {
-    gw = await startFixtureGateway({}, viaVsock(7));
+    gw = await startFixtureGateway({ targetFor: viaVsock(7) });
     const reply = await call({ base: gw.base, path: "/v1/books/b1" });
     assert.equal(reply.status, 503);
     assert.equal(reply.json().error, "unavailable");

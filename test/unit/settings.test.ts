@@ -46,7 +46,7 @@ describe("settings schema", () => {
     const server = ["--grpc-tcp", "--grpc-keepalive", "--grpc-idle-timeout", "--exec-output-limit", "--window-size", "--cell-size", "--scrollback", "--shell", "--port-range", "--sandbox", "--runtime", "--service-uid", "--package-max-entries", "--package-max-bytes", "--package-max-file-bytes"];
     const gateway = ["--http", "--allow-remote", "--host-api-dir", "--vm", "--max-body", "--max-upload", "--client-timeout", "--config"];
     const all = ["--home", "--log-level", "--root-clients"];
-    assert.deepEqual(flagsOf("serve").sort(), [...all, ...gateway, ...server].sort());
+    assert.deepEqual(flagsOf("serve").sort(), [...all, ...gateway, ...server, "--gateway-calls"].sort());
     assert.deepEqual(flagsOf("agent").sort(), [...all, "--allow-remote", ...server].sort());
     assert.deepEqual(flagsOf("gateway").sort(), [...all, ...gateway, "--target"].sort());
   });
@@ -84,6 +84,7 @@ describe("settings schema", () => {
       sandbox: "auto",
       serviceUid: 65532,
       target: undefined,
+      gatewayCalls: "in-process",
     });
   });
 
@@ -93,6 +94,7 @@ describe("settings schema", () => {
     assert.equal(readSettings(commanderFlags("serve", ["--max-body", "3M"], { GHOSTD_MAX_BODY: "2M" })).maxBody, 3 * 1024 * 1024);
     assert.equal(readSettings(commanderFlags("gateway", [], { GHOSTD_TARGET: "unix:/a" })).target, "unix:/a");
     assert.equal(readSettings(commanderFlags("gateway", ["--target", "unix:/b"], { GHOSTD_TARGET: "unix:/a" })).target, "unix:/b");
+    assert.equal(readSettings(commanderFlags("serve", [], { GHOSTD_GATEWAY_CALLS: "grpc" })).gatewayCalls, "grpc");
     // A switch's variable turns it on whatever it says.
     assert.equal(readSettings(commanderFlags("gateway", [], { GHOSTD_ALLOW_REMOTE: "0" })).allowRemote, true);
     assert.equal(readSettings(commanderFlags("gateway", ["--allow-remote"])).allowRemote, true);
