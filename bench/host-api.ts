@@ -8,7 +8,7 @@ import { record } from "./figures";
 import { exchange, hostApiSocket, line, load, percentile, spawnGhostd, stopAll, summarize, time, waitForFile } from "./load";
 
 // The Host API against its anchors, side by side in one run:
-//   exec of /bin/true through socket + gateway + gRPC + agent (one `ghostd serve`), against
+//   exec of /bin/true through socket + gateway + agent (one `ghostd serve`, calling in-process), against
 //     child_process.execFile('/bin/true') in this process (target: at most 1.5x its p50), and
 //     `podman exec` into a running container (target: 20x faster; needs Podman and the image
 //     ../shared/tools/container-engine.sh builds);
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     });
     const inProcess = await time(EXECS, () => run("/bin/true"));
     process.stdout.write(`${line("anchor: execFile('/bin/true') in-process", inProcess)}\n`);
-    process.stdout.write(`${line("ghostd: Host API socket + gateway + gRPC + agent", ours)}\n`);
+    process.stdout.write(`${line("ghostd: Host API socket + gateway + agent", ours)}\n`);
     const execRatio = percentile(ours, 50) / percentile(inProcess, 50);
     process.stdout.write(`    ratio ghostd/execFile p50 ${execRatio.toFixed(2)} (target <= 1.50)\n`);
     record({ measure: "Host API exec of /bin/true, p50", anchor: "execFile in-process", anchorValue: percentile(inProcess, 50), ours: percentile(ours, 50), unit: "ms", ratio: execRatio, target: { op: "<=", value: 1.5 } });
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     const health = summarize([await load(socket, healthRequest, check, HEALTH_SECONDS * 1000, 16)]);
     process.stdout.write(`GET /health, 16 clients, a new connection per request, ${HEALTH_SECONDS} s each\n`);
     process.stdout.write(`    anchor: bare Node http on a Unix socket        ${anchor.rps.toFixed(0).padStart(7)} req/s   p50 ${anchor.p50.toFixed(2)} ms\n`);
-    process.stdout.write(`    ghostd: socket + gateway + gRPC + agent        ${health.rps.toFixed(0).padStart(7)} req/s   p50 ${health.p50.toFixed(2)} ms\n`);
+    process.stdout.write(`    ghostd: socket + gateway + agent               ${health.rps.toFixed(0).padStart(7)} req/s   p50 ${health.p50.toFixed(2)} ms\n`);
     process.stdout.write(`    ratio ghostd/anchor throughput ${(health.rps / anchor.rps).toFixed(2)}\n`);
   } finally {
     if (container) await run("podman", ["rm", "-f", "-t", "0", container]).catch(() => undefined);

@@ -110,13 +110,26 @@ export type Bindings = Map<string, string>;
  * percent-decoded; multi-segment ones keep %2F encoded, as google.api.http prescribes.
  */
 export function matchTemplate(template: PathTemplate, path: string): Bindings | undefined {
+  const parts = pathParts(path, template.verb);
+  return parts && matchParts(template, parts);
+}
+
+/**
+ * A request path's segments as a template with this verb (or none) sees them; undefined when the
+ * path lacks the verb. A router splits each path once per verb, not once per route.
+ */
+export function pathParts(path: string, verb: string | undefined): string[] | undefined {
   let rest = path.startsWith("/") ? path.slice(1) : path;
-  if (template.verb !== undefined) {
-    const suffix = `:${template.verb}`;
+  if (verb !== undefined) {
+    const suffix = `:${verb}`;
     if (!rest.endsWith(suffix)) return undefined;
     rest = rest.slice(0, -suffix.length);
   }
-  const parts = rest.split("/");
+  return rest.split("/");
+}
+
+/** `matchTemplate` on a path already split by `pathParts` for the template's verb. */
+export function matchParts(template: PathTemplate, parts: readonly string[]): Bindings | undefined {
   const { segments } = template;
   const last = segments[segments.length - 1];
   const deep = last?.kind === "deep";
@@ -127,7 +140,8 @@ export function matchTemplate(template: PathTemplate, path: string): Bindings | 
     const part = parts[i];
     if (part === undefined) return undefined;
     if (segment.kind === "literal") {
-      if (safeDecode(part) !== segment.value) return undefined;
+      // Only an escaped segment needs decoding to compare.
+      if (part !== segment.value && (!part.includes("%") || safeDecode(part) !== segment.value)) return undefined;
     } else if (part === "") {
       return undefined;
     }

@@ -1,4 +1,4 @@
-import { compareSpecificity, matchTemplate, type Bindings } from "./path-template";
+import { compareSpecificity, matchParts, pathParts, type Bindings } from "./path-template";
 import type { Route } from "./routes";
 
 export type RouteMatch =
@@ -22,8 +22,15 @@ export class Router {
     const path = rawPath.length > 1 && rawPath.endsWith("/") ? rawPath.slice(0, -1) : rawPath;
     const method = httpMethod === "HEAD" ? "GET" : httpMethod;
     const allow = new Set<string>();
+    // Split once per verb the templates have, not once per route.
+    const split = new Map<string | undefined, string[] | undefined>();
+    const partsFor = (verb: string | undefined): string[] | undefined => {
+      if (!split.has(verb)) split.set(verb, pathParts(path, verb));
+      return split.get(verb);
+    };
     for (const route of this.routes) {
-      const bindings = matchTemplate(route.template, path);
+      const parts = partsFor(route.template.verb);
+      const bindings = parts && matchParts(route.template, parts);
       if (!bindings) continue;
       if (route.httpMethod === method) return { kind: "found", route, bindings };
       allow.add(route.httpMethod);

@@ -12,6 +12,9 @@ import type { FromExecHost, ToExecHost } from "./protocol";
  */
 const EXEC_QUEUE = { max: 3, overflow: () => new Error("exec output was queued past one chunk per stream") } as const;
 
+/** How long the host's answer to a ping says it is up. */
+const ANSWER_STANDS_MS = 1000;
+
 /** One step of a streamed exec: a chunk of output, or how it ended. */
 export type ExecEvent = { readonly stdout: Buffer } | { readonly stderr: Buffer } | { readonly exitCode: number };
 
@@ -30,6 +33,9 @@ export class ExecHost {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly pings = new Map<number, Omit<Pending, "sinks"> & { resolve(): void }>();
+  /** The host's last answer to a ping, and which host process gave it. */
+  private answered: { readonly child: ChildProcess; readonly at: number } | undefined;
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly env: Readonly<Record<string, string | undefined>>,
@@ -80,9 +86,17 @@ export class ExecHost {
   /**
    * Resolves once the exec host answers, starting it if it is not running, so that Health says
    * ok only when an exec can be run; rejects when the host does not answer within `timeoutMs`.
+   * An answer stands for a moment: health checks in a burst share one ping instead of each making
+   * the round trip to the host, and a host that exits is known at once, not a moment later.
    */
   ready(timeoutMs = 5000): Promise<void> {
     const child = this.host();
+    if (this.answered?.child === child && Date.now() - this.answered.at < ANSWER_STANDS_MS) return Promise.resolve();
+    this.inFlight ??= this.ping(child, timeoutMs).finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private ping(child: ChildProcess, timeoutMs: number): Promise<void> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.pings.get(id)?.reject(new Error(`the exec host did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -93,6 +107,7 @@ export class ExecHost {
       this.pings.set(id, {
         resolve: () => {
           settle();
+          this.answered = { child, at: Date.now() };
           resolve();
         },
         reject: (err) => {
