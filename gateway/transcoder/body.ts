@@ -18,6 +18,7 @@ export async function readBody(req: IncomingMessage, limit: number, idleMs: numb
   // Without Content-Length or Transfer-Encoding, HTTP/1.1 says there is no body.
   if (declared === undefined && req.headers["transfer-encoding"] === undefined) return EMPTY;
   const length = declared === undefined ? undefined : Number(declared);
+  if (length === 0) return EMPTY;
   if (length !== undefined && length > limit) throw await tooLarge(req, limit);
   try {
     return await whileFlowing(req, getRawBody(req, { limit, length }), idleMs);

@@ -12,6 +12,22 @@ type ClientCall = ReturnType<ChannelInterface["createCall"]>;
 
 let calls = 0;
 
+/** A call's context; its signal is made when a method first looks at it, as most unary methods never do. */
+class InProcessContext implements CallContext {
+  constructor(
+    private readonly controller: AbortController,
+    readonly metadata: Metadata,
+    readonly deadline: Deadline,
+    private readonly replies: Replies,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  readonly sendMetadata = (metadata: Metadata): void => this.replies.sendMetadata(metadata);
+}
+
 /**
  * One call from a grpc-js client to a method of this process, with no transport between: the
  * client's operations (start, messages, half-close, reads, cancel) drive the method's core, and
@@ -105,12 +121,7 @@ export class InProcessCall implements ClientCall {
 
   private run(input: unknown): void {
     const method = this.method as BoundMethod;
-    const context: CallContext = {
-      signal: this.controller.signal,
-      metadata: this.metadata,
-      deadline: this.deadline,
-      sendMetadata: (metadata) => this.replies.sendMetadata(metadata),
-    };
+    const context = new InProcessContext(this.controller, this.metadata, this.deadline, this.replies);
     const sink: ResponseSink = { write: (response, taken) => this.send(response, taken) };
     const outcome = method.core.kind === "unary" || method.core.kind === "server_streaming" ? method.core.run(this.path, input, context, sink) : method.core.run(this.path, input as RequestQueue, context, sink);
     void outcome.then((ended) => this.end(ended));
