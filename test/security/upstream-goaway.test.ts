@@ -8,7 +8,8 @@ import { waitFor } from "../helpers/wait";
 /**
  * The gateway's channel to the server outlives the server's connections: with an idle timeout
  * of 100 ms the server sends GOAWAY to the gateway between almost any two requests, and none of
- * them may fail for it.
+ * them may fail for it. The gateway calls over gRPC here, as `ghostd gateway` does: `serve`'s own
+ * in-process calls have no connection to lose.
  */
 describe("security: the gateway's channel after the server sends GOAWAY", function () {
   this.timeout(60_000);
@@ -17,7 +18,7 @@ describe("security: the gateway's channel after the server sends GOAWAY", functi
   let api: HostApi;
 
   before(async () => {
-    daemon = await spawnDaemon({ args: ["--http", "off", "--grpc-idle-timeout", "100"], env: { HOME: home.path } });
+    daemon = await spawnDaemon({ args: ["--http", "off", "--grpc-idle-timeout", "100", "--gateway-calls", "grpc"], env: { HOME: home.path } });
     api = new HostApi(daemon.endpoints.host_api.local ?? "");
   });
   after(async () => {
