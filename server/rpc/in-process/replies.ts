@@ -1,4 +1,4 @@
-import { Metadata, type InterceptingListener, type StatusObject } from "@grpc/grpc-js";
+import { Metadata, status as GrpcStatus, type InterceptingListener, type StatusObject } from "@grpc/grpc-js";
 
 interface Reply {
   readonly bytes: Buffer;
@@ -55,11 +55,14 @@ export class Replies {
     this.schedule();
   }
 
-  /** Ends the call with `status` now: responses not yet read are dropped. */
+  /**
+   * Ends the call with `status` now: responses not yet read are dropped, and an OK not yet
+   * delivered gives way to the cancellation, as grpc-js's transport has it.
+   */
   cancel(status: StatusObject): void {
     if (this.delivered) return;
     for (const reply of this.queued.splice(0)) reply.taken();
-    this.status ??= status;
+    if (!this.status || this.status.code === GrpcStatus.OK) this.status = status;
     this.schedule();
   }
 
