@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { Agent, get as httpGet } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { packageRoot } from "../cli/package-info";
@@ -98,4 +99,37 @@ export async function stopAll(children: readonly ChildProcess[]): Promise<void> 
   const exited = children.map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once("exit", resolve))));
   for (const child of children) child.kill("SIGTERM");
   await Promise.all(exited);
+}
+
+/**
+ * `concurrency` clients on kept-alive HTTP connections to `url`, sending GETs back to back for
+ * `durationMs`; every answer is checked.
+ */
+export async function loadKeepAlive(url: string, check: (status: number, body: string) => void, durationMs: number, concurrency: number): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latenciesMs: number[] = [];
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + durationMs;
+  const once = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = httpGet(url, { agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          check(res.statusCode ?? 0, Buffer.concat(chunks).toString());
+          resolve();
+        });
+      });
+      req.on("error", reject);
+    });
+  const worker = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      const t0 = process.hrtime.bigint();
+      await once();
+      latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return { requests: latenciesMs.length, seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs };
 }
