@@ -14,12 +14,14 @@ import { percentile } from "./load";
 //       tmux:   send-keys, then capture-pane polled until it shows the mark
 //   (b) `cat` of 50 MiB of text until the prompt's marker shows
 //   (c) resident memory per idle terminal with 10,000 lines of scrollback filled
+//   (d) resident memory 100 more idle terminals add, at their prompts
 // Both run bash --noprofile --norc with the same HOME, in 120x40 cells.
-//   npm run bench:terminal -- [round trips, default 200] [MiB to cat, default 50] [terminals for memory, default 20]
+//   npm run bench:terminal -- [round trips, default 200] [MiB to cat, default 50] [terminals for memory, default 20] [idle terminals, default 100]
 
 const ROUND_TRIPS = Number(process.argv[2] ?? 200);
 const CAT_MIB = Number(process.argv[3] ?? 50);
 const MEMORY_TERMINALS = Number(process.argv[4] ?? 20);
+const IDLE_TERMINALS = Number(process.argv[5] ?? 100);
 const run = promisify(execFile);
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 const dir = mkdtempSync(join(tmpdir(), "ghostd-bench-term-"));
@@ -72,6 +74,30 @@ async function tmuxServerPid(): Promise<number> {
 function stats(samples: number[]): { p50: number; p99: number } {
   const sorted = [...samples].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/**
+ * (d) What 100 more idle terminals, each at its prompt with nothing in its scrollback, add to the
+ * daemon's resident memory, against what 100 more windows add to the tmux server's.
+ */
+async function idleTerminals(base: string, newTerminal: () => Promise<string>, ghostdPid: number): Promise<void> {
+  const ghostdBefore = rssKiB(ghostdPid);
+  for (let i = 0; i < IDLE_TERMINALS; i++) {
+    const t = await newTerminal();
+    await ok(base, `/api/v2/terminals/${t}/wait`, { match: "[$#] $", timeout_ms: 10_000 });
+  }
+  const ours = (rssKiB(ghostdPid) - ghostdBefore) / 1024;
+  const tmuxPid = await tmuxServerPid();
+  const tmuxBefore = rssKiB(tmuxPid);
+  for (let i = 0; i < IDLE_TERMINALS; i++) {
+    await tmux("new-window", "-t", "bench", `env -i HOME=${home} PATH=/usr/bin:/bin TERM=screen PS1='IDLE$ ' bash --noprofile --norc`);
+    // capture-pane trims the prompt's trailing space.
+    await tmuxUntil("bench", "IDLE$", 5);
+  }
+  const theirs = (rssKiB(tmuxPid) - tmuxBefore) / 1024;
+  process.stdout.write(`(d) resident memory ${IDLE_TERMINALS} more idle terminals add (at their prompts, no scrollback; the shells' own memory is not counted)\n`);
+  process.stdout.write(`    tmux server   ${theirs.toFixed(1)} MiB\n    ghostd daemon ${ours.toFixed(1)} MiB\n    ratio ghostd/tmux ${(ours / theirs).toFixed(2)} (target <= 1.00)\n`);
+  record({ measure: `daemon RSS for ${IDLE_TERMINALS} idle terminals`, anchor: `tmux server, ${IDLE_TERMINALS} windows`, anchorValue: theirs, ours, unit: "MiB", ratio: ours / theirs, target: { op: "<=", value: 1 } });
 }
 
 async function main(): Promise<void> {
@@ -173,6 +199,8 @@ async function main(): Promise<void> {
     process.stdout.write(`(c) resident memory per idle terminal, 10,000 lines of scrollback filled (${MEMORY_TERMINALS} terminals; the shells' own memory is not counted)\n`);
     process.stdout.write(`    tmux server   ${theirsPer.toFixed(2)} MiB\n    ghostd daemon ${oursPer.toFixed(2)} MiB\n    ratio ghostd/tmux ${(oursPer / theirsPer).toFixed(2)} (target <= 1.00)\n`);
     record({ measure: "RSS per idle terminal, 10,000 lines of scrollback", anchor: "tmux server", anchorValue: theirsPer, ours: oursPer, unit: "MiB", ratio: oursPer / theirsPer, target: { op: "<=", value: 1 } });
+
+    await idleTerminals(base, newTerminal, ghostd.pid ?? 0);
   } finally {
     await tmux("kill-server").catch(() => undefined);
     ghostd.kill("SIGTERM");
