@@ -1,6 +1,6 @@
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from "@grpc/grpc-js";
 import type { Readable } from "node:stream";
-import type { CallContext, MethodCore, Outcome, ResponseSink } from "./method-cores";
+import { answersOnce, runCore, streamsRequests, type CallContext, type MethodCore, type Outcome, type ResponseSink } from "./method-cores";
 
 /** What of a grpc-js server call its context is made from, whatever kind of call it is. */
 type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getDeadline" | "sendMetadata" | "getPath"> & Pick<NodeJS.EventEmitter, "once" | "off">;
@@ -15,24 +15,15 @@ interface StreamingCall extends AnyCall {
 
 /** The grpc-js handler running a method's core on the gRPC server. */
 export function grpcHandler(core: MethodCore): UntypedHandleCall {
-  switch (core.kind) {
-    case "unary":
-      return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        withContext(call, (context) => core.run(call.getPath(), call.request, context, noSink).then((outcome) => answer(callback, outcome)));
-      };
-    case "client_streaming":
-      return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        withContext(call, (context) => core.run(call.getPath(), requestsOf(call), context, noSink).then((outcome) => answer(callback, outcome)));
-      };
-    case "server_streaming":
-      return (call: ServerWritableStream<unknown, unknown>) => {
-        withContext(call, (context) => core.run(call.getPath(), call.request, context, sinkOf(call)).then((outcome) => endStream(call, outcome)));
-      };
-    case "bidi_streaming":
-      return (call: ServerDuplexStream<unknown, unknown>) => {
-        withContext(call, (context) => core.run(call.getPath(), requestsOf(call), context, sinkOf(call)).then((outcome) => endStream(call, outcome)));
-      };
+  const inputOf = (call: AnyCall): unknown => (streamsRequests(core) ? requestsOf(call) : (call as ServerUnaryCall<unknown, unknown>).request);
+  if (answersOnce(core)) {
+    return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      withContext(call, (context) => runCore(core, call.getPath(), inputOf(call), context, noSink).then((outcome) => answer(callback, outcome)));
+    };
   }
+  return (call: ServerWritableStream<unknown, unknown>) => {
+    withContext(call, (context) => runCore(core, call.getPath(), inputOf(call), context, sinkOf(call)).then((outcome) => endStream(call, outcome)));
+  };
 }
 
 /** A unary response needs no sink. */

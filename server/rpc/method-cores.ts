@@ -33,6 +33,21 @@ export type MethodCore =
   | { readonly kind: "unary" | "server_streaming"; readonly run: Run<unknown> }
   | { readonly kind: "client_streaming" | "bidi_streaming"; readonly run: Run<AsyncIterator<unknown>> };
 
+/** Whether a method's requests stream in (client streaming, bidi) rather than arrive as one. */
+export function streamsRequests(core: MethodCore): core is Extract<MethodCore, { kind: "client_streaming" | "bidi_streaming" }> {
+  return core.kind === "client_streaming" || core.kind === "bidi_streaming";
+}
+
+/** Whether a method answers with one reply (unary, client streaming) rather than a stream. */
+export function answersOnce(core: MethodCore): boolean {
+  return core.kind === "unary" || core.kind === "client_streaming";
+}
+
+/** Runs a method on its input: the request, or, when requests stream in, their iterator. */
+export function runCore(core: MethodCore, path: string, input: unknown, context: CallContext, sink: ResponseSink): Promise<Outcome> {
+  return streamsRequests(core) ? core.run(path, input as AsyncIterator<unknown>, context, sink) : core.run(path, input, context, sink);
+}
+
 /** A unary method from an async function; its DomainErrors become statuses with reasons. */
 export function unaryCore(logger: Logger, fn: (request: never, context: CallContext) => unknown): MethodCore {
   return { kind: "unary", run: (path, request, context) => replyOf(logger, path, () => fn(request as never, context)) };

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { Code, DomainError } from "../../errors";
 import type { BoundMethod } from "../bind";
 import { MAX_MESSAGE_BYTES } from "../limits";
-import type { CallContext, Outcome, ResponseSink } from "../method-cores";
+import { answersOnce, runCore, streamsRequests, type CallContext, type Outcome, type ResponseSink } from "../method-cores";
 import { Replies } from "./replies";
 import { RequestQueue } from "./requests";
 
@@ -56,7 +56,7 @@ export class InProcessCall implements ClientCall {
     this.metadata = metadata.clone();
     this.watchDeadline();
     if (!this.method) return this.fail(GrpcStatus.UNIMPLEMENTED, `The server does not implement the method ${this.path}`);
-    if (this.method.core.kind === "client_streaming" || this.method.core.kind === "bidi_streaming") {
+    if (streamsRequests(this.method.core)) {
       this.requests = new RequestQueue();
       this.run(this.requests);
     }
@@ -123,14 +123,12 @@ export class InProcessCall implements ClientCall {
     const method = this.method as BoundMethod;
     const context = new InProcessContext(this.controller, this.metadata, this.deadline, this.replies);
     const sink: ResponseSink = { write: (response, taken) => this.send(response, taken) };
-    const outcome = method.core.kind === "unary" || method.core.kind === "server_streaming" ? method.core.run(this.path, input, context, sink) : method.core.run(this.path, input as RequestQueue, context, sink);
-    void outcome.then((ended) => this.end(ended));
+    void runCore(method.core, this.path, input, context, sink).then((ended) => this.end(ended));
   }
 
   private end(outcome: Outcome): void {
     if (this.finished) return;
-    const kind = this.method?.core.kind;
-    if (outcome.ok && (kind === "unary" || kind === "client_streaming")) this.send(outcome.reply, () => undefined);
+    if (outcome.ok && this.method && answersOnce(this.method.core)) this.send(outcome.reply, () => undefined);
     if (outcome.ok) this.finish({ code: GrpcStatus.OK, details: "OK", metadata: new Metadata() });
     else if (outcome.status) this.finish({ code: outcome.status.code ?? GrpcStatus.UNKNOWN, details: outcome.status.details ?? "", metadata: outcome.status.metadata ?? new Metadata() });
   }
