@@ -72,7 +72,7 @@ export class InProcessCall implements ClientCall {
     if (!this.requests) {
       // As grpc-js's server answers a client that breaks the protocol.
       if (this.request !== undefined) this.fail(GrpcStatus.UNIMPLEMENTED, `Received a second request message for method ${this.path}`);
-      this.request = message;
+      else this.request = message;
       return accept();
     }
     const request = this.decode(message);
@@ -94,12 +94,7 @@ export class InProcessCall implements ClientCall {
 
   /** The client gives up: a method still running is told to stop; responses it has not read are dropped. */
   cancelWithStatus(code: GrpcStatus, details: string): void {
-    if (!this.finished) {
-      this.finished = true;
-      clearTimeout(this.timer);
-      this.controller.abort();
-      this.requests?.fail(new DomainError(Code.CANCELLED, "cancelled", "the client went away"));
-    }
+    this.stop("the client went away");
     this.replies.cancel({ code, details, metadata: new Metadata() });
   }
 
@@ -155,18 +150,30 @@ export class InProcessCall implements ClientCall {
     }
   }
 
-  /** Ends the call from the server's side: the method is told to stop, the client gets `status`. */
+  /** Ends the call from the server's side: the method is told to stop, the client gets the status. */
   private fail(code: GrpcStatus, details: string): void {
-    this.controller.abort();
-    this.requests?.fail(new DomainError(Code.CANCELLED, "cancelled", details));
-    this.finish({ code, details, metadata: new Metadata() });
+    if (this.stop(details)) this.replies.finish({ code, details, metadata: new Metadata() });
   }
 
+  /** Ends the call as the method answered; its signal stays as it is. */
   private finish(status: StatusObject): void {
-    if (this.finished) return;
+    if (this.settle()) this.replies.finish(status);
+  }
+
+  /** Ends the call with the method told to stop: its signal aborts and its request stream fails with `why`. */
+  private stop(why: string): boolean {
+    if (!this.settle()) return false;
+    this.controller.abort();
+    this.requests?.fail(new DomainError(Code.CANCELLED, "cancelled", why));
+    return true;
+  }
+
+  /** Marks the call ended, once; false when it already was. */
+  private settle(): boolean {
+    if (this.finished) return false;
     this.finished = true;
     clearTimeout(this.timer);
-    this.replies.finish(status);
+    return true;
   }
 
   private watchDeadline(): void {
