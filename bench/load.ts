@@ -24,14 +24,19 @@ export function exchange(socketPath: string, request: Buffer): Promise<string> {
 }
 
 /** `concurrency` clients sending requests back to back for `durationMs`; every answer is checked. */
-export async function load(socketPath: string, request: Buffer, check: (response: string) => void, durationMs: number, concurrency: number): Promise<LoadResult> {
+export function load(socketPath: string, request: Buffer, check: (response: string) => void, durationMs: number, concurrency: number): Promise<LoadResult> {
+  return drive(async () => check(await exchange(socketPath, request)), durationMs, concurrency);
+}
+
+/** `concurrency` workers running `once` back to back for `durationMs`, each run timed. */
+async function drive(once: () => Promise<void>, durationMs: number, concurrency: number): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   const started = process.hrtime.bigint();
   const deadline = Date.now() + durationMs;
   const worker = async (): Promise<void> => {
     while (Date.now() < deadline) {
       const t0 = process.hrtime.bigint();
-      check(await exchange(socketPath, request));
+      await once();
       latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   };
@@ -107,29 +112,25 @@ export async function stopAll(children: readonly ChildProcess[]): Promise<void> 
  */
 export async function loadKeepAlive(url: string, check: (status: number, body: string) => void, durationMs: number, concurrency: number): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const latenciesMs: number[] = [];
-  const started = process.hrtime.bigint();
-  const deadline = Date.now() + durationMs;
   const once = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const req = httpGet(url, { agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
-          check(res.statusCode ?? 0, Buffer.concat(chunks).toString());
-          resolve();
+          try {
+            check(res.statusCode ?? 0, Buffer.concat(chunks).toString());
+            resolve();
+          } catch (err) {
+            reject(err as Error);
+          }
         });
       });
       req.on("error", reject);
     });
-  const worker = async (): Promise<void> => {
-    while (Date.now() < deadline) {
-      const t0 = process.hrtime.bigint();
-      await once();
-      latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  agent.destroy();
-  return { requests: latenciesMs.length, seconds: Number(process.hrtime.bigint() - started) / 1e9, latenciesMs };
+  try {
+    return await drive(once, durationMs, concurrency);
+  } finally {
+    agent.destroy();
+  }
 }
