@@ -112,25 +112,25 @@ export async function stopAll(children: readonly ChildProcess[]): Promise<void> 
  */
 export async function loadKeepAlive(url: string, check: (status: number, body: string) => void, durationMs: number, concurrency: number): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const once = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const req = httpGet(url, { agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          try {
-            check(res.statusCode ?? 0, Buffer.concat(chunks).toString());
-            resolve();
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-      });
-      req.on("error", reject);
-    });
+  const once = async (): Promise<void> => {
+    const { status, body } = await getKeptAlive(url, agent);
+    check(status, body);
+  };
   try {
     return await drive(once, durationMs, concurrency);
   } finally {
     agent.destroy();
   }
+}
+
+/** One GET on the agent's kept-alive connections: its status and whole body. */
+function getKeptAlive(url: string, agent: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+  });
 }

@@ -51,6 +51,9 @@ async function ok(base: string, path: string, body: unknown): Promise<Record<str
   return reply.json;
 }
 
+/** The shell a tmux window runs, as the terminals run theirs, with `prompt` as its PS1. */
+const tmuxShell = (prompt: string): string => `env -i HOME=${home} PATH=/usr/bin:/bin TERM=screen PS1='${prompt}' bash --noprofile --norc`;
+
 const tmux = (...args: string[]) => run("tmux", [...TMUX, ...args], { maxBuffer: 64 * 1024 * 1024 });
 
 async function tmuxUntil(target: string, mark: string, everyMs = 0): Promise<void> {
@@ -90,7 +93,7 @@ async function idleTerminals(base: string, newTerminal: () => Promise<string>, g
   const tmuxPid = await tmuxServerPid();
   const tmuxBefore = rssKiB(tmuxPid);
   for (let i = 0; i < IDLE_TERMINALS; i++) {
-    await tmux("new-window", "-t", "bench", `env -i HOME=${home} PATH=/usr/bin:/bin TERM=screen PS1='IDLE$ ' bash --noprofile --norc`);
+    await tmux("new-window", "-t", "bench", tmuxShell("IDLE$ "));
     // capture-pane trims the prompt's trailing space.
     await tmuxUntil("bench", "IDLE$", 5);
   }
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
     const t = await ok(base, "/api/v2/terminals", { env: shellEnv, command: "exec bash --noprofile --norc" });
     return String(t.id);
   };
-  await tmux("new-session", "-d", "-s", "bench", "-x", "120", "-y", "40", `env -i HOME=${home} PATH=/usr/bin:/bin TERM=screen PS1='$ ' bash --noprofile --norc`);
+  await tmux("new-session", "-d", "-s", "bench", "-x", "120", "-y", "40", tmuxShell("$ "));
   await tmux("set-option", "-g", "history-limit", "10000");
   try {
     // (a) round trips
@@ -189,7 +192,7 @@ async function main(): Promise<void> {
     const tmuxPid = await tmuxServerPid();
     const tmuxBefore = rssKiB(tmuxPid);
     for (let i = 0; i < MEMORY_TERMINALS; i++) {
-      await tmux("new-window", "-t", "bench", `env -i HOME=${home} PATH=/usr/bin:/bin TERM=screen PS1='$ ' bash --noprofile --norc`);
+      await tmux("new-window", "-t", "bench", tmuxShell("$ "));
       await tmux("send-keys", "-t", "bench", fill, "Enter");
       await tmuxUntil("bench", "\nFILL_DONE\n", 5);
     }
