@@ -4,6 +4,7 @@ import { endianness } from "node:os";
 import { judgePeer } from "../../server/peer-credentials";
 import { SocketOwners, type SocketTables } from "../../server/socket-owners";
 import { canonicalAddress, clientRow, isLoopbackAddress, ownerAmong, parseSocketTable, type TcpEnds } from "../../server/socket-table";
+import { requireTools } from "../helpers/tools";
 
 const HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
 const row = (local: string, remote: string, state: string, uid: number): string => `   0: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000 ${uid} 0 1 1 0000000000000000 20 4 30 10 -1`;
@@ -48,7 +49,8 @@ const ends = (remotePort: number, address = "127.0.0.1") => ({ localAddress: add
 
 describe("peer credentials from the kernel's socket table", () => {
   before(function () {
-    if (endianness() !== "LE") this.skip();
+    // The fixture tables hold addresses as a little-endian kernel writes them.
+    requireTools(this, [{ what: "a little-endian CPU", present: endianness() === "LE", provider: "a little-endian machine" }]);
   });
 
   it("reads addresses, ports, states and owners from /proc/net/tcp and tcp6 rows", () => {
@@ -130,7 +132,8 @@ describe("peer credentials from the kernel's socket table", () => {
 
   it("finds this process's own loopback connection in the real table", async function () {
     const uid = process.geteuid?.();
-    if (uid === undefined) this.skip();
+    requireTools(this, [{ what: "process.geteuid", present: uid !== undefined, provider: "a POSIX system" }]);
+    if (uid === undefined) return;
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const accepted = new Promise<Socket>((resolve) => server.once("connection", resolve));
