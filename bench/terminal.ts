@@ -15,7 +15,8 @@ import { percentile } from "./load";
 //   (b) `cat` of 50 MiB of text until the prompt's marker shows
 //   (c) resident memory per idle terminal with 10,000 lines of scrollback filled
 //   (d) resident memory 100 more idle terminals add, at their prompts
-// Both run bash --noprofile --norc with the same HOME, in 120x40 cells.
+// Both run bash --noprofile --norc with the same HOME, in 120x40 cells. They run in the order
+// (a), (d), (c), (b): memory is measured before the cat leaves freed room in either process.
 //   npm run bench:terminal -- [round trips, default 200] [MiB to cat, default 50] [terminals for memory, default 20] [idle terminals, default 100]
 
 const ROUND_TRIPS = Number(process.argv[2] ?? 200);
@@ -148,6 +149,34 @@ async function main(): Promise<void> {
     process.stdout.write(`    ratio ghostd/tmux p50 ${(a.p50 / b.p50).toFixed(2)} (target <= 1.00)\n`);
     record({ measure: "terminal input until shown, p50", anchor: "tmux send-keys + capture-pane", anchorValue: b.p50, ours: a.p50, unit: "ms", ratio: a.p50 / b.p50, target: { op: "<=", value: 1 } });
 
+    await idleTerminals(base, newTerminal, ghostd.pid ?? 0);
+
+    // (c) memory per idle terminal with its scrollback full
+    const fill = "seq -f 'scrollback line %06g with some text to fill it' 1 12000; echo FILL_''DONE";
+    const ghostdBefore = rssKiB(ghostd.pid ?? 0);
+    const ids = [];
+    for (let i = 0; i < MEMORY_TERMINALS; i++) {
+      const t = await newTerminal();
+      ids.push(t);
+      await ok(base, `/api/v2/terminals/${t}/wait`, { match: "[$#] $", timeout_ms: 10_000 });
+      await ok(base, `/api/v2/terminals/${t}/input`, { text: fill, enter: true });
+      await ok(base, `/api/v2/terminals/${t}/wait`, { match: "^FILL_DONE$", timeout_ms: 60_000 });
+    }
+    const ghostdAfter = rssKiB(ghostd.pid ?? 0);
+    const tmuxPid = await tmuxServerPid();
+    const tmuxBefore = rssKiB(tmuxPid);
+    for (let i = 0; i < MEMORY_TERMINALS; i++) {
+      await tmux("new-window", "-t", "bench", tmuxShell("$ "));
+      await tmux("send-keys", "-t", "bench", fill, "Enter");
+      await tmuxUntil("bench", "\nFILL_DONE\n", 5);
+    }
+    const tmuxAfter = rssKiB(tmuxPid);
+    const oursPer = (ghostdAfter - ghostdBefore) / MEMORY_TERMINALS / 1024;
+    const theirsPer = (tmuxAfter - tmuxBefore) / MEMORY_TERMINALS / 1024;
+    process.stdout.write(`(c) resident memory per idle terminal, 10,000 lines of scrollback filled (${MEMORY_TERMINALS} terminals; the shells' own memory is not counted)\n`);
+    process.stdout.write(`    tmux server   ${theirsPer.toFixed(2)} MiB\n    ghostd daemon ${oursPer.toFixed(2)} MiB\n    ratio ghostd/tmux ${(oursPer / theirsPer).toFixed(2)} (target <= 1.00)\n`);
+    record({ measure: "RSS per idle terminal, 10,000 lines of scrollback", anchor: "tmux server", anchorValue: theirsPer, ours: oursPer, unit: "MiB", ratio: oursPer / theirsPer, target: { op: "<=", value: 1 } });
+
     // (b) cat of a large file
     const file = join(dir, "text.txt");
     await new Promise<void>((resolve, reject) => {
@@ -176,34 +205,6 @@ async function main(): Promise<void> {
     process.stdout.write(`(b) cat of ${CAT_MIB} MiB of text until the marker after it shows\n`);
     process.stdout.write(`    tmux   ${theirsCat.toFixed(2)} s\n    ghostd ${oursCat.toFixed(2)} s\n    ratio ghostd/tmux ${(oursCat / theirsCat).toFixed(2)} (target <= 1.00)\n`);
     record({ measure: `terminal cat of ${CAT_MIB} MiB`, anchor: "tmux", anchorValue: theirsCat, ours: oursCat, unit: "s", ratio: oursCat / theirsCat, target: { op: "<=", value: 1 } });
-
-    // (c) memory per idle terminal with its scrollback full
-    const fill = "seq -f 'scrollback line %06g with some text to fill it' 1 12000; echo FILL_''DONE";
-    const ghostdBefore = rssKiB(ghostd.pid ?? 0);
-    const ids = [];
-    for (let i = 0; i < MEMORY_TERMINALS; i++) {
-      const t = await newTerminal();
-      ids.push(t);
-      await ok(base, `/api/v2/terminals/${t}/wait`, { match: "[$#] $", timeout_ms: 10_000 });
-      await ok(base, `/api/v2/terminals/${t}/input`, { text: fill, enter: true });
-      await ok(base, `/api/v2/terminals/${t}/wait`, { match: "^FILL_DONE$", timeout_ms: 60_000 });
-    }
-    const ghostdAfter = rssKiB(ghostd.pid ?? 0);
-    const tmuxPid = await tmuxServerPid();
-    const tmuxBefore = rssKiB(tmuxPid);
-    for (let i = 0; i < MEMORY_TERMINALS; i++) {
-      await tmux("new-window", "-t", "bench", tmuxShell("$ "));
-      await tmux("send-keys", "-t", "bench", fill, "Enter");
-      await tmuxUntil("bench", "\nFILL_DONE\n", 5);
-    }
-    const tmuxAfter = rssKiB(tmuxPid);
-    const oursPer = (ghostdAfter - ghostdBefore) / MEMORY_TERMINALS / 1024;
-    const theirsPer = (tmuxAfter - tmuxBefore) / MEMORY_TERMINALS / 1024;
-    process.stdout.write(`(c) resident memory per idle terminal, 10,000 lines of scrollback filled (${MEMORY_TERMINALS} terminals; the shells' own memory is not counted)\n`);
-    process.stdout.write(`    tmux server   ${theirsPer.toFixed(2)} MiB\n    ghostd daemon ${oursPer.toFixed(2)} MiB\n    ratio ghostd/tmux ${(oursPer / theirsPer).toFixed(2)} (target <= 1.00)\n`);
-    record({ measure: "RSS per idle terminal, 10,000 lines of scrollback", anchor: "tmux server", anchorValue: theirsPer, ours: oursPer, unit: "MiB", ratio: oursPer / theirsPer, target: { op: "<=", value: 1 } });
-
-    await idleTerminals(base, newTerminal, ghostd.pid ?? 0);
   } finally {
     await tmux("kill-server").catch(() => undefined);
     ghostd.kill("SIGTERM");

@@ -1,9 +1,9 @@
 import { SerializeAddon } from "@xterm/addon-serialize";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { Terminal as XtermTerminal } from "@xterm/headless";
-import type { IBuffer } from "@xterm/headless";
 import { bufferRows, bufferText, rangeText, type Point } from "./buffer-text";
-import { styledRows } from "./styled-rows";
+import { liveScrollback, Scrollback } from "./scrollback";
+import { styledRows, type CellBuffer } from "./styled-rows";
 
 /**
  * How screen text is laid out: by default as lines a user would copy (wrapped rows joined);
@@ -38,6 +38,8 @@ export interface EmulatorOptions {
   readonly columns: number;
   readonly rows: number;
   readonly scrollback: number;
+  /** How much of the scrollback xterm.js keeps itself (and reflows); the rest is archived compactly. */
+  readonly liveScrollback?: number;
   /** Replies the terminal sends the program (cursor reports, kitty flag queries). */
   readonly reply: (data: string) => void;
   /** Called after written data was parsed, or the viewport moved. */
@@ -51,6 +53,7 @@ export interface EmulatorOptions {
  */
 export class Emulator {
   private readonly term: XtermTerminal;
+  private readonly scrollback: Scrollback;
   private readonly serializer = new SerializeAddon();
   private kittyStack: number[] = [];
   private sgrMouse = false;
@@ -62,7 +65,9 @@ export class Emulator {
   cwd: string | undefined;
 
   constructor(private readonly options: EmulatorOptions) {
-    this.term = new XtermTerminal({ cols: options.columns, rows: options.rows, scrollback: options.scrollback, allowProposedApi: true });
+    const live = liveScrollback(options.scrollback, options.liveScrollback);
+    this.term = new XtermTerminal({ cols: options.columns, rows: options.rows, scrollback: live, allowProposedApi: true });
+    this.scrollback = new Scrollback(this.term, options.scrollback, live);
     // Unicode 11 widths, as glibc's wcwidth (so readline) and tmux count them: an emoji takes two
     // cells. xterm's default, Unicode 6, gives most emoji one, and the shell's cursor and ours part.
     this.term.loadAddon(new Unicode11Addon());
@@ -107,6 +112,11 @@ export class Emulator {
       options.reply(`\x1b[?${this.kittyFlags()}u`);
       return true;
     });
+    // Erasing the scrollback (ED 3) erases the archived part too.
+    parser.registerCsiHandler({ final: "J" }, (params) => {
+      if (params.includes(3) && this.term.buffer.active.type === "normal") this.scrollback.forget();
+      return false;
+    });
     // A full reset (RIS) forgets what xterm.js does not track either.
     parser.registerEscHandler({ final: "c" }, () => {
       this.resetOwnState();
@@ -128,7 +138,8 @@ export class Emulator {
   }
 
   resize(columns: number, rows: number): void {
-    if (columns !== this.term.cols || rows !== this.term.rows) this.term.resize(columns, rows);
+    if (columns === this.term.cols && rows === this.term.rows) return;
+    this.scrollback.resize(columns, rows);
   }
 
   get columns(): number {
@@ -157,17 +168,17 @@ export class Emulator {
 
   /** Scrollback and screen, laid out as `form` says. */
   contents(form: ScreenForm = {}): string {
-    const buffer = this.term.buffer.active;
+    const buffer = this.scrollback.buffer;
     return this.text(buffer, 0, buffer.length, form);
   }
 
   /** The viewport only. */
   visible(form: ScreenForm = {}): string {
-    const buffer = this.term.buffer.active;
-    return this.text(buffer, buffer.viewportY, buffer.viewportY + this.term.rows, form);
+    const top = this.scrollback.viewportTop;
+    return this.text(this.scrollback.buffer, top, top + this.term.rows, form);
   }
 
-  private text(buffer: IBuffer, from: number, to: number, form: ScreenForm): string {
+  private text(buffer: CellBuffer, from: number, to: number, form: ScreenForm): string {
     if (form.styled === true) return styledRows(buffer, from, to);
     if (form.rows === true) return bufferRows(buffer, from, to);
     return bufferText(buffer, from, to, this.cursorPoint());
@@ -175,13 +186,12 @@ export class Emulator {
 
   /** Text between two buffer points. */
   range(a: Point, b: Point): string {
-    return rangeText(this.term.buffer.active, a, b);
+    return rangeText(this.scrollback.buffer, a, b);
   }
 
   /** The buffer line at the top of the viewport, and the number of lines in the buffer. */
   get viewport(): { top: number; length: number } {
-    const buffer = this.term.buffer.active;
-    return { top: buffer.viewportY, length: buffer.length };
+    return { top: this.scrollback.viewportTop, length: this.scrollback.buffer.length };
   }
 
   get cursor(): { x: number; y: number } {
@@ -191,35 +201,34 @@ export class Emulator {
 
   /** Whether the viewport shows the newest output. */
   get atBottom(): boolean {
-    const buffer = this.term.buffer.active;
-    return buffer.viewportY === buffer.baseY;
+    return this.scrollback.atBottom;
   }
 
   /** Any count is accepted; past either end of the buffer the view stops there. */
   scrollLines(lines: number): void {
-    const buffer = this.term.buffer.active;
-    this.term.scrollLines(Math.min(Math.max(Math.trunc(lines), -buffer.viewportY), buffer.baseY - buffer.viewportY));
+    this.scrollback.scrollBy(lines);
     this.options.changed();
   }
 
+  /** A page is the screen's height less one row, as in xterm.js, so one line stays in view. */
   scrollPages(pages: number): void {
-    this.term.scrollPages(pages);
-    this.options.changed();
+    this.scrollLines(Math.trunc(pages) * (this.term.rows - 1));
   }
 
   scrollToTop(): void {
-    this.term.scrollToTop();
+    this.scrollback.scrollTo(0);
     this.options.changed();
   }
 
   scrollToBottom(): void {
-    this.term.scrollToBottom();
+    this.scrollback.scrollTo(Number.MAX_SAFE_INTEGER);
     this.options.changed();
   }
 
   /** Clears screen and scrollback, keeping the cursor's line as the first. */
   clear(): void {
     this.term.clear();
+    this.scrollback.forget();
     this.options.changed();
   }
 
@@ -240,14 +249,14 @@ export class Emulator {
   }
 
   private resetOwnState(): void {
+    this.scrollback.forget();
     this.kittyStack = [];
     this.sgrMouse = false;
     this.title = undefined;
   }
 
   private cursorPoint(): Point {
-    const buffer = this.term.buffer.active;
-    return { x: buffer.cursorX, y: buffer.baseY + buffer.cursorY };
+    return { x: this.term.buffer.active.cursorX, y: this.scrollback.cursorLine };
   }
 }
 

@@ -1,4 +1,18 @@
-import type { IBuffer, IBufferCell } from "@xterm/headless";
+import type { IBufferCell } from "@xterm/headless";
+import type { TextLine } from "./buffer-text";
+
+/** A row read cell by cell; xterm.js's IBufferLine is one. */
+export interface CellLine extends TextLine {
+  readonly length: number;
+  getCell(x: number, cell: IBufferCell): IBufferCell | undefined;
+}
+
+/** Rows read cell by cell, with a cell to read them into; xterm.js's IBuffer is one. */
+export interface CellBuffer {
+  readonly length: number;
+  getLine(y: number): CellLine | undefined;
+  getNullCell(): IBufferCell;
+}
 
 /**
  * Buffer lines `from` to `to` (exclusive) one per row, with SGR escapes for colours and
@@ -10,14 +24,14 @@ import type { IBuffer, IBufferCell } from "@xterm/headless";
  * a range only from the normal buffer, and its whole-buffer form is meant for replay (cursor moves
  * and mode changes between rows), not for reading.
  */
-export function styledRows(buffer: IBuffer, from: number, to: number): string {
+export function styledRows(buffer: CellBuffer, from: number, to: number): string {
   const rows: string[] = [];
   const cell = buffer.getNullCell();
   for (let y = Math.max(0, from); y < Math.min(to, buffer.length); y++) rows.push(styledRow(buffer, y, cell));
   return rows.join("\n");
 }
 
-function styledRow(buffer: IBuffer, y: number, cell: IBufferCell): string {
+function styledRow(buffer: CellBuffer, y: number, cell: IBufferCell): string {
   const line = buffer.getLine(y);
   if (!line) return "";
   const end = visibleEnd(line.length, (x) => line.getCell(x, cell));
