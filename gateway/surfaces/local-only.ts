@@ -1,5 +1,5 @@
 import type { Context, Middleware } from "koa";
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
 import { GatewayError } from "../transcoder/errors";
 
 /** Whether a host name or address can only mean this machine. */
@@ -50,13 +50,24 @@ export function localOnly(options: LocalOnlyOptions): Middleware {
  * scheme's default, 80. 127.0.0.2 is not 127.0.0.1, and `evil.localhost` is not `localhost`.
  */
 function checkHost(host: string, ctx: Context): void {
-  const { localAddress, localPort } = ctx.req.socket;
-  const address = localAddress?.includes(":") ? `[${localAddress}]` : (localAddress ?? "");
-  const names = ["localhost", address].flatMap((name) => (localPort === 80 ? [name, `${name}:80`] : [`${name}:${localPort}`]));
+  const names = listenerNames(ctx.req.socket);
   if (!names.includes(host.toLowerCase())) {
     const said = host ? `Host "${host}"` : "a request without Host";
     throw new GatewayError(403, "forbidden", `${said} does not name this listener (${names.join(" or ")}); this API only answers local clients`);
   }
+}
+
+/** Each connection's listener names, worked out once: a kept-alive connection asks for every request. */
+const namesOfConnection = new WeakMap<Socket, string[]>();
+
+function listenerNames(socket: Socket): string[] {
+  let names = namesOfConnection.get(socket);
+  if (names) return names;
+  const { localAddress, localPort } = socket;
+  const address = localAddress?.includes(":") ? `[${localAddress}]` : (localAddress ?? "");
+  names = ["localhost", address].flatMap((name) => (localPort === 80 ? [name, `${name}:80`] : [`${name}:${localPort}`]));
+  namesOfConnection.set(socket, names);
+  return names;
 }
 
 /** The origin a page of this API would have, reached by `host`, as a browser writes it in `Origin`. */
