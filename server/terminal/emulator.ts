@@ -1,9 +1,11 @@
-import { SerializeAddon } from "@xterm/addon-serialize";
-import { Unicode11Addon } from "@xterm/addon-unicode11";
-import { Terminal as XtermTerminal } from "@xterm/headless";
+import type { Terminal as XtermTerminal } from "@xterm/headless";
 import { bufferRows, bufferText, rangeText, type Point } from "./buffer-text";
+import { ProgramState, type ShellState } from "./program-state";
 import { liveScrollback, Scrollback } from "./scrollback";
+import { SleepingXterm } from "./sleeping-xterm";
 import { styledRows, type CellBuffer } from "./styled-rows";
+
+export { cwdFromOsc7, nextShellState, type ShellState } from "./program-state";
 
 /**
  * How screen text is laid out: by default as lines a user would copy (wrapped rows joined);
@@ -24,16 +26,6 @@ export interface InputModes {
   readonly alternateScreen: boolean;
 }
 
-/** What OSC 133 shell integration marks say about the shell. */
-export interface ShellState {
-  /** Whether any mark was ever seen: without them, nothing below is known. */
-  readonly integrated: boolean;
-  readonly atPrompt: boolean;
-  readonly lastExitCode: number | undefined;
-  /** Counts prompts shown (mark A), to tell a new prompt from an old one. */
-  readonly prompts: number;
-}
-
 export interface EmulatorOptions {
   readonly columns: number;
   readonly rows: number;
@@ -44,88 +36,60 @@ export interface EmulatorOptions {
   readonly reply: (data: string) => void;
   /** Called after written data was parsed, or the viewport moved. */
   readonly changed: () => void;
+  /** After how long without use the terminal gives up its xterm.js instance; by default never. */
+  readonly sleepAfterMs?: number;
 }
 
 /**
- * The terminal emulator: @xterm/headless holding screen and scrollback, plus what xterm.js does
- * not track itself: OSC 7 (working directory), OSC 133 (shell integration), SGR mouse mode and the
- * kitty keyboard protocol's flag stack.
+ * The terminal emulator: @xterm/headless holding screen and scrollback (the older part archived
+ * compactly, see scrollback.ts), plus what the program set that xterm.js does not track
+ * (program-state.ts). An idle terminal gives up its xterm.js instance (sleeping-xterm.ts).
  */
 export class Emulator {
-  private readonly term: XtermTerminal;
+  private readonly xterm: SleepingXterm;
   private readonly scrollback: Scrollback;
-  private readonly serializer = new SerializeAddon();
-  private kittyStack: number[] = [];
-  private sgrMouse = false;
+  private readonly program: ProgramState;
   private disposed = false;
-  private shellState: ShellState = { integrated: false, atPrompt: false, lastExitCode: undefined, prompts: 0 };
-  /** Title from OSC 0/2, if the program set one. */
-  title: string | undefined;
-  /** Working directory from OSC 7, if the shell reports it. */
-  cwd: string | undefined;
 
   constructor(private readonly options: EmulatorOptions) {
     const live = liveScrollback(options.scrollback, options.liveScrollback);
-    this.term = new XtermTerminal({ cols: options.columns, rows: options.rows, scrollback: live, allowProposedApi: true });
-    this.scrollback = new Scrollback(this.term, options.scrollback, live);
-    // Unicode 11 widths, as glibc's wcwidth (so readline) and tmux count them: an emoji takes two
-    // cells. xterm's default, Unicode 6, gives most emoji one, and the shell's cursor and ours part.
-    this.term.loadAddon(new Unicode11Addon());
-    this.term.loadAddon(this.serializer);
-    this.term.unicode.activeVersion = "11";
-    this.term.onData((data) => options.reply(data));
-    this.term.onTitleChange((title) => (this.title = title));
-    this.term.onWriteParsed(() => options.changed());
-    const parser = this.term.parser;
-    parser.registerOscHandler(7, (data) => {
-      this.cwd = cwdFromOsc7(data) ?? this.cwd;
-      return true;
-    });
-    parser.registerOscHandler(133, (data) => {
-      this.shellState = nextShellState(this.shellState, data);
-      return true;
-    });
-    const decset = (on: boolean) => (params: (number | number[])[]) => {
-      if (params.includes(1006)) this.sgrMouse = on;
-      return false;
+    this.program = new ProgramState({ reply: options.reply, scrollbackErased: () => this.scrollback.forget() });
+    this.scrollback = new Scrollback(() => this.term, options.scrollback, live);
+    const attach = (term: XtermTerminal): void => {
+      term.onData((data) => options.reply(data));
+      term.onWriteParsed(() => options.changed());
+      this.program.install(term);
+      this.scrollback.attach(term);
     };
-    parser.registerCsiHandler({ prefix: "?", final: "h" }, decset(true));
-    parser.registerCsiHandler({ prefix: "?", final: "l" }, decset(false));
-    parser.registerCsiHandler({ prefix: ">", final: "u" }, (params) => {
-      this.kittyStack.push(first(params, 0));
-      return true;
-    });
-    parser.registerCsiHandler({ prefix: "<", final: "u" }, (params) => {
-      this.kittyStack.splice(Math.max(0, this.kittyStack.length - first(params, 1)));
-      return true;
-    });
-    parser.registerCsiHandler({ prefix: "=", final: "u" }, (params) => {
-      const flags = first(params, 0);
-      const mode = typeof params[1] === "number" ? params[1] : 1;
-      const top = this.kittyFlags();
-      const next = mode === 2 ? top | flags : mode === 3 ? top & ~flags : flags;
-      if (this.kittyStack.length === 0) this.kittyStack.push(next);
-      else this.kittyStack[this.kittyStack.length - 1] = next;
-      return true;
-    });
-    parser.registerCsiHandler({ prefix: "?", final: "u" }, () => {
-      options.reply(`\x1b[?${this.kittyFlags()}u`);
-      return true;
-    });
-    // Erasing the scrollback (ED 3) erases the archived part too.
-    parser.registerCsiHandler({ final: "J" }, (params) => {
-      if (params.includes(3) && this.term.buffer.active.type === "normal") this.scrollback.forget();
-      return false;
-    });
-    // A full reset (RIS) forgets what xterm.js does not track either.
-    parser.registerEscHandler({ final: "c" }, () => {
-      this.resetOwnState();
-      return false;
-    });
+    this.xterm = new SleepingXterm({ columns: options.columns, rows: options.rows, scrollback: live, attach }, options.sleepAfterMs);
+  }
+
+  /** Title from OSC 0/2, if the program set one. */
+  get title(): string | undefined {
+    return this.program.title;
+  }
+
+  /** Working directory from OSC 7, if the shell reports it. */
+  get cwd(): string | undefined {
+    return this.program.cwd;
+  }
+
+  /** Whether the terminal has given up its xterm.js instance until it is next used. */
+  get sleeping(): boolean {
+    return this.xterm.sleeping;
+  }
+
+  /** Gives up the xterm.js instance now if it can be rebuilt exactly; returns whether it was. */
+  sleep(): boolean {
+    return this.xterm.sleep();
+  }
+
+  private get term(): XtermTerminal {
+    return this.xterm.term;
   }
 
   write(data: string | Uint8Array): Promise<void> {
-    return new Promise((resolve) => this.term.write(data, resolve));
+    return this.xterm.write(data);
   }
 
   /**
@@ -134,20 +98,20 @@ export class Emulator {
    * `write("")` resolves once everything written before it has been.
    */
   redraw(): string {
-    return `\x1b[H\x1b[2J${this.serializer.serialize({ scrollback: 0 })}`;
+    return `\x1b[H\x1b[2J${this.xterm.serializer.serialize({ scrollback: 0 })}`;
   }
 
   resize(columns: number, rows: number): void {
-    if (columns === this.term.cols && rows === this.term.rows) return;
+    if (columns === this.columns && rows === this.rows) return;
     this.scrollback.resize(columns, rows);
   }
 
   get columns(): number {
-    return this.term.cols;
+    return this.xterm.size.columns;
   }
 
   get rows(): number {
-    return this.term.rows;
+    return this.xterm.size.rows;
   }
 
   get modes(): InputModes {
@@ -156,14 +120,14 @@ export class Emulator {
       applicationCursorKeys: modes.applicationCursorKeysMode,
       bracketedPaste: modes.bracketedPasteMode,
       mouseTracking: modes.mouseTrackingMode,
-      sgrMouse: this.sgrMouse,
-      kittyFlags: this.kittyFlags(),
+      sgrMouse: this.program.sgrMouse,
+      kittyFlags: this.program.kittyFlags,
       alternateScreen: this.term.buffer.active.type === "alternate",
     };
   }
 
   get shell(): ShellState {
-    return this.shellState;
+    return this.program.shell;
   }
 
   /** Scrollback and screen, laid out as `form` says. */
@@ -234,65 +198,17 @@ export class Emulator {
 
   reset(): void {
     this.term.reset();
-    this.resetOwnState();
+    this.program.reset();
     this.options.changed();
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.term.dispose();
-  }
-
-  private kittyFlags(): number {
-    return this.kittyStack[this.kittyStack.length - 1] ?? 0;
-  }
-
-  private resetOwnState(): void {
-    this.scrollback.forget();
-    this.kittyStack = [];
-    this.sgrMouse = false;
-    this.title = undefined;
+    this.xterm.dispose();
   }
 
   private cursorPoint(): Point {
     return { x: this.term.buffer.active.cursorX, y: this.scrollback.cursorLine };
-  }
-}
-
-/** The first CSI parameter; xterm.js reports a missing one as 0. */
-function first(params: (number | number[])[], fallback: number): number {
-  const value = params[0];
-  const n = Array.isArray(value) ? value[0] : value;
-  return typeof n === "number" && n > 0 ? n : fallback;
-}
-
-/** `file://host/path` (percent-encoded) as a path. */
-export function cwdFromOsc7(data: string): string | undefined {
-  try {
-    const url = new URL(data);
-    if (url.protocol !== "file:") return undefined;
-    return decodeURIComponent(url.pathname) || "/";
-  } catch {
-    return undefined;
-  }
-}
-
-/** OSC 133: A prompt start, B input start, C command start, D;<code> command finished. */
-export function nextShellState(state: ShellState, data: string): ShellState {
-  const [mark, ...params] = data.split(";");
-  switch (mark) {
-    case "A":
-      return { ...state, integrated: true, atPrompt: true, prompts: state.prompts + 1 };
-    case "B":
-      return { ...state, integrated: true, atPrompt: true };
-    case "C":
-      return { ...state, integrated: true, atPrompt: false };
-    case "D": {
-      const code = params.find((p) => /^-?\d+$/.test(p));
-      return { ...state, integrated: true, lastExitCode: code === undefined ? state.lastExitCode : Number(code) };
-    }
-    default:
-      return state;
   }
 }

@@ -44,20 +44,23 @@ export class Scrollback {
   /** The viewport's first line while scrolled back; undefined while it follows the output. */
   private scrolledTo: number | undefined;
 
+  /** `term` is the terminal's current xterm.js instance, which `attach` hooks when it changes. */
   constructor(
-    private readonly term: Terminal,
+    private readonly term: () => Terminal,
     total: number,
     private readonly live: number,
   ) {
-    if (total <= live) return;
-    const archive = new ScrollbackArchive(total - live);
-    this.archive = archive;
-    beforeScrollbackTrim(term, (line) => this.keep(line));
+    if (total > live) this.archive = new ScrollbackArchive(total - live);
+  }
+
+  /** Archives what leaves this instance's scrollback from now on. */
+  attach(term: Terminal): void {
+    if (this.archive) beforeScrollbackTrim(term, (line) => this.keep(line));
   }
 
   /** The buffer the screen shows: the alternate screen, or the normal one with all its scrollback. */
   get buffer(): CellBuffer {
-    const active = this.term.buffer.active;
+    const active = this.term().buffer.active;
     return this.archive && active.type === "normal" ? new ArchiveAndLive(this.archive, active) : active;
   }
 
@@ -72,7 +75,7 @@ export class Scrollback {
 
   /** The cursor's line in `buffer`'s numbering. */
   get cursorLine(): number {
-    const active = this.term.buffer.active;
+    const active = this.term().buffer.active;
     return this.archived() + active.baseY + active.cursorY;
   }
 
@@ -82,7 +85,7 @@ export class Scrollback {
   }
 
   scrollTo(line: number): void {
-    if (this.term.buffer.active.type !== "normal") return;
+    if (this.term().buffer.active.type !== "normal") return;
     const bottom = this.bottomTop();
     const top = Math.min(Math.max(line, 0), bottom);
     this.scrolledTo = top === bottom ? undefined : top;
@@ -100,20 +103,22 @@ export class Scrollback {
    * what ends up beyond its usual share afterwards moves into the archive.
    */
   resize(columns: number, rows: number): void {
-    if (!this.archive) return this.term.resize(columns, rows);
+    const term = this.term();
+    if (!this.archive) return term.resize(columns, rows);
     const room = rows + this.live;
     const needed = this.rowsAfterResize(columns);
-    if (needed > room) this.term.options.scrollback = needed - rows;
-    this.term.resize(columns, rows);
-    const excess = normalLines(this.term).count - room;
-    if (excess > 0) moveOutOldest(this.term, excess, (line) => this.keep(line));
-    this.term.options.scrollback = this.live;
+    if (needed > room) term.options.scrollback = needed - rows;
+    term.resize(columns, rows);
+    const excess = normalLines(term).count - room;
+    if (excess > 0) moveOutOldest(term, excess, (line) => this.keep(line));
+    term.options.scrollback = this.live;
   }
 
   /** At most how many rows the normal buffer's lines take at `columns` (a wider reflow takes fewer). */
   private rowsAfterResize(columns: number): number {
-    const lines = normalLines(this.term);
-    if (columns >= this.term.cols) return lines.count;
+    const term = this.term();
+    const lines = normalLines(term);
+    if (columns >= term.cols) return lines.count;
     let rows = 0;
     for (let i = 0; i < lines.count; i++) rows += Math.max(1, Math.ceil(lines.trimmedLength(i) / columns));
     return rows;
@@ -126,10 +131,10 @@ export class Scrollback {
   }
 
   private archived(): number {
-    return this.archive && this.term.buffer.active.type === "normal" ? this.archive.length : 0;
+    return this.archive && this.term().buffer.active.type === "normal" ? this.archive.length : 0;
   }
 
   private bottomTop(): number {
-    return this.archived() + this.term.buffer.active.baseY;
+    return this.archived() + this.term().buffer.active.baseY;
   }
 }

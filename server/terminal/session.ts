@@ -25,6 +25,12 @@ const LOW_WATER = 512 * 1024;
 const READY_FALLBACK_MS = 3000;
 /** After SIGHUP, how long the shell's session has before it is killed. */
 const HANGUP_GRACE_MS = 2000;
+/**
+ * A terminal unused this long gives up its xterm.js instance (about 200 KiB) until next used,
+ * which rebuilds it in a few milliseconds. Long enough that a terminal being driven or watched
+ * stays awake, short enough that the many an agent leaves at their prompts cost little.
+ */
+const SLEEP_AFTER_MS = 10_000;
 
 /**
  * One terminal: a shell on a PTY feeding an emulator, and the state the API keeps for it
@@ -92,6 +98,7 @@ export class Session {
       scrollback: options.scrollback,
       reply: (data) => this.write(data),
       changed: () => this.notify(),
+      sleepAfterMs: SLEEP_AFTER_MS,
     });
   }
 

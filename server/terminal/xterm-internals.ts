@@ -117,3 +117,74 @@ export function writableCell(cell: IBufferCell): WritableCell {
   if (typeof fields.content !== "number" || typeof fields.fg !== "number" || typeof fields.bg !== "number") throw new XtermInternalsChanged("CellData fields");
   return cell as unknown as WritableCell;
 }
+
+interface InternalCore {
+  readonly _inputHandler: {
+    readonly _parser: { readonly currentState: number };
+    readonly _utf8Decoder: { readonly interim: Uint8Array };
+    readonly _stringDecoder: { readonly _interim: number };
+    readonly _curAttrData: { readonly fg: number; readonly bg: number };
+  };
+  readonly _charsetService: { readonly glevel: number; readonly charset: unknown };
+  readonly _bufferService: { readonly buffer: InternalBuffer & InternalCursorState };
+  readonly coreService: { readonly isCursorHidden: boolean; readonly decPrivateModes: object; readonly modes: object };
+  readonly coreMouseService: { readonly activeEncoding: string; readonly activeProtocol: string };
+  readonly _writeBuffer: { writeSync(data: string): void };
+}
+
+interface InternalCursorState {
+  readonly x: number;
+  readonly scrollBottom: number;
+  readonly savedX: number;
+  readonly savedY: number;
+  readonly savedCurAttrData: { readonly fg: number; readonly bg: number };
+  readonly tabs: Record<number, boolean | undefined>;
+}
+
+function coreOf(term: Terminal): InternalCore {
+  const core = (term as unknown as { _core?: Partial<InternalCore> })._core;
+  if (typeof core?._inputHandler?._parser.currentState !== "number" || typeof core._writeBuffer?.writeSync !== "function" || !core._charsetService || !core.coreMouseService) {
+    throw new XtermInternalsChanged("_core._inputHandler, _writeBuffer, _charsetService");
+  }
+  return core as InternalCore;
+}
+
+/**
+ * The terminal's state that its screen and modes do not show and SerializeAddon does not carry:
+ * a sequence half parsed, a character half decoded, the pen, character sets, tab stops, the saved
+ * cursor, the scroll region, a wrap pending at the last column, the hidden cursor, mouse encoding.
+ */
+export function unseenState(term: Terminal): unknown[] {
+  const core = coreOf(term);
+  const input = core._inputHandler;
+  const buffer = core._bufferService.buffer;
+  return [
+    input._parser.currentState,
+    Array.from(input._utf8Decoder.interim),
+    input._stringDecoder._interim,
+    input._curAttrData.fg,
+    input._curAttrData.bg,
+    core._charsetService.glevel,
+    core._charsetService.charset === undefined,
+    Object.keys(buffer.tabs).join(","),
+    [buffer.savedX, buffer.savedY, buffer.savedCurAttrData.fg, buffer.savedCurAttrData.bg],
+    [buffer.scrollTop, buffer.scrollBottom, buffer.x],
+    core.coreService.isCursorHidden,
+    core.coreService.decPrivateModes,
+    core.coreService.modes,
+    core.coreMouseService.activeEncoding,
+    core.coreMouseService.activeProtocol,
+  ];
+}
+
+/** Parses `data` before returning, for rebuilding a terminal that must be read at once. */
+export function writeNow(term: Terminal, data: string): void {
+  coreOf(term)._writeBuffer.writeSync(data);
+}
+
+const MOUSE_ENCODING_MODES: Record<string, string> = { SGR: "\x1b[?1006h", SGR_PIXELS: "\x1b[?1016h" };
+
+/** Sequences that set what SerializeAddon leaves out but a sequence can set: the mouse encoding. */
+export function unserializedModes(term: Terminal): string {
+  return MOUSE_ENCODING_MODES[coreOf(term).coreMouseService.activeEncoding] ?? "";
+}

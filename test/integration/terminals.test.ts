@@ -440,7 +440,8 @@ echo "MAIN=$MAIN"
     it("scrolls the viewport through the scrollback with the wheel", async () => {
       const t = await shell();
       await api.input(t.id, "seq 1 200");
-      await api.wait(t.id, "^200$");
+      // The prompt after it too: the screen must be done changing before it is compared.
+      await api.wait(t.id, "^200\n.*[$#] $");
       const bottom = await api.detail(t.id, "visible");
       await api.ok("POST", `/terminals/${t.id}/mouse/scroll`, { y: 50 });
       const scrolled = await api.detail(t.id, "visible");
