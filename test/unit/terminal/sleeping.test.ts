@@ -113,3 +113,34 @@ describe("terminals asleep", () => {
     reference.dispose();
   });
 });
+
+describe("terminals asleep, on a real shell", () => {
+  it("sleeps at bash's prompt and runs the next command as if it never slept", async () => {
+    const { spawn } = await import("node-pty");
+    let output = "";
+    const emu = new Emulator({ columns: 40, rows: 6, scrollback: 100, liveScrollback: 2, reply: (data) => shell.write(data), changed: () => undefined, sleepAfterMs: 20 });
+    const shell = spawn("/bin/bash", ["--noprofile", "--norc"], { cols: 40, rows: 6, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", PS1: "$ ", TERM: "xterm-256color" } });
+    shell.onData((data) => {
+      output += data;
+      void emu.write(data);
+    });
+    const until = async (what: string, condition: () => boolean): Promise<void> => {
+      for (let waited = 0; !condition(); waited += 5) {
+        assert.ok(waited < 10_000, `${what}; the shell wrote ${JSON.stringify(output)}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    try {
+      shell.write("seq 1 20\r");
+      await until("the prompt after seq", () => /^20$/m.test(output) && output.trimEnd().endsWith("$"));
+      await until("the terminal fell asleep", () => emu.sleeping);
+      shell.write("echo $((6*7))\r");
+      await until("the answer", () => /^42\r?$/m.test(output) && output.trimEnd().endsWith("$"));
+      await emu.write("");
+      assert.match(emu.contents(), /\$ seq 1 20\n1\n2\n[\s\S]*\n20\n\$ echo \$\(\(6\*7\)\)\n42\n\$ $/);
+    } finally {
+      shell.kill();
+      emu.dispose();
+    }
+  });
+});
