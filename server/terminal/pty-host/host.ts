@@ -5,6 +5,9 @@ import type { FromHost, SpawnOptions, ToHost } from "./protocol";
 
 export class SpawnError extends Error {}
 
+/** How long the thread has to see its PTYs' processes exit (it sends SIGKILL after one second). */
+const CLOSE_GRACE_MS = 3000;
+
 /**
  * The main thread's side of the PTY host thread: spawns PTYs there and routes their output and
  * exits back. Started on first use; one thread serves every terminal.
@@ -23,10 +26,19 @@ export class ThreadPtyHost implements PtyHost {
     });
   }
 
+  /**
+   * Asks the thread to hang up its PTYs and end once their processes have exited; one that will
+   * not end in CLOSE_GRACE_MS is terminated.
+   */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    await worker?.terminate();
+    if (!worker) return;
+    const ended = new Promise((resolve) => worker.once("exit", resolve));
+    worker.postMessage({ type: "close" } satisfies ToHost);
+    const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+    await ended;
+    clearTimeout(timer);
   }
 
   private send(message: ToHost): void {

@@ -14,7 +14,9 @@ export type ToHost =
   | { readonly type: "write"; readonly id: number; readonly data: string | Uint8Array }
   | { readonly type: "resize"; readonly id: number; readonly columns: number; readonly rows: number }
   | { readonly type: "kill"; readonly id: number; readonly signal: string }
-  | { readonly type: "pause" | "resume"; readonly id: number };
+  | { readonly type: "pause" | "resume"; readonly id: number }
+  /** Hang up every PTY, wait for their processes, then end the thread. */
+  | { readonly type: "close" };
 
 export type FromHost =
   | { readonly type: "spawned"; readonly id: number; readonly pid: number }

@@ -10,6 +10,10 @@ if (!port) throw new Error("the PTY host runs as a worker thread");
 const ptys = new Map<number, IPty>();
 const queued = new Map<number, Buffer[]>();
 let flushing = false;
+/** Set once the main thread asked the host to close: called when the last PTY has exited. */
+let closed: (() => void) | undefined;
+/** After SIGHUP at close, how long the PTYs' processes have before SIGKILL. */
+const HANGUP_GRACE_MS = 1000;
 
 function post(message: FromHost, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
@@ -29,6 +33,10 @@ function flush(): void {
 function onMessage(message: ToHost): void {
   if (message.type === "spawn") {
     start(message.id, message.options);
+    return;
+  }
+  if (message.type === "close") {
+    close();
     return;
   }
   const pty = ptys.get(message.id);
@@ -62,7 +70,32 @@ function start(id: number, options: SpawnOptions): void {
     if (queued.has(id)) flush();
     ptys.delete(id);
     post({ type: "exit", id, exitCode, signal: signal ?? 0 });
+    if (closed && ptys.size === 0) closed();
   });
+}
+
+/**
+ * Ends the thread once no PTY is left. Terminating it with a PTY open lets node-pty call into a
+ * thread that is going away when that PTY's process exits, and the whole daemon aborts
+ * ("terminate called after throwing an instance of 'Napi::Error'").
+ */
+function close(): void {
+  closed = () => {
+    clearTimeout(killer);
+    port?.close();
+  };
+  const signalAll = (signal: string): void => {
+    for (const pty of ptys.values()) {
+      try {
+        pty.kill(signal);
+      } catch {
+        // Already gone; its exit is on its way.
+      }
+    }
+  };
+  const killer = setTimeout(() => signalAll("SIGKILL"), HANGUP_GRACE_MS);
+  if (ptys.size === 0) return closed();
+  signalAll("SIGHUP");
 }
 
 /** Holds a read until the end of this turn, when everything read in it goes out together. */
@@ -76,7 +109,7 @@ function queue(id: number, chunk: Buffer): void {
   }
 }
 
-function control(pty: IPty, message: Exclude<ToHost, { type: "spawn" }>): void {
+function control(pty: IPty, message: Exclude<ToHost, { type: "spawn" | "close" }>): void {
   switch (message.type) {
     case "write":
       pty.write(typeof message.data === "string" ? message.data : Buffer.from(message.data));
