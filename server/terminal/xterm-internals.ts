@@ -179,7 +179,9 @@ export function unseenState(term: Terminal): unknown[] {
 
 /** Parses `data` before returning, for rebuilding a terminal that must be read at once. */
 export function writeNow(term: Terminal, data: string): void {
-  coreOf(term)._writeBuffer.writeSync(data);
+  // Not an empty string: writeSync's loop stops at a falsy chunk and leaves its callback slot
+  // behind, and every later write's callback is then taken from the slot before its own.
+  if (data.length > 0) coreOf(term)._writeBuffer.writeSync(data);
 }
 
 const MOUSE_ENCODING_MODES: Record<string, string> = { SGR: "\x1b[?1006h", SGR_PIXELS: "\x1b[?1016h" };

@@ -59,6 +59,15 @@ describe("terminals asleep", () => {
     reference.dispose();
   });
 
+  it("sleeps before any output, and the first write after it completes", async () => {
+    const { ours, reference, write } = pair();
+    assert.equal(ours.sleep(), true, "a blank terminal redraws from nothing");
+    await write("first output");
+    assert.deepEqual(reading(ours), reading(reference));
+    ours.dispose();
+    reference.dispose();
+  });
+
   it("stays awake where a rebuilt instance could differ, and reads the same either way", async () => {
     const states = ["\x1b[3", "\x1b[2;4r\x1b[3;1H", "\x1b[31m", "\x1b[?1049h\x1b[Hfull screen", "\x1b(0", "\x1b7\x1b[3;3H", "\x1b[?25l", "x".repeat(20)];
     for (const state of states) {
