@@ -41,17 +41,17 @@ export class Segment {
     const data = line._data;
     const textEnd = Math.min(line.length, line.getTrimmedLength());
     const cells = Math.min(line.length, Math.max(textEnd, line.getNoBgTrimmedLength()));
-    const { narrow, runs } = survey(data, cells);
-    this.reserve(cells * (narrow ? 1 : 4) + runs * RUN_BYTES);
+    const narrow = isNarrow(data, cells);
+    // Room for the most the row can take: a run for every cell.
+    this.reserve(cells * ((narrow ? 1 : 4) + RUN_BYTES));
     this.offsets[row] = this.used;
     this.widths[row] = line.length;
     this.textEnds[row] = textEnd;
     this.cellCounts[row] = cells;
-    this.runCounts[row] = runs;
     this.flags[row] = (line.isWrapped ? WRAPPED : 0) | (narrow ? 0 : WORDS);
     if (narrow) this.packBytes(data, cells);
     else this.packWords(line, row, cells);
-    this.packRuns(data, cells);
+    this.runCounts[row] = this.packRuns(data, cells);
     if (this.full) this.seal();
   }
 
@@ -80,7 +80,7 @@ export class Segment {
   /** Fills `cell` (an xterm.js CellData) with the cell at column `x`, as the live buffer would. */
   fillCell(row: number, x: number, cell: WritableCell): void {
     cell.content = this.content(row, x);
-    cell.combinedData = (cell.content & IS_COMBINED) !== 0 ? (this.combined?.get(row * 65536 + x) ?? "") : "";
+    cell.combinedData = (cell.content & IS_COMBINED) !== 0 ? (this.combined?.get(combinedKey(row, x)) ?? "") : "";
     cell.fg = 0;
     cell.bg = 0;
     if (x >= (this.cellCounts[row] ?? 0)) return;
@@ -105,7 +105,7 @@ export class Segment {
     for (let x = start; x < stop; ) {
       const content = this.content(row, x);
       const code = content & CODEPOINT_MASK;
-      if ((content & IS_COMBINED) !== 0) text += this.combined?.get(row * 65536 + x) ?? "";
+      if ((content & IS_COMBINED) !== 0) text += this.combined?.get(combinedKey(row, x)) ?? "";
       else text += code !== 0 ? String.fromCodePoint(code) : " ";
       x += content >> WIDTH_SHIFT || 1;
     }
@@ -130,12 +130,14 @@ export class Segment {
     for (let x = 0; x < cells; x++) {
       const content = data[x * CELL_WORDS] ?? 0;
       this.view.setUint32(this.used + x * 4, content, true);
-      if ((content & IS_COMBINED) !== 0) (this.combined ??= new Map()).set(row * 65536 + x, line._combined[x] ?? "");
+      if ((content & IS_COMBINED) !== 0) (this.combined ??= new Map()).set(combinedKey(row, x), line._combined[x] ?? "");
     }
     this.used += cells * 4;
   }
 
-  private packRuns(data: Uint32Array, cells: number): void {
+  /** One (start, fg, bg) run per change of attributes, counting from the defaults; returns how many. */
+  private packRuns(data: Uint32Array, cells: number): number {
+    const start = this.used;
     let fg = 0;
     let bg = 0;
     for (let x = 0; x < cells; x++) {
@@ -149,6 +151,7 @@ export class Segment {
       this.view.setUint32(this.used + 8, bg, true);
       this.used += RUN_BYTES;
     }
+    return (this.used - start) / RUN_BYTES;
   }
 
   private reserve(bytes: number): void {
@@ -169,23 +172,16 @@ export class Segment {
   }
 }
 
-/**
- * Whether every kept cell is a one-column Latin-1 character (or never written), and how many
- * attribute runs the row has, counting from default attributes.
- */
-function survey(data: Uint32Array, cells: number): { narrow: boolean; runs: number } {
-  let narrow = true;
-  let runs = 0;
-  let fg = 0;
-  let bg = 0;
+/** Whether every kept cell is a one-column Latin-1 character, or was never written. */
+function isNarrow(data: Uint32Array, cells: number): boolean {
   for (let x = 0; x < cells; x++) {
-    const at = x * CELL_WORDS;
-    if (((data[at] ?? 0) & BEYOND_LATIN1) !== 0 || (data[at] ?? 0) >> WIDTH_SHIFT !== 1) narrow = false;
-    const cellFg = data[at + 1] ?? 0;
-    const cellBg = (data[at + 2] ?? 0) & ~BG_HAS_EXTENDED;
-    if (cellFg !== fg || cellBg !== bg) runs++;
-    fg = cellFg;
-    bg = cellBg;
+    const content = data[x * CELL_WORDS] ?? 0;
+    if ((content & BEYOND_LATIN1) !== 0 || content >> WIDTH_SHIFT !== 1) return false;
   }
-  return { narrow, runs };
+  return true;
+}
+
+/** Where a combined character's text is kept: by row and column. */
+function combinedKey(row: number, x: number): number {
+  return row * 65536 + x;
 }
