@@ -27,7 +27,7 @@ const READY_FALLBACK_MS = 3000;
 const HANGUP_GRACE_MS = 2000;
 /**
  * A terminal unused this long gives up its xterm.js instance (about 200 KiB) until next used,
- * which rebuilds it in a few milliseconds. Long enough that a terminal being driven or watched
+ * which rebuilds it in under a millisecond. Long enough that a terminal being driven or watched
  * stays awake, short enough that the many an agent leaves at their prompts cost little.
  */
 const SLEEP_AFTER_MS = 10_000;

@@ -1,10 +1,11 @@
 import type { IBufferCell, Terminal } from "@xterm/headless";
 
 /**
- * The few parts of @xterm/headless's internals the scrollback archive needs: the public API has
- * no event for a line leaving the scrollback, and reading a line cell by cell through it costs
- * more than the parse that wrote the line. Each shape is checked when a terminal is made, so an
- * xterm.js upgrade that moves them fails every terminal test at once instead of losing lines.
+ * The few parts of @xterm/headless's internals the scrollback archive and sleeping terminals
+ * need: the public API has no event for a line leaving the scrollback, reading a line cell by cell
+ * through it costs more than the parse that wrote the line, and it can neither show the state a
+ * rebuilt terminal must match nor parse at once. Each shape is checked where it is used, so an
+ * xterm.js upgrade that moves them fails the terminal tests at once instead of losing lines.
  */
 
 /** A buffer row: three 32-bit words per cell (content, foreground, background). */
@@ -56,7 +57,7 @@ export const BG_HAS_EXTENDED = 0x10000000;
 
 export class XtermInternalsChanged extends Error {
   constructor(what: string) {
-    super(`@xterm/headless's internals changed (${what}); the scrollback archive needs updating for this version`);
+    super(`@xterm/headless's internals changed (${what}); the scrollback archive and sleeping terminals need updating for this version`);
   }
 }
 
