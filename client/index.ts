@@ -52,8 +52,15 @@ export function hostApi(options: HostApiOptions): HostApiClient {
  */
 async function overAgent(agent: Agent, request: Request): Promise<Response> {
   const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
-  const reply = await undiciFetch(request.url, { method: request.method, headers: [...request.headers], body, signal: request.signal, dispatcher: agent });
+  const reply = await undiciFetch(request.url, { method: request.method, headers: headerPairs(request.headers), body, signal: request.signal, dispatcher: agent });
   return new Response(reply.body as ReadableStream<Uint8Array> | null, { status: reply.status, statusText: reply.statusText, headers: [...reply.headers] });
+}
+
+/** forEach, not iteration: the DOM's Headers type (which @xterm/xterm's typings bring in) declares no iterator. */
+function headerPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => pairs.push([name, value]));
+  return pairs;
 }
 
 /**

@@ -32,11 +32,29 @@ export interface SurfaceDescription extends HttpDialect {
   readonly openApi: Omit<OpenApiInfo, "version">;
 }
 
+/** What an endpoint the gateway answers beside the routes (`/mcp`, the dashboard) is built with. */
+export interface EndpointContext {
+  readonly contract: Contract;
+  readonly routes: readonly Route[];
+  readonly codec: JsonCodec;
+  /** The surface's upstream, as the transcoder calls it. */
+  readonly upstream: () => Client;
+  readonly logger: Logger;
+}
+
+/**
+ * An endpoint of a deployment that is not one method's route: it runs after the guards, so they
+ * cover it as they cover every route, and passes on what it does not answer.
+ */
+export type SurfaceEndpoint = (context: EndpointContext) => Middleware;
+
 /** How one deployment runs a surface: its limits, the release it describes, guards, server settings. */
 export interface SurfaceDeployment extends BodyLimits {
   readonly version: string;
   /** Runs before routing: guards and connection policy. */
   readonly before: readonly Middleware[];
+  /** Endpoints beside the routes, after the guards; none when unset. */
+  readonly endpoints?: readonly SurfaceEndpoint[];
   /** Settings of the Node HTTP server the surface listens with. */
   readonly server: ServerSettings;
 }
@@ -85,6 +103,7 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
   app.use(readBeforeAnswering);
   app.use(errorBoundary(surface, logger));
   for (const middleware of surface.before) app.use(middleware);
+  for (const endpoint of surface.endpoints ?? []) app.use(endpoint({ contract, routes, codec, upstream, logger }));
   app.use(documents(surface.documents, routes, codec));
   app.use(
     transcoder({
