@@ -263,6 +263,14 @@ addPackageCommands(program, { home: () => resolveHome(program.opts<GlobalFlags>(
 addForwardCommand(program, () => resolveHome(program.opts<GlobalFlags>().home));
 
 program
+  .command("mcp")
+  .description("serve ghostd's MCP tools on standard input and output, for an MCP client (see docs/mcp.md)")
+  .action(async () => {
+    const { serveMcpOverStdio } = await import("./mcp.js");
+    await serveMcpOverStdio(currentTarget());
+  });
+
+program
   .command("endpoints")
   .description("print where the daemon listens (its endpoints.json)")
   .action(() => {

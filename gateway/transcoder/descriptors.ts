@@ -15,12 +15,12 @@ import {
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { FieldBehavior } from "../../generated/google/api/field_behavior";
 import { HttpRule } from "../../generated/google/api/http";
-import { BodyStream, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import { BodyStream, McpTool, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
 
 /**
- * A contract read from a FileDescriptorSet: the registry of its types plus the seven options the
- * gateway reads (HTTP rules, WebSocket, stream upgrade and body stream rules, required fields,
- * JSON spellings of enum values, the fixed values of string fields). The gateway works from
+ * A contract read from a FileDescriptorSet: the registry of its types plus the eight options the
+ * gateway reads (HTTP rules, WebSocket, stream upgrade and body stream rules, MCP tools, required
+ * fields, JSON spellings of enum values, the fixed values of string fields). The gateway works from
  * descriptors alone so that it can serve any annotated service, the test fixture included.
  */
 export interface Contract {
@@ -33,6 +33,8 @@ export interface Contract {
   streamUpgradeRule(method: DescMethod): StreamUpgrade | undefined;
   /** How a client-streaming method takes a request body as a stream (`ghostd.options.v1.body_stream`), if it does. */
   bodyStreamRule(method: DescMethod): BodyStream | undefined;
+  /** The MCP tool a method is offered as (`ghostd.options.v1.mcp_tool`), if it is one. */
+  mcpTool(method: DescMethod): McpTool | undefined;
   isRequired(field: DescField): boolean;
   jsonValue(value: DescEnumValue): string | undefined;
   /** The values a string field is limited to (`ghostd.options.v1.allowed_values`); empty when any. */
@@ -46,6 +48,7 @@ const ALLOWED_VALUES = "ghostd.options.v1.allowed_values";
 const WEBSOCKET = "ghostd.options.v1.websocket";
 const STREAM_UPGRADE = "ghostd.options.v1.stream_upgrade";
 const BODY_STREAM = "ghostd.options.v1.body_stream";
+const MCP_TOOL = "ghostd.options.v1.mcp_tool";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
@@ -57,6 +60,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
   const webSocketRule = methodOption(registry.getExtension(WEBSOCKET), WebSocketRule);
   const streamUpgradeRule = methodOption(registry.getExtension(STREAM_UPGRADE), StreamUpgrade);
   const bodyStreamRule = methodOption(registry.getExtension(BODY_STREAM), BodyStream);
+  const mcpTool = methodOption(registry.getExtension(MCP_TOOL), McpTool);
   return {
     registry,
     service(name) {
@@ -68,6 +72,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
     webSocketRule,
     streamUpgradeRule,
     bodyStreamRule,
+    mcpTool,
     isRequired(field) {
       const options = field.proto.options;
       if (!behavior || !options || !hasExtension(options, behavior)) return false;

@@ -34,7 +34,11 @@ export class SchemaSet {
   /** The component name of each variant of a message, by type name and variant key. */
   private readonly names = new Map<string, Map<string, string>>();
 
-  constructor(private readonly codec: JsonCodec) {}
+  /** `overrides`: schemas used for these message types instead of the document's (by type name). */
+  constructor(
+    private readonly codec: JsonCodec,
+    private readonly overrides: Readonly<Record<string, JsonObject>> = {},
+  ) {}
 
   all(): JsonObject {
     return this.schemas;
@@ -42,7 +46,7 @@ export class SchemaSet {
 
   /** A reference to the message's schema, in one direction, less the top-level fields in `omitted`. */
   message(desc: DescMessage, direction: Direction, omitted: readonly string[] = []): JsonObject {
-    const known = WELL_KNOWN[desc.typeName];
+    const known = this.overrides[desc.typeName] ?? WELL_KNOWN[desc.typeName];
     if (known) return known;
     const variant = { direction, omitted: [...omitted].sort() };
     const { name, isNew } = this.nameOf(desc.typeName, variant);

@@ -90,6 +90,37 @@ export interface BodyStream {
   dataIn: string;
 }
 
+/**
+ * A method offered to AI agents as a tool of ghostd's MCP server (`/mcp` and `ghostctl mcp`; see
+ * docs/mcp.md). Only methods so marked are tools, and nothing about a tool is written anywhere
+ * else: its input schema is the request message's, as the OpenAPI documents describe it; a call
+ * decodes the arguments as the gateway decodes a JSON body and calls the method through the same
+ * upstream, so a failure carries the reason an HTTP client would see. A server-streaming method
+ * is read to its end as one message (its messages merged, file content joined), within bounds.
+ */
+export interface McpTool {
+  /** The tool's name: lowercase words joined by `_`, the object before the verb (`terminal_create`). */
+  name: string;
+  /** One line for the model: what the tool does, and what to know before calling it. */
+  description: string;
+  /** The tool changes nothing (MCP's `readOnlyHint`). */
+  readOnly: boolean;
+  /** The tool may destroy or overwrite what cannot be got back (MCP's `destructiveHint`). */
+  destructive: boolean;
+  /** Calling it again with the same arguments changes nothing more (MCP's `idempotentHint`). */
+  idempotent: boolean;
+  /**
+   * Request fields a tool does not take, left at their defaults: a stream's `follow`, which would
+   * never end the call.
+   */
+  hiddenFields: string[];
+  /**
+   * Past the output bound, keep the end of a long text or list (a log's newest lines, a screen's
+   * last rows, a command's last output) instead of its start.
+   */
+  keepEnd: boolean;
+}
+
 function createBaseWebSocketRule(): WebSocketRule {
   return { get: "", open: "", binaryIn: "", textIn: "", binaryOut: "", textOut: "" };
 }
@@ -527,6 +558,191 @@ export const BodyStream: MessageFns<BodyStream> = {
     message.headerFields = object.headerFields?.map((e) => e) || [];
     message.open = object.open ?? "";
     message.dataIn = object.dataIn ?? "";
+    return message;
+  },
+};
+
+function createBaseMcpTool(): McpTool {
+  return {
+    name: "",
+    description: "",
+    readOnly: false,
+    destructive: false,
+    idempotent: false,
+    hiddenFields: [],
+    keepEnd: false,
+  };
+}
+
+export const McpTool: MessageFns<McpTool> = {
+  encode(message: McpTool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(24).bool(message.readOnly);
+    }
+    if (message.destructive !== false) {
+      writer.uint32(32).bool(message.destructive);
+    }
+    if (message.idempotent !== false) {
+      writer.uint32(40).bool(message.idempotent);
+    }
+    for (const v of message.hiddenFields) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.keepEnd !== false) {
+      writer.uint32(56).bool(message.keepEnd);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): McpTool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMcpTool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.destructive = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.idempotent = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.hiddenFields.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.keepEnd = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): McpTool {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+      destructive: isSet(object.destructive) ? globalThis.Boolean(object.destructive) : false,
+      idempotent: isSet(object.idempotent) ? globalThis.Boolean(object.idempotent) : false,
+      hiddenFields: globalThis.Array.isArray(object?.hiddenFields)
+        ? object.hiddenFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hidden_fields)
+        ? object.hidden_fields.map((e: any) => globalThis.String(e))
+        : [],
+      keepEnd: isSet(object.keepEnd)
+        ? globalThis.Boolean(object.keepEnd)
+        : isSet(object.keep_end)
+        ? globalThis.Boolean(object.keep_end)
+        : false,
+    };
+  },
+
+  toJSON(message: McpTool): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    if (message.destructive !== false) {
+      obj.destructive = message.destructive;
+    }
+    if (message.idempotent !== false) {
+      obj.idempotent = message.idempotent;
+    }
+    if (message.hiddenFields?.length) {
+      obj.hiddenFields = message.hiddenFields;
+    }
+    if (message.keepEnd !== false) {
+      obj.keepEnd = message.keepEnd;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<McpTool>, I>>(base?: I): McpTool {
+    return McpTool.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<McpTool>, I>>(object: I): McpTool {
+    const message = createBaseMcpTool();
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.readOnly = object.readOnly ?? false;
+    message.destructive = object.destructive ?? false;
+    message.idempotent = object.idempotent ?? false;
+    message.hiddenFields = object.hiddenFields?.map((e) => e) || [];
+    message.keepEnd = object.keepEnd ?? false;
     return message;
   },
 };
