@@ -1,10 +1,21 @@
-import type { DescMessage, JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { isObject, type JsonCodec } from "../transcoder/json-codec";
 import { SchemaSet } from "../transcoder/openapi-schemas";
 import { HTTP_BODY } from "../transcoder/routes";
 
 /** File content goes to and from a tool as text: a model writes a file's text, not base64. */
 export const HTTP_BODY_TEXT: JsonObject = { type: "string", description: "The content, as UTF-8 text" };
+
+/**
+ * A request field a tool takes as text, sent as its UTF-8 bytes: file content (HttpBody) and, at
+ * the top level, any bytes field (a Compose file's content), which JSON would otherwise want as
+ * base64 that a model has to work out.
+ */
+export function isTextField(field: DescField): "body" | "bytes" | undefined {
+  if (field.fieldKind === "message" && field.message.typeName === HTTP_BODY) return "body";
+  if (field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES) return "bytes";
+  return undefined;
+}
 
 const COMPONENTS = "#/components/schemas/";
 const DEFS = "#/$defs/";
@@ -25,6 +36,7 @@ export function inputSchema(codec: JsonCodec, request: DescMessage, hidden: read
   const defs: JsonObject = {};
   collectDefs(root, all, defs);
   const schema: JsonObject = { ...(rewriteRefs(root) as JsonObject), additionalProperties: false };
+  bytesAsText(codec, request, schema);
   if (Object.keys(defs).length > 0) schema.$defs = rewriteRefs(defs);
   return schema;
 }
@@ -59,4 +71,15 @@ function rewriteRefs(value: JsonValue): JsonValue {
 function refName(value: JsonObject): string | undefined {
   const ref = value.$ref;
   return typeof ref === "string" && ref.startsWith(COMPONENTS) ? ref.slice(COMPONENTS.length) : undefined;
+}
+
+function bytesAsText(codec: JsonCodec, request: DescMessage, schema: JsonObject): void {
+  const properties = schema.properties;
+  if (!isObject(properties)) return;
+  for (const field of request.fields) {
+    const property = properties[codec.key(field)];
+    if (isTextField(field) !== "bytes" || !isObject(property)) continue;
+    const said = typeof property.description === "string" ? property.description.replace(/\s*\(base64 in JSON\)/, "") : "";
+    properties[codec.key(field)] = { type: "string", description: `${said} As text: its UTF-8 bytes are sent.`.trim() };
+  }
 }

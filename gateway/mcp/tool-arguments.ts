@@ -3,14 +3,14 @@ import type { Contract } from "../transcoder/descriptors";
 import { GatewayError } from "../transcoder/errors";
 import { isObject, type JsonCodec } from "../transcoder/json-codec";
 import { decodeObject } from "../transcoder/request";
-import { HTTP_BODY } from "../transcoder/routes";
+import { isTextField } from "./input-schema";
 import type { ToolEntry } from "./tool-table";
 
 /**
  * A tool's arguments as its method's request, decoded as the gateway decodes a JSON body (the same
  * `missing_field` and `invalid_json` reasons), with two differences a model needs: an argument
  * the tool does not take is refused rather than ignored, so a misspelt one is not silently lost;
- * and file content is text (HTTP_BODY_TEXT), sent as UTF-8.
+ * and file content and bytes are text (isTextField), sent as UTF-8.
  */
 export function toolRequest(contract: Contract, codec: JsonCodec, entry: ToolEntry, args: JsonValue | undefined): Message {
   const json = args ?? {};
@@ -28,16 +28,17 @@ function takes(codec: JsonCodec, field: DescField, key: string): boolean {
   return key === codec.key(field) || key === field.name || key === field.jsonName;
 }
 
-/** Each file-content argument, given as text, as the HttpBody message it fills. */
+/** Each argument taken as text (isTextField) as the JSON of the bytes or file content it fills. */
 function withBodies(codec: JsonCodec, fields: readonly DescField[], json: JsonObject): JsonObject {
   const out: JsonObject = { ...json };
   for (const field of fields) {
-    if (field.fieldKind !== "message" || field.message.typeName !== HTTP_BODY) continue;
+    const kind = isTextField(field);
     const key = Object.keys(json).find((k) => takes(codec, field, k));
-    if (key === undefined) continue;
+    if (kind === undefined || key === undefined) continue;
     const text = json[key];
-    if (typeof text !== "string") throw new GatewayError(400, "invalid_json", `invalid value for field "${codec.key(field)}": the content must be a string of text`);
-    out[key] = { content_type: "text/plain; charset=utf-8", data: Buffer.from(text, "utf8").toString("base64") };
+    if (typeof text !== "string") throw new GatewayError(400, "invalid_json", `invalid value for field "${codec.key(field)}": it takes a string of text`);
+    const base64 = Buffer.from(text, "utf8").toString("base64");
+    out[key] = kind === "body" ? { content_type: "text/plain; charset=utf-8", data: base64 } : base64;
   }
   return out;
 }
