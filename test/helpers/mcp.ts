@@ -22,6 +22,12 @@ export interface ToolAnswer {
 /** Calls a tool by name: through the SDK's client, or the Inspector's CLI. */
 export type CallTool = (name: string, args: JsonObject) => Promise<ToolAnswer>;
 
+/** A value of an answer that must be a string. */
+export function str(value: JsonObject[string] | undefined): string {
+  assert.equal(typeof value, "string", `a string, not ${JSON.stringify(value)}`);
+  return value as string;
+}
+
 export function answerOf(result: CallToolResult): ToolAnswer {
   const texts = result.content.flatMap((block) => (block.type === "text" ? [block.text] : []));
   assert.ok(texts.length > 0, `a tool answers with text: ${JSON.stringify(result)}`);

@@ -10,7 +10,7 @@ import { loadContract } from "../../gateway/transcoder/descriptors";
 import { JsonCodec } from "../../gateway/transcoder/json-codec";
 import { GUEST_AGENT, SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
-import { GHOSTCTL, connectHttp, connectStdio, inspectorCaller, inspectorTools, sdkCaller, type CallTool } from "../helpers/mcp";
+import { GHOSTCTL, connectHttp, connectStdio, inspectorCaller, inspectorTools, sdkCaller, str, type CallTool } from "../helpers/mcp";
 import { samplesOf } from "../helpers/schema-samples";
 import { tempDir } from "../helpers/tmp";
 import { file, program, requireTools } from "../helpers/tools";
@@ -33,7 +33,7 @@ function contractTools(): string[] {
 async function agentScenario(call: CallTool, work: string, project: string): Promise<void> {
   const created = await call("terminal_create", { working_directory: work, env: { SHELL: "/bin/bash" } });
   assert.equal(created.isError, false, JSON.stringify(created.json));
-  const id = String((created.json.terminal as JsonObject).id);
+  const id = str((created.json.terminal as JsonObject).id);
   // An agent turns on shell integration, as docs/mcp.md says, to learn how commands end.
   await call("terminal_input", { id, text: `source ${BASH_INTEGRATION}`, enter: true });
   await call("terminal_wait", { id, until: "prompt", timeout_ms: 15_000 });
@@ -43,7 +43,7 @@ async function agentScenario(call: CallTool, work: string, project: string): Pro
   const ended = await call("terminal_wait", { id, until: "prompt", timeout_ms: 15_000 });
   assert.deepEqual([ended.json.at_prompt, ended.json.last_exit_code], [true, 0], JSON.stringify(ended.json));
   const screen = await call("terminal_read", { id, type: "visible" });
-  assert.match(String(screen.json.value), /^42$/m);
+  assert.match(str(screen.json.value), /^42$/m);
 
   const path = join(work, `${project}.txt`);
   const written = await call("file_write", { path, body: "forty-two\n" });
@@ -70,7 +70,7 @@ async function runTodo(call: CallTool, work: string, project: string): Promise<v
     async () => {
       const answer = await call("project_logs", { project_id: project, service_name: "api", tail_lines: 20 });
       const entries = (answer.json.entries ?? []) as JsonObject[];
-      return entries.some((e) => String(e.line).startsWith("api: listening on")) && entries;
+      return entries.some((e) => str(e.line).startsWith("api: listening on")) && entries;
     },
     30_000,
   );
@@ -129,7 +129,7 @@ describe("MCP server: tools derived from the contract", function () {
             assert.equal(validate(args), false, `${tool.name}'s schema takes ${why}`);
             const answer = await sdkCaller(client)(tool.name, args);
             assert.equal(answer.isError, true, `${tool.name} took ${why}`);
-            assert.match(String(answer.json.error), /^(invalid_json|invalid_argument|missing_field)$/, `${tool.name}, ${why}: ${JSON.stringify(answer.json)}`);
+            assert.match(str(answer.json.error), /^(invalid_json|invalid_argument|missing_field)$/, `${tool.name}, ${why}: ${JSON.stringify(answer.json)}`);
           }
         }
       });
@@ -141,7 +141,7 @@ describe("MCP server: tools derived from the contract", function () {
       it("cuts a long output and says so, keeping the end where the tool says so", async () => {
         const answer = await sdkCaller(client)("exec", { command: "seq", args: ["1", "200000"] });
         assert.match(answer.note ?? "", /^\[output cut to fit 24,000 characters: stdout lost [\d,]+ of its 1,288,895 characters at its start\]$/);
-        const stdout = String(answer.json.stdout);
+        const stdout = str(answer.json.stdout);
         assert.match(stdout, /^\[… [\d,]+ characters cut …\]\d+\n/);
         assert.ok(stdout.endsWith("199999\n200000\n"));
         assert.ok(JSON.stringify(answer.json).length <= 24_000);
