@@ -35,7 +35,19 @@ export function boundOutput(value: JsonValue, limit: number, keepEnd: boolean): 
     current = replaceAt(current, part.path, replacement);
     cuts.push(`${describePath(part.path)} ${said}`);
   }
-  return { value: current, cuts };
+  return fitWhole(current, limit, keepEnd, cuts);
+}
+
+/**
+ * An output still too long once nothing in it is long enough to cut alone (a mass of small
+ * fields) is cut as one text, its JSON: no longer an object, but within the bound, and said.
+ */
+function fitWhole(value: JsonValue, limit: number, keepEnd: boolean, cuts: string[]): Bounded {
+  const json = JSON.stringify(value);
+  if (json.length <= limit) return { value, cuts };
+  // Written as a string, the text's quotes and backslashes are escaped again.
+  const { replacement, said } = cutText(json, JSON.stringify(json).length - limit, keepEnd);
+  return { value: replacement, cuts: [...cuts, `the output's JSON text ${said}, since nothing in it was long enough to cut alone`] };
 }
 
 function largestPart(value: JsonValue): Part | undefined {
