@@ -30,16 +30,16 @@ describe("MCP tools from the contract's options", () => {
     assert.equal(schema.additionalProperties, false);
     const properties = schema.properties as Record<string, JsonObject>;
     assert.deepEqual(Object.keys(properties), ["id", "text", "enter", "paste"]);
-    assert.match(String(properties.enter?.description), /Enter key after the text/);
+    assert.match(properties.enter?.description as string, /Enter key after the text/);
   });
 
   it("leaves out hidden fields, and takes file content and bytes as text", () => {
     assert.ok(!("follow" in (tool("project_logs").tool.inputSchema.properties ?? {})), "a stream's follow would never end the call");
     const body = (tool("file_write").tool.inputSchema.properties as Record<string, JsonObject>).body;
     assert.deepEqual(body, { type: "string", description: "The content, as UTF-8 text" });
-    const compose = (tool("compose_validate").tool.inputSchema.properties as Record<string, JsonObject>).compose_content;
+    const compose = (tool("compose_validate").tool.inputSchema.properties as Record<string, JsonObject | undefined>).compose_content;
     assert.equal(compose?.type, "string");
-    assert.match(String(compose?.description), /As text: its UTF-8 bytes are sent\.$/);
+    assert.match(compose.description as string, /As text: its UTF-8 bytes are sent\.$/);
   });
 
   it("makes each schema stand alone: every reference is to its own $defs", () => {
