@@ -265,7 +265,13 @@ addForwardCommand(program, () => resolveHome(program.opts<GlobalFlags>().home));
 program
   .command("mcp")
   .description("serve ghostd's MCP tools on standard input and output, for an MCP client (see docs/mcp.md)")
-  .action(async () => {
+  .option("--list", "print the tools as a Markdown table (docs/mcp.md) instead")
+  .action(async (flags: { list?: boolean }) => {
+    if (flags.list) {
+      const [{ loadContract }, { toolListMarkdown }] = await Promise.all([import("../gateway/transcoder/descriptors.js"), import("../gateway/mcp/tool-list.js")]);
+      process.stdout.write(toolListMarkdown(loadContract(contractDescriptorSet())));
+      return;
+    }
     const { serveMcpOverStdio } = await import("./mcp.js");
     await serveMcpOverStdio(currentTarget());
   });

@@ -6,7 +6,7 @@ import { reasonAndMessage } from "../gateway/surfaces/error-dialects";
 import { loadContract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { MAX_MESSAGE_BYTES } from "../server/rpc/limits";
-import { GUEST_AGENT, SUPERVISOR, TERMINALS } from "../server/rpc/service-names";
+import { MCP_SERVICES } from "../gateway/mcp/mcp-services";
 import { contractDescriptorSet, version } from "./package-info";
 
 /**
@@ -24,7 +24,7 @@ export async function serveMcpOverStdio(target: string): Promise<void> {
     upstream: () => client,
     renderError: reasonAndMessage,
     maxOutputChars: DEFAULT_MAX_OUTPUT_CHARS,
-    services: [TERMINALS, GUEST_AGENT, SUPERVISOR],
+    services: MCP_SERVICES,
     version,
   });
   const server = toolset.server();

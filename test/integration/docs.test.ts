@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { contractDescriptorSet, packageRoot } from "../../cli/package-info";
 import { settingsTableMarkdown } from "../../cli/settings/markdown";
+import { toolListMarkdown } from "../../gateway/mcp/tool-list";
 import { routeListMarkdown } from "../../gateway/surfaces/route-list";
 import { loadContract } from "../../gateway/transcoder/descriptors";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
@@ -45,6 +46,12 @@ describe("documentation", () => {
   it("lists the HTTP routes as the gateway builds them (docs/http-routes.md is not stale)", () => {
     const committed = readFileSync(join(packageRoot, "docs", "http-routes.md"), "utf8");
     assert.equal(committed, routeListMarkdown(loadContract(contractDescriptorSet())), "run: node dist/cli/ghostctl.js routes > docs/http-routes.md");
+  });
+
+  it("lists the MCP tools as the contract marks them (docs/mcp.md's table is not stale)", () => {
+    const text = readFileSync(join(packageRoot, "docs", "mcp.md"), "utf8");
+    const table = /<!-- tools: [^\n]*-->\n([\s\S]*?)<!-- end of tools -->/.exec(text)?.[1];
+    assert.equal(table, toolListMarkdown(loadContract(contractDescriptorSet())), "run: node dist/cli/ghostctl.js mcp --list, and put its table in docs/mcp.md");
   });
 
   it("lists the settings as cli/settings/schema.ts declares them (README.md's Configuration table is not stale)", () => {

@@ -8,7 +8,7 @@ import { contractDescriptorSet, packageRoot } from "../../cli/package-info";
 import { toolTable } from "../../gateway/mcp/tool-table";
 import { loadContract } from "../../gateway/transcoder/descriptors";
 import { JsonCodec } from "../../gateway/transcoder/json-codec";
-import { GUEST_AGENT, SUPERVISOR, TERMINALS } from "../../server/rpc/service-names";
+import { MCP_SERVICES } from "../../gateway/mcp/mcp-services";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon";
 import { GHOSTCTL, connectHttp, connectStdio, inspectorCaller, inspectorTools, sdkCaller, str, type CallTool } from "../helpers/mcp";
 import { samplesOf } from "../helpers/schema-samples";
@@ -22,7 +22,7 @@ const BASH_INTEGRATION = join(packageRoot, "server", "terminal", "shell-integrat
 /** The tools the contract marks, in its order: what every client must be offered. */
 function contractTools(): string[] {
   const contract = loadContract(contractDescriptorSet());
-  return toolTable(contract, new JsonCodec(contract, { protoNames: true }), [TERMINALS, GUEST_AGENT, SUPERVISOR]).map((entry) => entry.tool.name);
+  return toolTable(contract, new JsonCodec(contract, { protoNames: true }), MCP_SERVICES).map((entry) => entry.tool.name);
 }
 
 /**

@@ -5,14 +5,13 @@ import type { McpTool } from "../../../generated/ghostd/options/v1/options";
 import { toolTable, type ToolEntry } from "../../../gateway/mcp/tool-table";
 import { loadContract, type Contract } from "../../../gateway/transcoder/descriptors";
 import { JsonCodec } from "../../../gateway/transcoder/json-codec";
-import { GUEST_AGENT, SUPERVISOR, TERMINALS } from "../../../server/rpc/service-names";
+import { MCP_SERVICES } from "../../../gateway/mcp/mcp-services";
 
 const contract = loadContract(contractDescriptorSet());
 const codec = new JsonCodec(contract, { protoNames: true });
-const SERVICES = [TERMINALS, GUEST_AGENT, SUPERVISOR];
 
 function tool(name: string): ToolEntry {
-  const entry = toolTable(contract, codec, SERVICES).find((e) => e.tool.name === name);
+  const entry = toolTable(contract, codec, MCP_SERVICES).find((e) => e.tool.name === name);
   assert.ok(entry, `no tool ${name}`);
   return entry;
 }
@@ -43,7 +42,7 @@ describe("MCP tools from the contract's options", () => {
   });
 
   it("makes each schema stand alone: every reference is to its own $defs", () => {
-    for (const { tool: t } of toolTable(contract, codec, SERVICES)) {
+    for (const { tool: t } of toolTable(contract, codec, MCP_SERVICES)) {
       const text = JSON.stringify(t.inputSchema);
       for (const [, name] of text.matchAll(/"\$ref":"#\/\$defs\/([^"]+)"/g)) {
         assert.ok(name && (t.inputSchema.$defs as JsonObject | undefined)?.[name], `${t.name} refers to ${name ?? ""}, which it lacks`);
@@ -68,7 +67,7 @@ describe("MCP tools from the contract's options", () => {
       ["GetTerminal", { name: "terminal_list" }, /two methods are the MCP tool terminal_list/],
     ];
     for (const [method, option, error] of cases) {
-      assert.throws(() => toolTable(withOption(method, option), codec, SERVICES), error);
+      assert.throws(() => toolTable(withOption(method, option), codec, MCP_SERVICES), error);
     }
   });
 });
