@@ -1,5 +1,6 @@
 import type { PeerPolicy } from "../../server/peer-credentials";
 import { SUPERVISOR, SUPERVISOR_PROGRESS, TERMINALS } from "../../server/rpc/service-names";
+import { dashboard } from "./dashboard";
 import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
 import { jsonBodiesOnly } from "./json-bodies";
@@ -61,6 +62,7 @@ export function terminalApiSurface(options: TerminalApiOptions): Surface {
     // Any local user can connect, so the caller's user is checked first; browsers can reach
     // the listener too, so only its own origin, and JSON bodies, get through.
     before: [sameUser(options.peers), localOnly({ checkHost: !options.allowRemote }), jsonBodiesOnly()],
+    endpoints: [dashboard()],
     // A silent or stalled client is answered 408 and dropped; a body that keeps coming is never
     // cut, so Node's whole-request bound (300 s, with an empty 408) is off.
     server: { headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: 0 },
