@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Context } from "koa";
+import type { Context, Middleware } from "koa";
 import { GatewayError } from "../transcoder/errors";
 import { dashboardFiles, dashboardHeaders, NONCE_PLACEHOLDER, type DashboardRoots, type StaticFile } from "./dashboard-files";
 import type { SurfaceEndpoint } from "./surface";
@@ -36,6 +36,12 @@ interface Loaded {
  * a restart of the daemon goes with.
  */
 export function dashboard(roots: DashboardRoots = DEFAULT_ROOTS): SurfaceEndpoint {
+  const middleware = dashboardFilesMiddleware(roots);
+  return () => middleware;
+}
+
+/** Answers GET and HEAD of the table's paths; passes every other request on. */
+export function dashboardFilesMiddleware(roots: DashboardRoots): Middleware {
   const files = dashboardFiles(roots);
   const loaded = new Map<string, Promise<Loaded>>();
   const load = (file: StaticFile): Promise<Loaded> => {
@@ -43,12 +49,12 @@ export function dashboard(roots: DashboardRoots = DEFAULT_ROOTS): SurfaceEndpoin
     if (!entry) {
       entry = readStatic(file);
       // A failed read (not built yet) is tried again on the next request.
-      entry.catch(() => loaded.delete(file.file));
+      void entry.catch(() => loaded.delete(file.file));
       loaded.set(file.file, entry);
     }
     return entry;
   };
-  return () => async (ctx, next) => {
+  return async (ctx, next) => {
     const file = files.get(ctx.path);
     if (!file || (ctx.method !== "GET" && ctx.method !== "HEAD")) {
       await next();
@@ -79,7 +85,7 @@ function answerPage(ctx: Context, file: StaticFile, template: Buffer): void {
   ctx.body = template.toString("utf8").replaceAll(NONCE_PLACEHOLDER, nonce);
 }
 
-/** Any other file: revalidated by its digest, so a new build is picked up at once and an unchanged one costs a 304. */
+/** Any other file: revalidated by its digest, so a browser takes a restarted daemon's new build at once, and an unchanged file costs a 304. */
 function answerAsset(ctx: Context, file: StaticFile, body: Buffer, etag: string): void {
   ctx.set(dashboardHeaders());
   ctx.set("Cache-Control", "no-cache");
