@@ -147,6 +147,28 @@ describe("dashboard in Chromium", function () {
     await page.waitForSelector(`${card} > h3 .status[data-status="stopped"]`);
   });
 
+  it("saves a snapshot of the project and restores it from the page", async () => {
+    const snapshots = async (): Promise<{ snapshot_id: string; reason: string }[]> => (await call({ base, path: "/v1/projects/todo/snapshots" })).json<{ snapshots: { snapshot_id: string; reason: string }[] }>().snapshots;
+    assert.deepEqual(await snapshots(), []);
+    await page.click("#save-snapshot");
+    const [saved] = await waitFor("a snapshot saved", async () => {
+      const list = await snapshots();
+      return list.length === 1 && list;
+    });
+    assert.equal(saved?.reason, "manual");
+    const row = `#snapshot-rows tr[data-snapshot-id="${saved.snapshot_id}"]`;
+    await page.waitForSelector(row);
+    // Restoring asks first; this answer is yes.
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.click(`${row} [data-action="restore"]`);
+    const after = await waitFor("the safety snapshot a restore saves", async () => {
+      const list = await snapshots();
+      return list.length === 2 && list;
+    });
+    assert.deepEqual(after.map((s) => s.reason).sort(), ["before-restore", "manual"]);
+    await page.waitForFunction(() => document.querySelectorAll("#snapshot-rows tr").length === 2);
+  });
+
   it("shows terminals with content in a screenshot, kept as an artifact", async () => {
     const ids: string[] = [];
     for (const command of ["printf '\\e[1;32mghostd\\e[0m dashboard\\n'; ls -la /usr", "echo $((1+2+3+4+5)); uname -sr"]) {
