@@ -222,6 +222,13 @@ describe("dashboard in Chromium", function () {
       assert.ok(refused instanceof RefusedUpgrade, String(refused));
       assert.equal(refused.status, 403);
       assert.equal((JSON.parse(refused.body) as { error: string }).error, "forbidden");
+      // Nor can it read the page, or be led to it from another site.
+      const refusals: Record<string, string>[] = [{ Origin: foreign.url.replace(/\/$/, "") }, { "Sec-Fetch-Site": "cross-site" }];
+      for (const headers of refusals) {
+        const reply = await call({ base, path: "/", headers });
+        assert.equal(reply.status, 403, JSON.stringify(headers));
+        assert.doesNotMatch(reply.text, /<html/i);
+      }
       // The same upgrade from the daemon's own origin is let in: the Origin is what was refused.
       const own = await WsSession.open(target, { Origin: base });
       own.ws.close();
