@@ -1,6 +1,7 @@
 import type { PeerPolicy } from "../../server/peer-credentials";
 import { SUPERVISOR, SUPERVISOR_PROGRESS, TERMINALS } from "../../server/rpc/service-names";
 import { MCP_SERVICES } from "../mcp/mcp-services";
+import { dashboard } from "./dashboard";
 import { discoveryIndex } from "./documents";
 import { reasonAndMessage, reasonAndMessageSchema } from "./error-dialects";
 import { jsonBodiesOnly } from "./json-bodies";
@@ -63,8 +64,12 @@ export function terminalApiSurface(options: TerminalApiOptions): Surface {
     // Any local user can connect, so the caller's user is checked first; browsers can reach
     // the listener too, so only its own origin, and JSON bodies, get through.
     before: [sameUser(options.peers), localOnly({ checkHost: !options.allowRemote }), jsonBodiesOnly()],
-    // The guest agent's tools run on this daemon's own VM, which the listener's upstream serves.
-    endpoints: [mcpEndpoint({ services: MCP_SERVICES, version: options.version, maxBodyBytes: options.maxBodyBytes, bodyIdleMs: options.clientTimeoutMs, renderError: reasonAndMessage })],
+    // The dashboard, and MCP: the guest agent's tools run on this daemon's own VM, which the
+    // listener's upstream serves.
+    endpoints: [
+      dashboard(),
+      mcpEndpoint({ services: MCP_SERVICES, version: options.version, maxBodyBytes: options.maxBodyBytes, bodyIdleMs: options.clientTimeoutMs, renderError: reasonAndMessage }),
+    ],
     // A silent or stalled client is answered 408 and dropped; a body that keeps coming is never
     // cut, so Node's whole-request bound (300 s, with an empty 408) is off.
     server: { headersTimeoutMs: options.clientTimeoutMs, requestTimeoutMs: 0 },
