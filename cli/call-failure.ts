@@ -23,7 +23,7 @@ export function describeFailure(err: unknown, target: () => string): string {
   return `${err.details || code} (${labels.join(", ")})`;
 }
 
-function notRunning(target: string): string {
+export function notRunning(target: string): string {
   const local = target.startsWith("unix:");
   const start = local ? 'start it with "npm start" in the ghostd checkout (or "ghostd serve")' : "start the daemon there, or check the address";
   return `ghostd is not running on ${target}; ${start}, or point ghostctl at a running one with --home DIR or --target ADDRESS`;

@@ -7,6 +7,7 @@ import { loadContract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
 import { MAX_MESSAGE_BYTES } from "../server/rpc/limits";
 import { MCP_SERVICES } from "../gateway/mcp/mcp-services";
+import { notRunning } from "./call-failure";
 import { contractDescriptorSet, version } from "./package-info";
 
 /**
@@ -24,6 +25,7 @@ export async function serveMcpOverStdio(target: string): Promise<void> {
     upstream: () => client,
     renderError: reasonAndMessage,
     maxOutputChars: DEFAULT_MAX_OUTPUT_CHARS,
+    unreachable: notRunning(target),
     services: MCP_SERVICES,
     version,
   });

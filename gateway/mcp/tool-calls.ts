@@ -1,5 +1,5 @@
 import type { DescMethod, JsonObject, JsonValue, Message } from "@bufbuild/protobuf";
-import type { Client, ServiceError } from "@grpc/grpc-js";
+import { status as GrpcStatus, type Client, type ServiceError } from "@grpc/grpc-js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Contract } from "../transcoder/descriptors";
 import { fromCallError, GatewayError, type HttpError } from "../transcoder/errors";
@@ -19,6 +19,8 @@ export interface ToolCallOptions {
   readonly renderError: (error: HttpError) => JsonValue;
   /** Characters a tool's output may take; past them it is cut, and says so. */
   readonly maxOutputChars: number;
+  /** What a call that reached no server says, when the caller knows better than gRPC's words (no daemon runs at the target). */
+  readonly unreachable?: string;
 }
 
 /** Output bound: about 6,000 tokens, enough for a screen, a file's start or a log's tail. */
@@ -48,8 +50,11 @@ export async function callTool(options: ToolCallOptions, entry: ToolEntry, args:
 }
 
 function failure(options: ToolCallOptions, err: unknown): CallToolResult {
-  const error = err instanceof GatewayError ? err : isServiceError(err) ? fromCallError(err, {}) : undefined;
+  let error = err instanceof GatewayError ? err : isServiceError(err) ? fromCallError(err, {}) : undefined;
   if (!error) throw err;
+  if (options.unreachable !== undefined && error.grpcCode === GrpcStatus.UNAVAILABLE && error.reason === "unavailable") {
+    error = new GatewayError(error.status, error.reason, options.unreachable, {}, error.grpcCode);
+  }
   return { isError: true, content: [{ type: "text", text: JSON.stringify(options.renderError(error)) }] };
 }
 

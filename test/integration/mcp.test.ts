@@ -169,6 +169,21 @@ describe("MCP server: tools derived from the contract", function () {
     });
   });
 
+  it("ghostctl mcp without a daemon: serves its tools, and each call says no daemon runs there and how to start one", async () => {
+    const empty = tempDir("ghostd-mcp-nohome-");
+    const client = await connectStdio(empty.path);
+    try {
+      assert.deepEqual((await client.listTools()).tools.map((t) => t.name), contractTools());
+      const answer = await sdkCaller(client)("terminal_list", {});
+      assert.equal(answer.isError, true);
+      assert.equal(answer.json.error, "unavailable");
+      assert.match(str(answer.json.message), /^ghostd is not running on unix:.*ghostd\.sock; start it with/);
+    } finally {
+      await client.close();
+      empty.remove();
+    }
+  });
+
   describe("/mcp behind the listener's guards", () => {
     const post = (headers: Record<string, string>, body = "{}"): Promise<Response> =>
       fetch(mcpUrl, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers }, body });
