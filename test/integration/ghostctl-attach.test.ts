@@ -12,9 +12,8 @@ const NO_SUCH = "00000000-0000-4000-8000-000000000000";
 
 /** The pane's environment: nothing that would point ghostctl elsewhere or change what it prints. */
 function paneEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ["GHOSTD_HOME", "GHOSTD_TARGET", "GHOSTCTL_DETACH_KEY", "NO_COLOR", "TMUX"]) delete env[name];
-  return env;
+  const dropped = new Set(["GHOSTD_HOME", "GHOSTD_TARGET", "GHOSTCTL_DETACH_KEY", "NO_COLOR", "TMUX"]);
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !dropped.has(name)));
 }
 
 describe("ghostctl attach, terminals, new, send and screen", function () {
@@ -104,13 +103,13 @@ describe("ghostctl attach, terminals, new, send and screen", function () {
       const { id } = await api.create({});
       await pane.type(`${ctl} terminals`);
       await pane.waitFor(new RegExp(`^ID +SIZE +PID +DIRECTORY +TITLE\\n(.*\\n)*${id} +\\d+x\\d+ +\\d+ `, "m"));
-      assert.match(await pane.capture(true), /\x1b\[1mID/);
+      assert.ok((await pane.capture(true)).includes("\x1b[1mID"), "bold headings");
 
       await pane.type(`clear; NO_COLOR=1 ${ctl} terminals; echo DONE`);
       await pane.waitFor(/^DONE$/m);
       const styled = await pane.capture(true);
       assert.match(styled, new RegExp(`^${id} `, "m"));
-      assert.doesNotMatch(styled, /\x1b\[/, "no escape at all");
+      assert.ok(!styled.includes("\x1b["), "no escape at all");
       await api.close(id);
     });
   });
