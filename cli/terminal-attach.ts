@@ -85,7 +85,7 @@ function receive(ws: WebSocket, end: (ending: Ending) => void): () => void {
       process.stdout.once("drain", () => ws.resume());
     }
   };
-  const onClose = (code: number, reason: Buffer): void => end({ kind: "lost", why: `the daemon closed the connection (${code}${reason.length > 0 ? ` ${reason.toString()}` : ""})` });
+  const onClose = (code: number, reason: Buffer): void => end({ kind: "lost", why: `the connection to ghostd closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ""})` });
   const onError = (err: Error): void => end({ kind: "lost", why: err.message });
   ws.on("message", onMessage).on("close", onClose).on("error", onError);
   return () => ws.off("message", onMessage).off("close", onClose).off("error", onError);
@@ -145,8 +145,8 @@ export async function attachTerminal(http: string, id: string, detachKey: Detach
 
 /** Tells the user how it ended, on a fresh line below what the terminal showed, as tmux does. */
 function report(ending: Ending, id: string): number {
-  if (ending.kind === "lost") throw new Error(`attachment to ${id} lost: ${ending.why}`);
   if (process.stdout.isTTY) process.stdout.write("\r\n\x1b[J");
+  if (ending.kind === "lost") throw new Error(`attachment to ${id} lost before its shell exited: ${ending.why}`);
   if (ending.kind === "detached") {
     process.stderr.write(`[detached from ${id}]\n`);
     return 0;

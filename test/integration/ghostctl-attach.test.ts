@@ -98,6 +98,21 @@ describe("ghostctl attach, terminals, new, send and screen", function () {
       await waitFor("the terminal to leave the list", async () => !(await api.list()).some((t) => t.id === created.id));
     });
 
+    it("says the attachment was lost, on a line of its own, and fails when the daemon goes away", async () => {
+      const pane = tmux!;
+      const other = await spawnDaemon({ args: ["--log-level", "warn"], env: { HOME: home.path, SHELL: "/bin/bash" } });
+      try {
+        const { id } = await new TerminalApi(other.endpoints.http ?? "").create({});
+        await pane.type(`${GHOSTCTL} --home ${other.home} attach ${id}; echo EXIT=$?`);
+        await waitFor("the attach to size the terminal", async () => (await new TerminalApi(other.endpoints.http ?? "").get(id)).columns === 100);
+        await other.stop();
+        await pane.waitFor(new RegExp(`^ghostctl: attachment to ${id} lost before its shell exited: .*\\n(.*\\n)*EXIT=1$`, "m"));
+      } finally {
+        await other.stop();
+        other.cleanup();
+      }
+    });
+
     it("lists terminals as a table on a terminal, bold headings unless NO_COLOR is set", async () => {
       const pane = tmux!;
       const { id } = await api.create({});
