@@ -56,8 +56,8 @@ export function restoreTerminal(): void {
   if (process.stdout.isTTY) process.stdout.write(RESTORE_TERMINAL);
 }
 
-/** Runs an open attachment until it ends; `cleanup` undoes every listener it added. */
-export function runAttachment(ws: WebSocket, detachKey: DetachKey | undefined): Promise<Ending> {
+/** Runs an open attachment until it ends; by then every listener it added is gone, so ghostctl can exit. */
+export function runAttachment(ws: WebSocket, detachKey: DetachKey | undefined, firstInput?: Promise<string>): Promise<Ending> {
   return new Promise((resolve) => {
     const cleanups: (() => void)[] = [];
     let ended = false;
@@ -69,6 +69,9 @@ export function runAttachment(ws: WebSocket, detachKey: DetachKey | undefined): 
       resolve(ending);
     };
     cleanups.push(receive(ws, end), forwardInput(ws, detachKey, () => end({ kind: "detached" })), followSize(ws), onSignals(() => end({ kind: "detached" })));
+    void firstInput?.then((text) => {
+      if (!ended) ws.send(Buffer.from(text), { binary: true });
+    });
   });
 }
 
@@ -76,8 +79,8 @@ export function runAttachment(ws: WebSocket, detachKey: DetachKey | undefined): 
 function receive(ws: WebSocket, end: (ending: Ending) => void): () => void {
   const onMessage = (data: Buffer, binary: boolean): void => {
     if (!binary) {
-      const event = JSON.parse(data.toString("utf8")) as { type?: unknown; code?: unknown };
-      if (event.type === "exit") end({ kind: "exited", code: typeof event.code === "number" ? event.code : 1 });
+      const code = exitCodeOf(data);
+      if (code !== undefined) end({ kind: "exited", code });
       return;
     }
     if (!process.stdout.write(data)) {
@@ -89,6 +92,18 @@ function receive(ws: WebSocket, end: (ending: Ending) => void): () => void {
   const onError = (err: Error): void => end({ kind: "lost", why: err.message });
   ws.on("message", onMessage).on("close", onClose).on("error", onError);
   return () => ws.off("message", onMessage).off("close", onClose).off("error", onError);
+}
+
+/** The code of an `{"type":"exit","code":N}` event; undefined for any other text frame, which a newer daemon may send. */
+export function exitCodeOf(frame: Buffer): number | undefined {
+  let event: { type?: unknown; code?: unknown };
+  try {
+    event = JSON.parse(frame.toString("utf8")) as typeof event;
+  } catch {
+    return undefined;
+  }
+  if (event.type !== "exit") return undefined;
+  return typeof event.code === "number" ? event.code : 1;
 }
 
 /** Stdin's bytes to the terminal, up to the detach key. The end of a piped stdin detaches nothing: the terminal's exit ends the attachment. */
@@ -127,15 +142,16 @@ function onSignals(detach: () => void): () => void {
 /**
  * Attaches this process's terminal to ghostd terminal `id` until the user detaches or its shell
  * exits; answers the exit code ghostctl should end with (0 on detach, the shell's on exit).
+ * `firstInput`, once it resolves, is typed as if by the user, after the attachment is open.
  */
-export async function attachTerminal(http: string, id: string, detachKey: DetachKey | undefined): Promise<number> {
+export async function attachTerminal(http: string, id: string, detachKey: DetachKey | undefined, firstInput?: Promise<string>): Promise<number> {
   const ws = await openAttachSocket(attachUrl(http, id));
   enterRawMode();
   // A crash must not leave the user's terminal raw.
   process.once("exit", restoreTerminal);
   let ending: Ending;
   try {
-    ending = await runAttachment(ws, detachKey);
+    ending = await runAttachment(ws, detachKey, firstInput);
   } finally {
     process.off("exit", restoreTerminal);
     restoreTerminal();
