@@ -42,3 +42,11 @@ export async function screenText(target: string, id: string, all: boolean): Prom
 export function waitFor(target: string, id: string, body: WaitBody): Promise<Schemas["ghostd.terminal.v1.WaitResponse"]> {
   return call(target, "Wait", { id, ...body });
 }
+
+/**
+ * Resolves once the shell has printed something (its prompt: it reads what is typed now), or after
+ * as long as the daemon gives a shell before typing a `command` anyway (3 s).
+ */
+export async function whenShellReady(target: string, id: string): Promise<void> {
+  await waitFor(target, id, { match: "\\S", timeout_ms: 3000 }).catch(() => undefined);
+}

@@ -92,10 +92,19 @@ function addNew(program: Command, context: TerminalCommandContext): void {
       const key = parseDetachKey(flags.detachKey);
       // Before creating anything: a terminal nobody can attach to would be left behind.
       const http = flags.attach ? await httpOf(context) : undefined;
-      const body = { ...(flags.cwd === undefined ? {} : { working_directory: resolve(flags.cwd) }), ...(words.length > 0 ? { command: words.join(" ") } : {}) };
-      const terminal = await (await import("./terminal-calls.js")).createTerminal(context.target(), body);
-      if (http === undefined) process.stdout.write(flags.json === true ? `${JSON.stringify(terminal)}\n` : `${terminal.id}\n`);
-      else process.exitCode = await (await import("./terminal-attach.js")).attachTerminal(http, terminal.id, key);
+      const command = words.length > 0 ? words.join(" ") : undefined;
+      const calls = await import("./terminal-calls.js");
+      const cwd = flags.cwd === undefined ? {} : { working_directory: resolve(flags.cwd) };
+      if (http === undefined) {
+        const terminal = await calls.createTerminal(context.target(), { ...cwd, ...(command === undefined ? {} : { command }) });
+        process.stdout.write(flags.json === true ? `${JSON.stringify(terminal)}\n` : `${terminal.id}\n`);
+        return;
+      }
+      // The command is typed only once ghostctl is attached: given to the daemon, a quick one
+      // could end the terminal before the attachment opened, and its exit code would be lost.
+      const { id } = await calls.createTerminal(context.target(), cwd);
+      const typed = command === undefined ? undefined : calls.whenShellReady(context.target(), id).then(() => `${command}; exit\r`);
+      process.exitCode = await (await import("./terminal-attach.js")).attachTerminal(http, id, key, typed);
     });
 }
 

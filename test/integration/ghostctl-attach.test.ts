@@ -158,10 +158,13 @@ describe("ghostctl attach, terminals, new, send and screen", function () {
       await api.close(id);
     });
 
-    it("new -- COMMAND runs it with stdin not a terminal, and ends with its exit code", async () => {
-      const run = await ghostctl(["new", "--", "echo made-$((2*21)); exit 7"], { home: daemon.home });
-      assert.equal(run.code, 7, run.stderr);
-      assert.match(run.stdout, /^made-42\r?$/m);
+    it("new -- COMMAND runs it with stdin not a terminal, and ends with its exit code, however quick the command", async () => {
+      // Several at once: a command that ended the terminal before the attachment opened would lose its code.
+      const runs = await Promise.all([5, 6, 7].map((code) => ghostctl(["new", "--", `echo made-$((${code}*6)); exit ${code}`], { home: daemon.home })));
+      for (const [i, run] of runs.entries()) {
+        assert.equal(run.code, 5 + i, run.stderr);
+        assert.match(run.stdout, new RegExp(`^made-${(5 + i) * 6}\r?$`, "m"));
+      }
     });
 
     it("says in one line that a terminal does not exist", async () => {
