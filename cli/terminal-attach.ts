@@ -65,6 +65,9 @@ export function runAttachment(ws: WebSocket, detachKey: DetachKey | undefined, f
       if (ended) return;
       ended = true;
       for (const cleanup of cleanups) cleanup();
+      // The socket may still fail while it closes; nobody listens for that any more, and an
+      // 'error' without a listener would throw.
+      ws.on("error", () => undefined);
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
       resolve(ending);
     };
