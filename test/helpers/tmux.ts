@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
 import { promisify } from "node:util";
 import { waitFor } from "./wait";
 
@@ -12,6 +13,9 @@ let servers = 0;
  * ends the server, and with it whatever still runs in the pane.
  */
 export class TmuxSession {
+  /** The server's socket file, which kill-server leaves behind. */
+  private socketPath = "";
+
   private constructor(
     private readonly socket: string,
     private readonly env: NodeJS.ProcessEnv,
@@ -21,6 +25,7 @@ export class TmuxSession {
   static async start(cols: number, rows: number, env: NodeJS.ProcessEnv): Promise<TmuxSession> {
     const session = new TmuxSession(`ghostd-test-${process.pid}-${++servers}`, env);
     await session.run("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", String(cols), "-y", String(rows), "env PS1='pane$ ' bash --norc --noprofile");
+    session.socketPath = (await session.run("display-message", "-p", "#{socket_path}")).trim();
     return session;
   }
 
@@ -65,5 +70,6 @@ export class TmuxSession {
 
   async kill(): Promise<void> {
     await this.run("kill-server").catch(() => undefined);
+    if (this.socketPath) rmSync(this.socketPath, { force: true });
   }
 }
