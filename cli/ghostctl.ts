@@ -8,6 +8,7 @@ import { SNAPSHOT_REASONS } from "../server/supervisor/snapshots/document";
 import { endpointsPath, grpcSocketPath, resolveHome } from "./config";
 import { addForwardCommand } from "./forward";
 import { addPackageCommands } from "./package-commands";
+import { addTerminalCommands } from "./terminal-commands";
 import { contractDescriptorSet, version } from "./package-info";
 import type { SecretOptions } from "./secrets";
 
@@ -261,6 +262,8 @@ function currentTarget(): string {
 addPackageCommands(program, { home: () => resolveHome(program.opts<GlobalFlags>().home), invoke: (name, json) => invoke(name, json) });
 
 addForwardCommand(program, () => resolveHome(program.opts<GlobalFlags>().home));
+
+addTerminalCommands(program, { home: () => resolveHome(program.opts<GlobalFlags>().home), target: currentTarget, givenTarget: () => program.opts<GlobalFlags>().target });
 
 program
   .command("mcp")
