@@ -1,7 +1,7 @@
 import { Client, credentials } from "@grpc/grpc-js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { DEFAULT_MAX_OUTPUT_CHARS } from "../gateway/mcp/tool-calls";
-import { McpToolset } from "../gateway/mcp/mcp-server";
+import { McpSurface } from "../gateway/mcp/mcp-server";
 import { reasonAndMessage } from "../gateway/surfaces/error-dialects";
 import { loadContract } from "../gateway/transcoder/descriptors";
 import { JsonCodec } from "../gateway/transcoder/json-codec";
@@ -19,7 +19,7 @@ export async function serveMcpOverStdio(target: string): Promise<void> {
   // Source info stays: the tools' schemas describe each argument from the contract's comments.
   const contract = loadContract(contractDescriptorSet());
   const client = new Client(target, credentials.createInsecure(), { "grpc.max_receive_message_length": MAX_MESSAGE_BYTES });
-  const toolset = new McpToolset({
+  const mcp = new McpSurface({
     contract,
     codec: new JsonCodec(contract, { protoNames: true }),
     upstream: () => client,
@@ -29,11 +29,11 @@ export async function serveMcpOverStdio(target: string): Promise<void> {
     services: MCP_SERVICES,
     version,
   });
-  const server = toolset.server();
+  const server = mcp.server({ subscriptions: true });
   const closed = new Promise<void>((resolve) => (server.onclose = resolve));
   await server.connect(new StdioServerTransport());
   // The client ending standard input is the end of the session, once what it asked is answered.
-  process.stdin.once("end", () => void toolset.settled().then(() => server.close()));
+  process.stdin.once("end", () => void mcp.settled().then(() => server.close()));
   await closed;
   client.close();
 }

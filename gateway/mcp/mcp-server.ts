@@ -3,6 +3,9 @@ import type { JsonValue } from "@bufbuild/protobuf";
 // "advanced use case" the SDK keeps the low-level Server for, deprecation mark notwithstanding.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { serveResources } from "./resource-handlers";
+import { resourceTable } from "./resource-table";
+import { ResourceReader } from "./resources";
 import { callTool, type ToolCallOptions } from "./tool-calls";
 import { toolTable, type ToolEntry } from "./tool-table";
 
@@ -21,22 +24,29 @@ const INSTRUCTIONS = [
   "Projects: project_ensure registers one, project_open prepares it, project_start and project_stop run it; project_logs and project_status show it.",
 ].join(" ");
 
-/** The tools of the contract, worked out once per surface and shared by every session. */
-export class McpToolset {
+/** The tools and resources of the contract, worked out once per surface and shared by every server made from it. */
+export class McpSurface {
   readonly entries: readonly ToolEntry[];
   private readonly byName: ReadonlyMap<string, ToolEntry>;
+  private readonly resources: ResourceReader;
   private readonly running = new Set<Promise<unknown>>();
 
   constructor(readonly options: McpOptions) {
     this.entries = toolTable(options.contract, options.codec, options.services);
     this.byName = new Map(this.entries.map((entry) => [entry.tool.name, entry]));
+    this.resources = new ResourceReader(resourceTable(options.contract, options.services), options);
   }
 
-  /** A new MCP server over these tools, for one connection (stdio) or one session (HTTP). */
+  /**
+   * A new MCP server, for one connection (stdio) or one request (stateless HTTP). Resource
+   * subscriptions only where it lives long enough to send a notification.
+   */
   // eslint-disable-next-line @typescript-eslint/no-deprecated
-  server(): Server {
+  server(options: { subscriptions: boolean }): Server {
+    const capabilities = { tools: { listChanged: false }, resources: { subscribe: options.subscriptions, listChanged: false } };
     // eslint-disable-next-line @typescript-eslint/no-deprecated
-    const server = new Server({ name: "ghostd", version: this.options.version }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
+    const server = new Server({ name: "ghostd", version: this.options.version }, { capabilities, instructions: INSTRUCTIONS });
+    serveResources(server, this.resources, options.subscriptions);
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: this.entries.map((entry) => entry.tool) }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const entry = this.byName.get(request.params.name);

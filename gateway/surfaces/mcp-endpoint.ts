@@ -2,7 +2,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Context } from "koa";
 import { DEFAULT_MAX_OUTPUT_CHARS } from "../mcp/tool-calls";
-import { McpToolset } from "../mcp/mcp-server";
+import { McpSurface } from "../mcp/mcp-server";
 import { readBody } from "../transcoder/body";
 import { GatewayError, type HttpError } from "../transcoder/errors";
 import type { SurfaceEndpoint } from "./surface";
@@ -22,12 +22,13 @@ export interface McpEndpointOptions {
 /**
  * ghostd's MCP server over Streamable HTTP at `/mcp`, on the surface's guards like every route
  * (same user, loopback Host, no foreign Origin). Stateless: each POST is one exchange, answered
- * as JSON, with a server made for it over the surface's shared toolset, so nothing outlives a
- * request and no client can pile up sessions. There is no stream to GET, so GET and DELETE are 405.
+ * as JSON by a server made for it over the surface's shared tools and resources, so nothing
+ * outlives a request and no client can pile up sessions. There is no stream to GET, so GET and
+ * DELETE are 405, and resources are read but not subscribed to here.
  */
 export function mcpEndpoint(options: McpEndpointOptions): SurfaceEndpoint {
   return ({ contract, codec, upstream }) => {
-    const toolset = new McpToolset({
+    const mcp = new McpSurface({
       contract,
       codec,
       upstream,
@@ -43,7 +44,7 @@ export function mcpEndpoint(options: McpEndpointOptions): SurfaceEndpoint {
       }
       if (ctx.method !== "POST") throw new GatewayError(405, "method_not_allowed", `${ctx.method} is not allowed on ${MCP_PATH}; MCP over Streamable HTTP takes POST here (stateless, no stream to GET)`, { Allow: "POST" });
       const message = await readMessage(ctx, options);
-      await exchange(ctx, toolset, message);
+      await exchange(ctx, mcp, message);
     };
   };
 }
@@ -58,8 +59,8 @@ async function readMessage(ctx: Context, options: McpEndpointOptions): Promise<u
 }
 
 /** One JSON-RPC exchange: a server and transport for it alone, closed once the answer is out. */
-async function exchange(ctx: Context, toolset: McpToolset, message: unknown): Promise<void> {
-  const server = toolset.server();
+async function exchange(ctx: Context, mcp: McpSurface, message: unknown): Promise<void> {
+  const server = mcp.server({ subscriptions: false });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   ctx.respond = false;
   ctx.res.once("close", () => {

@@ -15,12 +15,12 @@ import {
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { FieldBehavior } from "../../generated/google/api/field_behavior";
 import { HttpRule } from "../../generated/google/api/http";
-import { BodyStream, McpTool, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
+import { BodyStream, McpResource, McpTool, StreamUpgrade, WebSocketRule } from "../../generated/ghostd/options/v1/options";
 
 /**
- * A contract read from a FileDescriptorSet: the registry of its types plus the eight options the
- * gateway reads (HTTP rules, WebSocket, stream upgrade and body stream rules, MCP tools, required
- * fields, JSON spellings of enum values, the fixed values of string fields). The gateway works from
+ * A contract read from a FileDescriptorSet: the registry of its types plus the nine options the
+ * gateway reads (HTTP rules, WebSocket, stream upgrade and body stream rules, MCP tools and
+ * resources, required fields, JSON spellings of enum values, the fixed values of string fields). The gateway works from
  * descriptors alone so that it can serve any annotated service, the test fixture included.
  */
 export interface Contract {
@@ -35,6 +35,8 @@ export interface Contract {
   bodyStreamRule(method: DescMethod): BodyStream | undefined;
   /** The MCP tool a method is offered as (`ghostd.options.v1.mcp_tool`), if it is one. */
   mcpTool(method: DescMethod): McpTool | undefined;
+  /** The MCP resource a method's answer is offered as (`ghostd.options.v1.mcp_resource`), if it is one. */
+  mcpResource(method: DescMethod): McpResource | undefined;
   isRequired(field: DescField): boolean;
   jsonValue(value: DescEnumValue): string | undefined;
   /** The values a string field is limited to (`ghostd.options.v1.allowed_values`); empty when any. */
@@ -49,6 +51,7 @@ const WEBSOCKET = "ghostd.options.v1.websocket";
 const STREAM_UPGRADE = "ghostd.options.v1.stream_upgrade";
 const BODY_STREAM = "ghostd.options.v1.body_stream";
 const MCP_TOOL = "ghostd.options.v1.mcp_tool";
+const MCP_RESOURCE = "ghostd.options.v1.mcp_resource";
 
 export function loadContract(descriptorSet: Uint8Array): Contract {
   const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
@@ -61,6 +64,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
   const streamUpgradeRule = methodOption(registry.getExtension(STREAM_UPGRADE), StreamUpgrade);
   const bodyStreamRule = methodOption(registry.getExtension(BODY_STREAM), BodyStream);
   const mcpTool = methodOption(registry.getExtension(MCP_TOOL), McpTool);
+  const mcpResource = methodOption(registry.getExtension(MCP_RESOURCE), McpResource);
   return {
     registry,
     service(name) {
@@ -73,6 +77,7 @@ export function loadContract(descriptorSet: Uint8Array): Contract {
     streamUpgradeRule,
     bodyStreamRule,
     mcpTool,
+    mcpResource,
     isRequired(field) {
       const options = field.proto.options;
       if (!behavior || !options || !hasExtension(options, behavior)) return false;

@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ResourceUpdatedNotificationSchema, type ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv } from "ajv";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -81,6 +82,30 @@ async function runTodo(call: CallTool, work: string, project: string): Promise<v
   assert.equal(status.json.status, "stopped", JSON.stringify(status.json));
 }
 
+function resourceText(result: ReadResourceResult): string {
+  const [first] = result.contents;
+  return first && "text" in first ? first.text : "";
+}
+
+/** Over stdio, a subscriber hears of each change: a terminal's new output, a project opened. */
+async function subscriptions(client: Client, call: CallTool, at: { id: string; screen: string; project: string; status: string }): Promise<void> {
+  const updated: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updated.push(notification.params.uri));
+  await client.subscribeResource({ uri: at.screen });
+  await client.subscribeResource({ uri: at.status });
+  await call("terminal_input", { id: at.id, text: "echo changed-$((6*7))", enter: true });
+  await waitFor("a notification that the screen changed", () => updated.includes(at.screen));
+  assert.match(resourceText(await client.readResource({ uri: at.screen })), /changed-42/);
+  await call("project_open", { project_id: at.project });
+  await waitFor("a notification that the project's status changed", () => updated.includes(at.status));
+  assert.equal((JSON.parse(resourceText(await client.readResource({ uri: at.status }))) as JsonObject).status, "open");
+  await client.unsubscribeResource({ uri: at.screen });
+  const heard = updated.length;
+  await call("terminal_input", { id: at.id, text: "echo unheard", enter: true });
+  await waitFor("the unheard output", async () => /^unheard$/m.test(resourceText(await client.readResource({ uri: at.screen }))));
+  assert.ok(!updated.slice(heard).includes(at.screen), "no notification after unsubscribing");
+}
+
 describe("MCP server: tools derived from the contract", function () {
   this.timeout(180_000);
   let daemon: DaemonProcess;
@@ -145,6 +170,27 @@ describe("MCP server: tools derived from the contract", function () {
         assert.match(stdout, /^\[… [\d,]+ characters cut …\]\d+\n/);
         assert.ok(stdout.endsWith("199999\n200000\n"));
         assert.ok(JSON.stringify(answer.json).length <= 24_000);
+      });
+
+      it("offers each terminal's screen and each project's status as resources, read as tools read them", async () => {
+        const call = sdkCaller(client);
+        const { resourceTemplates } = await client.listResourceTemplates();
+        assert.deepEqual(resourceTemplates.map((t) => [t.uriTemplate, t.mimeType]), [["ghostd://terminals/{id}/screen", "text/plain"], ["ghostd://projects/{project_id}/status", "application/json"]]);
+        const id = str(((await call("terminal_create", { working_directory: work.path })).json.terminal as JsonObject).id);
+        const project = transport.startsWith("stdio") ? "watched-stdio" : "watched-http";
+        await call("project_ensure", { project_id: project, app_id: "dev.ghostd.todo", package_path: TODO, state_path: join(work.path, `${project}-state`) });
+        const screen = `ghostd://terminals/${id}/screen`;
+        const status = `ghostd://projects/${project}/status`;
+        const uris = (await client.listResources()).resources.map((r) => r.uri);
+        assert.ok(uris.includes(screen) && uris.includes(status), uris.join(" "));
+        await call("terminal_input", { id, text: "echo resource-$((6*7))", enter: true });
+        await waitFor("the screen resource to show the output", async () => resourceText(await client.readResource({ uri: screen })).includes("resource-42"));
+        assert.equal((JSON.parse(resourceText(await client.readResource({ uri: status }))) as JsonObject).status, "registered");
+        await assert.rejects(client.readResource({ uri: "ghostd://projects/nope/status" }), /-32002.*no project nope \(NOT_FOUND\)/);
+        await assert.rejects(client.readResource({ uri: "ghostd://elsewhere" }), /-32002.*no resource is at ghostd:\/\/elsewhere/);
+        if (transport.startsWith("stdio")) await subscriptions(client, call, { id, screen, project, status });
+        else await assert.rejects(client.subscribeResource({ uri: screen }), /Method not found/);
+        await call("terminal_close", { id });
       });
 
       it("answers an unknown tool with a protocol error, and a failed call with the HTTP surface's reason", async () => {

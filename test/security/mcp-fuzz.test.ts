@@ -20,7 +20,13 @@ const readCall = fc.record({ name: fc.constantFrom(...READ_ONLY), arguments: fc.
 /** Any tool, its arguments not an object, or an argument it does not take: refused before a call. */
 const malformedCall = fc.record({ name: fc.constantFrom(...ANY_TOOL), arguments: fc.oneof(fc.constant({ no_such_argument: 1 }), fc.array(scalar, { maxLength: 2 })) });
 
+/** A resource read at a made-up URI, of a kind ghostd serves or not. */
+const resourceRead = fc.record({
+  uri: fc.oneof(fc.string({ maxLength: 60 }), fc.string({ maxLength: 40 }).map((id) => `ghostd://terminals/${id}/screen`), fc.string({ maxLength: 40 }).map((id) => `ghostd://projects/${id}/status`)),
+});
+
 const message: fc.Arbitrary<JsonValue> = fc.oneof(
+  fc.record({ jsonrpc: fc.constant("2.0"), id: fc.integer(), method: fc.constantFrom("resources/read", "resources/subscribe"), params: resourceRead }),
   fc.record({ jsonrpc: fc.constant("2.0"), id: fc.integer(), method: fc.constant("tools/call"), params: fc.oneof(readCall, malformedCall) }),
   fc.record({ jsonrpc: fc.constantFrom("2.0", "1.0"), id: fc.oneof(fc.integer(), fc.string(), fc.constant(null)), method: fc.string({ maxLength: 20 }), params: value }),
   value,

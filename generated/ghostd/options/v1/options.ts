@@ -121,6 +121,32 @@ export interface McpTool {
   keepEnd: boolean;
 }
 
+/**
+ * A method whose answer is offered to MCP clients as a resource (see docs/mcp.md): its URI names
+ * the request, reading it calls the method, and a subscriber is told when it changes: at each
+ * message of a server stream after the first (a watch), or when a unary answer read again every
+ * `poll_ms` differs. Only methods so marked are resources.
+ */
+export interface McpResource {
+  /** The URI template, with one variable naming a request field: `ghostd://terminals/{id}/screen`. */
+  uriTemplate: string;
+  /** A short name for people; each resource's name adds the variable's value. */
+  name: string;
+  /** What the resource holds, for the model. */
+  description: string;
+  /** `text/plain` with `text_field` set; `application/json` for the whole answer. */
+  mimeType: string;
+  /** The response field (a string) the resource's text is; the whole answer as JSON when empty. */
+  textField: string;
+  /**
+   * The method of the same service that lists the resources: the first list of messages in its
+   * answer, each item's field of the variable's name filling the template.
+   */
+  listMethod: string;
+  /** For a unary method: milliseconds between reads of a subscribed resource. */
+  pollMs: number;
+}
+
 function createBaseWebSocketRule(): WebSocketRule {
   return { get: "", open: "", binaryIn: "", textIn: "", binaryOut: "", textOut: "" };
 }
@@ -743,6 +769,191 @@ export const McpTool: MessageFns<McpTool> = {
     message.idempotent = object.idempotent ?? false;
     message.hiddenFields = object.hiddenFields?.map((e) => e) || [];
     message.keepEnd = object.keepEnd ?? false;
+    return message;
+  },
+};
+
+function createBaseMcpResource(): McpResource {
+  return { uriTemplate: "", name: "", description: "", mimeType: "", textField: "", listMethod: "", pollMs: 0 };
+}
+
+export const McpResource: MessageFns<McpResource> = {
+  encode(message: McpResource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uriTemplate !== "") {
+      writer.uint32(10).string(message.uriTemplate);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    if (message.mimeType !== "") {
+      writer.uint32(34).string(message.mimeType);
+    }
+    if (message.textField !== "") {
+      writer.uint32(42).string(message.textField);
+    }
+    if (message.listMethod !== "") {
+      writer.uint32(50).string(message.listMethod);
+    }
+    if (message.pollMs !== 0) {
+      writer.uint32(56).int32(message.pollMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): McpResource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMcpResource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uriTemplate = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mimeType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.textField = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.listMethod = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pollMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): McpResource {
+    return {
+      uriTemplate: isSet(object.uriTemplate)
+        ? globalThis.String(object.uriTemplate)
+        : isSet(object.uri_template)
+        ? globalThis.String(object.uri_template)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      mimeType: isSet(object.mimeType)
+        ? globalThis.String(object.mimeType)
+        : isSet(object.mime_type)
+        ? globalThis.String(object.mime_type)
+        : "",
+      textField: isSet(object.textField)
+        ? globalThis.String(object.textField)
+        : isSet(object.text_field)
+        ? globalThis.String(object.text_field)
+        : "",
+      listMethod: isSet(object.listMethod)
+        ? globalThis.String(object.listMethod)
+        : isSet(object.list_method)
+        ? globalThis.String(object.list_method)
+        : "",
+      pollMs: isSet(object.pollMs)
+        ? globalThis.Number(object.pollMs)
+        : isSet(object.poll_ms)
+        ? globalThis.Number(object.poll_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: McpResource): unknown {
+    const obj: any = {};
+    if (message.uriTemplate !== "") {
+      obj.uriTemplate = message.uriTemplate;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.mimeType !== "") {
+      obj.mimeType = message.mimeType;
+    }
+    if (message.textField !== "") {
+      obj.textField = message.textField;
+    }
+    if (message.listMethod !== "") {
+      obj.listMethod = message.listMethod;
+    }
+    if (message.pollMs !== 0) {
+      obj.pollMs = Math.round(message.pollMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<McpResource>, I>>(base?: I): McpResource {
+    return McpResource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<McpResource>, I>>(object: I): McpResource {
+    const message = createBaseMcpResource();
+    message.uriTemplate = object.uriTemplate ?? "";
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.mimeType = object.mimeType ?? "";
+    message.textField = object.textField ?? "";
+    message.listMethod = object.listMethod ?? "";
+    message.pollMs = object.pollMs ?? 0;
     return message;
   },
 };
