@@ -72,7 +72,8 @@ function isHttpBody(field: DescField): boolean {
   return field.fieldKind === "message" && field.message.typeName === HTTP_BODY;
 }
 
-function parseJson(body: Buffer): JsonValue {
+/** A request body as JSON; 400 `invalid_json` when it is not. */
+export function parseJson(body: Buffer): JsonValue {
   try {
     return JSON.parse(body.toString("utf8")) as JsonValue;
   } catch (err) {
