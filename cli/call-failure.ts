@@ -1,10 +1,6 @@
-import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
-import { codeName, errorInfoOf } from "../gateway/transcoder/errors";
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { codeName, errorInfoOf, isServiceError } from "../gateway/transcoder/errors";
 import { DomainError } from "../server/errors";
-
-function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && !(err instanceof DomainError) && typeof (err as Partial<ServiceError>).code === "number";
-}
 
 /**
  * What a failed ghostctl command tells its user: what is wrong and what to do. A call the server

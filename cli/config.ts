@@ -1,5 +1,7 @@
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { Endpoints } from "./daemon";
 
 /** `$GHOSTD_HOME`, else `$XDG_DATA_HOME/ghostd`, else `~/.local/share/ghostd`. */
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -20,6 +22,12 @@ export function grpcSocketPath(home: string): string {
 
 export function endpointsPath(home: string): string {
   return join(runDir(home), "endpoints.json");
+}
+
+/** What the daemon on `home` wrote of where it listens; undefined when no daemon runs there. */
+export function readEndpoints(home: string): Endpoints | undefined {
+  const file = endpointsPath(home);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Endpoints) : undefined;
 }
 
 export class ConfigError extends Error {}

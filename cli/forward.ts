@@ -1,17 +1,15 @@
 import type { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { endpointsPath } from "./config";
+import { readEndpoints } from "./config";
 
 /** The VM's Host API socket: as the running daemon's endpoints say, else where the default puts it. */
 export function hostApiSocket(home: string, vm: string): string {
-  const file = endpointsPath(home);
-  if (existsSync(file)) {
-    const endpoints = JSON.parse(readFileSync(file, "utf8")) as { host_api?: Record<string, string> };
-    const path = endpoints.host_api?.[vm];
+  const endpoints = readEndpoints(home);
+  if (endpoints) {
+    const path = endpoints.host_api[vm];
     if (path) return path;
-    throw new Error(`the daemon at ${home} serves no VM named "${vm}" (it serves: ${Object.keys(endpoints.host_api ?? {}).join(", ") || "none"})`);
+    throw new Error(`the daemon at ${home} serves no VM named "${vm}" (it serves: ${Object.keys(endpoints.host_api).join(", ") || "none"})`);
   }
   return join(home, "api", `${vm}.GhostVM.sock`);
 }

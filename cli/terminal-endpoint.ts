@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
 import { formatTarget, parseTarget } from "../gateway/transport/targets";
-import { endpointsPath } from "./config";
+import { endpointsPath, readEndpoints } from "./config";
 import type { Endpoints } from "./daemon";
 
 // `ghostctl attach` speaks WebSocket to the daemon's HTTP listener, which only the daemon's
@@ -8,11 +7,10 @@ import type { Endpoints } from "./daemon";
 
 /** The HTTP base URL of the daemon on `home`; `target`, when the user gave one, must be that daemon's gRPC address. */
 export function daemonHttp(home: string, target: string | undefined): string {
-  const file = endpointsPath(home);
-  if (!existsSync(file)) {
-    throw new Error(`ghostd is not running on ${home} (it has no ${file}); start it with "npm start" in the ghostd checkout (or "ghostd serve"), or point ghostctl at a running one with --home DIR`);
+  const endpoints = readEndpoints(home);
+  if (!endpoints) {
+    throw new Error(`ghostd is not running on ${home} (it has no ${endpointsPath(home)}); start it with "npm start" in the ghostd checkout (or "ghostd serve"), or point ghostctl at a running one with --home DIR`);
   }
-  const endpoints = JSON.parse(readFileSync(file, "utf8")) as Endpoints;
   if (target !== undefined && !servesTarget(endpoints, target)) {
     const serves = [endpoints.grpc, endpoints.grpc_tcp].filter((address) => address !== undefined).join(" and ");
     throw new Error(`attach goes over the HTTP listener of the daemon on --home ${home}, which serves gRPC on ${serves || "nothing"}, not --target ${target}; use --home for the daemon to attach to`);

@@ -1,7 +1,7 @@
 import { ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { isObject, type JsonCodec } from "../transcoder/json-codec";
 import { SchemaSet } from "../transcoder/openapi-schemas";
-import { HTTP_BODY } from "../transcoder/routes";
+import { HTTP_BODY, isHttpBodyField } from "../transcoder/routes";
 
 /** File content goes to and from a tool as text: a model writes a file's text, not base64. */
 export const HTTP_BODY_TEXT: JsonObject = { type: "string", description: "The content, as UTF-8 text" };
@@ -12,7 +12,7 @@ export const HTTP_BODY_TEXT: JsonObject = { type: "string", description: "The co
  * base64 that a model has to work out.
  */
 export function isTextField(field: DescField): "body" | "bytes" | undefined {
-  if (field.fieldKind === "message" && field.message.typeName === HTTP_BODY) return "body";
+  if (isHttpBodyField(field)) return "body";
   if (field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES) return "bytes";
   return undefined;
 }

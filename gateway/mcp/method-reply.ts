@@ -1,7 +1,7 @@
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { Client, ServiceError } from "@grpc/grpc-js";
 import { decodeReply, serverStreamCall, unaryCall } from "../transport/method-calls";
-import { HTTP_BODY } from "../transcoder/routes";
+import { isHttpBodyField } from "../transcoder/routes";
 
 /** What a method answered: its one reply, or its stream read as one message. */
 export interface MethodReply {
@@ -63,7 +63,7 @@ function readStream(client: Client, method: DescMethod, request: Buffer, signal:
 /** The stream as one message: its encodings concatenated are their merge; HttpBody data is joined instead of replaced. */
 function mergeReplies(method: DescMethod, replies: readonly Buffer[]): Message {
   const merged = decodeReply(method, Buffer.concat(replies));
-  const bodies = method.output.fields.filter((f) => f.fieldKind === "message" && f.message.typeName === HTTP_BODY);
+  const bodies = method.output.fields.filter(isHttpBodyField);
   if (bodies.length === 0) return merged;
   const messages = replies.map((reply) => decodeReply(method, reply));
   for (const field of bodies) {

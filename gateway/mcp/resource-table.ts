@@ -12,8 +12,8 @@ export interface ResourceEntry {
   readonly variable: DescField;
   /** The method that lists them, and the list field of its answer. */
   readonly list: { readonly method: DescMethod; readonly field: DescField; readonly key: DescField };
-  /** The URI template as a pattern, its variable captured. */
-  readonly pattern: RegExp;
+  /** The variable's value in a URI of this kind, undecoded; undefined for a URI of another kind. */
+  valueIn(uri: string): string | undefined;
 }
 
 /** The MCP resources of the given services: every method marked `ghostd.options.v1.mcp_resource`. */
@@ -43,14 +43,18 @@ function describeResource(method: DescMethod, option: McpResource): ResourceEntr
   const listMethod = method.parent.methods.find((m) => m.name === option.listMethod) ?? fail(`no method ${option.listMethod} lists them`);
   const field = listMethod.output.fields.find(isMessageList) ?? fail(`${listMethod.name} answers no list of messages`);
   const key = field.message.fields.find((f) => f.name === name) ?? fail(`the items ${listMethod.name} lists have no ${name}`);
-  const [before, after] = option.uriTemplate.split(`{${name}}`).map(escapeRegExp);
+  const [before = "", after = ""] = option.uriTemplate.split(`{${name}}`);
   return {
     template: { uriTemplate: option.uriTemplate, name: option.name, description: option.description, mimeType: option.mimeType },
     method,
     option,
     variable,
     list: { method: listMethod, field, key },
-    pattern: new RegExp(`^${before ?? ""}([^/?#]+)${after ?? ""}$`),
+    valueIn: (uri) => {
+      if (uri.length <= before.length + after.length || !uri.startsWith(before) || !uri.endsWith(after)) return undefined;
+      const value = uri.slice(before.length, uri.length - after.length);
+      return /[/?#]/.test(value) ? undefined : value;
+    },
   };
 }
 
@@ -58,8 +62,4 @@ type MessageList = Extract<DescField, { fieldKind: "list"; listKind: "message" }
 
 function isMessageList(field: DescField): field is MessageList {
   return field.fieldKind === "list" && field.listKind === "message";
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

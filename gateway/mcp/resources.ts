@@ -1,9 +1,9 @@
 import { create, type Message } from "@bufbuild/protobuf";
 import { status as GrpcStatus, type Client, type ServiceError } from "@grpc/grpc-js";
 import { McpError, type Resource } from "@modelcontextprotocol/sdk/types.js";
-import { fromCallError } from "../transcoder/errors";
+import { fromCallError, isServiceError } from "../transcoder/errors";
 import { isObject, type JsonCodec } from "../transcoder/json-codec";
-import { decodeReply, encodeRequest, serverStreamCall, unaryCall } from "../transport/method-calls";
+import { decodeReply, encodeRequest, firstReply, serverStreamCall, unaryCall } from "../transport/method-calls";
 import type { ResourceEntry } from "./resource-table";
 
 /** MCP's code for a resource that does not exist. */
@@ -38,7 +38,7 @@ export class ResourceReader {
     const { entry, value } = this.match(uri);
     const request = this.requestOf(entry, value);
     try {
-      const reply = entry.method.methodKind === "unary" ? await unaryCall(this.options.upstream(), entry.method, request).reply : await firstReply(this.options.upstream(), entry, request);
+      const reply = entry.method.methodKind === "unary" ? await unaryCall(this.options.upstream(), entry.method, request).reply : await firstOfWatch(this.options.upstream(), entry, request);
       return { uri, mimeType: entry.option.mimeType, text: this.textOf(entry, decodeReply(entry.method, reply)) };
     } catch (err) {
       throw asMcpError(err, uri);
@@ -71,7 +71,7 @@ export class ResourceReader {
 
   private match(uri: string): { entry: ResourceEntry; value: string } {
     for (const entry of this.entries) {
-      const found = entry.pattern.exec(uri)?.[1];
+      const found = entry.valueIn(uri);
       if (found !== undefined) return { entry, value: decodeURIComponent(found) };
     }
     throw new McpError(RESOURCE_NOT_FOUND, `no resource is at ${uri}; resources/templates/list gives their URIs`);
@@ -135,21 +135,22 @@ export class ResourceReader {
 }
 
 /** The first message of a watch, the resource as it is now; the watch is then cancelled. */
-function firstReply(client: Client, entry: ResourceEntry, request: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const call = serverStreamCall(client, entry.method, request);
-    call.once("data", (reply: Buffer) => {
-      resolve(reply);
-      call.cancel();
-    });
-    call.on("error", (err: ServiceError) => reject(err));
-    call.on("end", () => reject(new McpError(RESOURCE_NOT_FOUND, `${entry.option.uriTemplate}: the watch ended before it said anything`)));
-  });
+async function firstOfWatch(client: Client, entry: ResourceEntry, request: Buffer): Promise<Buffer> {
+  const call = serverStreamCall(client, entry.method, request);
+  try {
+    const first = await firstReply(call);
+    if (first === null) throw new McpError(RESOURCE_NOT_FOUND, `${entry.option.uriTemplate}: the watch ended before it said anything`);
+    return first;
+  } finally {
+    // Cancelling fails the call once more; nobody waits for that.
+    call.on("error", () => undefined);
+    call.cancel();
+  }
 }
 
 function asMcpError(err: unknown, uri: string): unknown {
-  if (err instanceof McpError || !(err instanceof Error) || typeof (err as Partial<ServiceError>).code !== "number") return err;
-  const error = fromCallError(err as ServiceError, {});
+  if (!isServiceError(err)) return err;
+  const error = fromCallError(err, {});
   const code = error.grpcCode === GrpcStatus.NOT_FOUND || error.grpcCode === GrpcStatus.INVALID_ARGUMENT ? RESOURCE_NOT_FOUND : -32603;
   return new McpError(code, `${uri}: ${error.message} (${error.reason})`);
 }

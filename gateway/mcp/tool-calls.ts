@@ -1,10 +1,10 @@
 import type { DescMethod, JsonObject, JsonValue, Message } from "@bufbuild/protobuf";
-import { status as GrpcStatus, type Client, type ServiceError } from "@grpc/grpc-js";
+import { status as GrpcStatus, type Client } from "@grpc/grpc-js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Contract } from "../transcoder/descriptors";
-import { fromCallError, GatewayError, type HttpError } from "../transcoder/errors";
+import { fromCallError, GatewayError, isServiceError, type HttpError } from "../transcoder/errors";
 import { isObject, type JsonCodec } from "../transcoder/json-codec";
-import { HTTP_BODY } from "../transcoder/routes";
+import { isHttpBodyField } from "../transcoder/routes";
 import { encodeRequest } from "../transport/method-calls";
 import { boundOutput } from "./bounded-output";
 import { callForReply, type MethodReply } from "./method-reply";
@@ -58,16 +58,12 @@ function failure(options: ToolCallOptions, err: unknown): CallToolResult {
   return { isError: true, content: [{ type: "text", text: JSON.stringify(options.renderError(error)) }] };
 }
 
-function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number" && "metadata" in err;
-}
-
 /** The reply as the HTTP surface writes it, file content as text (base64 when it is not UTF-8). */
 function present(codec: JsonCodec, method: DescMethod, message: Message): JsonValue {
   const json = codec.encode(method.output, message);
   if (!isObject(json)) return json;
   for (const field of method.output.fields) {
-    if (field.fieldKind !== "message" || field.message.typeName !== HTTP_BODY) continue;
+    if (!isHttpBodyField(field)) continue;
     const key = codec.key(field);
     const body = (message as unknown as Record<string, { contentType?: string; data?: Uint8Array } | undefined>)[field.localName];
     if (body) json[key] = bodyAsText(body.contentType ?? "", Buffer.from(body.data ?? new Uint8Array()));

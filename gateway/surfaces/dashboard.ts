@@ -2,25 +2,23 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Context, Middleware } from "koa";
+import { packageRoot } from "../../cli/package-info";
 import { GatewayError } from "../transcoder/errors";
 import { dashboardFiles, dashboardHeaders, NONCE_PLACEHOLDER, type DashboardRoots, type StaticFile } from "./dashboard-files";
 import type { SurfaceEndpoint } from "./surface";
-
-/** The package's root, from dist/gateway/surfaces. */
-const PACKAGE_ROOT = join(__dirname, "..", "..", "..");
 
 /** Where an installed package keeps its files; where it is not installed, a path that cannot be read (a 503, not a daemon that will not start). */
 function resolveInstalled(request: string): string {
   try {
     return require.resolve(request);
   } catch {
-    return join(PACKAGE_ROOT, "node_modules", request);
+    return join(packageRoot, "node_modules", request);
   }
 }
 
 export const DEFAULT_ROOTS: DashboardRoots = {
-  source: join(PACKAGE_ROOT, "dashboard"),
-  built: join(PACKAGE_ROOT, "dist", "dashboard"),
+  source: join(packageRoot, "dashboard"),
+  built: join(packageRoot, "dist", "dashboard"),
   resolve: resolveInstalled,
 };
 

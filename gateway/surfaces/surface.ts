@@ -35,11 +35,9 @@ export interface SurfaceDescription extends HttpDialect {
 /** What an endpoint the gateway answers beside the routes (`/mcp`, the dashboard) is built with. */
 export interface EndpointContext {
   readonly contract: Contract;
-  readonly routes: readonly Route[];
   readonly codec: JsonCodec;
   /** The surface's upstream, as the transcoder calls it. */
   readonly upstream: () => Client;
-  readonly logger: Logger;
 }
 
 /**
@@ -103,7 +101,7 @@ export function surfaceApp(contract: Contract, surface: Surface, upstream: () =>
   app.use(readBeforeAnswering);
   app.use(errorBoundary(surface, logger));
   for (const middleware of surface.before) app.use(middleware);
-  for (const endpoint of surface.endpoints ?? []) app.use(endpoint({ contract, routes, codec, upstream, logger }));
+  for (const endpoint of surface.endpoints ?? []) app.use(endpoint({ contract, codec, upstream }));
   app.use(documents(surface.documents, routes, codec));
   app.use(
     transcoder({

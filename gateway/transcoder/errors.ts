@@ -53,6 +53,14 @@ export function httpStatusOf(code: number): number {
 
 const ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo";
 
+/**
+ * Whether an error is a failed call's, as grpc-js reports it: a numeric code beside the status's
+ * details. ghostd's DomainError and the MCP SDK's McpError have numeric codes too, but no details.
+ */
+export function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number" && typeof (err as Partial<ServiceError>).details === "string";
+}
+
 /** The google.rpc.ErrorInfo detail a failed call carries, if it carries one. */
 export function errorInfoOf(err: ServiceError): ErrorInfo | undefined {
   // Calls that never reached a server (cancelled, unreachable) may carry no metadata at all.

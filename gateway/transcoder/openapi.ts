@@ -3,7 +3,7 @@ import { fieldComment, methodComment, summaryOf } from "./descriptors";
 import type { JsonCodec } from "./json-codec";
 import { SchemaSet } from "./openapi-schemas";
 import { displayPath } from "./path-template";
-import { fieldChain, HTTP_BODY, type Route } from "./routes";
+import { fieldChain, HTTP_BODY, isHttpBodyField, type Route } from "./routes";
 
 /** One error status a surface answers, and when. */
 export interface ErrorStatus {
@@ -161,7 +161,7 @@ function binaryContent(): JsonObject {
 function success(route: Route, schemas: SchemaSet): JsonObject {
   const output = route.method.output;
   const field = route.responseBody;
-  const raw = output.typeName === HTTP_BODY || (field?.fieldKind === "message" && field.message.typeName === HTTP_BODY);
+  const raw = output.typeName === HTTP_BODY || isHttpBodyField(field);
   if (raw) return { description: "Raw bytes, with their own content type", content: { "*/*": { schema: { type: "string", format: "binary" } } } };
   const schema = field ? schemas.field(field, "response") : schemas.message(output, "response");
   if (route.serverStreaming) {

@@ -3,7 +3,7 @@ import type { Contract } from "./descriptors";
 import { GatewayError } from "./errors";
 import { isObject, JsonDecodeError, type JsonCodec } from "./json-codec";
 import type { Bindings } from "./path-template";
-import { fieldChain, HTTP_BODY, type Route } from "./routes";
+import { fieldChain, HTTP_BODY, isHttpBodyField, type Route } from "./routes";
 
 /** What an HTTP request carries toward a gRPC request message. */
 export interface HttpRequestParts {
@@ -32,7 +32,7 @@ export function buildRequest(contract: Contract, codec: JsonCodec, route: Route,
     const parsed = parts.body.length === 0 ? {} : parseJson(parts.body);
     if (!isObject(parsed)) throw new GatewayError(400, "invalid_json", "the request body must be a JSON object");
     json = parsed;
-  } else if (route.bodyField && !isHttpBody(route.bodyField) && parts.body.length > 0) {
+  } else if (route.bodyField && !isHttpBodyField(route.bodyField) && parts.body.length > 0) {
     json[route.bodyField.name] = parseJson(parts.body);
   }
   if (route.body !== "*") fillFromQuery(json, input, parts.query, route, parts.bindings);
@@ -41,7 +41,7 @@ export function buildRequest(contract: Contract, codec: JsonCodec, route: Route,
     setPath(json, chain, convertText(chain, value, `path variable ${fieldPath}`));
   }
 
-  const bound = new Set(route.bodyField && isHttpBody(route.bodyField) ? [route.bodyField.name] : []);
+  const bound = new Set(route.bodyField && isHttpBodyField(route.bodyField) ? [route.bodyField.name] : []);
   checkRequired(contract, codec, input, json, bound, "");
 
   let message: Message;
@@ -51,7 +51,7 @@ export function buildRequest(contract: Contract, codec: JsonCodec, route: Route,
     if (err instanceof JsonDecodeError) throw new GatewayError(400, "invalid_json", err.message);
     throw err;
   }
-  if (route.bodyField && isHttpBody(route.bodyField)) {
+  if (route.bodyField && isHttpBodyField(route.bodyField)) {
     (message as unknown as Record<string, unknown>)[route.bodyField.localName] = rawBody();
   }
   return message;
@@ -66,10 +66,6 @@ export function decodeObject(contract: Contract, codec: JsonCodec, desc: DescMes
     if (err instanceof JsonDecodeError) throw new GatewayError(400, "invalid_json", err.message);
     throw err;
   }
-}
-
-function isHttpBody(field: DescField): boolean {
-  return field.fieldKind === "message" && field.message.typeName === HTTP_BODY;
 }
 
 /** A request body as JSON; 400 `invalid_json` when it is not. */

@@ -4,7 +4,7 @@ import type { Context } from "koa";
 import { PassThrough } from "node:stream";
 import { decodeReply } from "../transport/method-calls";
 import { isObject, type JsonCodec } from "./json-codec";
-import { HTTP_BODY, type Route } from "./routes";
+import { HTTP_BODY, isHttpBodyField, type Route } from "./routes";
 
 interface HttpBodyShape {
   contentType: string;
@@ -13,10 +13,6 @@ interface HttpBodyShape {
 
 /** What of a reply the HTTP client gets: raw bytes of a google.api.HttpBody, or JSON. */
 type ReplyPart = { readonly body: HttpBodyShape | undefined } | { readonly json: JsonValue };
-
-function isHttpBodyField(field: Route["responseBody"]): boolean {
-  return field?.fieldKind === "message" && field.message.typeName === HTTP_BODY;
-}
 
 /** Whether a route answers raw bytes: its reply, or the reply's response_body field, is a google.api.HttpBody. */
 export function isRawReply(route: Route): boolean {

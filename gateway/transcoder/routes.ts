@@ -10,6 +10,11 @@ export type { BodyStreamBinding, StreamUpgradeBinding, WebSocketFrames };
 
 export const HTTP_BODY = "google.api.HttpBody";
 
+/** Whether a field holds a google.api.HttpBody: raw bytes and their type, not JSON. */
+export function isHttpBodyField(field: DescField | undefined): boolean {
+  return field?.fieldKind === "message" && field.message.typeName === HTTP_BODY;
+}
+
 /** One HTTP binding of one gRPC method, checked against the method's types when built. */
 export interface Route {
   readonly httpMethod: string;
@@ -124,7 +129,7 @@ function routeOf(method: DescMethod, rule: HttpRule, kind: RouteKind): Route {
     streamUpgrade,
     bodyStream,
     upgradeOnly: kind.upgradeOnly,
-    rawBody: (rule.body === "*" && method.input.typeName === HTTP_BODY) || (bodyField?.fieldKind === "message" && bodyField.message.typeName === HTTP_BODY),
+    rawBody: (rule.body === "*" && method.input.typeName === HTTP_BODY) || isHttpBodyField(bodyField),
     primary: kind.primary,
   };
 }

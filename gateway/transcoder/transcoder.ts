@@ -1,7 +1,7 @@
 import type { JsonValue, Message } from "@bufbuild/protobuf";
 import type { CallOptions, Client, ClientReadableStream, ClientUnaryCall, ClientWritableStream, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Context, Middleware } from "koa";
-import { bidiStreamCall, clientStreamCall, decodeReply, encodeRequest, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
+import { bidiStreamCall, clientStreamCall, decodeReply, encodeRequest, firstReply, serverStreamCall, unaryCall, type UnaryCall } from "../transport/method-calls";
 import { upgradeOf, type Upgrade } from "../transport/upgrades";
 import { readBody } from "./body";
 import { feedBody } from "./body-stream";
@@ -217,33 +217,6 @@ async function respondStream(ctx: Context, options: TranscoderOptions, route: Ro
   await callOpened(call).catch(failed);
   copyHeaders(ctx, options, headers());
   writeNdjsonStream(ctx, route, options.codec, call, renderError);
-}
-
-/** The first message of a stream, held (the stream paused) until the response is set up; null when there is none. */
-function firstReply(call: ClientReadableStream<Buffer>): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      cleanup();
-      call.pause();
-      resolve(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(null);
-    };
-    const onError = (err: ServiceError): void => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = (): void => {
-      call.off("data", onData);
-      call.off("end", onEnd);
-      call.off("error", onError);
-    };
-    call.on("data", onData);
-    call.on("end", onEnd);
-    call.on("error", onError);
-  });
 }
 
 /**

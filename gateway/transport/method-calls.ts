@@ -104,3 +104,33 @@ export function clientStreamCall(client: Client, method: DescMethod, metadata = 
   const call = withoutCallerStack(() => client.makeClientStreamRequest(grpcPath(method), identity, identity, metadata, options, answer));
   return { call, reply };
 }
+
+/**
+ * The first message of a server stream, the stream then paused, so the caller can set up whatever
+ * takes the rest (or cancel it); null when the stream ended without one.
+ */
+export function firstReply(call: ClientReadableStream<Buffer>): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      cleanup();
+      call.pause();
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: ServiceError): void => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = (): void => {
+      call.off("data", onData);
+      call.off("end", onEnd);
+      call.off("error", onError);
+    };
+    call.on("data", onData);
+    call.on("end", onEnd);
+    call.on("error", onError);
+  });
+}

@@ -25,8 +25,8 @@ describe("MCP resources from the contract's options", () => {
       ],
     );
     const screen = entries[0]!;
-    assert.equal(screen.pattern.exec("ghostd://terminals/abc/screen")?.[1], "abc");
-    assert.equal(screen.pattern.exec("ghostd://terminals/a/b/screen"), null, "a value never spans a /");
+    assert.equal(screen.valueIn("ghostd://terminals/abc/screen"), "abc");
+    assert.equal(screen.valueIn("ghostd://terminals/a/b/screen"), undefined, "a value never spans a /");
   });
 
   it("refuses options it could not serve, naming the method", () => {
